@@ -1,0 +1,69 @@
+"""Shared fixtures: real PostgreSQL and Redis, isolated per test run.
+
+Each test session gets its own PostgreSQL database (created here, dropped at the end)
+and each test its own Redis key namespace, so several runs can share one server.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg
+import pytest
+
+from zenith.config import Settings, load_settings
+
+ADMIN_DATABASE_URL = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+TEST_RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def _database_url(name: str) -> str:
+    base, _, _ = ADMIN_DATABASE_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+def create_database(prefix: str = "zenith_test") -> str:
+    """Create an empty database with a unique name and return its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return _database_url(name)
+
+
+def drop_database(url: str) -> None:
+    name = url.rpartition("/")[2]
+    with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_database_url():
+    """A fresh database with no tables, dropped after the test."""
+    url = create_database()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return TEST_REDIS_URL
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A Redis key namespace of this test's own (broker queues, cache, status)."""
+    return f"zt-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def make_settings():
+    """Settings from a dict of environment variables, on top of safe test defaults."""
+
+    def factory(**env: str) -> Settings:
+        base = {"LOG_LEVEL": "INFO", "ALLOW_PRIVATE_NETWORK": "true"}
+        base.update(env)
+        return load_settings(base)
+
+    return factory

@@ -1,0 +1,3 @@
+from zenith.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,237 @@
+"""Settings from the environment (12-factor, Heroku names), read once into one typed object.
+
+Every setting is declared once in ``SETTINGS`` with its type, default and meaning; the
+README's settings table is generated from the same list (``zenith settings``). A missing
+or malformed value stops start-up with a ``ConfigError`` that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+def _int(raw: str) -> int:
+    return int(raw.strip())
+
+
+def _decimal(raw: str) -> Decimal:
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation as exc:
+        raise ValueError(f"not a decimal number: {raw!r}") from exc
+    if not value.is_finite():
+        raise ValueError(f"not a finite number: {raw!r}")
+    return value
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean (use true/false): {raw!r}")
+
+
+def _int_set(raw: str) -> frozenset[int]:
+    parts = [p.strip() for p in raw.replace(";", ",").split(",")]
+    return frozenset(int(p) for p in parts if p)
+
+
+def _str_tuple(raw: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
+def _url(raw: str) -> str:
+    value = raw.strip()
+    if "://" not in value:
+        raise ValueError(f"not a URL (scheme://...): {raw!r}")
+    return value
+
+
+def _optional_url(raw: str) -> str | None:
+    return _url(raw) if raw.strip() else None
+
+
+def _str(raw: str) -> str:
+    return raw
+
+
+def _optional_str(raw: str) -> str | None:
+    return raw if raw.strip() else None
+
+
+def _level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError(f"not a log level: {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    attr: str
+    parse: Callable[[str], Any]
+    default: str | None  # None: required
+    help: str
+    secret: bool = False
+
+
+# One line per setting. Defaults are strings so they go through the same parser.
+SETTINGS: tuple[Setting, ...] = (
+    # Servers
+    Setting("DATABASE_URL", "database_url", _optional_url, "", "PostgreSQL URL; empty: start an embedded PostgreSQL under DATA_DIR"),
+    Setting("REDIS_URL", "redis_url", _optional_url, "", "Redis URL (cache, rate limits, status, broker); empty: start an embedded Redis under DATA_DIR"),
+    Setting("BROKER_URL", "broker_url", _optional_url, "", "Dramatiq broker; amqp://... selects RabbitMQ; empty: Redis at REDIS_URL"),
+    Setting("DATA_DIR", "data_dir", lambda r: Path(r).expanduser(), ".zenith-data", "Folder for the embedded PostgreSQL/Redis and status files"),
+    Setting("DATABASE_POOL_MIN", "database_pool_min", _int, "1", "Connections kept open per process"),
+    Setting("DATABASE_POOL_MAX", "database_pool_max", _int, "10", "Connections at most per process"),
+    Setting("PORT", "port", _int, "8080", "HTTP port of the web process (webhook, API, health, metrics)"),
+    # Telegram
+    Setting("TELEGRAM_BOT_TOKEN", "telegram_bot_token", _optional_str, "", "Bot token from @BotFather; empty: use the local Bot API sandbox", secret=True),
+    Setting("TELEGRAM_API_URL", "telegram_api_url", _optional_url, "", "Bot API base URL (empty: api.telegram.org, or the sandbox when no token is set)"),
+    Setting("ADMIN_IDS", "admin_ids", _int_set, "", "Comma-separated Telegram user ids of the admins"),
+    Setting("WEBHOOK_URL", "webhook_url", _optional_url, "", "Public HTTPS URL for Telegram updates; empty: long polling"),
+    Setting("WEBHOOK_SECRET", "webhook_secret", _optional_str, "", "Secret token Telegram sends in X-Telegram-Bot-Api-Secret-Token", secret=True),
+    Setting("SANDBOX_PORT", "sandbox_port", _int, "8081", "Port of the local Bot API sandbox used when no token is set"),
+    Setting("DEFAULT_LANGUAGE", "default_language", _str, "ru", "Language for users whose Telegram language is not supported"),
+    # Platforms
+    Setting("YOUTUBE_API_KEY", "youtube_api_key", _optional_str, "", "YouTube Data API v3 key", secret=True),
+    Setting("YOUTUBE_API_URL", "youtube_api_url", _url, "https://www.googleapis.com/youtube/v3", "YouTube Data API base URL"),
+    Setting("TIKTOK_BASE_URL", "tiktok_base_url", _url, "https://www.tiktok.com", "TikTok web base URL (video pages)"),
+    Setting("ALLOW_PRIVATE_NETWORK", "allow_private_network", _bool, "false", "Let the safe HTTP client reach loopback/private addresses (tests and local fakes only)"),
+    Setting("HTTP_TIMEOUT_SECONDS", "http_timeout_seconds", _decimal, "10", "Timeout of one outgoing HTTP call"),
+    # Crypto Pay
+    Setting("CRYPTO_PAY_TOKEN", "crypto_pay_token", _optional_str, "", "Crypto Pay API token of the app", secret=True),
+    Setting("CRYPTO_PAY_URL", "crypto_pay_url", _url, "https://pay.crypt.bot/api", "Crypto Pay API base URL (mainnet, testnet or local)"),
+    Setting("PAYOUT_ASSETS", "payout_assets", _str_tuple, "USDT,TON", "Assets creators can withdraw in"),
+    Setting("PAYOUT_MIN_RUB", "payout_min_rub", _decimal, "500", "Smallest withdrawal, in RUB"),
+    Setting("GOLD_AUTO_PAYOUT_LIMIT_RUB", "gold_auto_payout_limit_rub", _decimal, "5000", "Gold-tier withdrawals up to this amount are approved automatically"),
+    Setting("RATE_MAX_AGE_SECONDS", "rate_max_age_seconds", _int, "900", "A payout never converts with a rate older than this"),
+    Setting("RATE_REFRESH_SECONDS", "rate_refresh_seconds", _int, "300", "How often the clock refreshes exchange rates"),
+    # Earnings
+    Setting("RATE_PER_1000_RUB", "rate_per_1000_rub", _decimal, "65", "Default earnings per 1,000 views, in RUB"),
+    Setting("RATE_CARD", "rate_card", _str, "", "Overrides per platform and tier: 'youtube:gold=80,tiktok:bronze=60'"),
+    Setting("MIN_VIEWS", "min_views", _int, "1000", "Views a video needs before it earns anything"),
+    Setting("VIDEO_CAP_RUB", "video_cap_rub", _decimal, "50000", "Most one video can earn, in RUB"),
+    Setting("FIXED_AMOUNT_PER_VIDEO_RUB", "fixed_amount_per_video_rub", _decimal, "0", "If > 0: pay this fixed amount per approved video instead of per view"),
+    Setting("TRACKING_DAYS", "tracking_days", _int, "30", "Days after submission that a video's views are tracked"),
+    Setting("CHECK_SCHEDULE", "check_schedule", _str, "0-24h:1h,24h-72h:3h,72h-7d:12h,7d-:24h", "Re-check interval by video age (age range:interval)"),
+    # Telemetry and logs
+    Setting("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint", _optional_url, "", "OTLP/HTTP endpoint (Jaeger: http://host:4318); empty: tracing off"),
+    Setting("JAEGER_UI_URL", "jaeger_ui_url", _url, "http://localhost:16686", "Jaeger UI, for links printed by `zenith trace`"),
+    Setting("LOG_LEVEL", "log_level", _level, "INFO", "Log level"),
+    Setting("METRICS_PORT", "metrics_port", _int, "0", "Port for /metrics of worker processes (0: off)"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    redis_url: str | None
+    broker_url: str | None
+    data_dir: Path
+    database_pool_min: int
+    database_pool_max: int
+    port: int
+    telegram_bot_token: str | None
+    telegram_api_url: str | None
+    admin_ids: frozenset[int]
+    webhook_url: str | None
+    webhook_secret: str | None
+    sandbox_port: int
+    default_language: str
+    youtube_api_key: str | None
+    youtube_api_url: str
+    tiktok_base_url: str
+    allow_private_network: bool
+    http_timeout_seconds: Decimal
+    crypto_pay_token: str | None
+    crypto_pay_url: str
+    payout_assets: tuple[str, ...]
+    payout_min_rub: Decimal
+    gold_auto_payout_limit_rub: Decimal
+    rate_max_age_seconds: int
+    rate_refresh_seconds: int
+    rate_per_1000_rub: Decimal
+    rate_card: str
+    min_views: int
+    video_cap_rub: Decimal
+    fixed_amount_per_video_rub: Decimal
+    tracking_days: int
+    check_schedule: str
+    otel_exporter_otlp_endpoint: str | None
+    jaeger_ui_url: str
+    log_level: str
+    metrics_port: int
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line."""
+        values = [getattr(self, s.attr) for s in SETTINGS if s.secret]
+        return [v for v in values if isinstance(v, str) and v]
+
+    def replace(self, **changes: Any) -> "Settings":
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting once; raise ConfigError naming the first bad variable."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = env.get(setting.env)
+        if raw is None:
+            if setting.default is None:
+                raise ConfigError(f"{setting.env} is required: {setting.help}")
+            raw = setting.default
+        try:
+            values[setting.attr] = setting.parse(raw)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{setting.env} is malformed ({exc}); expected: {setting.help}") from None
+    if values["database_pool_min"] < 0 or values["database_pool_max"] < max(1, values["database_pool_min"]):
+        raise ConfigError("DATABASE_POOL_MAX must be >= DATABASE_POOL_MIN and >= 1")
+    if not 0 <= values["port"] <= 65535:
+        raise ConfigError(f"PORT is malformed: {values['port']} is not a TCP port")
+    if values["default_language"] not in {"ru", "en"}:
+        raise ConfigError("DEFAULT_LANGUAGE is malformed: use ru or en")
+    declared = {f.name for f in fields(Settings)} - {"extra"}
+    assert declared == {s.attr for s in SETTINGS}, "SETTINGS and Settings disagree"
+    return Settings(**values)
+
+
+_cached: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    global _cached
+    if _cached is None:
+        _cached = load_settings()
+    return _cached
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    global _cached
+    _cached = None
+
+
+def settings_table() -> str:
+    """The README's table of settings, in Markdown."""
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        default = "(required)" if s.default is None else (f"`{s.default}`" if s.default else "(empty)")
+        rows.append(f"| `{s.env}` | {default} | {s.help} |")
+    return "\n".join(rows)
