@@ -131,6 +131,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("JAEGER_UI_URL", "jaeger_ui_url", _url, "http://localhost:16686", "Jaeger UI, for links printed by `zenith trace`"),
     Setting("LOG_LEVEL", "log_level", _level, "INFO", "Log level"),
     Setting("METRICS_PORT", "metrics_port", _int, "0", "Port for /metrics of worker processes (0: off)"),
+    Setting("TELEMETRY_USER_ID_SALT", "telemetry_user_id_salt", _optional_str, "", "HMAC key for the pseudonymous user ids on spans (empty: the bot token)", secret=True),
+    Setting("DEPLOYMENT_ENVIRONMENT", "deployment_environment", _optional_str, "", "deployment.environment on traces (e.g. production, staging); empty: left out"),
 )
 
 
@@ -173,6 +175,8 @@ class Settings:
     jaeger_ui_url: str
     log_level: str
     metrics_port: int
+    telemetry_user_id_salt: str | None
+    deployment_environment: str | None
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def secrets(self) -> list[str]:
