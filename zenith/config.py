@@ -92,6 +92,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "database_url", _optional_url, "", "PostgreSQL URL; empty: start an embedded PostgreSQL under DATA_DIR"),
     Setting("REDIS_URL", "redis_url", _optional_url, "", "Redis URL (cache, rate limits, status, broker); empty: start an embedded Redis under DATA_DIR"),
     Setting("BROKER_URL", "broker_url", _optional_url, "", "Dramatiq broker; amqp://... selects RabbitMQ; empty: Redis at REDIS_URL"),
+    Setting("REDIS_NAMESPACE", "redis_namespace", _str, "zenith", "Prefix of the Redis broker queues and of the actors' Redis keys (rate limits, pauses, rates)"),
     Setting("DATA_DIR", "data_dir", lambda r: Path(r).expanduser(), ".zenith-data", "Folder for the embedded PostgreSQL/Redis and status files"),
     Setting("DATABASE_POOL_MIN", "database_pool_min", _int, "1", "Connections kept open per process"),
     Setting("DATABASE_POOL_MAX", "database_pool_max", _int, "10", "Connections at most per process"),
@@ -141,6 +142,7 @@ class Settings:
     database_url: str | None
     redis_url: str | None
     broker_url: str | None
+    redis_namespace: str
     data_dir: Path
     database_pool_min: int
     database_pool_max: int
