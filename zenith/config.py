@@ -127,6 +127,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FIXED_AMOUNT_PER_VIDEO_RUB", "fixed_amount_per_video_rub", _decimal, "0", "If > 0: pay this fixed amount per approved video instead of per view"),
     Setting("TRACKING_DAYS", "tracking_days", _int, "30", "Days after submission that a video's views are tracked"),
     Setting("CHECK_SCHEDULE", "check_schedule", _str, "0-24h:1h,24h-72h:3h,72h-7d:12h,7d-:24h", "Re-check interval by video age (age range:interval)"),
+    # Supervisor (zenith supervise / zenith up)
+    Setting("SUPERVISOR_POOLS", "supervisor_pools", _str_tuple, "", "Pools `zenith supervise` runs, comma-separated; empty: the worker dyno's pools"),
+    Setting("SUPERVISOR_MAX_RESTARTS", "supervisor_max_restarts", _int, "10", "Restart intensity: more restarts than this within SUPERVISOR_RESTART_WINDOW stops the supervisor (exit 1)"),
+    Setting("SUPERVISOR_RESTART_WINDOW", "supervisor_restart_window", _decimal, "60", "Seconds over which SUPERVISOR_MAX_RESTARTS is counted"),
+    Setting("SUPERVISOR_BACKOFF_BASE_SECONDS", "supervisor_backoff_base_seconds", _decimal, "0.5", "Delay before the first restart of a process; doubles while it keeps crashing"),
+    Setting("SUPERVISOR_BACKOFF_CAP_SECONDS", "supervisor_backoff_cap_seconds", _decimal, "30", "Longest delay between restarts of a crash-looping process"),
+    Setting("SUPERVISOR_HEALTHY_AFTER_SECONDS", "supervisor_healthy_after_seconds", _decimal, "60", "A process that ran this long resets its restart backoff"),
+    Setting("SUPERVISOR_SHUTDOWN_SECONDS", "supervisor_shutdown_seconds", _decimal, "25", "On SIGTERM everything still running after this long is SIGKILLed (Heroku allows 30)"),
+    Setting("SUPERVISOR_STATUS_INTERVAL_SECONDS", "supervisor_status_interval_seconds", _decimal, "5", "How often the supervisor publishes its status snapshot"),
     # Telemetry and logs
     Setting("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint", _optional_url, "", "OTLP/HTTP endpoint (Jaeger: http://host:4318); empty: tracing off"),
     Setting("JAEGER_UI_URL", "jaeger_ui_url", _url, "http://localhost:16686", "Jaeger UI, for links printed by `zenith trace`"),
@@ -173,6 +182,14 @@ class Settings:
     fixed_amount_per_video_rub: Decimal
     tracking_days: int
     check_schedule: str
+    supervisor_pools: tuple[str, ...]
+    supervisor_max_restarts: int
+    supervisor_restart_window: Decimal
+    supervisor_backoff_base_seconds: Decimal
+    supervisor_backoff_cap_seconds: Decimal
+    supervisor_healthy_after_seconds: Decimal
+    supervisor_shutdown_seconds: Decimal
+    supervisor_status_interval_seconds: Decimal
     otel_exporter_otlp_endpoint: str | None
     jaeger_ui_url: str
     log_level: str
