@@ -1,0 +1,325 @@
+"""Video links: from whatever a creator pastes to a platform, a video id and a canonical URL.
+
+Pure string rules, no network. Links that only a redirect can explain (TikTok short
+links) come back with ``needs_resolving=True``; the submission actor resolves them with
+the safe HTTP client and parses the final URL again.
+
+Hosts are matched exactly against an allowlist after a strict split of the authority, so
+lookalikes (``youtube.com.evil.com``, ``evil-youtube.com``, punycode, unicode
+confusables), credentials (``user@host``) and explicit ports never pass.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import parse_qsl
+
+__all__ = [
+    "MAX_LINK_LENGTH",
+    "MAX_LINKS_PER_MESSAGE",
+    "LinkRejectReason",
+    "LinkRejected",
+    "ParsedLink",
+    "Platform",
+    "canonical_video_url",
+    "extract_links",
+    "is_valid_video_id",
+    "parse_link",
+]
+
+MAX_LINK_LENGTH = 2048
+MAX_LINKS_PER_MESSAGE = 10
+
+
+class Platform(StrEnum):
+    YOUTUBE = "youtube"
+    TIKTOK = "tiktok"
+
+
+class LinkRejectReason(StrEnum):
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    NOT_A_URL = "not_a_url"
+    BAD_SCHEME = "bad_scheme"
+    USERINFO = "userinfo"
+    PORT = "port"
+    UNSUPPORTED_HOST = "unsupported_host"
+    NOT_A_VIDEO = "not_a_video"
+    BAD_VIDEO_ID = "bad_video_id"
+
+
+class LinkRejected(ValueError):
+    """The text is not a link to a supported video; ``reason`` says why (a `LinkRejectReason`)."""
+
+    def __init__(self, reason: LinkRejectReason, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+
+
+@dataclass(frozen=True)
+class ParsedLink:
+    """A link that names one video (or a short link that must be resolved first).
+
+    ``video_id`` is None exactly when ``needs_resolving`` is True; ``canonical_url`` is
+    always https. ``author_handle`` is the TikTok ``@handle`` from the path (lower case,
+    without ``@``) when the link carries one; YouTube links never do.
+    """
+
+    platform: Platform
+    video_id: str | None
+    canonical_url: str
+    needs_resolving: bool
+    author_handle: str | None
+
+
+_YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+_TIKTOK_ID = re.compile(r"[0-9]{15,25}")
+_TIKTOK_HANDLE = re.compile(r"[A-Za-z0-9._]{0,64}")
+_TIKTOK_SHORT_CODE = re.compile(r"[A-Za-z0-9_-]{4,32}")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+_HOST_CHARS = re.compile(r"[a-z0-9.-]+")
+
+_YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com"})
+_YOUTUBE_SHORT_HOSTS = frozenset({"youtu.be"})
+_YOUTUBE_NOCOOKIE_HOSTS = frozenset({"youtube-nocookie.com", "www.youtube-nocookie.com"})
+_TIKTOK_HOSTS = frozenset({"tiktok.com", "www.tiktok.com", "m.tiktok.com"})
+_TIKTOK_SHORT_HOSTS = frozenset({"vm.tiktok.com", "vt.tiktok.com"})
+_SUPPORTED_HOSTS = (
+    _YOUTUBE_HOSTS | _YOUTUBE_SHORT_HOSTS | _YOUTUBE_NOCOOKIE_HOSTS | _TIKTOK_HOSTS | _TIKTOK_SHORT_HOSTS
+)
+# /<kind>/<id> on youtube.com hosts
+_YOUTUBE_ID_PATHS = frozenset({"shorts", "embed", "live", "v"})
+# Schemes refused outright even without "//" (javascript:alert(1), data:text/html,...)
+_BAD_SCHEMES = frozenset({"javascript", "vbscript", "data", "file", "ftp", "blob", "about", "mailto", "tel", "intent"})
+
+
+def parse_link(text: str) -> ParsedLink:
+    """Parse one link into a `ParsedLink`, or raise `LinkRejected` with the reason.
+
+    Accepts surrounding whitespace and ``<...>``, no scheme, ``http`` or ``https``, upper
+    case hosts and trailing slashes. Anything else unusual (control or invisible
+    characters, whitespace inside, backslashes) is refused as ``NOT_A_URL``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse_link expects str, got {type(text).__name__}")
+    link = _strip_wrapping(text)
+    if not link:
+        raise LinkRejected(LinkRejectReason.EMPTY)
+    if len(link) > MAX_LINK_LENGTH:
+        raise LinkRejected(LinkRejectReason.TOO_LONG, f"{len(link)} characters, at most {MAX_LINK_LENGTH}")
+    _refuse_odd_characters(link)
+    rest = _strip_scheme(link)
+    host, path, query = _split_authority(rest)
+    segments = [segment for segment in path.split("/") if segment]
+    if host in _TIKTOK_HOSTS or host in _TIKTOK_SHORT_HOSTS:
+        return _parse_tiktok(host, segments)
+    return _parse_youtube(host, segments, query)
+
+
+def is_valid_video_id(platform: Platform | str, video_id: str) -> bool:
+    """True when ``video_id`` has the shape of a video id on ``platform``."""
+    pattern = _YOUTUBE_ID if Platform(platform) is Platform.YOUTUBE else _TIKTOK_ID
+    return isinstance(video_id, str) and pattern.fullmatch(video_id) is not None
+
+
+def canonical_video_url(platform: Platform | str, video_id: str, *, author_handle: str | None = None) -> str:
+    """The one https URL the project uses for a video.
+
+    YouTube: ``https://www.youtube.com/watch?v=<id>``. TikTok:
+    ``https://www.tiktok.com/@<handle>/video/<id>``, or ``@/video/<id>`` when the handle is
+    unknown (TikTok redirects that to the right author). Raises `LinkRejected`
+    (``BAD_VIDEO_ID``) for an id of the wrong shape.
+    """
+    platform = Platform(platform)
+    if not is_valid_video_id(platform, video_id):
+        raise LinkRejected(LinkRejectReason.BAD_VIDEO_ID, f"{platform.value} id {video_id!r}")
+    if platform is Platform.YOUTUBE:
+        return f"https://www.youtube.com/watch?v={video_id}"
+    handle = (author_handle or "").lstrip("@").lower()
+    if _TIKTOK_HANDLE.fullmatch(handle) is None:
+        raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, f"bad TikTok handle {author_handle!r}")
+    return f"https://www.tiktok.com/@{handle}/video/{video_id}"
+
+
+def extract_links(text: str, *, limit: int = MAX_LINKS_PER_MESSAGE) -> list[str]:
+    """Candidate links in a message, in order, without duplicates, at most ``limit``.
+
+    A candidate is a whitespace-separated word that has a ``scheme://`` or starts with a
+    host followed by ``/`` (``youtu.be/...``), or is a bare supported host. Quotes,
+    brackets and sentence punctuation around a word are dropped. Candidates are not
+    validated: pass each to `parse_link` to accept it or learn why it is refused.
+    """
+    found: list[str] = []
+    for word in text.split():
+        candidate = word.strip("<>()[]{}\"'«»“”‘’").rstrip(".,;:!?")
+        candidate = candidate.strip("<>()[]{}\"'«»“”‘’")
+        if not candidate or candidate in found or not _looks_like_link(candidate):
+            continue
+        found.append(candidate)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _looks_like_link(word: str) -> bool:
+    if re.match(r"[A-Za-z][A-Za-z0-9+.\-]*://", word):
+        return True
+    host, slash, _ = word.partition("/")
+    host = host.lower()
+    if re.fullmatch(r"(?:[a-z0-9-]+\.)+[a-z]{2,}", host) is None:
+        return False
+    return bool(slash) or host in _SUPPORTED_HOSTS
+
+
+def _strip_wrapping(text: str) -> str:
+    link = text.strip()
+    while len(link) >= 2 and link[0] == "<" and link[-1] == ">":
+        link = link[1:-1].strip()
+    return link
+
+
+def _refuse_odd_characters(link: str) -> None:
+    for char in link:
+        category = unicodedata.category(char)
+        # C*: control, format (zero-width), private, unassigned; Z*: any space
+        if category[0] in "CZ" or char == "\\":
+            raise LinkRejected(LinkRejectReason.NOT_A_URL, f"character U+{ord(char):04X} in link")
+
+
+def _strip_scheme(link: str) -> str:
+    """Return the link without ``scheme://``; refuse schemes other than http(s)."""
+    if link.startswith("//"):
+        return link[2:]
+    match = _SCHEME.match(link)
+    if match is None:
+        return link
+    scheme = match.group(1).lower()
+    after = link[match.end():]
+    if after.startswith("//"):
+        if scheme not in {"http", "https"}:
+            raise LinkRejected(LinkRejectReason.BAD_SCHEME, scheme)
+        return after[2:]
+    if scheme in {"http", "https"}:
+        raise LinkRejected(LinkRejectReason.NOT_A_URL, f"{scheme}: without //")
+    if scheme in _BAD_SCHEMES:
+        raise LinkRejected(LinkRejectReason.BAD_SCHEME, scheme)
+    if "." in scheme or after[:1].isdigit() or not after:
+        return link  # "youtube.com:8080/..." or "localhost:80": a host with a port, judged below
+    raise LinkRejected(LinkRejectReason.BAD_SCHEME, scheme)
+
+
+def _split_authority(rest: str) -> tuple[str, str, str]:
+    """Split ``host/path?query#fragment`` into (host, path, query); check the host."""
+    end = len(rest)
+    for mark in "/?#":
+        position = rest.find(mark)
+        if position != -1:
+            end = min(end, position)
+    authority, remainder = rest[:end], rest[end:]
+    if not authority:
+        raise LinkRejected(LinkRejectReason.NOT_A_URL, "no host")
+    if "@" in authority:
+        raise LinkRejected(LinkRejectReason.USERINFO)
+    if authority.startswith("["):
+        raise LinkRejected(LinkRejectReason.UNSUPPORTED_HOST, "IP literal")
+    if ":" in authority:
+        raise LinkRejected(LinkRejectReason.PORT)
+    host = authority.lower()
+    if host.endswith("."):
+        host = host[:-1]  # fully qualified form of the same host
+    if not host.isascii() or "%" in host:
+        raise LinkRejected(LinkRejectReason.UNSUPPORTED_HOST, "non-ASCII or encoded host")
+    if "." not in host or _HOST_CHARS.fullmatch(host) is None:
+        raise LinkRejected(LinkRejectReason.NOT_A_URL, f"not a host name: {host!r}")
+    if host not in _SUPPORTED_HOSTS:
+        raise LinkRejected(LinkRejectReason.UNSUPPORTED_HOST, host)
+    path, _, query = remainder.partition("#")[0].partition("?")
+    return host, path, query
+
+
+def _parse_youtube(host: str, segments: list[str], query: str) -> ParsedLink:
+    if host in _YOUTUBE_SHORT_HOSTS:
+        if len(segments) != 1:
+            raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "youtu.be without a single id")
+        return _youtube(segments[0])
+    kind = segments[0].lower() if segments else ""
+    if kind == "embed" and segments[1:] == ["videoseries"]:
+        # 11 characters like an id, but it embeds a playlist (?list=...)
+        raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "embedded playlist")
+    if host in _YOUTUBE_NOCOOKIE_HOSTS:
+        if kind == "embed" and len(segments) == 2:
+            return _youtube(segments[1])
+        raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "youtube-nocookie link is not an embed")
+    if kind == "watch" and len(segments) == 1:
+        ids = {value for key, value in parse_qsl(query, keep_blank_values=True) if key == "v"}
+        if not ids:
+            raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "watch page without v=")
+        if len(ids) > 1:
+            raise LinkRejected(LinkRejectReason.BAD_VIDEO_ID, "several different v= values")
+        return _youtube(ids.pop())
+    if kind in _YOUTUBE_ID_PATHS and len(segments) == 2:
+        return _youtube(segments[1])
+    raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "not a video page (channel, playlist, ...)")
+
+
+def _youtube(video_id: str) -> ParsedLink:
+    if _YOUTUBE_ID.fullmatch(video_id) is None:
+        raise LinkRejected(LinkRejectReason.BAD_VIDEO_ID, f"YouTube id {video_id[:40]!r}")
+    return ParsedLink(
+        platform=Platform.YOUTUBE,
+        video_id=video_id,
+        canonical_url=canonical_video_url(Platform.YOUTUBE, video_id),
+        needs_resolving=False,
+        author_handle=None,
+    )
+
+
+def _parse_tiktok(host: str, segments: list[str]) -> ParsedLink:
+    if host in _TIKTOK_SHORT_HOSTS:
+        if len(segments) != 1:
+            raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, f"{host} link without a single code")
+        return _tiktok_short(f"https://{host}/", segments[0])
+    kind = segments[0].lower() if segments else ""
+    if kind == "t" and len(segments) == 2:
+        return _tiktok_short("https://www.tiktok.com/t/", segments[1])
+    if kind.startswith("@"):
+        if len(segments) == 3 and segments[1].lower() == "video":
+            handle = segments[0][1:]
+            if _TIKTOK_HANDLE.fullmatch(handle) is None:
+                raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "bad TikTok handle")
+            return _tiktok(segments[2], handle=handle.lower() or None)
+        raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "TikTok profile or photo post, not a video")
+    if kind == "v" and len(segments) == 2:
+        video_id = segments[1]
+        return _tiktok(video_id[: -len(".html")] if video_id.lower().endswith(".html") else video_id, handle=None)
+    if kind == "embed" and (len(segments) == 2 or (len(segments) == 3 and segments[1].lower() == "v2")):
+        return _tiktok(segments[-1], handle=None)
+    raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "not a TikTok video page")
+
+
+def _tiktok(video_id: str, *, handle: str | None) -> ParsedLink:
+    if _TIKTOK_ID.fullmatch(video_id) is None:
+        raise LinkRejected(LinkRejectReason.BAD_VIDEO_ID, f"TikTok id {video_id[:40]!r}")
+    return ParsedLink(
+        platform=Platform.TIKTOK,
+        video_id=video_id,
+        canonical_url=canonical_video_url(Platform.TIKTOK, video_id, author_handle=handle),
+        needs_resolving=False,
+        author_handle=handle,
+    )
+
+
+def _tiktok_short(base: str, code: str) -> ParsedLink:
+    if _TIKTOK_SHORT_CODE.fullmatch(code) is None:
+        raise LinkRejected(LinkRejectReason.BAD_VIDEO_ID, f"TikTok short code {code[:40]!r}")
+    return ParsedLink(
+        platform=Platform.TIKTOK,
+        video_id=None,
+        canonical_url=f"{base}{code}/",
+        needs_resolving=True,
+        author_handle=None,
+    )
