@@ -1,0 +1,13 @@
+"""Fixtures of the platform tests: the fakes, each in a background thread."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes.tiktok import run_fake_tiktok
+
+
+@pytest.fixture
+def tiktok():
+    with run_fake_tiktok() as server:
+        yield server
