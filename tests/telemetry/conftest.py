@@ -1,0 +1,57 @@
+"""Fixtures for telemetry tests: an in-memory span exporter and a Redis broker of the test's own."""
+
+from __future__ import annotations
+
+import dramatiq
+import pytest
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import AsyncIO
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from zenith.telemetry.dramatiq_middleware import install_telemetry_middleware
+from zenith.telemetry.metrics import ZenithMetrics
+from zenith.telemetry.tracing import setup_tracing, shutdown_tracing
+
+
+@pytest.fixture
+def span_exporter(make_settings):
+    """Tracing on for this test, into memory (library instrumentation off: quieter spans)."""
+    exporter = InMemorySpanExporter()
+    setup_tracing(make_settings(), role="test", exporter=exporter, instrument_libraries=False)
+    yield exporter
+    shutdown_tracing()
+
+
+@pytest.fixture
+def metrics() -> ZenithMetrics:
+    return ZenithMetrics.create()
+
+
+@pytest.fixture
+def traced_broker(redis_url, namespace, metrics):
+    """A real Redis broker in the test's namespace, with the telemetry middleware and AsyncIO."""
+    broker = RedisBroker(url=redis_url, namespace=namespace)
+    broker.add_middleware(AsyncIO())
+    install_telemetry_middleware(broker, metrics=metrics)
+    dramatiq.set_broker(broker)
+    yield broker
+    client = broker.client
+    for key in client.scan_iter(match=f"{namespace}:*"):  # only this test's keys
+        client.delete(key)
+    broker.close()
+
+
+@pytest.fixture
+def run_worker(traced_broker):
+    """Start an in-process Worker on the test broker; stopped at the end of the test."""
+    workers: list[dramatiq.Worker] = []
+
+    def start(**kwargs) -> dramatiq.Worker:
+        worker = dramatiq.Worker(traced_broker, worker_timeout=50, **kwargs)
+        worker.start()
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()

@@ -1,0 +1,181 @@
+"""Trace context through Dramatiq messages (W3C traceparent in ``message.options["otel"]``).
+
+Sending a message opens a PRODUCER span "send {queue}" and writes its context into the
+message; processing opens a CONSUMER span "process {queue}" under it, current while the
+actor runs (async actors too, see ``before_process_message``). Spans follow the
+OpenTelemetry messaging conventions (messaging.system="dramatiq", ...).
+
+Dramatiq calls ``before_enqueue`` again when it re-enqueues the same message: a retry
+(Retries middleware, from the failed attempt's ``after_process_message``) and a delayed
+message moved to its queue when due (consumer thread). The message already carries the
+context of its first send, and it is kept: every attempt of one message is a child of
+that one "send" span, in the sender's trace, whatever context is current at re-enqueue.
+
+Add it with ``install_telemetry_middleware(broker)`` so it comes FIRST in the broker's
+list: Dramatiq runs ``after_*`` hooks in reverse order, so the consumer span is still
+current while Retries, Callbacks and Pipelines send their follow-up messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import dramatiq
+from dramatiq.common import q_name
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from zenith.telemetry.links import pending_new_root_links
+from zenith.telemetry.tracing import tracer
+
+logger = logging.getLogger(__name__)
+
+CARRIER_OPTION = "otel"
+SYSTEM = "dramatiq"
+
+MESSAGING_SYSTEM = "messaging.system"
+DESTINATION = "messaging.destination.name"
+MESSAGE_ID = "messaging.message.id"
+OPERATION_TYPE = "messaging.operation.type"
+OPERATION_NAME = "messaging.operation.name"
+ACTOR = "messaging.dramatiq.actor"
+RETRIES = "messaging.dramatiq.retries"
+DELAY_MS = "messaging.dramatiq.delay_ms"
+SKIPPED = "messaging.dramatiq.skipped"
+FAILED = "messaging.dramatiq.failed"
+
+
+def message_attributes(message: dramatiq.Message, *, operation: str) -> dict[str, Any]:
+    return {
+        MESSAGING_SYSTEM: SYSTEM,
+        DESTINATION: q_name(message.queue_name),
+        MESSAGE_ID: message.message_id,
+        OPERATION_TYPE: operation,
+        OPERATION_NAME: operation,
+        ACTOR: message.actor_name,
+    }
+
+
+class TracingMiddleware(dramatiq.Middleware):
+    """Propagates the trace context through messages and traces their processing.
+
+    State lives in a thread-local: Dramatiq runs ``before_/after_process_message`` on the
+    worker thread that runs the actor, and ``before_/after_enqueue`` on the sending thread.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    # -- producer -------------------------------------------------------------
+
+    def _pending_sends(self) -> dict[str, trace.Span]:
+        pending = getattr(self._local, "sends", None)
+        if pending is None:
+            pending = self._local.sends = {}
+        return pending
+
+    def before_enqueue(self, broker, message, delay):
+        if CARRIER_OPTION in message.options:
+            return  # a retry or a due delayed message: keep the first send as parent
+        pending = self._pending_sends()
+        for stale_id in list(pending):
+            # do_enqueue raised before after_enqueue for an earlier message on this thread
+            span = pending.pop(stale_id)
+            span.set_status(Status(StatusCode.ERROR, "enqueue did not complete"))
+            span.end()
+        queue = q_name(message.queue_name)
+        attributes = message_attributes(message, operation="send")
+        if delay:
+            attributes[DELAY_MS] = int(delay)
+        new_root_links = pending_new_root_links()
+        if new_root_links is not None:
+            parent, links = otel_context.Context(), list(new_root_links)
+        else:
+            parent, links = None, None
+        span = tracer().start_span(f"send {queue}", context=parent, kind=SpanKind.PRODUCER, attributes=attributes, links=links)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, context=trace.set_span_in_context(span))
+        # Tracing off (no-op span): nothing is injected and the message goes out untouched.
+        if carrier:
+            message.options[CARRIER_OPTION] = carrier
+        if span.is_recording():
+            pending[message.message_id] = span
+
+    def after_enqueue(self, broker, message, delay):
+        span = self._pending_sends().pop(message.message_id, None)
+        if span is not None:
+            span.end()
+
+    # -- consumer -------------------------------------------------------------
+
+    def before_process_message(self, broker, message):
+        """Start "process {queue}" under the message's context and make it current.
+
+        Async actors run on the AsyncIO middleware's event-loop thread, submitted with
+        ``asyncio.run_coroutine_threadsafe``; its ``call_soon_threadsafe`` copies the
+        calling (worker) thread's contextvars into the callback that creates the task,
+        so the span attached here is current inside the coroutine as well
+        (tests/telemetry/test_dramatiq_tracing.py checks it).
+        """
+        parent = propagate.extract(message.options.get(CARRIER_OPTION) or {})
+        attributes = message_attributes(message, operation="process")
+        attributes[RETRIES] = int(message.options.get("retries", 0))
+        queue = q_name(message.queue_name)
+        span = tracer().start_span(f"process {queue}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes)
+        token = otel_context.attach(trace.set_span_in_context(span, parent))
+        self._local.processing = (span, token)
+
+    def _finish(self, message, *, exception: BaseException | None = None, skipped: bool = False) -> None:
+        state = getattr(self._local, "processing", None)
+        if state is None:
+            return  # an earlier middleware failed before ours started a span
+        self._local.processing = None
+        span, token = state
+        try:
+            if skipped:
+                span.set_attribute(SKIPPED, True)
+            if message.failed:
+                span.set_attribute(FAILED, True)
+            if exception is not None:
+                span.record_exception(exception)
+                span.set_status(Status(StatusCode.ERROR, f"{type(exception).__name__}: {exception}"))
+            span.end()
+        finally:
+            otel_context.detach(token)
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        self._finish(message, exception=exception)
+
+    def after_skip_message(self, broker, message):
+        self._finish(message, skipped=True)
+
+
+def add_first(broker: dramatiq.Broker, middleware: dramatiq.Middleware) -> None:
+    """Put ``middleware`` at the front of the broker's list (its after-hooks then run last)."""
+    if broker.middleware:
+        broker.add_middleware(middleware, before=type(broker.middleware[0]))
+    else:
+        broker.add_middleware(middleware)
+
+
+def install_telemetry_middleware(broker: dramatiq.Broker, *, metrics=None) -> TracingMiddleware:
+    """Add tracing (and Dramatiq metrics) middleware to ``broker`` in the right place.
+
+    Parameters:
+      broker(Broker): The broker, after ``build_broker``; call once per broker.
+      metrics(ZenithMetrics|None): Registry bundle for the message counters; defaults to the
+        process-wide ``get_metrics()``. Pass ``False`` to leave metrics out.
+
+    Returns the tracing middleware. Tracing costs nothing measurable while it is off.
+    """
+    from zenith.telemetry.dramatiq_metrics import DramatiqMetricsMiddleware
+    from zenith.telemetry.metrics import get_metrics
+
+    if metrics is not False:
+        add_first(broker, DramatiqMetricsMiddleware(metrics=metrics or get_metrics()))
+    tracing = TracingMiddleware()
+    add_first(broker, tracing)
+    return tracing

@@ -1,0 +1,130 @@
+"""JSON log lines on stderr: one object per line, with trace ids and no secrets.
+
+Every record of the process (ours, Dramatiq's, aiogram's, aiohttp's) goes through one
+handler on the root logger. Fields: ts (ISO 8601, UTC), level, logger, message, role,
+pid, trace_id / span_id (hex, while a span is current), exc_info (formatted traceback),
+plus whatever the call passed with ``extra={...}``. Secret setting values and anything
+shaped like a Telegram bot token are replaced by "***" in every field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from datetime import datetime, timezone
+from typing import Any, Iterable, TextIO
+
+from opentelemetry import trace
+
+from zenith.config import Settings
+
+MASK = "***"
+BOT_TOKEN_PATTERN = re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}")
+# Loggers that some libraries configure with their own handlers; routed to ours instead.
+LIBRARY_LOGGERS = ("dramatiq", "aiogram", "aiohttp", "asyncio", "psycopg", "psycopg.pool", "opentelemetry")
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=``.
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+
+
+class SecretMasker:
+    """Replaces known secret values and bot-token-shaped strings with "***".
+
+    Parameters:
+      secrets(Iterable[str]): Values to hide (``settings.secrets()``); longest first, so
+        a secret containing another is hidden whole.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return BOT_TOKEN_PATTERN.sub(MASK, text)
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object (see the module docstring).
+
+    Parameters:
+      role(str): The process role, on every line.
+      masker(SecretMasker): Applied to the message, the traceback and every extra value.
+    """
+
+    def __init__(self, *, role: str, masker: SecretMasker) -> None:
+        super().__init__()
+        self.role = role
+        self.masker = masker
+
+    def format(self, record: logging.LogRecord) -> str:
+        mask = self.masker.mask
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": mask(record.getMessage()),
+            "role": self.role,
+            "pid": record.process or os.getpid(),
+        }
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            entry["trace_id"] = trace.format_trace_id(span_context.trace_id)
+            entry["span_id"] = trace.format_span_id(span_context.span_id)
+        if record.exc_info:
+            entry["exc_info"] = mask(self.formatException(record.exc_info))
+        elif record.exc_text:
+            entry["exc_info"] = mask(record.exc_text)
+        if record.stack_info:
+            entry["stack_info"] = mask(self.formatStack(record.stack_info))
+        for key, value in vars(record).items():
+            if key in _RECORD_FIELDS or key in entry or key.startswith("_"):
+                continue
+            entry[key] = _masked_value(value, mask)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _masked_value(value: Any, mask) -> Any:
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    if isinstance(value, str):
+        return mask(value)
+    # Containers and objects are logged as their masked JSON/str form, never raw.
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = str(value)
+    masked = mask(text)
+    if masked == text:
+        return json.loads(text) if isinstance(value, (dict, list, tuple)) else text
+    return masked
+
+
+def setup_logging(settings: Settings, *, role: str, stream: TextIO | None = None) -> logging.Handler:
+    """Send every log record of the process to ``stream`` (default stderr) as JSON lines.
+
+    Parameters:
+      settings(Settings): LOG_LEVEL, and the secrets to mask (``settings.secrets()``).
+      role(str): The process role written on each line ("bot", "worker-parsing", ...).
+      stream(TextIO|None): Where lines go. Default ``sys.stderr``.
+
+    Replaces the root logger's handlers; library loggers lose their own handlers and
+    propagate to the root. Returns the installed handler.
+    """
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(JsonFormatter(role=role, masker=SecretMasker(settings.secrets())))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    for name in LIBRARY_LOGGERS:
+        library_logger = logging.getLogger(name)
+        for old in list(library_logger.handlers):
+            library_logger.removeHandler(old)
+        library_logger.propagate = True
+    return handler

@@ -1,0 +1,144 @@
+"""Prometheus metrics of one process, and the ways to expose them.
+
+Each process has its own registry (``get_metrics()``) and serves it on its own port:
+the web process at ``/metrics`` of its aiohttp app (``metrics_handler``), every other
+process (bot, clock, each Dramatiq worker process) with ``start_metrics_server`` on
+``METRICS_PORT`` (0: off). A pool of several worker processes gives each process its own
+port, ``metrics_port_for(base, process_index=i)`` = base + i, and Prometheus scrapes each
+one; no shared multiprocess directory to clean up, and gauges stay per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import start_http_server
+
+# Parsing a video should take 2-5 s (DESIGN targets); buckets straddle that.
+PROCESSING_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60, 120)
+MESSAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+class MetricsServerError(RuntimeError):
+    """The /metrics HTTP server could not start (usually: the port is taken)."""
+
+
+@dataclass(frozen=True)
+class ZenithMetrics:
+    """Every metric of the service, registered on one registry.
+
+    Usage: ``get_metrics().video_submissions.labels(platform="youtube", status="accepted").inc()``.
+    """
+
+    registry: CollectorRegistry
+    video_submissions: Counter
+    video_processing_seconds: Histogram
+    active_users: Gauge
+    queue_depth: Gauge
+    dramatiq_message_retries: Counter
+    dramatiq_messages: Counter
+    dramatiq_message_duration_seconds: Histogram
+    payouts: Counter
+    platform_errors: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> "ZenithMetrics":
+        """Build the metrics on ``registry`` (default: a new one)."""
+        registry = registry if registry is not None else CollectorRegistry()
+        return cls(
+            registry=registry,
+            video_submissions=Counter(
+                "video_submissions", "Video links submitted, by outcome (accepted, duplicate, rejected, ...)",
+                ["platform", "status"], registry=registry,
+            ),
+            video_processing_seconds=Histogram(
+                "video_processing_seconds", "Time to fetch and store one video's stats",
+                ["platform"], buckets=PROCESSING_BUCKETS, registry=registry,
+            ),
+            active_users=Gauge("active_users", "Creators active recently (set by whoever samples it)", registry=registry),
+            queue_depth=Gauge("queue_depth", "Messages waiting in a Dramatiq queue (set by the sampler)", ["queue"], registry=registry),
+            dramatiq_message_retries=Counter(
+                "dramatiq_message_retries", "Messages scheduled for another attempt after a failure",
+                ["queue", "actor"], registry=registry,
+            ),
+            dramatiq_messages=Counter(
+                "dramatiq_messages", "Messages processed, by outcome (success, retried, failed, skipped)",
+                ["queue", "actor", "outcome"], registry=registry,
+            ),
+            dramatiq_message_duration_seconds=Histogram(
+                "dramatiq_message_duration_seconds", "Time an actor spent on one message",
+                ["queue", "actor"], buckets=MESSAGE_BUCKETS, registry=registry,
+            ),
+            payouts=Counter("payouts", "Payouts reaching a status (paid, failed, refunded, ...)", ["status"], registry=registry),
+            platform_errors=Counter(
+                "platform_errors", "Errors calling a platform (quota, timeout, not_found, http_5xx, ...)",
+                ["platform", "kind"], registry=registry,
+            ),
+        )
+
+
+_lock = threading.Lock()
+_metrics: ZenithMetrics | None = None
+
+
+def get_metrics() -> ZenithMetrics:
+    """The process-wide metrics (created on first use)."""
+    global _metrics
+    with _lock:
+        if _metrics is None:
+            _metrics = ZenithMetrics.create()
+        return _metrics
+
+
+def render_metrics(registry: CollectorRegistry) -> bytes:
+    """The registry in the Prometheus text format."""
+    return generate_latest(registry)
+
+
+def start_metrics_server(port: int, *, registry: CollectorRegistry | None = None, addr: str = "0.0.0.0"):
+    """Serve ``registry`` at ``http://addr:port/metrics`` from a daemon thread; port 0: off.
+
+    Parameters:
+      port(int): TCP port (METRICS_PORT, or ``metrics_port_for(...)`` in a pool); 0 does nothing.
+      registry(CollectorRegistry|None): Default: ``get_metrics().registry``.
+      addr(str): Interface to bind. Default all.
+
+    Returns the ``(server, thread)`` pair (call ``server.shutdown()`` to stop), or None when off.
+
+    Raises:
+      MetricsServerError: When the port cannot be bound.
+    """
+    if port == 0:
+        return None
+    if not 0 < port <= 65535:
+        raise MetricsServerError(f"metrics port {port} is not a TCP port")
+    try:
+        return start_http_server(port, addr=addr, registry=registry if registry is not None else get_metrics().registry)
+    except OSError as exc:
+        raise MetricsServerError(f"cannot serve /metrics on {addr}:{port}: {exc}") from exc
+
+
+def metrics_port_for(base_port: int, *, process_index: int) -> int:
+    """Port of process ``process_index`` (0-based) of a pool whose first process uses ``base_port``; 0 stays off."""
+    if base_port == 0:
+        return 0
+    if process_index < 0:
+        raise ValueError("process_index must be >= 0")
+    return base_port + process_index
+
+
+async def metrics_handler(request):
+    """aiohttp handler for ``GET /metrics`` of the web process (``get_metrics().registry``).
+
+    A different registry can be put in the app as ``app["metrics_registry"]``.
+    """
+    from aiohttp import web
+
+    registry = request.app.get("metrics_registry") or get_metrics().registry
+    body = render_metrics(registry)
+    response = web.Response(body=body)
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    response.charset = "utf-8"
+    return response
