@@ -6,6 +6,7 @@ and each test its own Redis key namespace, so several runs can share one server.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 
@@ -44,6 +45,52 @@ def empty_database_url():
     url = create_database()
     yield url
     drop_database(url)
+
+
+def create_migrated_database(prefix: str = "zenith_test") -> str:
+    """Create a fresh database, apply every migration to it and return its URL."""
+    from zenith.storage.migrate import apply_migrations
+
+    url = create_database(prefix)
+    try:
+        asyncio.run(apply_migrations(url))
+    except BaseException:
+        drop_database(url)
+        raise
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    """A database migrated once for the whole test session and dropped at its end.
+
+    Shared by every test of the session: tests must not assume empty tables (use
+    unique telegram ids, count only their own rows). Use ``clean_database_url`` for a
+    test that needs an empty slate.
+    """
+    url = create_migrated_database()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def clean_database_url():
+    """A fresh migrated database of this test's own, dropped after it."""
+    url = create_migrated_database()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+async def pool(database_url):
+    """An async connection pool (dict rows, autocommit) on the session database."""
+    from zenith.storage.db import open_pool
+
+    db_pool = await open_pool(database_url, min_size=1, max_size=10, name="test")
+    try:
+        yield db_pool
+    finally:
+        await db_pool.close()
 
 
 @pytest.fixture

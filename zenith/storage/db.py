@@ -1,0 +1,125 @@
+"""PostgreSQL connections: one async pool per process and a unit of work per transaction.
+
+Pool connections run in autocommit mode, so a plain read never leaves a transaction
+open; everything that writes more than one row goes through ``unit_of_work``, which
+wraps the block in exactly one transaction (commit on success, rollback on error).
+Rows come back as dicts (``dict_row``).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager, contextmanager
+from typing import AsyncIterator, Iterator
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The pool could not open its first connections within the timeout."""
+
+
+async def _configure(conn: psycopg.AsyncConnection) -> None:
+    await conn.set_autocommit(True)
+
+
+async def open_pool(
+    url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    timeout: float = 30.0,
+    name: str = "zenith",
+) -> AsyncConnectionPool:
+    """Open an async pool on ``url`` and wait until its first connections work.
+
+    Parameters:
+      url: PostgreSQL URL (``postgresql://user@host:port/db``).
+      min_size: connections kept open (default 1).
+      max_size: connections at most (default 10).
+      timeout: seconds to wait for the first connections and, later, for a free one
+        (default 30).
+      name: pool name shown in psycopg_pool logs and stats.
+
+    Every connection is checked before it is handed out (``check_connection``), so a
+    connection killed by a server restart is replaced instead of failing a request.
+    Raises ``DatabaseUnavailable`` if the server cannot be reached within ``timeout``.
+    """
+    pool = AsyncConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        timeout=timeout,
+        name=name,
+        open=False,
+        kwargs={"row_factory": dict_row},
+        configure=_configure,
+        check=AsyncConnectionPool.check_connection,
+    )
+    try:
+        await pool.open(wait=True, timeout=timeout)
+    except PoolTimeout as exc:
+        await pool.close()
+        raise DatabaseUnavailable(f"PostgreSQL not reachable within {timeout}s: {redact_url(url)}") from exc
+    logger.info("database pool %s open (min %d, max %d) on %s", name, min_size, max_size, redact_url(url))
+    return pool
+
+
+@asynccontextmanager
+async def unit_of_work(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncConnection]:
+    """Yield a pool connection inside one transaction: commit on success, roll back on error.
+
+    Use it around every group of writes that must happen together (a snapshot and its
+    earning credit, a payout and its reservation)::
+
+        async with unit_of_work(pool) as conn:
+            await ledger.transfer(conn, ...)
+    """
+    async with pool.connection() as conn:
+        async with conn.transaction():
+            yield conn
+
+
+@asynccontextmanager
+async def connect(url: str) -> AsyncIterator[psycopg.AsyncConnection]:
+    """One autocommit connection with ``dict_row``, closed at the end (CLI commands, tests)."""
+    conn = await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def connect_sync(url: str) -> Iterator[psycopg.Connection]:
+    """A synchronous autocommit connection with ``dict_row`` (CLI commands, scripts)."""
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        yield conn
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for log lines."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}@{host}"
+
+
+async def fetch_one(conn: psycopg.AsyncConnection, query, params=None) -> dict | None:
+    """Run ``query`` and return its first row as a dict (whatever the connection's row factory)."""
+    async with conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(query, params)
+        return await cursor.fetchone()
+
+
+async def fetch_all(conn: psycopg.AsyncConnection, query, params=None) -> list[dict]:
+    """Run ``query`` and return all rows as dicts (whatever the connection's row factory)."""
+    async with conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(query, params)
+        return await cursor.fetchall()

