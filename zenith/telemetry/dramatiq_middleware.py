@@ -179,3 +179,20 @@ def install_telemetry_middleware(broker: dramatiq.Broker, *, metrics=None) -> Tr
     tracing = TracingMiddleware()
     add_first(broker, tracing)
     return tracing
+
+
+def install(broker: dramatiq.Broker, *, settings, service_name: str | None = None, metrics=None) -> TracingMiddleware:
+    """Worker-process convenience: ``setup_tracing`` (unless already on), then the middleware.
+
+    Parameters:
+      broker(Broker): The broker.
+      settings(Settings): Passed to ``setup_tracing``.
+      service_name(str|None): The role, e.g. "worker-parsing" or "zenith-worker-parsing";
+        default "worker".
+      metrics: As for ``install_telemetry_middleware``.
+    """
+    from zenith.telemetry.tracing import setup_tracing, tracing_enabled
+
+    if not tracing_enabled():
+        setup_tracing(settings, role=service_name or "worker")
+    return install_telemetry_middleware(broker, metrics=metrics)
