@@ -55,3 +55,27 @@ def run_worker(traced_broker):
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def aiohttp_client_factory():
+    """Serve an aiohttp app on 127.0.0.1 and hand out (session, base_url)."""
+    from contextlib import asynccontextmanager
+
+    import aiohttp
+    from aiohttp import web
+
+    @asynccontextmanager
+    async def serve(app: web.Application):
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            async with aiohttp.ClientSession() as session:
+                yield session, f"http://127.0.0.1:{port}"
+        finally:
+            await runner.cleanup()
+
+    return serve

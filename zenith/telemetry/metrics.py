@@ -13,12 +13,17 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import start_http_server
 
 # Parsing a video should take 2-5 s (DESIGN targets); buckets straddle that.
 PROCESSING_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60, 120)
 MESSAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+# Put a CollectorRegistry here to serve it instead of get_metrics().registry.
+METRICS_REGISTRY_KEY = web.AppKey("zenith_metrics_registry", CollectorRegistry)
 
 
 class MetricsServerError(RuntimeError):
@@ -132,11 +137,9 @@ def metrics_port_for(base_port: int, *, process_index: int) -> int:
 async def metrics_handler(request):
     """aiohttp handler for ``GET /metrics`` of the web process (``get_metrics().registry``).
 
-    A different registry can be put in the app as ``app["metrics_registry"]``.
+    A different registry can be put in the app as ``app[METRICS_REGISTRY_KEY]``.
     """
-    from aiohttp import web
-
-    registry = request.app.get("metrics_registry") or get_metrics().registry
+    registry = request.app.get(METRICS_REGISTRY_KEY) or get_metrics().registry
     body = render_metrics(registry)
     response = web.Response(body=body)
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
