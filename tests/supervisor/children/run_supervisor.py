@@ -1,0 +1,29 @@
+"""Runs the supervisor over pools given as JSON (argv[1]), with settings from the environment.
+
+JSON: {"pools": [{"name", "argv", "processes", "restart", "heartbeat_timeout",
+"stop_grace"}], "policy": {SupervisorPolicy fields}}.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from zenith.config import load_settings
+from zenith.supervisor.main import configure_logging, supervise
+from zenith.supervisor.specs import PoolSpec, RestartType, SupervisorPolicy
+
+
+def main() -> int:
+    config = json.loads(sys.argv[1])
+    pools = [
+        PoolSpec(**{**pool, "argv": tuple(pool["argv"]), "restart": RestartType(pool.get("restart", "permanent"))})
+        for pool in config["pools"]
+    ]
+    settings = load_settings()
+    configure_logging("INFO")
+    return supervise(pools, settings=settings, policy=SupervisorPolicy(**config["policy"]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
