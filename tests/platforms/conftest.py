@@ -11,3 +11,11 @@ from tests.fakes.tiktok import run_fake_tiktok
 def tiktok():
     with run_fake_tiktok() as server:
         yield server
+
+
+@pytest.fixture
+def youtube():
+    from tests.fakes.youtube import run_fake_youtube
+
+    with run_fake_youtube() as server:
+        yield server

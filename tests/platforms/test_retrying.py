@@ -1,0 +1,94 @@
+"""The retry helper: which errors are retried, how long it waits, when it stops."""
+
+from __future__ import annotations
+
+import pytest
+
+from zenith.platforms.errors import BadResponseError, BlockedError, NOT_FOUND, PermanentError, QuotaExceededError, TransientError
+from zenith.platforms.retrying import RetryPolicy, call_with_retry, retry_transient
+
+POLICY = RetryPolicy(attempts=4, bad_response_attempts=2, initial_wait=1.0, max_wait=8.0, jitter=0.0, max_retry_after=30.0)
+
+
+class Script:
+    """An async callable that raises the scripted errors, then returns "ok"."""
+
+    def __init__(self, *errors: BaseException) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return "ok"
+
+
+@pytest.fixture
+def sleeps():
+    recorded: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        recorded.append(seconds)
+
+    sleep.recorded = recorded
+    return sleep
+
+
+async def test_transient_is_retried_with_exponential_backoff(sleeps):
+    fn = Script(TransientError("a"), TransientError("b"), TransientError("c"))
+    assert await call_with_retry(fn, policy=POLICY, sleep=sleeps) == "ok"
+    assert fn.calls == 4
+    assert sleeps.recorded == [1.0, 2.0, 4.0]
+
+
+async def test_retry_after_is_honoured(sleeps):
+    fn = Script(TransientError("429", retry_after=7.5))
+    assert await call_with_retry(fn, policy=POLICY, sleep=sleeps) == "ok"
+    assert sleeps.recorded == [7.5]
+
+
+async def test_long_retry_after_is_raised_not_slept(sleeps):
+    fn = Script(TransientError("429", retry_after=3600))
+    with pytest.raises(TransientError):
+        await call_with_retry(fn, policy=POLICY, sleep=sleeps)
+    assert fn.calls == 1 and sleeps.recorded == []
+
+
+async def test_attempts_are_bounded(sleeps):
+    fn = Script(*[TransientError(str(n)) for n in range(10)])
+    with pytest.raises(TransientError, match="3"):
+        await call_with_retry(fn, policy=POLICY, sleep=sleeps)
+    assert fn.calls == 4
+
+
+async def test_bad_response_has_fewer_attempts(sleeps):
+    fn = Script(BadResponseError("x"), BadResponseError("y"), BadResponseError("z"))
+    with pytest.raises(BadResponseError, match="y"):
+        await call_with_retry(fn, policy=POLICY, sleep=sleeps)
+    assert fn.calls == 2
+
+
+@pytest.mark.parametrize(
+    "error",
+    [PermanentError("gone", reason=NOT_FOUND), BlockedError("captcha"), QuotaExceededError("quota"), ValueError("bug")],
+)
+async def test_never_retried(error, sleeps):
+    fn = Script(error)
+    with pytest.raises(type(error)):
+        await call_with_retry(fn, policy=POLICY, sleep=sleeps)
+    assert fn.calls == 1 and sleeps.recorded == []
+
+
+async def test_decorator():
+    calls = []
+
+    @retry_transient(RetryPolicy(attempts=2, initial_wait=0.0, jitter=0.0))
+    async def flaky(value: int) -> int:
+        calls.append(value)
+        if len(calls) == 1:
+            raise TransientError("once")
+        return value * 2
+
+    assert await flaky(21) == 42
+    assert calls == [21, 21]
