@@ -1,0 +1,181 @@
+"""`zenith status`: the supervisors' pools and processes, and the depth of every queue.
+
+Snapshots come from this machine's status file (DATA_DIR/status/supervisor.json) and,
+when REDIS_URL is set, from every supervisor that published to Redis. The command exits
+1 when no supervisor is running here or anywhere it can see (no snapshot, or only
+stale or stopped ones), so it doubles as a health check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any, Iterable, Mapping
+
+from zenith.config import Settings, get_settings
+from zenith.messaging.contract import QUEUES
+from zenith.supervisor.publish import STATUS_KEY_PREFIX, status_file_path
+
+LIVE_STATES = ("starting", "running", "stopping")
+BROKER_NAMESPACE = "zenith"  # build_broker's default Redis namespace
+
+
+def read_local_snapshot(settings: Settings) -> dict[str, Any] | None:
+    try:
+        return json.loads(status_file_path(settings.data_dir).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return None
+
+
+def read_redis_snapshots(redis_url: str, *, prefix: str = STATUS_KEY_PREFIX) -> list[dict[str, Any]]:
+    """Snapshots every supervisor published to Redis; [] when Redis is unreachable."""
+    import redis
+    from redis.exceptions import RedisError
+
+    try:
+        client = redis.Redis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        try:
+            keys = list(client.scan_iter(match=prefix + "*", count=100))
+            values = client.mget(keys) if keys else []
+        finally:
+            client.close()
+    except (RedisError, OSError):
+        return []
+    snapshots = []
+    for raw in values:
+        try:
+            snapshots.append(json.loads(raw))
+        except (TypeError, ValueError):
+            continue
+    return snapshots
+
+
+def is_fresh(snapshot: Mapping[str, Any], *, now: float | None = None) -> bool:
+    """A running supervisor that published within three intervals (plus slack)."""
+    current = time.time() if now is None else now
+    interval = float(snapshot.get("interval") or 5.0)
+    age = current - float(snapshot.get("published_at") or 0.0)
+    return snapshot.get("supervisor", {}).get("state") in LIVE_STATES and age <= 3 * interval + 5.0
+
+
+def queue_depths(settings: Settings, *, queues: Iterable[str] = QUEUES, namespace: str = BROKER_NAMESPACE) -> tuple[dict[str, int], str | None]:
+    """Messages waiting per queue (ready + delayed), and a note when they are unknown.
+
+    Redis broker: LLEN of ``{namespace}:{queue}`` plus ``{namespace}:{queue}.DQ``.
+    RabbitMQ: the broker's ready + delayed message counts.
+    """
+    url = settings.broker_url or settings.redis_url
+    if not url:
+        return {}, "queue depths unknown: no BROKER_URL or REDIS_URL"
+    if url.startswith(("amqp://", "amqps://")):
+        return _rabbitmq_depths(settings, queues)
+    import redis
+    from redis.exceptions import RedisError
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        try:
+            pipe = client.pipeline(transaction=False)
+            names = list(queues)
+            for queue in names:
+                pipe.llen(f"{namespace}:{queue}")
+                pipe.llen(f"{namespace}:{queue}.DQ")
+            counts = pipe.execute()
+        finally:
+            client.close()
+    except (RedisError, OSError) as exc:
+        return {}, f"queue depths unknown: Redis unreachable ({exc})"
+    return {queue: counts[2 * i] + counts[2 * i + 1] for i, queue in enumerate(names)}, None
+
+
+def _rabbitmq_depths(settings: Settings, queues: Iterable[str]) -> tuple[dict[str, int], str | None]:
+    from zenith.messaging.broker import build_broker
+
+    try:
+        broker = build_broker(settings)
+        try:
+            depths = {queue: sum(broker.get_queue_message_counts(queue)[:2]) for queue in queues}
+        finally:
+            broker.close()
+    except Exception as exc:  # pika raises many unrelated types for "cannot connect"
+        return {}, f"queue depths unknown: RabbitMQ unreachable ({exc})"
+    return depths, None
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def _since(started_at: float | None, now: float) -> float | None:
+    return None if started_at is None else max(0.0, now - float(started_at))
+
+
+def render(snapshots: list[dict[str, Any]], depths: Mapping[str, int], note: str | None, *, now: float | None = None) -> str:
+    """The human-readable table of `zenith status`."""
+    current = time.time() if now is None else now
+    lines: list[str] = []
+    for snapshot in snapshots:
+        sup = snapshot.get("supervisor", {})
+        freshness = "" if is_fresh(snapshot, now=current) else "  (STALE or stopped)"
+        age = current - float(snapshot.get("published_at") or 0.0)
+        lines.append(
+            f"supervisor pid {sup.get('pid')} on {sup.get('host')}: {sup.get('state')}, up {_duration(_since(sup.get('started_at'), current))}, "
+            f"restarts {sup.get('recent_restarts')}/{sup.get('max_restarts')} in {sup.get('restart_window')}s, "
+            f"published {age:.0f}s ago{freshness}"
+        )
+        rows = [("POOL", "PROCS", "PIDS", "UPTIME", "RESTARTS", "LAST EXIT", "STATE")]
+        for pool in snapshot.get("pools", []):
+            slots = pool.get("slots", [])
+            pids = ",".join(str(s["pid"]) for s in slots if s.get("pid")) or "-"
+            uptimes = [_since(s.get("started_at"), current) for s in slots if s.get("state") == "running"]
+            exits = [s["last_exit"] for s in slots if s.get("last_exit")]
+            last = max(exits, key=lambda e: e.get("at") or 0)["reason"] if exits else "-"
+            states = ",".join(sorted({s.get("state", "?") for s in slots}))
+            running = sum(1 for s in slots if s.get("state") == "running")
+            rows.append((pool["name"], f"{running}/{pool.get('processes')}", pids, _duration(min((u for u in uptimes if u is not None), default=None)), str(pool.get("restarts", 0)), last, states))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines.extend("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
+        lines.append("")
+    if not snapshots:
+        lines.append("no supervisor status found")
+    if depths:
+        lines.append("QUEUE          DEPTH")
+        lines.extend(f"{queue:<14} {depth}" for queue, depth in depths.items())
+    if note:
+        lines.append(note)
+    return "\n".join(lines)
+
+
+def collect(settings: Settings) -> list[dict[str, Any]]:
+    """The local snapshot and the Redis ones, one per supervisor (host + pid)."""
+    found: dict[tuple[Any, Any], dict[str, Any]] = {}
+    local = read_local_snapshot(settings)
+    candidates = ([local] if local else []) + (read_redis_snapshots(settings.redis_url) if settings.redis_url else [])
+    for snapshot in candidates:
+        sup = snapshot.get("supervisor", {})
+        key = (sup.get("host"), sup.get("pid"))
+        if key not in found or float(snapshot.get("published_at") or 0) > float(found[key].get("published_at") or 0):
+            found[key] = snapshot
+    return list(found.values())
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """`zenith status [--json]`: exit 0 when at least one supervisor is live, else 1."""
+    settings = get_settings()
+    snapshots = collect(settings)
+    depths, note = queue_depths(settings)
+    if getattr(args, "json", False):
+        print(json.dumps({"supervisors": snapshots, "queues": depths, "note": note}, indent=1, sort_keys=True))
+    else:
+        print(render(snapshots, depths, note))
+    return 0 if any(is_fresh(s) for s in snapshots) else 1
