@@ -1,0 +1,99 @@
+"""Throughput of trivial messages through an in-process Dramatiq worker, tracing off vs on.
+
+    .venv/bin/python benchmarks/tracing_overhead.py [--messages 2000] [--threads 4] [--redis-url redis://127.0.0.1:6379/0]
+
+"on" exports through a BatchSpanProcessor over OTLP/HTTP to a local receiver that
+accepts and discards the requests, so serialisation and export are included. Each run
+uses its own Redis namespace and deletes its keys afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
+from zenith.config import load_settings
+from zenith.telemetry.dramatiq_middleware import install_telemetry_middleware
+from zenith.telemetry.tracing import setup_tracing, shutdown_tracing
+
+
+class _Sink(BaseHTTPRequestHandler):
+    received = 0
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).received += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        return None
+
+
+def run(*, messages: int, threads: int, redis_url: str, traced: bool, endpoint: str) -> tuple[float, float]:
+    """Enqueue ``messages`` no-op messages, then process them; return (sent/s, processed/s)."""
+    if traced:
+        setup_tracing(load_settings({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}), role="benchmark", instrument_libraries=False)
+    namespace = f"bench-{uuid.uuid4().hex[:10]}"
+    broker = RedisBroker(url=redis_url, namespace=namespace)
+    install_telemetry_middleware(broker, metrics=False)
+    remaining = threading.Semaphore(0)
+
+    def noop(i):
+        remaining.release()
+
+    actor = dramatiq.actor(noop, broker=broker, queue_name="bench", actor_name="noop")
+    send_started = time.perf_counter()
+    for i in range(messages):
+        actor.send(i)
+    send_rate = messages / (time.perf_counter() - send_started)
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
+    started = time.perf_counter()
+    worker.start()
+    for _ in range(messages):
+        remaining.acquire()
+    elapsed = time.perf_counter() - started
+    worker.stop()
+    for key in broker.client.scan_iter(match=f"{namespace}:*"):
+        broker.client.delete(key)
+    broker.close()
+    shutdown_tracing()
+    return send_rate, messages / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{sink.server_address[1]}"
+    results: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
+    for _ in range(args.rounds):  # interleaved, so load drift hits both alike
+        for mode in ("off", "on"):
+            results[mode].append(run(messages=args.messages, threads=args.threads, redis_url=args.redis_url, traced=mode == "on", endpoint=endpoint))
+    sink.shutdown()
+    print(f"{args.messages} messages x {args.rounds} rounds, {args.threads} worker threads, Redis {args.redis_url}")
+    best = {}
+    for mode, pairs in results.items():
+        sends, processed = [p[0] for p in pairs], [p[1] for p in pairs]
+        best[mode] = (max(sends), max(processed))
+        print(f"tracing {mode:>3}: send " + ", ".join(f"{r:,.0f}" for r in sends) + " msg/s; process " + ", ".join(f"{r:,.0f}" for r in processed) + " msg/s")
+    for index, what in enumerate(("send", "process")):
+        print(f"{what} overhead (best vs best): {(1 - best['on'][index] / best['off'][index]) * 100:.1f} %")
+    print(f"OTLP requests received: {_Sink.received}")
+
+
+if __name__ == "__main__":
+    main()
