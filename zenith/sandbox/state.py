@@ -52,7 +52,9 @@ class SandboxState:
         self.callback_answers: dict[str, dict[str, Any] | None] = {}
         self.callback_chats: dict[str, int] = {}
         self.events: list[ChatEvent] = []
-        self.calls: list[str] = []  # every Bot API method called, in order
+        # every Bot API method called, in order ("webhook-reply:<method>" for calls a
+        # webhook returned in its HTTP answer)
+        self.calls: list[str] = []
         self._changed = asyncio.Event()
 
     # ----- users -------------------------------------------------------------------

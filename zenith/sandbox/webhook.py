@@ -66,7 +66,7 @@ async def _run_reply(state: SandboxState, resp) -> None:
     if params is None or not params.values.get("method"):
         return
     name = str(params.values.pop("method"))
-    state.calls.append(name)
+    state.calls.append(f"webhook-reply:{name}")
     try:
         await execute(state, name, params)
     except ApiError as exc:
