@@ -1,14 +1,26 @@
-"""Fixtures of the actor tests: processes that are always reaped."""
+"""Fixtures of the actor tests: a real in-process Dramatiq worker on its own Redis
+namespace, the Telegram Bot API sandbox, users, and processes that are always reaped."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
+import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+import redis
+
+from zenith.actors.registry import ACTOR_MODULES
+from zenith.actors.worker import build_worker
+from zenith.sandbox import SANDBOX_TOKEN
+from zenith.sandbox.server import build_app
+from zenith.sandbox.state import SandboxState
+from zenith.storage import users
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,3 +41,103 @@ def spawn():
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
+
+
+def delete_namespace(redis_url: str, namespace: str) -> None:
+    """Remove the keys a test created (all under its own namespace)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for name in client.scan_iter(match=f"{namespace}:*", count=1000):
+            client.delete(name)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def cleanup_namespace(redis_url, namespace):
+    yield namespace
+    delete_namespace(redis_url, namespace)
+
+
+@pytest.fixture
+async def sandbox():
+    """The Telegram Bot API sandbox on a free port: (state, base_url)."""
+    from aiohttp import web
+
+    state = SandboxState(token=SANDBOX_TOKEN)
+    runner = web.AppRunner(build_app(state))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    yield state, f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+@pytest.fixture
+def actor_env(database_url, redis_url, cleanup_namespace, sandbox):
+    """Environment of the actors under test (merged into settings and subprocess env)."""
+    _, sandbox_url = sandbox
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_NAMESPACE": cleanup_namespace,
+        "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN,
+        "TELEGRAM_API_URL": sandbox_url,
+        "ALLOW_PRIVATE_NETWORK": "true",
+        "LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture
+def running_worker(make_settings, actor_env):
+    """Start a real in-process Dramatiq worker: ``async with running_worker(**env) as worker``."""
+
+    @asynccontextmanager
+    async def run(*, threads: int = 4, modules=ACTOR_MODULES, **env: str):
+        settings = make_settings(**{**actor_env, **env})
+        worker = build_worker(settings, threads=threads, worker_timeout_ms=100, database_url=settings.database_url, redis_url=settings.redis_url, modules=modules)
+        await asyncio.to_thread(worker.start)
+        try:
+            yield worker
+        finally:
+            await asyncio.to_thread(worker.stop, 10_000)
+            worker.broker.close()
+
+    return run
+
+
+async def eventually(check, *, timeout: float = 15.0, interval: float = 0.1, what: str = "condition"):
+    """Await ``check()`` (sync or async) until it returns a truthy value; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"{what} not reached within {timeout}s (last: {last!r})")
+
+
+_next_telegram_id = [int(time.time() * 1000) % 10**9 * 10]
+
+
+@pytest.fixture
+def make_user(pool):
+    """Create a user: ``await make_user(language="en", tier="gold", status="active")``."""
+
+    async def create(*, language: str = "en", tier: str = "bronze", status: str = "active") -> users.User:
+        _next_telegram_id[0] += 1
+        async with pool.connection() as conn:
+            user = await users.get_or_create(conn, telegram_id=_next_telegram_id[0], language=language, first_name="Creator")
+            if tier != "bronze":
+                user = await users.set_tier(conn, user_id=user.id, tier=tier)
+            if status == "banned":
+                user = await users.ban(conn, user_id=user.id)
+            elif status == "inactive":
+                user = await users.mark_inactive(conn, user_id=user.id)
+        return user
+
+    return create

@@ -1,0 +1,94 @@
+"""The notifications actor against the Telegram Bot API sandbox, with a real worker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import redis.asyncio as aioredis
+
+from zenith.actors.notifications import BROADCAST_TEXT_KEY
+from zenith.actors.telegram_limits import TelegramLimits, TelegramRateLimiter
+from zenith.messaging.contract import BROADCAST, NOTIFY, send
+from zenith.storage import users
+
+from tests.actors.conftest import eventually
+
+NOTIFY_ONLY = ("zenith.actors.notifications",)
+
+
+async def test_notify_renders_in_the_users_language_and_dedup_makes_a_resend_a_no_op(running_worker, sandbox, make_user):
+    state, _ = sandbox
+    user = await make_user(language="en")
+    state.add_user(user.telegram_id)
+    async with running_worker(modules=NOTIFY_ONLY) as worker:
+        for _ in range(2):
+            send(NOTIFY, user.id, "notify.video.credited", {"amount": "12.5", "url": "https://youtu.be/x", "views": 15300}, "credit:1", None, broker=worker.broker)
+        await eventually(lambda: state.messages_for(user.telegram_id), what="a message")
+        await asyncio.sleep(1.0)
+    messages = state.messages_for(user.telegram_id)
+    assert [m.text for m in messages] == ["💰 +12.50 RUB for https://youtu.be/x (15,300 views)"]
+
+
+async def test_a_429_is_retried_after_retry_after_without_counting_a_failure(running_worker, sandbox, make_user):
+    state, _ = sandbox
+    user = await make_user(language="ru")
+    state.add_user(user.telegram_id)
+    state.faults.fail_next("sendMessage", kind="429", retry_after=1, times=2)
+    async with running_worker(modules=NOTIFY_ONLY) as worker:
+        started = time.monotonic()
+        send(NOTIFY, user.id, "notify.user.unbanned", {}, "unban:1", None, broker=worker.broker)
+        await eventually(lambda: state.messages_for(user.telegram_id), timeout=20, what="the message after two 429s")
+        elapsed = time.monotonic() - started
+    assert elapsed >= 2.0  # two retry_after=1 waits
+    assert len(state.messages_for(user.telegram_id)) == 1
+
+
+async def test_a_user_who_blocked_the_bot_is_marked_inactive_and_not_retried(running_worker, sandbox, make_user, pool):
+    state, _ = sandbox
+    user = await make_user()
+    state.add_user(user.telegram_id).blocked = True
+    async with running_worker(modules=NOTIFY_ONLY) as worker:
+        send(NOTIFY, user.id, "notify.user.unbanned", {}, None, None, broker=worker.broker)
+
+        async def inactive():
+            async with pool.connection() as conn:
+                return (await users.get(conn, user.id)).status == "inactive"
+
+        await eventually(inactive, what="user marked inactive")
+        calls_after = len(state.calls)
+        await asyncio.sleep(1.5)
+    assert len(state.calls) == calls_after  # no further attempts
+    assert state.messages_for(user.telegram_id) == []
+
+
+async def test_broadcast_reaches_each_active_user_once_even_when_sent_twice(running_worker, sandbox, make_user, pool):
+    state, _ = sandbox
+    active = [await make_user() for _ in range(3)]
+    blocked = await make_user(status="inactive")
+    for user in [*active, blocked]:
+        state.add_user(user.telegram_id)
+    async with running_worker(threads=4, modules=NOTIFY_ONLY) as worker:
+        send(BROADCAST, "b-test", "Hello <all>", broker=worker.broker)
+        send(BROADCAST, "b-test", "Hello <all>", broker=worker.broker)
+        for user in active:
+            await eventually(lambda u=user: state.messages_for(u.telegram_id), what="broadcast delivered")
+        await asyncio.sleep(1.5)
+    for user in active:
+        assert [m.text for m in state.messages_for(user.telegram_id)] == ["Hello <all>"]
+    assert state.messages_for(blocked.telegram_id) == []
+
+
+async def test_rate_limiter_spaces_one_chat_and_caps_the_total(redis_url, cleanup_namespace):
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        limiter = TelegramRateLimiter(client, prefix=cleanup_namespace, limits=TelegramLimits(per_second=10, burst=5, chat_interval_ms=1000))
+        assert await limiter.try_acquire(1) == 0
+        assert 0 < await limiter.try_acquire(1) <= 1000  # same chat within a second
+        granted = [await limiter.try_acquire(chat) for chat in range(2, 8)]
+        assert granted[:4] == [0, 0, 0, 0]  # the bucket held 5, chat 1 took one
+        assert 0 < granted[4] <= 100  # then one token per 100 ms
+        await asyncio.sleep(0.25)
+        assert await limiter.try_acquire(99) == 0
+    finally:
+        await client.aclose()

@@ -1,0 +1,204 @@
+"""Per-process resources for the actors, created lazily on the worker's event loop.
+
+Async actors run on the one event loop thread of Dramatiq's AsyncIO middleware, so the
+database pool, the Redis client, the HTTP sessions of the platform adapters, the Crypto
+Pay client and the Telegram bot are created there on first use, shared by every actor
+of the process, and closed once when the worker shuts down (`RuntimeMiddleware`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable
+
+import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.middleware import Middleware
+
+from zenith.config import Settings
+from zenith.messaging.contract import Route, send
+
+logger = logging.getLogger(__name__)
+
+
+class RuntimeNotConfigured(RuntimeError):
+    """An actor ran before `configure_runtime` was called in this process."""
+
+
+class Runtime:
+    """Everything the actors of one process share.
+
+    Parameters:
+      settings: the process settings.
+      broker: the broker next messages are sent on.
+      database_url: overrides the resolved DATABASE_URL (tests pass their own).
+      redis_url: overrides the resolved REDIS_URL.
+    """
+
+    def __init__(self, settings: Settings, *, broker: dramatiq.Broker, database_url: str | None = None, redis_url: str | None = None) -> None:
+        self.settings = settings
+        self.broker = broker
+        self.namespace = settings.redis_namespace
+        self._database_url = database_url
+        self._redis_url = redis_url
+        self._resources: dict[str, Any] = {}
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._lock: asyncio.Lock | None = None
+
+    # -- names and messages --------------------------------------------------------
+
+    def key(self, *parts: object) -> str:
+        """A Redis key in this deployment's namespace: ``<ns>:part:part``."""
+        return ":".join([self.namespace, *(str(p) for p in parts)])
+
+    def send(self, route: Route, *args: Any, delay_ms: int | None = None, **kwargs: Any) -> dramatiq.Message:
+        """Enqueue the next message on this runtime's broker."""
+        return send(route, *args, delay_ms=delay_ms, broker=self.broker, **kwargs)
+
+    # -- lazily created resources --------------------------------------------------
+
+    async def _get(self, name: str, factory: Callable[[], Awaitable[tuple[Any, Callable[[], Awaitable[None]] | None]]]) -> Any:
+        if name in self._resources:
+            return self._resources[name]
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if name not in self._resources:
+                value, closer = await factory()
+                self._resources[name] = value
+                if closer is not None:
+                    self._closers.append(closer)
+        return self._resources[name]
+
+    def database_url(self) -> str:
+        if self._database_url:
+            return self._database_url
+        from zenith.storage.embedded import resolve_database_url
+
+        return resolve_database_url(self.settings)
+
+    def redis_url(self) -> str:
+        if self._redis_url:
+            return self._redis_url
+        from zenith.storage.embedded import resolve_redis_url
+
+        return resolve_redis_url(self.settings)
+
+    async def db(self):
+        """The process's async PostgreSQL pool (zenith.storage)."""
+
+        async def factory():
+            from zenith.storage.db import open_pool
+
+            pool = await open_pool(self.database_url(), min_size=self.settings.database_pool_min, max_size=self.settings.database_pool_max)
+            return pool, pool.close
+
+        return await self._get("db", factory)
+
+    async def redis(self):
+        """The process's async Redis client (decoded strings)."""
+
+        async def factory():
+            import redis.asyncio as aioredis
+
+            client = aioredis.Redis.from_url(self.redis_url(), decode_responses=True)
+            return client, client.aclose
+
+        return await self._get("redis", factory)
+
+    async def bot(self):
+        """The aiogram Bot the notifications actor sends with."""
+
+        async def factory():
+            from zenith.platforms.telegram import build_bot
+
+            bot = build_bot(self.settings)
+            return bot, bot.session.close
+
+        return await self._get("bot", factory)
+
+    async def platform(self, name: str):
+        """The view-count adapter of platform ``name`` ("youtube" or "tiktok")."""
+
+        async def factory():
+            from zenith.platforms import build_adapter
+
+            adapter = build_adapter(name, self.settings)
+            return adapter, getattr(adapter, "close", None)
+
+        return await self._get(f"platform:{name}", factory)
+
+    async def link_resolver(self):
+        """The safe HTTP short-link resolver (allowlist, SSRF guard)."""
+
+        async def factory():
+            from zenith.platforms import build_link_resolver
+
+            resolver = build_link_resolver(self.settings)
+            return resolver, getattr(resolver, "close", None)
+
+        return await self._get("link_resolver", factory)
+
+    async def crypto_pay(self):
+        """The Crypto Pay API client."""
+
+        async def factory():
+            from zenith.platforms import build_crypto_pay
+
+            client = build_crypto_pay(self.settings)
+            return client, getattr(client, "close", None)
+
+        return await self._get("crypto_pay", factory)
+
+    async def close(self) -> None:
+        """Close every resource created so far, newest first; errors are logged."""
+        closers, self._closers = self._closers[::-1], []
+        self._resources.clear()
+        for closer in closers:
+            try:
+                result = closer()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                logger.exception("closing a runtime resource failed")
+
+
+_current: Runtime | None = None
+
+
+def configure_runtime(settings: Settings, *, broker: dramatiq.Broker, database_url: str | None = None, redis_url: str | None = None) -> Runtime:
+    """Make a new `Runtime` the process-wide one and return it."""
+    global _current
+    _current = Runtime(settings, broker=broker, database_url=database_url, redis_url=redis_url)
+    return _current
+
+
+def get_runtime() -> Runtime:
+    """The process-wide runtime; raises `RuntimeNotConfigured` before configuration."""
+    if _current is None:
+        raise RuntimeNotConfigured("configure_runtime() was not called in this process")
+    return _current
+
+
+class RuntimeMiddleware(Middleware):
+    """Closes the runtime's resources on the event loop when the worker shuts down.
+
+    Add it after the AsyncIO middleware: `after_worker_shutdown` runs in reverse
+    order, so this one runs while the event loop is still alive.
+
+    Parameters:
+      runtime: the runtime to close.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def after_worker_shutdown(self, broker, worker):
+        loop_thread = get_event_loop_thread()
+        if loop_thread is None:
+            return
+        try:
+            loop_thread.run_coroutine(self.runtime.close())
+        except RuntimeError:
+            logger.warning("event loop already stopped; runtime resources not closed cleanly")

@@ -1,0 +1,165 @@
+"""The `zenith worker` command: Dramatiq workers for some or all queues.
+
+One process (the default, and what the supervisor runs) hosts a `dramatiq.Worker`
+in-process: SIGTERM/SIGINT stop the consumers, let in-flight messages finish (up to
+`SHUTDOWN_TIMEOUT_MS`), close the runtime's resources and exit 0. With
+``--processes N`` (N > 1) the command starts N such single-process children, forwards
+SIGTERM to them, and exits when any child exits (so a supervisor restarts the pool).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import subprocess
+import sys
+import threading
+from typing import Sequence
+
+import dramatiq
+
+from zenith.actors.registry import ACTOR_MODULES, register_actors
+from zenith.actors.runtime import RuntimeMiddleware, configure_runtime
+from zenith.config import Settings, get_settings
+from zenith.messaging.broker import setup_broker
+from zenith.messaging.contract import QUEUES
+
+logger = logging.getLogger(__name__)
+
+# Heroku sends SIGKILL 30 s after SIGTERM; finish in-flight messages within that.
+SHUTDOWN_TIMEOUT_MS = 25_000
+# How long a consumer blocks on an empty queue; also how fast shutdown is noticed.
+WORKER_TIMEOUT_MS = 1_000
+
+
+class UnknownQueue(ValueError):
+    """``--queues`` named a queue that is not in the message contract."""
+
+
+def worker_role(queues: Sequence[str] | None) -> str:
+    """The telemetry role of a worker process: ``worker-parsing``, or ``worker`` for all queues."""
+    return f"worker-{'-'.join(sorted(queues))}" if queues else "worker"
+
+
+def add_telemetry_middleware(broker: dramatiq.Broker, settings: Settings, *, role: str) -> None:
+    """Set up tracing (when configured) and put the tracing/metrics middleware first."""
+    from zenith.telemetry.dramatiq_middleware import install
+
+    install(broker, settings=settings, service_name=role)
+
+
+def build_worker(
+    settings: Settings,
+    *,
+    queues: Sequence[str] | None = None,
+    threads: int = 4,
+    worker_timeout_ms: int = WORKER_TIMEOUT_MS,
+    database_url: str | None = None,
+    redis_url: str | None = None,
+    broker: dramatiq.Broker | None = None,
+    modules: Sequence[str] = ACTOR_MODULES,
+) -> dramatiq.Worker:
+    """A ready-to-start worker: broker, telemetry, runtime and every actor registered.
+
+    Parameters:
+      settings: the process settings.
+      queues: queues to consume (default: all of the contract's).
+      threads: worker threads (messages processed at once).
+      worker_timeout_ms: consumer poll timeout.
+      database_url / redis_url: override the resolved URLs (tests).
+      broker: an already built broker (tests with special brokers); default: setup_broker.
+      modules: the actor modules to register (default: all).
+    """
+    unknown = set(queues or ()) - set(QUEUES)
+    if unknown:
+        raise UnknownQueue(f"unknown queue(s) {sorted(unknown)}; known: {list(QUEUES)}")
+    if broker is None:
+        broker = setup_broker(settings, redis_url=redis_url, namespace=settings.redis_namespace)
+    else:
+        dramatiq.set_broker(broker)
+    add_telemetry_middleware(broker, settings, role=worker_role(queues))
+    runtime = configure_runtime(settings, broker=broker, database_url=database_url, redis_url=redis_url)
+    broker.add_middleware(RuntimeMiddleware(runtime))
+    register_actors(broker, modules=modules)
+    return dramatiq.Worker(broker, queues=set(queues) if queues else None, worker_threads=threads, worker_timeout=worker_timeout_ms)
+
+
+def _resolve_redis_url(settings: Settings) -> str | None:
+    if settings.broker_url and not settings.broker_url.startswith("redis"):
+        return None
+    if settings.redis_url:
+        return None
+    from zenith.storage.embedded import resolve_redis_url
+
+    return resolve_redis_url(settings)
+
+
+def _run_in_process(settings: Settings, *, queues: Sequence[str] | None, threads: int) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        logger.info("signal %s: shutting down", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker = build_worker(settings, queues=queues, threads=threads, redis_url=_resolve_redis_url(settings))
+    worker.start()
+    try:
+        from zenith.supervisor.heartbeat import start_heartbeat
+    except ImportError:
+        start_heartbeat = None
+    if start_heartbeat is not None:
+        start_heartbeat()
+    logger.info("worker started: queues=%s threads=%d", list(queues or QUEUES), threads)
+    stop.wait()
+    worker.stop(timeout=SHUTDOWN_TIMEOUT_MS)
+    worker.broker.close()
+    return 0
+
+
+def _run_children(args: argparse.Namespace) -> int:
+    argv = [sys.executable, "-m", "zenith", "worker", "--processes", "1", "--threads", str(args.threads)]
+    if args.queues:
+        argv += ["--queues", *args.queues]
+    children = [subprocess.Popen(argv) for _ in range(args.processes)]
+    finished = threading.Event()
+
+    def forward(signum, frame):
+        finished.set()
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    exit_code = 0
+    while not finished.is_set():
+        for child in children:
+            if child.poll() is not None:
+                exit_code = child.returncode or 1
+                forward(signal.SIGTERM, None)
+                break
+        finished.wait(0.5)
+    for child in children:
+        child.wait()
+    return exit_code
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """`zenith worker [--queues Q ...] [--processes N] [--threads T]`."""
+    settings = get_settings()
+    from zenith.telemetry.logs import setup_logging
+
+    setup_logging(settings, role=worker_role(args.queues))
+    if args.processes < 1 or args.threads < 1:
+        print("zenith worker: --processes and --threads must be >= 1", file=sys.stderr)
+        return 2
+    if args.processes > 1:
+        return _run_children(args)
+    try:
+        return _run_in_process(settings, queues=args.queues, threads=args.threads)
+    except UnknownQueue as exc:
+        print(f"zenith worker: {exc}", file=sys.stderr)
+        return 2
