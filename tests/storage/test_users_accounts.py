@@ -1,0 +1,72 @@
+"""Users and platform accounts repositories."""
+
+from __future__ import annotations
+
+import pytest
+
+from zenith.storage import accounts, ledger, users
+
+
+async def test_get_or_create_is_idempotent_and_creates_ledger_accounts(pool, new_telegram_id):
+    tg = new_telegram_id()
+    async with pool.connection() as conn:
+        first = await users.get_or_create(conn, telegram_id=tg, language="en", username="a", first_name="A")
+        again = await users.get_or_create(conn, telegram_id=tg, language="ru", username="b")
+        assert again.id == first.id and again.language == "en" and again.username == "b" and again.first_name == "A"
+        assert first.tier == "bronze" and first.status == "active"
+        keys = await (await conn.execute("SELECT key FROM ledger_accounts WHERE user_id = %s ORDER BY key", (first.id,))).fetchall()
+        assert [r["key"] for r in keys] == [ledger.available_account(first.id), ledger.reserved_account(first.id)]
+        assert await users.find_by_telegram_id(conn, tg) == again
+        with pytest.raises(ValueError):
+            await users.get_or_create(conn, telegram_id=new_telegram_id(), language="de")
+
+
+async def test_settings_ban_inactive_and_paging(pool, make_user):
+    a, b, c = await make_user(), await make_user(), await make_user()
+    async with pool.connection() as conn:
+        assert (await users.set_language(conn, user_id=a.id, language="ru")).language == "ru"
+        assert (await users.set_tier(conn, user_id=a.id, tier="gold")).tier == "gold"
+        assert (await users.ban(conn, user_id=b.id)).status == "banned"
+        assert await users.mark_inactive(conn, user_id=b.id) is None  # banned stays banned
+        assert (await users.mark_inactive(conn, user_id=c.id)).status == "inactive"
+        # writing to the bot again reactivates an inactive user, not a banned one
+        assert (await users.get_or_create(conn, telegram_id=c.telegram_id, language="en")).status == "active"
+        assert (await users.get_or_create(conn, telegram_id=b.telegram_id, language="en")).status == "banned"
+        assert (await users.unban(conn, user_id=b.id)).status == "active"
+        await users.ban(conn, user_id=b.id)
+        pages, after = [], a.id - 1
+        while page := await users.list_active_ids(conn, after_id=after, limit=1):
+            pages += page
+            after = page[-1]
+            if after >= c.id:
+                break
+        assert a.id in pages and c.id in pages and b.id not in pages
+        assert await users.count(conn) >= 3 and await users.count(conn, status="banned") >= 1
+        with pytest.raises(users.UserNotFound):
+            await users.get(conn, 10**15)
+
+
+async def test_account_linking_verification_and_ownership(pool, make_user):
+    alice, bob = await make_user(), await make_user()
+    handle = f"creator{alice.id}"
+    async with pool.connection() as conn:
+        pending = await accounts.create_pending(conn, user_id=alice.id, platform="tiktok", handle=f" @{handle.upper()}", verification_code="111")
+        assert pending.handle == handle and pending.state == "pending"
+        again = await accounts.create_pending(conn, user_id=alice.id, platform="tiktok", handle=handle, verification_code="222")
+        assert again.id == pending.id and again.verification_code == "222"
+        bobs = await accounts.create_pending(conn, user_id=bob.id, platform="tiktok", handle=handle, verification_code="333")
+        verified = await accounts.mark_verified(conn, account_id=pending.id, external_id=f"tt{alice.id}")
+        assert verified.state == "verified" and verified.verified_at is not None
+        assert (await accounts.mark_verified(conn, account_id=pending.id)).verified_at == verified.verified_at
+        async with conn.transaction():
+            with pytest.raises(accounts.AccountTaken):
+                await accounts.mark_verified(conn, account_id=bobs.id)
+            # the surrounding transaction is still usable
+            failed = await accounts.mark_failed(conn, account_id=bobs.id, reason="owned by someone else")
+        assert failed.state == "failed"
+        assert await accounts.find_verified(conn, platform="tiktok", handle="@" + handle) == verified
+        assert await accounts.find_verified(conn, platform="tiktok", external_id=f"tt{alice.id}") == verified
+        assert await accounts.find_verified(conn, platform="youtube", handle=handle) is None
+        assert [a.id for a in await accounts.list_verified(conn, user_id=alice.id)] == [pending.id]
+        relinked = await accounts.create_pending(conn, user_id=alice.id, platform="tiktok", handle=handle, verification_code="9")
+        assert relinked == verified

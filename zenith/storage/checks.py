@@ -1,0 +1,80 @@
+"""Storing one view check atomically: snapshot, earnings credit and the video's new stats.
+
+The parsing actor computes what the video has earned in total at its new view count
+(domain rules: rate card, minimum views, cap) and calls ``record_check`` inside a unit
+of work. The video row is locked, so two checks of the same video (a retry racing a
+re-sent message) are serialised, and the credit is keyed by the snapshot, so a replay
+of the same check credits nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import psycopg
+
+from zenith.storage import ledger, snapshots, videos
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    video: videos.Video
+    snapshot: snapshots.Snapshot
+    credited_now: Decimal  # 0.00 on a replay or when nothing new was earned
+    replay: bool  # the same snapshot had been stored before
+
+
+async def record_check(
+    conn: psycopg.AsyncConnection,
+    *,
+    video_id: int,
+    views: int,
+    likes: int,
+    comments: int,
+    taken_at: datetime,
+    earned_total: Decimal,
+    next_check_at: datetime | None,
+    finished: bool = False,
+    title: str | None = None,
+) -> CheckResult:
+    """Store a check of ``video_id`` and credit what it earned since the last one.
+
+    Parameters:
+      views, likes, comments: the stats fetched from the platform.
+      taken_at: when they were fetched; one snapshot per (video, taken_at).
+      earned_total: what the video has earned in all at these views (Decimal, 2 places).
+        Credited now: ``earned_total - video.credited`` if positive; views that went
+        down never take money back.
+      next_check_at: next re-check (None: no more checks).
+      finished: the tracking window is over; the video becomes 'finished'.
+      title: refreshed title, if the platform reported one.
+
+    Must run inside a transaction (``unit_of_work``). Credits only approved (or just
+    finishing) videos.
+    """
+    video = await videos.get(conn, video_id, for_update=True)
+    snapshot, created = await snapshots.insert(
+        conn, video_id=video_id, views=views, likes=likes, comments=comments, taken_at=taken_at
+    )
+    if not created:
+        return CheckResult(video=video, snapshot=snapshot, credited_now=Decimal("0.00"), replay=True)
+    earned_total = ledger.check_amount(earned_total) if earned_total != 0 else Decimal("0.00")
+    delta = earned_total - video.credited if video.status == "approved" else Decimal("0.00")
+    credited = video.credited
+    if delta > 0:
+        await ledger.credit_earning(
+            conn,
+            user_id=video.user_id,
+            amount=delta,
+            idempotency_key=f"earning:snapshot:{snapshot.id}",
+            video_id=video.id,
+            snapshot_id=snapshot.id,
+        )
+        credited = video.credited + delta
+    updated = await videos.update_stats(
+        conn, video_id=video_id, views=views, likes=likes, comments=comments, checked_at=taken_at,
+        next_check_at=next_check_at, credited=credited, title=title, finished=finished,
+    )
+    return CheckResult(video=updated, snapshot=snapshot, credited_now=max(delta, Decimal("0.00")), replay=False)

@@ -1,0 +1,215 @@
+"""Payouts: requested -> approved -> sending -> paid | failed, or rejected.
+
+Every status change is guarded by the status it leaves (``UPDATE ... WHERE status =
+ANY(from) RETURNING``), so two workers can never both move the same payout, and it
+carries its ledger transfer in the same transaction: the request reserves the amount,
+rejected/failed release it back, paid settles it to ``system:payouts``. The reserved
+balance therefore always equals the user's open payouts (``zenith ledger check``).
+``spend_id`` is what Crypto Pay receives, so a retried transfer can never pay twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import psycopg
+
+from zenith.storage import ledger
+from zenith.storage.db import fetch_all, fetch_one
+
+STATUSES = ("requested", "approved", "sending", "paid", "failed", "rejected")
+OPEN_STATUSES = ("requested", "approved", "sending")
+# to-status -> statuses it may be entered from
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "approved": ("requested",),
+    "rejected": ("requested", "approved"),
+    "sending": ("approved",),
+    "paid": ("sending",),
+    "failed": ("approved", "sending"),
+}
+# the fields a transition may set besides the status
+_FIELDS = ("failure_reason", "provider_transfer_id", "asset_amount", "rate", "rate_fetched_at",
+           "decided_by", "decision_reason")
+
+
+class PayoutNotFound(LookupError):
+    """No payout with that id."""
+
+
+class InvalidTransition(ValueError):
+    """The state machine has no such step (e.g. paid -> sending)."""
+
+
+@dataclass(frozen=True)
+class Payout:
+    id: int
+    user_id: int
+    amount_rub: Decimal
+    asset: str
+    asset_amount: Decimal | None
+    rate: Decimal | None
+    rate_fetched_at: datetime | None
+    status: str
+    failure_reason: str | None
+    spend_id: str
+    provider_transfer_id: str | None
+    request_id: str | None
+    decided_by: int | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+async def create_requested(
+    conn: psycopg.AsyncConnection,
+    *,
+    user_id: int,
+    amount_rub: Decimal,
+    asset: str,
+    request_id: str | None = None,
+) -> tuple[Payout, bool]:
+    """Create a 'requested' payout and reserve its amount, atomically.
+
+    Returns ``(payout, True)``, or ``(existing, False)`` when ``request_id`` was used
+    before. Raises ``ledger.InsufficientFunds`` (no payout is created) when the
+    available balance is short, ``ledger.InvalidAmount`` for a bad amount.
+    """
+    amount_rub = ledger.check_amount(amount_rub)
+    if request_id is not None:
+        existing = await fetch_one(conn, "SELECT * FROM payouts WHERE request_id = %s", (request_id,))
+        if existing is not None:
+            return Payout(**existing), False
+    async with conn.transaction():  # the payout row and its reservation, or neither
+        row = await fetch_one(
+            conn,
+            """
+            WITH next AS (SELECT nextval(pg_get_serial_sequence('payouts', 'id')) AS id)
+            INSERT INTO payouts (id, spend_id, user_id, amount_rub, asset, request_id)
+            SELECT next.id, 'zenith-payout-' || next.id, %s, %s, %s, %s FROM next
+            ON CONFLICT (request_id) DO NOTHING
+            RETURNING *
+            """,
+            (user_id, amount_rub, asset, request_id),
+        )
+        if row is None:  # a concurrent request with the same request_id won
+            existing = await fetch_one(conn, "SELECT * FROM payouts WHERE request_id = %s", (request_id,))
+            return Payout(**existing), False
+        await ledger.reserve_for_payout(conn, user_id=user_id, payout_id=row["id"], amount=amount_rub)
+    return Payout(**row), True
+
+
+async def get(conn: psycopg.AsyncConnection, payout_id: int) -> Payout:
+    """The payout with id ``payout_id``; raise PayoutNotFound."""
+    row = await fetch_one(conn, "SELECT * FROM payouts WHERE id = %s", (payout_id,))
+    if row is None:
+        raise PayoutNotFound(f"no payout with id {payout_id}")
+    return Payout(**row)
+
+
+async def transition(
+    conn: psycopg.AsyncConnection,
+    *,
+    payout_id: int,
+    to_status: str,
+    from_statuses: tuple[str, ...] | None = None,
+    **fields,
+) -> Payout | None:
+    """Move the payout to ``to_status`` if it is in one of ``from_statuses``.
+
+    Parameters:
+      to_status: 'approved', 'rejected', 'sending', 'paid' or 'failed'.
+      from_statuses: statuses allowed before (default: every one the state machine
+        allows; a narrower tuple must be a subset).
+      fields: columns to set with the status: failure_reason, provider_transfer_id,
+        asset_amount, rate, rate_fetched_at, decided_by, decision_reason.
+
+    Returns the updated payout, or None when it was not in an allowed status (someone
+    else moved it; nothing changed). Entering 'sending' counts an attempt; 'rejected'
+    and 'failed' release the reservation, 'paid' settles it, in the same transaction.
+    """
+    allowed = TRANSITIONS.get(to_status)
+    if allowed is None:
+        raise InvalidTransition(f"no transition into {to_status!r}")
+    if from_statuses is not None:
+        if not set(from_statuses) <= set(allowed):
+            raise InvalidTransition(f"{to_status!r} cannot be entered from {from_statuses}")
+        allowed = tuple(from_statuses)
+    unknown = set(fields) - set(_FIELDS)
+    if unknown:
+        raise TypeError(f"transition() got unknown fields: {sorted(unknown)}")
+    assignments = "".join(f", {name} = %({name})s" for name in fields)
+    if "decided_by" in fields:
+        assignments += ", decided_at = now()"
+    if to_status == "sending":
+        assignments += ", attempts = attempts + 1"
+    async with conn.transaction():
+        row = await fetch_one(
+            conn,
+            f"""
+            UPDATE payouts SET status = %(to)s, updated_at = now(){assignments}
+             WHERE id = %(id)s AND status = ANY(%(allowed)s)
+            RETURNING *
+            """,
+            {"to": to_status, "id": payout_id, "allowed": list(allowed), **fields},
+        )
+        if row is None:
+            await get(conn, payout_id)  # PayoutNotFound for a wrong id
+            return None
+        payout = Payout(**row)
+        if to_status in ("rejected", "failed"):
+            await ledger.release_reservation(conn, user_id=payout.user_id, payout_id=payout.id, amount=payout.amount_rub)
+        elif to_status == "paid":
+            await ledger.settle_payout(conn, user_id=payout.user_id, payout_id=payout.id, amount=payout.amount_rub)
+    return payout
+
+
+async def record_attempt(conn: psycopg.AsyncConnection, *, payout_id: int) -> Payout | None:
+    """Count one more send attempt of a payout already in 'sending' (reconciliation retry)."""
+    row = await fetch_one(
+        conn,
+        "UPDATE payouts SET attempts = attempts + 1, updated_at = now() WHERE id = %s AND status = 'sending' RETURNING *",
+        (payout_id,),
+    )
+    return Payout(**row) if row else None
+
+
+async def list_by_status(
+    conn: psycopg.AsyncConnection, *, status: str, limit: int = 50, after_id: int = 0
+) -> list[Payout]:
+    """Payouts in ``status``, oldest first; page with ``after_id``."""
+    if status not in STATUSES:
+        raise ValueError(f"payout status must be one of {STATUSES}, got {status!r}")
+    rows = await fetch_all(
+        conn,
+        "SELECT * FROM payouts WHERE status = %s AND id > %s ORDER BY created_at, id LIMIT %s",
+        (status, after_id, limit),
+    )
+    return [Payout(**row) for row in rows]
+
+
+async def list_for_user(conn: psycopg.AsyncConnection, *, user_id: int, limit: int = 10) -> list[Payout]:
+    """The user's latest payouts, newest first."""
+    rows = await fetch_all(
+        conn, "SELECT * FROM payouts WHERE user_id = %s ORDER BY created_at DESC, id DESC LIMIT %s", (user_id, limit)
+    )
+    return [Payout(**row) for row in rows]
+
+
+async def find_stuck_sending(
+    conn: psycopg.AsyncConnection, *, updated_before: datetime, limit: int = 100
+) -> list[Payout]:
+    """Payouts in 'sending' not touched since ``updated_before`` (reconcile them with Crypto Pay)."""
+    rows = await fetch_all(
+        conn,
+        "SELECT * FROM payouts WHERE status = 'sending' AND updated_at < %s ORDER BY updated_at LIMIT %s",
+        (updated_before, limit),
+    )
+    return [Payout(**row) for row in rows]

@@ -1,0 +1,66 @@
+"""View snapshots: a video's stats at one instant, for crediting and charts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from zenith.storage.db import fetch_all, fetch_one
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: int
+    video_id: int
+    views: int
+    likes: int
+    comments: int
+    taken_at: datetime
+
+
+async def insert(
+    conn: psycopg.AsyncConnection,
+    *,
+    video_id: int,
+    views: int,
+    taken_at: datetime,
+    likes: int = 0,
+    comments: int = 0,
+) -> tuple[Snapshot, bool]:
+    """Store a snapshot once per (video, ``taken_at``).
+
+    Returns ``(snapshot, True)`` when stored now, ``(existing, False)`` on a replay (the
+    stored stats are kept).
+    """
+    row = await fetch_one(
+        conn,
+        """
+        INSERT INTO view_snapshots (video_id, views, likes, comments, taken_at)
+        VALUES (%s, %s, %s, %s, %s)
+        ON CONFLICT (video_id, taken_at) DO NOTHING
+        RETURNING *
+        """,
+        (video_id, views, likes, comments, taken_at),
+    )
+    if row is not None:
+        return Snapshot(**row), True
+    row = await fetch_one(
+        conn, "SELECT * FROM view_snapshots WHERE video_id = %s AND taken_at = %s", (video_id, taken_at)
+    )
+    return Snapshot(**row), False
+
+
+async def list_for_video(conn: psycopg.AsyncConnection, *, video_id: int, limit: int = 500) -> list[Snapshot]:
+    """The latest ``limit`` snapshots of the video, oldest first (ready for a chart)."""
+    rows = await fetch_all(
+        conn,
+        """
+        SELECT * FROM (
+            SELECT * FROM view_snapshots WHERE video_id = %s ORDER BY taken_at DESC LIMIT %s
+        ) AS latest ORDER BY taken_at
+        """,
+        (video_id, limit),
+    )
+    return [Snapshot(**row) for row in rows]
