@@ -30,7 +30,8 @@ class FakeServer(Generic[StateT]):
 
 
 async def _start(app: web.Application, host: str) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # A short shutdown: a fake may be holding a deliberately slow answer when a test ends.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, 0)
     await site.start()

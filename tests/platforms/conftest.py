@@ -19,3 +19,11 @@ def youtube():
 
     with run_fake_youtube() as server:
         yield server
+
+
+@pytest.fixture
+def cryptopay():
+    from tests.fakes.cryptopay import run_fake_cryptopay
+
+    with run_fake_cryptopay() as server:
+        yield server
