@@ -89,7 +89,7 @@ def test_hung_child_is_killed_and_restarted(supervisors):
     print(f"hung child replaced {second['at'] - first['at']:.2f} s after its start")
     assert not pid_alive(first["pid"])
     hung = _events(sup, "process_hung")
-    assert hung and hung[0]["pid"] == first["pid"]
+    assert hung and hung[0]["child_pid"] == first["pid"]
     wait_until(lambda: _slot(sup, "hanger")["last_exit"] and _slot(sup, "hanger")["last_exit"]["reason"] == "hung", timeout=5, what="exit reason hung")
     assert len(sup.starts("fine.0")) == 1  # beating children are left alone
 

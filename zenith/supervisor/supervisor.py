@@ -176,7 +176,7 @@ class Supervisor:
             return
         slot.state = RUNNING
         self._status_changed.set()
-        _log(logging.INFO, "process_started", "process started", pool=slot.pool.name, index=slot.index, pid=slot.pid, restarts=slot.restarts)
+        _log(logging.INFO, "process_started", "process started", pool=slot.pool.name, index=slot.index, child_pid=slot.pid, restarts=slot.restarts)
         if self._stop_requested.is_set():
             # Spawned while the shutdown began: the shutdown may have passed this pool.
             proc.signal_group(slot.pid, signal.SIGTERM)
@@ -195,7 +195,7 @@ class Supervisor:
             if self._stop_requested.is_set():
                 slot.state = STOPPED
                 self._status_changed.set()
-                _log(logging.INFO, "process_stopped", "process stopped", pool=slot.pool.name, index=slot.index, pid=slot.pid, reason=slot.last_exit_reason)
+                _log(logging.INFO, "process_stopped", "process stopped", pool=slot.pool.name, index=slot.index, child_pid=slot.pid, reason=slot.last_exit_reason)
                 return
             abnormal = slot.hung or returncode != 0
             _log(
@@ -204,7 +204,7 @@ class Supervisor:
                 "process exited",
                 pool=slot.pool.name,
                 index=slot.index,
-                pid=slot.pid,
+                child_pid=slot.pid,
                 reason=slot.last_exit_reason,
                 uptime=round(uptime, 3),
             )
@@ -266,7 +266,7 @@ class Supervisor:
                     continue  # not armed: the process has not beaten yet
                 if now - last_beat > timeout:
                     slot.hung = True
-                    _log(logging.ERROR, "process_hung", "no heartbeat; killing", pool=slot.pool.name, index=slot.index, pid=slot.pid, silent=round(now - last_beat, 3))
+                    _log(logging.ERROR, "process_hung", "no heartbeat; killing", pool=slot.pool.name, index=slot.index, child_pid=slot.pid, silent=round(now - last_beat, 3))
                     proc.signal_group(slot.pid, signal.SIGKILL)
 
     # ------------------------------------------------------------------ shutdown
@@ -284,7 +284,7 @@ class Supervisor:
             if not await self._all_exited(live, timeout=budget):
                 for slot in live:
                     if slot.is_live():
-                        _log(logging.WARNING, "process_killed", "stop grace over; SIGKILL", pool=pool.name, index=slot.index, pid=slot.pid)
+                        _log(logging.WARNING, "process_killed", "stop grace over; SIGKILL", pool=pool.name, index=slot.index, child_pid=slot.pid)
                         proc.signal_group(slot.pid, signal.SIGKILL)
         # Watchers end once their process is reaped (or their backoff wait is cut short).
         remaining = max(0.0, deadline - time.monotonic())
@@ -292,7 +292,7 @@ class Supervisor:
         if pending:
             for slot in self.slots:
                 if slot.is_live():
-                    _log(logging.WARNING, "process_killed", "shutdown deadline; SIGKILL", pool=slot.pool.name, index=slot.index, pid=slot.pid)
+                    _log(logging.WARNING, "process_killed", "shutdown deadline; SIGKILL", pool=slot.pool.name, index=slot.index, child_pid=slot.pid)
                     proc.signal_group(slot.pid, signal.SIGKILL)
             await asyncio.wait(pending, timeout=5.0)
         for task in self._watchers:

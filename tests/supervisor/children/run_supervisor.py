@@ -21,7 +21,7 @@ def main() -> int:
         for pool in config["pools"]
     ]
     settings = load_settings()
-    configure_logging("INFO")
+    configure_logging(settings)
     return supervise(pools, settings=settings, policy=SupervisorPolicy(**config["policy"]))
 
 
