@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.fakes.env import platform_env
 from zenith.platforms.base import PlatformAdapter
 from zenith.platforms.cryptopay_types import CryptoPayConfigError
 from zenith.platforms.factory import build_adapters, build_cryptopay
@@ -14,7 +15,7 @@ from zenith.platforms.factory import build_adapters, build_cryptopay
 async def test_build_adapters_from_settings(make_settings, youtube, tiktok):
     youtube.state.add_video("yt1", views=10)
     tiktok.state.add_video("7300000000000000009", views=20)
-    settings = make_settings(YOUTUBE_API_KEY=youtube.state.api_key, YOUTUBE_API_URL=youtube.url + "/youtube/v3", TIKTOK_BASE_URL=tiktok.url)
+    settings = make_settings(**platform_env(youtube=youtube, tiktok=tiktok))
     adapters = build_adapters(settings)
     try:
         assert set(adapters) == {"youtube", "tiktok"}
@@ -31,7 +32,7 @@ def test_youtube_needs_a_key(make_settings):
 
 
 async def test_build_cryptopay(make_settings, cryptopay):
-    client = build_cryptopay(make_settings(CRYPTO_PAY_TOKEN=cryptopay.state.token, CRYPTO_PAY_URL=cryptopay.url + "/api"))
+    client = build_cryptopay(make_settings(**platform_env(cryptopay=cryptopay)))
     try:
         balances = {b.currency_code: b.available for b in await client.get_balance()}
         assert balances["TON"] == Decimal("500")
@@ -39,3 +40,19 @@ async def test_build_cryptopay(make_settings, cryptopay):
         await client.close()
     with pytest.raises(CryptoPayConfigError):
         build_cryptopay(make_settings())
+
+
+def test_fake_reachable_from_a_subprocess(youtube):
+    # Other areas run zenith processes against the fakes: the thread-hosted server
+    # must answer a request from another process, with the state set here.
+    import subprocess
+    import sys
+
+    youtube.state.add_video("sub1", views=321)
+    code = (
+        "import json, urllib.request, sys;"
+        "print(json.load(urllib.request.urlopen(sys.argv[1]))['items'][0]['statistics']['viewCount'])"
+    )
+    url = f"{youtube.url}/youtube/v3/videos?part=statistics&id=sub1&key={youtube.state.api_key}"
+    out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, timeout=30, check=True)
+    assert out.stdout.strip() == "321"
