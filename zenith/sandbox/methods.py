@@ -288,7 +288,8 @@ def _new_bot_message(state: SandboxState, chat_id: int, params: Params, **conten
     elif markup and markup.get("remove_keyboard"):
         chat.reply_keyboard = None
     chat.messages[message.message_id] = message
-    state.record("message", chat_id, message.message_id, message=message.as_json())
+    extra = {"reply_keyboard": markup} if markup and ("keyboard" in markup or markup.get("remove_keyboard")) else {}
+    state.record("message", chat_id, message.message_id, message=message.as_json(), **extra)
     return message
 
 

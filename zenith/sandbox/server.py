@@ -45,16 +45,14 @@ def build_app(state: SandboxState, *, webhook_retry_delay: float = 0.5) -> web.A
     async def webhook_task(app: web.Application):
         task = asyncio.create_task(deliver_webhook_updates(state, retry_delay=webhook_retry_delay))
         yield
-        state.updates.closing = True
-        state.updates.wake()
+        state.close()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
     async def release_pollers(app: web.Application) -> None:
-        # Waiting getUpdates calls return at once, so shutdown does not wait for them.
-        state.updates.closing = True
-        state.updates.wake()
+        # Waiting calls return at once, so shutdown does not wait for them.
+        state.close()
 
     app.cleanup_ctx.append(webhook_task)
     app.on_shutdown.append(release_pollers)

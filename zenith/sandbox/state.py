@@ -209,6 +209,12 @@ class SandboxState:
         self.changed()
         return event
 
+    def close(self) -> None:
+        """Release every waiting getUpdates call and ``wait_for_*`` helper (server shutdown)."""
+        self.updates.closing = True
+        self.updates.wake()
+        self.changed()
+
     def changed(self) -> None:
         """Wake the ``wait_for_*`` helpers."""
         self._changed.set()
@@ -286,7 +292,7 @@ class SandboxState:
             if found is not None:
                 return found
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or self.updates.closing:
                 raise SandboxTimeout(describe())
             try:
                 await asyncio.wait_for(event.wait(), remaining)
