@@ -92,3 +92,15 @@ async def test_decorator():
 
     assert await flaky(21) == 42
     assert calls == [21, 21]
+
+
+def test_parse_retry_after_seconds_and_http_date():
+    from datetime import datetime, timezone
+
+    from zenith.platforms.errors import parse_retry_after
+
+    now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after("Wed, 01 May 2024 12:00:30 GMT", now=now) == 30.0
+    assert parse_retry_after("Wed, 01 May 2024 11:00:00 GMT", now=now) == 0.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
