@@ -12,9 +12,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from zenith.config import Settings
-
-# Any token in Telegram's format works against the sandbox; this one says what it is.
-SANDBOX_BOT_TOKEN = "100000001:ZenithLocalSandboxTokenNotARealBotToken"
+from zenith.sandbox import SANDBOX_TOKEN  # constants only: cheap to import
 
 
 def uses_sandbox(settings: Settings) -> bool:
@@ -23,7 +21,7 @@ def uses_sandbox(settings: Settings) -> bool:
 
 
 def bot_token(settings: Settings) -> str:
-    return settings.telegram_bot_token or SANDBOX_BOT_TOKEN
+    return settings.telegram_bot_token or SANDBOX_TOKEN
 
 
 def api_base_url(settings: Settings) -> str | None:
