@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,7 +21,11 @@ from zenith.actors.worker import build_worker
 from zenith.sandbox import SANDBOX_TOKEN
 from zenith.sandbox.server import build_app
 from zenith.sandbox.state import SandboxState
-from zenith.storage import users
+from zenith.storage import accounts, users
+
+from tests.fakes.cryptopay import run_fake_cryptopay
+from tests.fakes.tiktok import run_fake_tiktok
+from tests.fakes.youtube import run_fake_youtube
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,10 +80,33 @@ async def sandbox():
 
 
 @pytest.fixture
-def actor_env(database_url, redis_url, cleanup_namespace, sandbox):
+def fake_youtube():
+    with run_fake_youtube() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_tiktok():
+    with run_fake_tiktok() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_cryptopay():
+    with run_fake_cryptopay() as server:
+        yield server
+
+
+@pytest.fixture
+def actor_env(database_url, redis_url, cleanup_namespace, sandbox, fake_youtube, fake_tiktok, fake_cryptopay):
     """Environment of the actors under test (merged into settings and subprocess env)."""
     _, sandbox_url = sandbox
     return {
+        "YOUTUBE_API_KEY": fake_youtube.state.api_key,
+        "YOUTUBE_API_URL": fake_youtube.url + "/youtube/v3",
+        "TIKTOK_BASE_URL": fake_tiktok.url,
+        "CRYPTO_PAY_TOKEN": fake_cryptopay.state.token,
+        "CRYPTO_PAY_URL": fake_cryptopay.url + "/api",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "REDIS_NAMESPACE": cleanup_namespace,
@@ -141,3 +169,31 @@ def make_user(pool):
         return user
 
     return create
+
+
+@pytest.fixture
+def make_verified_account(pool):
+    """Link and verify an account: ``await make_verified_account(user, "youtube", "UC...", handle="chan")``."""
+
+    async def create(user: users.User, platform: str, external_id: str, *, handle: str | None = None) -> accounts.PlatformAccount:
+        async with pool.connection() as conn:
+            account = await accounts.create_pending(
+                conn, user_id=user.id, platform=platform, handle=handle or f"h{external_id[-8:].lower()}",
+                verification_code="ZM-ABCDEFGH", external_id=external_id,
+            )
+            return await accounts.mark_verified(conn, account_id=account.id, external_id=external_id)
+
+    return create
+
+
+def new_youtube_id() -> str:
+    """A fresh 11-character YouTube video id (the session's database is shared)."""
+    return "v" + uuid.uuid4().hex[:10]
+
+
+def new_channel_id() -> str:
+    return "UC" + uuid.uuid4().hex[:22]
+
+
+def new_tiktok_id() -> str:
+    return "7" + str(uuid.uuid4().int)[:18]

@@ -21,6 +21,9 @@ from zenith.messaging.contract import Route, send
 
 logger = logging.getLogger(__name__)
 
+# HTTP calls in flight per platform and process (YouTube: batches of 50 ids; TikTok: pages)
+PLATFORM_CONCURRENCY = 8
+
 
 class RuntimeNotConfigured(RuntimeError):
     """An actor ran before `configure_runtime` was called in this process."""
@@ -122,21 +125,29 @@ class Runtime:
         """The view-count adapter of platform ``name`` ("youtube" or "tiktok")."""
 
         async def factory():
-            from zenith.platforms import build_adapter
+            timeout = float(self.settings.http_timeout_seconds)
+            if name == "youtube":
+                from zenith.platforms.youtube import YouTubeAdapter
 
-            adapter = build_adapter(name, self.settings)
-            return adapter, getattr(adapter, "close", None)
+                adapter = YouTubeAdapter(api_key=self.settings.youtube_api_key or "", base_url=self.settings.youtube_api_url, timeout=timeout, concurrency=PLATFORM_CONCURRENCY)
+            elif name == "tiktok":
+                from zenith.platforms.tiktok import TikTokAdapter
+
+                adapter = TikTokAdapter(base_url=self.settings.tiktok_base_url, timeout=timeout, concurrency=PLATFORM_CONCURRENCY)
+            else:
+                raise ValueError(f"unknown platform {name!r}")
+            return adapter, adapter.close
 
         return await self._get(f"platform:{name}", factory)
 
     async def link_resolver(self):
-        """The safe HTTP short-link resolver (allowlist, SSRF guard)."""
+        """The safe HTTP client (allowlist, SSRF guard) that resolves short links."""
 
         async def factory():
-            from zenith.platforms import build_link_resolver
+            from zenith.platforms.safe_http import SafeHttpClient
 
-            resolver = build_link_resolver(self.settings)
-            return resolver, getattr(resolver, "close", None)
+            client = SafeHttpClient.from_settings(self.settings)
+            return client, client.close
 
         return await self._get("link_resolver", factory)
 
@@ -144,10 +155,10 @@ class Runtime:
         """The Crypto Pay API client."""
 
         async def factory():
-            from zenith.platforms import build_crypto_pay
+            from zenith.platforms.cryptopay import CryptoPayClient
 
-            client = build_crypto_pay(self.settings)
-            return client, getattr(client, "close", None)
+            client = CryptoPayClient(token=self.settings.crypto_pay_token or "", base_url=self.settings.crypto_pay_url, timeout=float(self.settings.http_timeout_seconds))
+            return client, client.close
 
         return await self._get("crypto_pay", factory)
 

@@ -1,0 +1,217 @@
+"""Parsing: fetch view counts, store snapshots, credit earnings, schedule the next check.
+
+``check_videos(video_ids, attempt=0)`` groups the videos by platform and asks each
+platform once for all of them (the YouTube adapter sends 50 ids per call and keeps a
+few calls in flight; TikTok pages are fetched concurrently, bounded). Every video's
+result is stored in its own transaction (`storage.checks.record_check`), at most
+`STORE_CONCURRENCY` at once.
+
+Idempotency: the credit is the difference between what the video has earned in total
+at its new view count and what was already credited, computed under the video row's
+lock; a replayed message (or a second snapshot) therefore credits nothing twice, and a
+replay of the same snapshot is a no-op.
+
+Errors: a video that is private, deleted or gone is marked failed and its creator told;
+a platform that blocks us or whose quota is used up is paused (Redis TTL until its
+reset) and the whole batch is re-sent for then, burning no retries; a video that failed
+this time (5xx, timeout, garbage) after the adapter's own retries is re-sent later with
+a growing delay. Videos that are not approved, or whose creator is banned, earn nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from functools import lru_cache
+
+from opentelemetry import trace
+
+from zenith.actors.platform_pause import DEFAULT_PAUSE_MS, pause_platform, platform_pause_ms
+from zenith.actors.registry import ActorSpec
+from zenith.actors.runtime import Runtime, get_runtime
+from zenith.config import Settings
+from zenith.domain.earnings import EarningsPolicy, earned_total
+from zenith.domain.schedule import CheckSchedule, growth_per_hour, next_check_at, parse_schedule
+from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY
+from zenith.platforms.base import VideoStats
+from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError, PlatformError
+from zenith.storage import checks, users, videos
+from zenith.storage.db import unit_of_work
+from zenith.telemetry.attributes import video_attributes
+from zenith.telemetry.metrics import get_metrics
+from zenith.telemetry.tracing import tracer
+
+logger = logging.getLogger(__name__)
+
+STORE_CONCURRENCY = 8  # transactions in flight per message (the pool holds DATABASE_POOL_MAX)
+# a video that failed this time is tried again after 30 s, 1 min, 2 min ... at most 1 h
+RETRY_BASE_MS = 30_000
+RETRY_MAX_MS = 3_600_000
+# credit notifications: at most one per video in this window; amounts in between add up
+CREDIT_NOTIFY_WINDOW_SECONDS = 6 * 3600
+
+
+@lru_cache(maxsize=8)
+def _rules(settings: Settings) -> tuple[EarningsPolicy, CheckSchedule, timedelta]:
+    policy = EarningsPolicy.from_values(
+        rate_per_1000=settings.rate_per_1000_rub,
+        rate_card=settings.rate_card,
+        min_views=settings.min_views,
+        cap=settings.video_cap_rub,
+        fixed_amount=settings.fixed_amount_per_video_rub,
+    )
+    return policy, parse_schedule(settings.check_schedule), timedelta(days=settings.tracking_days)
+
+
+def retry_delay_ms(attempt: int) -> int:
+    """Delay before the ``attempt``-th re-try of videos that failed this time."""
+    return min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** max(0, attempt))
+
+
+async def check_videos(video_ids: list[int], attempt: int = 0) -> None:
+    """Check the views of ``video_ids`` (any mix of platforms) and credit what they earned.
+
+    Parameters:
+      video_ids: videos.id values; unknown ids and videos no longer approved are skipped.
+      attempt: how many times these ids were re-sent after failing this time (delay grows).
+    """
+    runtime = get_runtime()
+    pool = await runtime.db()
+    async with pool.connection() as conn:
+        found = await videos.get_many(conn, list(video_ids))
+    tracked = [video for video in found if video.status == "approved"]
+    by_platform: dict[str, list[videos.Video]] = defaultdict(list)
+    for video in tracked:
+        by_platform[video.platform].append(video)
+    await asyncio.gather(*(_check_platform(runtime, platform, batch, attempt) for platform, batch in by_platform.items()))
+
+
+async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Video], attempt: int) -> None:
+    redis = await runtime.redis()
+    ids = [video.id for video in batch]
+    paused_ms = await platform_pause_ms(redis, prefix=runtime.namespace, platform=platform)
+    if paused_ms:
+        runtime.send(CHECK_VIDEOS, ids, attempt, delay_ms=paused_ms)
+        return
+    adapter = await runtime.platform(platform)
+    started = time.monotonic()
+    try:
+        results = await adapter.fetch_many([video.external_id for video in batch])
+    except BlockedError as exc:
+        pause = await pause_platform(redis, prefix=runtime.namespace, platform=platform, until=exc.until, reason=str(exc))
+        logger.warning("%s paused for %d s: %s", platform, pause // 1000, exc)
+        get_metrics().platform_errors.labels(platform=platform, kind=type(exc).__name__).inc()
+        runtime.send(CHECK_VIDEOS, ids, attempt, delay_ms=pause)
+        return
+    except ConfigurationError as exc:
+        # nothing works until an operator fixes the settings; do not hammer the API meanwhile
+        await pause_platform(redis, prefix=runtime.namespace, platform=platform, until=None, reason=str(exc))
+        logger.error("%s misconfigured, checks paused: %s", platform, exc)
+        runtime.send(CHECK_VIDEOS, ids, attempt, delay_ms=DEFAULT_PAUSE_MS)
+        return
+    fetch_seconds = (time.monotonic() - started) / max(1, len(batch))
+
+    policy, schedule, window = _rules(runtime.settings)
+    banned = await _banned_users(runtime, {video.user_id for video in batch})
+    now = datetime.now(timezone.utc)
+    gate = asyncio.Semaphore(STORE_CONCURRENCY)
+    retry_later: list[int] = []
+
+    async def one(video: videos.Video) -> None:
+        result = results.get(video.external_id)
+        with tracer().start_as_current_span("check video", attributes=video_attributes(video.id, video.platform)):
+            async with gate:
+                if isinstance(result, VideoStats):
+                    started_one = time.monotonic()
+                    await _store(runtime, video, result, now=now, policy=policy, schedule=schedule, window=window, banned=video.user_id in banned)
+                    get_metrics().video_processing_seconds.labels(platform=platform).observe(fetch_seconds + time.monotonic() - started_one)
+                elif isinstance(result, PermanentError):
+                    await _fail(runtime, video, result)
+                else:
+                    kind = type(result).__name__ if result is not None else "missing"
+                    get_metrics().platform_errors.labels(platform=platform, kind=kind).inc()
+                    trace.get_current_span().set_attribute("zenith.check.retry_later", True)
+                    retry_later.append(video.id)
+
+    await asyncio.gather(*(one(video) for video in batch))
+    if retry_later:
+        runtime.send(CHECK_VIDEOS, retry_later, attempt + 1, delay_ms=retry_delay_ms(attempt))
+
+
+async def _banned_users(runtime: Runtime, user_ids: set[int]) -> set[int]:
+    pool = await runtime.db()
+    banned: set[int] = set()
+    async with pool.connection() as conn:
+        for user_id in user_ids:
+            if (await users.get(conn, user_id)).status == "banned":
+                banned.add(user_id)
+    return banned
+
+
+async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, now: datetime, policy: EarningsPolicy, schedule: CheckSchedule, window: timedelta, banned: bool) -> None:
+    pool = await runtime.db()
+    async with pool.connection() as conn:
+        tier = (await users.get(conn, video.user_id)).tier
+    total = video.credited if banned else earned_total(views=stats.views, platform=video.platform, tier=tier, policy=policy)
+    speed = None
+    if video.last_checked_at is not None and video.last_checked_at < now:
+        speed = growth_per_hour(views_before=video.views, checked_before=video.last_checked_at, views_now=stats.views, checked_now=now)
+    next_at = next_check_at(schedule=schedule, submitted_at=video.submitted_at, now=now, tracking_window=window, views_per_hour=speed)
+    async with unit_of_work(pool) as conn:
+        result = await checks.record_check(
+            conn,
+            video_id=video.id,
+            views=stats.views,
+            likes=stats.likes or 0,
+            comments=stats.comments or 0,
+            taken_at=now,
+            earned_total=total,
+            next_check_at=next_at,
+            finished=next_at is None,
+            title=stats.title,
+        )
+    if result.replay:
+        return
+    if result.credited_now > 0:
+        await _notify_credit(runtime, result)
+    if result.video.status == "finished":
+        runtime.send(NOTIFY, video.user_id, "notify.video.finished", {"url": video.url, "earned": str(result.video.credited)}, f"video:{video.id}:finished", None)
+
+
+async def _notify_credit(runtime: Runtime, result: checks.CheckResult) -> None:
+    """Tell the creator about money credited, at most once per video per window.
+
+    Amounts credited while the window is closed add up (kopecks in Redis) and go out
+    with the next notification.
+    """
+    redis = await runtime.redis()
+    video = result.video
+    pending_key = runtime.key("credit-pending", video.id)
+    cents = int(result.credited_now * 100)
+    await redis.incrby(pending_key, cents)
+    await redis.expire(pending_key, 30 * 86_400)
+    if not await redis.set(runtime.key("credit-notified", video.id), "1", nx=True, ex=CREDIT_NOTIFY_WINDOW_SECONDS):
+        return
+    total_cents = int(await redis.getdel(pending_key) or 0)
+    if total_cents <= 0:
+        return
+    amount = Decimal(total_cents) / 100
+    runtime.send(NOTIFY, video.user_id, "notify.video.credited", {"amount": str(amount), "url": video.url, "views": video.views}, f"credit:{video.id}:{result.snapshot.id}", None)
+
+
+async def _fail(runtime: Runtime, video: videos.Video, error: PermanentError) -> None:
+    pool = await runtime.db()
+    async with pool.connection() as conn:
+        changed = await videos.set_status(conn, video_id=video.id, status="failed", reason=error.reason.lower(), from_statuses=("approved",))
+    get_metrics().platform_errors.labels(platform=video.platform, kind=error.reason).inc()
+    if changed is not None:
+        runtime.send(NOTIFY, video.user_id, "notify.video.not_found", {"url": video.url}, f"video:{video.id}:failed", None)
+
+
+ACTORS = (
+    ActorSpec(CHECK_VIDEOS, check_videos, {"max_retries": 5, "min_backoff": 10_000, "time_limit": 300_000}),
+)

@@ -1,0 +1,199 @@
+"""Payouts: requested -> approved -> sending -> paid | failed, paying at most once.
+
+``process_payout(payout_id)`` moves a payout as far as it can go now:
+
+* requested: approved automatically for the gold tier up to GOLD_AUTO_PAYOUT_LIMIT_RUB;
+  otherwise it waits for an admin (the bot approves it and sends process_payout again).
+* approved: converted at a rate no older than RATE_MAX_AGE_SECONDS (stale: a refresh
+  is requested and the message comes back later, status unchanged), then moved to
+  'sending' with the amounts — committed BEFORE Crypto Pay is called.
+* sending: ``transfer`` with ``spend_id`` derived from the payout id (Crypto Pay accepts
+  a spend_id once, ever). A payout found already in 'sending' (a retry after a crash or
+  timeout, or the clock's reconciliation) first asks ``getTransfers(spend_id)``.
+  A transfer made -> 'paid' (the reservation is settled in the same transaction); a
+  definite refusal -> 'failed' (the reservation is released); an ambiguous answer is
+  reconciled, and if still unknown left in 'sending' for a retry.
+
+Every step is a conditional status change, so running the message twice, or two
+workers at once, never pays twice or refunds twice (ledger keys are per payout).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from zenith.actors.rates import RateStale, current_rate
+from zenith.actors.registry import ActorSpec
+from zenith.actors.runtime import Runtime, get_runtime
+from zenith.domain.money import convert_rub_to_asset, format_asset
+from zenith.domain.payouts import needs_admin_approval
+from zenith.messaging.contract import NOTIFY, PROCESS_PAYOUT, REFRESH_RATES
+from zenith.platforms.cryptopay_types import (
+    AmbiguousTransferError,
+    CryptoPayConfigError,
+    SpendIdAlreadyUsedError,
+    Transfer,
+    TransferRejectedError,
+)
+from zenith.storage import payouts, users
+from zenith.telemetry.metrics import get_metrics
+
+logger = logging.getLogger(__name__)
+
+STALE_RATE_RETRY_MS = 15_000  # a payout waiting for fresh rates looks again after this
+CONFIG_ERROR_RETRY_MS = 10 * 60_000  # our Crypto Pay app is misconfigured: hold, retry later
+SYSTEM_ADMIN_ID = 0  # decided_by for automatic approvals
+
+# Why a transfer was refused, in the creator's words (by API error name and language).
+REFUSAL_REASONS = {
+    "USER_NOT_FOUND": {"en": "you have not opened @CryptoBot yet; open it, then request the payout again",
+                       "ru": "вы ещё не открывали @CryptoBot; откройте его и запросите выплату снова"},
+    "INSUFFICIENT_FUNDS": {"en": "the payout service is temporarily out of funds", "ru": "в сервисе выплат временно не хватает средств"},
+    "AMOUNT_TOO_SMALL": {"en": "the amount is below the payout minimum", "ru": "сумма меньше минимальной для выплаты"},
+    "AMOUNT_TOO_BIG": {"en": "the amount is above the payout maximum", "ru": "сумма больше максимальной для выплаты"},
+}
+DEFAULT_REFUSAL = {"en": "the payout service refused the transfer", "ru": "сервис выплат отклонил перевод"}
+
+
+class TransferOutcomeUnknown(RuntimeError):
+    """Crypto Pay's answer was ambiguous and getTransfers does not show the transfer yet."""
+
+
+def refusal_reason(name: str | None, language: str) -> str:
+    texts = REFUSAL_REASONS.get(name or "", DEFAULT_REFUSAL)
+    return texts.get(language, texts["en"])
+
+
+def _notify(runtime: Runtime, payout: payouts.Payout, step: str, params: dict) -> None:
+    """Tell the creator about ``step`` (approved, paid, failed), once per payout and step."""
+    runtime.send(NOTIFY, payout.user_id, f"notify.payout.{step}", {"payout_id": payout.id, **params}, f"payout:{payout.id}:{step}", None)
+
+
+def _converted(payout: payouts.Payout) -> str:
+    return format_asset(payout.asset_amount, payout.asset) if payout.asset_amount is not None else payout.asset
+
+
+async def process_payout(payout_id: int) -> None:
+    """Move payout ``payout_id`` along its state machine as far as possible now.
+
+    Parameters:
+      payout_id: payouts.id.
+    """
+    runtime = get_runtime()
+    pool = await runtime.db()
+    async with pool.connection() as conn:
+        payout = await payouts.get(conn, payout_id)
+    if payout.status == "requested":
+        payout = await _auto_approve(runtime, payout)
+        if payout is None:
+            return  # waits for an admin
+    if payout.status == "approved":
+        payout = await _start_sending(runtime, payout)
+        if payout is None:
+            return
+        await _send(runtime, payout, reconcile_first=False)
+    elif payout.status == "sending":
+        await _send(runtime, payout, reconcile_first=True)
+
+
+async def _auto_approve(runtime: Runtime, payout: payouts.Payout) -> payouts.Payout | None:
+    pool = await runtime.db()
+    async with pool.connection() as conn:
+        user = await users.get(conn, payout.user_id)
+        if user.status != "active" or needs_admin_approval(tier=user.tier, amount_rub=payout.amount_rub, gold_limit=runtime.settings.gold_auto_payout_limit_rub):
+            return None
+        approved = await payouts.transition(
+            conn, payout_id=payout.id, to_status="approved", from_statuses=("requested",),
+            decided_by=SYSTEM_ADMIN_ID, decision_reason="gold tier, under the automatic limit",
+        )
+        return approved or await payouts.get(conn, payout.id)
+
+
+async def _start_sending(runtime: Runtime, payout: payouts.Payout) -> payouts.Payout | None:
+    """Fix the amounts at a fresh rate and commit 'sending'; None when the payout must wait."""
+    try:
+        rate = await current_rate(runtime, asset=payout.asset, max_age=timedelta(seconds=runtime.settings.rate_max_age_seconds))
+    except RateStale as exc:
+        logger.info("payout %s waits for a fresh rate: %s", payout.id, exc)
+        runtime.send(REFRESH_RATES)
+        runtime.send(PROCESS_PAYOUT, payout.id, delay_ms=STALE_RATE_RETRY_MS)
+        return None
+    asset_amount = convert_rub_to_asset(amount_rub=payout.amount_rub, rate_rub_per_asset=rate.rate, asset=payout.asset)
+    pool = await runtime.db()
+    async with pool.connection() as conn:  # autocommit: 'sending' is durable before the transfer
+        if asset_amount <= 0:
+            failed = await payouts.transition(conn, payout_id=payout.id, to_status="failed", from_statuses=("approved",), failure_reason="AMOUNT_TOO_SMALL")
+            if failed is not None:
+                await _tell_failed(runtime, failed, "AMOUNT_TOO_SMALL")
+            return None
+        sending = await payouts.transition(
+            conn, payout_id=payout.id, to_status="sending", from_statuses=("approved",),
+            asset_amount=asset_amount, rate=rate.rate, rate_fetched_at=rate.fetched_at,
+        )
+        if sending is None:  # another delivery moved it first; it carries on from there
+            return None
+    _notify(runtime, sending, "approved", {"converted": _converted(sending)})
+    return sending
+
+
+async def _send(runtime: Runtime, payout: payouts.Payout, *, reconcile_first: bool) -> None:
+    client = await runtime.crypto_pay()
+    pool = await runtime.db()
+    if reconcile_first:
+        found = await client.find_transfer(payout.spend_id)
+        if found is not None:
+            await _mark_paid(runtime, payout, found)
+            return
+        async with pool.connection() as conn:
+            await payouts.record_attempt(conn, payout_id=payout.id)
+    async with pool.connection() as conn:
+        user = await users.get(conn, payout.user_id)
+    try:
+        transfer = await client.transfer(
+            user_id=user.telegram_id, asset=payout.asset, amount=payout.asset_amount, spend_id=payout.spend_id,
+            comment=f"ZenithMedia payout #{payout.id}",
+        )
+    except SpendIdAlreadyUsedError:
+        transfer = await client.find_transfer(payout.spend_id)
+        if transfer is None:
+            raise TransferOutcomeUnknown(f"payout {payout.id}: spend_id used but no transfer listed yet") from None
+    except AmbiguousTransferError as exc:
+        transfer = await client.find_transfer(payout.spend_id)
+        if transfer is None:
+            raise TransferOutcomeUnknown(f"payout {payout.id}: {exc}; not listed yet, will reconcile") from exc
+    except TransferRejectedError as exc:
+        async with pool.connection() as conn:
+            failed = await payouts.transition(conn, payout_id=payout.id, to_status="failed", from_statuses=("sending",), failure_reason=exc.name or str(exc))
+        if failed is not None:
+            await _tell_failed(runtime, failed, exc.name, language=user.language)
+        return
+    except CryptoPayConfigError as exc:
+        logger.error("payout %s held: Crypto Pay app misconfigured (%s)", payout.id, exc)
+        runtime.send(PROCESS_PAYOUT, payout.id, delay_ms=CONFIG_ERROR_RETRY_MS)
+        return
+    await _mark_paid(runtime, payout, transfer)
+
+
+async def _mark_paid(runtime: Runtime, payout: payouts.Payout, transfer: Transfer) -> None:
+    pool = await runtime.db()
+    async with pool.connection() as conn:
+        paid = await payouts.transition(conn, payout_id=payout.id, to_status="paid", from_statuses=("sending",), provider_transfer_id=str(transfer.transfer_id))
+    if paid is None:
+        return
+    get_metrics().payouts.labels(status="paid").inc()
+    _notify(runtime, paid, "paid", {"converted": _converted(paid)})
+
+
+async def _tell_failed(runtime: Runtime, payout: payouts.Payout, name: str | None, *, language: str | None = None) -> None:
+    get_metrics().payouts.labels(status="failed").inc()
+    if language is None:
+        pool = await runtime.db()
+        async with pool.connection() as conn:
+            language = (await users.get(conn, payout.user_id)).language
+    _notify(runtime, payout, "failed", {"reason": refusal_reason(name, language), "amount": str(payout.amount_rub)})
+
+
+ACTORS = (
+    ActorSpec(PROCESS_PAYOUT, process_payout, {"throws": (payouts.PayoutNotFound,), "max_retries": 10, "min_backoff": 5_000, "max_backoff": 600_000, "time_limit": 120_000}),
+)

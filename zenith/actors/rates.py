@@ -1,0 +1,118 @@
+"""Exchange rates: RUB per payout asset, refreshed from Crypto Pay, never used stale.
+
+``refresh_rates()`` calls getExchangeRates, keeps the RUB price of each payout asset
+(a pair quoted the other way round, RUB -> asset, is inverted), caches it in Redis
+with a TTL of RATE_MAX_AGE_SECONDS and stores it in PostgreSQL for audit. Running it
+twice only adds a second history row.
+
+``current_rate(runtime, asset=..., max_age=...)`` is what payouts call: the cached
+rate (or the latest stored one) if it is younger than ``max_age``, else `RateStale`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Iterable
+
+from zenith.actors.registry import ActorSpec
+from zenith.actors.runtime import Runtime, get_runtime
+from zenith.messaging.contract import REFRESH_RATES
+from zenith.platforms.cryptopay_types import ExchangeRate
+from zenith.storage import rates as rate_store
+from zenith.storage.db import unit_of_work
+
+logger = logging.getLogger(__name__)
+
+FIAT = "RUB"
+RATE_QUANT = Decimal("1e-18")  # numeric(36,18)
+
+
+class RateStale(LookupError):
+    """No rate of the asset younger than the allowed age; refresh and wait."""
+
+
+class NoRubRate(LookupError):
+    """Crypto Pay quoted no valid RUB price for a payout asset."""
+
+
+@dataclass(frozen=True)
+class CurrentRate:
+    asset: str
+    rate: Decimal  # RUB per one unit of the asset
+    fetched_at: datetime
+
+
+def rub_prices(quotes: Iterable[ExchangeRate], *, assets: Iterable[str]) -> dict[str, Decimal]:
+    """RUB per unit of each of ``assets`` from Crypto Pay's source/target pairs.
+
+    A direct pair (asset -> RUB) wins over an inverted one (RUB -> asset); invalid
+    and non-positive quotes are ignored.
+    """
+    wanted = {asset.upper() for asset in assets}
+    direct: dict[str, Decimal] = {}
+    inverted: dict[str, Decimal] = {}
+    for quote in quotes:
+        if not quote.is_valid or quote.rate <= 0:
+            continue
+        source, target = quote.source.upper(), quote.target.upper()
+        if target == FIAT and source in wanted:
+            direct[source] = quote.rate
+        elif source == FIAT and target in wanted:
+            inverted[target] = (Decimal(1) / quote.rate).quantize(RATE_QUANT)
+    return {**inverted, **direct}
+
+
+def _cache_key(runtime: Runtime, asset: str) -> str:
+    return runtime.key("rate", asset.upper(), FIAT)
+
+
+async def refresh_rates() -> None:
+    """Fetch RUB prices of the payout assets; cache them (TTL RATE_MAX_AGE_SECONDS) and store them."""
+    runtime = get_runtime()
+    client = await runtime.crypto_pay()
+    fetched_at = datetime.now(timezone.utc)
+    assets = runtime.settings.payout_assets
+    prices = rub_prices(await client.get_exchange_rates(), assets=assets)
+    missing = sorted(set(a.upper() for a in assets) - set(prices))
+    if missing:
+        logger.error("Crypto Pay quoted no valid RUB rate for %s", missing)
+    if not prices:
+        raise NoRubRate(f"no RUB rate for any of {list(assets)}")
+    pool = await runtime.db()
+    async with unit_of_work(pool) as conn:
+        for asset, price in prices.items():
+            await rate_store.store(conn, source=asset, rate=price, fetched_at=fetched_at, target=FIAT)
+    redis = await runtime.redis()
+    ttl = max(1, runtime.settings.rate_max_age_seconds)
+    for asset, price in prices.items():
+        await redis.set(_cache_key(runtime, asset), json.dumps({"rate": str(price), "fetched_at": fetched_at.isoformat()}), ex=ttl)
+    logger.info("rates refreshed: %s", {a: str(p) for a, p in prices.items()})
+
+
+async def current_rate(runtime: Runtime, *, asset: str, max_age: timedelta, now: datetime | None = None) -> CurrentRate:
+    """The RUB price of ``asset`` fetched within ``max_age``; raises `RateStale` otherwise."""
+    now = now or datetime.now(timezone.utc)
+    redis = await runtime.redis()
+    cached = await redis.get(_cache_key(runtime, asset))
+    if cached is not None:
+        data = json.loads(cached)
+        rate = CurrentRate(asset=asset.upper(), rate=Decimal(data["rate"]), fetched_at=datetime.fromisoformat(data["fetched_at"]))
+    else:
+        pool = await runtime.db()
+        async with pool.connection() as conn:
+            stored = await rate_store.latest(conn, source=asset, target=FIAT)
+        if stored is None:
+            raise RateStale(f"no {asset}/{FIAT} rate stored yet")
+        rate = CurrentRate(asset=stored.source, rate=stored.rate, fetched_at=stored.fetched_at)
+    if now - rate.fetched_at > max_age:
+        raise RateStale(f"{asset}/{FIAT} rate is from {rate.fetched_at.isoformat()}, older than {max_age}")
+    return rate
+
+
+ACTORS = (
+    ActorSpec(REFRESH_RATES, refresh_rates, {"max_retries": 3, "min_backoff": 5_000, "time_limit": 60_000}),
+)

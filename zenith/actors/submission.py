@@ -1,0 +1,246 @@
+"""Submission: a creator's link becomes a stored video; a linked account gets verified.
+
+``submit_video(user_id, url, request_id)``: parse the link (domain.links), resolve a
+short link (safe HTTP), refuse a video already submitted (by anyone), fetch its
+metadata and check it belongs to one of the creator's verified accounts, store it
+(approved for auto-approve tiers, else pending moderation), send its first check, and
+tell the creator. Idempotency: the video row is unique per ``request_id`` — a resent
+message finds it and only repeats the follow-ups (the first check, a notification with
+dedup key ``submission:{request_id}``), which are themselves idempotent.
+
+``verify_account(account_id)``: fetch the profile / channel description and look for
+the account's one-time code; mark the account verified or failed and tell the creator.
+Marking is idempotent (a verified account stays verified).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from opentelemetry import trace
+
+from zenith.actors.platform_pause import pause_platform, platform_pause_ms
+from zenith.actors.registry import ActorSpec
+from zenith.actors.runtime import Runtime, get_runtime
+from zenith.domain.links import LinkRejected, ParsedLink, parse_link
+from zenith.domain.tiers import TierPolicy
+from zenith.domain.verification import InvalidCode, code_present
+from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY, SUBMIT_VIDEO, VERIFY_ACCOUNT
+from zenith.platforms.base import VideoStats
+from zenith.platforms.errors import BlockedError, PermanentError
+from zenith.platforms.safe_http import UnsafeUrlError
+from zenith.storage import accounts, users, videos
+from zenith.storage.db import unit_of_work
+from zenith.telemetry.attributes import current_trace_id_hex, video_attributes
+from zenith.telemetry.metrics import get_metrics
+
+logger = logging.getLogger(__name__)
+
+# The first check is sent at once; if that message is lost the clock finds the video
+# due after this long (the normal path overwrites next_check_at long before).
+FIRST_CHECK_SAFETY_NET = timedelta(minutes=5)
+
+
+class SubmissionRefused(Exception):
+    """A submission ends here; ``key`` is the notification telling the creator why.
+
+    Parameters:
+      key: i18n key of the notification.
+      outcome: label for the submissions metric.
+    """
+
+    def __init__(self, key: str, *, outcome: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.outcome = outcome
+
+
+def _notify(runtime: Runtime, user_id: int, key: str, params: dict, dedup_key: str | None) -> None:
+    runtime.send(NOTIFY, user_id, key, params, dedup_key, None)
+
+
+async def _resolve(runtime: Runtime, url: str) -> ParsedLink:
+    try:
+        parsed = parse_link(url)
+        if parsed.needs_resolving:
+            resolver = await runtime.link_resolver()
+            parsed = parse_link(await resolver.resolve_short_link(parsed.canonical_url))
+    except (LinkRejected, UnsafeUrlError, PermanentError):
+        raise SubmissionRefused("notify.video.not_found", outcome="bad_link") from None
+    if parsed.video_id is None:  # a short link pointing at another short link
+        raise SubmissionRefused("notify.video.not_found", outcome="bad_link")
+    return parsed
+
+
+async def _fetch_stats(runtime: Runtime, parsed: ParsedLink) -> VideoStats:
+    adapter = await runtime.platform(parsed.platform.value)
+    result = (await adapter.fetch_many([parsed.video_id]))[parsed.video_id]
+    if isinstance(result, PermanentError):
+        raise SubmissionRefused("notify.video.not_found", outcome="not_found")
+    if isinstance(result, Exception):
+        raise result  # transient / unparseable this time: Dramatiq retries with back-off
+    return result
+
+
+def _owner_account(verified: list[accounts.PlatformAccount], stats: VideoStats) -> accounts.PlatformAccount | None:
+    """The creator's verified account that published the video, matched on the platform's ids.
+
+    The channel id (YouTube) or user id / handle (TikTok) comes from the platform's own
+    answer, never from the submitted URL, whose @handle anyone can type.
+    """
+    for account in verified:
+        if account.platform != stats.platform:
+            continue
+        if account.external_id and stats.author_id and account.external_id == stats.author_id:
+            return account
+        if stats.platform == "tiktok" and stats.author and account.handle == accounts.normalize_handle(stats.author):
+            return account
+    return None
+
+
+async def submit_video(user_id: int, url: str, request_id: str) -> None:
+    """Store the video at ``url`` for user ``user_id`` (users.id) once per ``request_id``.
+
+    Parameters:
+      user_id: the creator's id in our database.
+      url: the link as the creator sent it.
+      request_id: unique per submission (the bot makes it); makes a resend a no-op.
+    """
+    runtime = get_runtime()
+    pool = await runtime.db()
+    dedup = f"submission:{request_id}"
+    async with pool.connection() as conn:
+        user = await users.get(conn, user_id)
+    if user.status == "banned":
+        _notify(runtime, user_id, "notify.user.banned", {}, dedup)
+        return
+    try:
+        parsed = await _resolve(runtime, url)
+        redis = await runtime.redis()
+        paused_ms = await platform_pause_ms(redis, prefix=runtime.namespace, platform=parsed.platform.value)
+        if paused_ms:
+            runtime.send(SUBMIT_VIDEO, user_id, url, request_id, delay_ms=paused_ms)
+            return
+        async with pool.connection() as conn:
+            existing = await videos.find(conn, platform=parsed.platform.value, external_id=parsed.video_id)
+        if existing is not None and existing.request_id == request_id:
+            _follow_up(runtime, existing, dedup)  # this very message was handled before
+            return
+        if existing is not None:
+            raise SubmissionRefused("notify.video.duplicate", outcome="duplicate")
+        try:
+            stats = await _fetch_stats(runtime, parsed)
+        except BlockedError as exc:
+            pause = await pause_platform(redis, prefix=runtime.namespace, platform=parsed.platform.value, until=exc.until, reason=str(exc))
+            runtime.send(SUBMIT_VIDEO, user_id, url, request_id, delay_ms=pause)
+            return
+        video = await _store(runtime, user=user, parsed=parsed, stats=stats, request_id=request_id)
+    except SubmissionRefused as refused:
+        get_metrics().video_submissions.labels(platform=_platform_label(url), status=refused.outcome).inc()
+        _notify(runtime, user_id, refused.key, {"url": url}, dedup)
+        return
+    get_metrics().video_submissions.labels(platform=video.platform, status=video.status).inc()
+    _follow_up(runtime, video, dedup)
+
+
+async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stats: VideoStats, request_id: str) -> videos.Video:
+    pool = await runtime.db()
+    policy = TierPolicy.for_tier(user.tier, gold_auto_payout_limit_rub=runtime.settings.gold_auto_payout_limit_rub)
+    status = "approved" if policy.auto_approve_videos else "pending_moderation"
+    now = datetime.now(timezone.utc)
+    async with unit_of_work(pool) as conn:
+        owner = _owner_account(await accounts.list_verified(conn, user_id=user.id), stats)
+        if owner is None:
+            raise SubmissionRefused("notify.video.not_owner", outcome="not_owner")
+        try:
+            video, _ = await videos.insert(
+                conn,
+                platform=parsed.platform.value,
+                external_id=parsed.video_id,
+                user_id=user.id,
+                url=parsed.canonical_url,
+                request_id=request_id,
+                account_id=owner.id,
+                title=stats.title,
+                author=stats.author,
+                status=status,
+                published_at=stats.published_at,
+                next_check_at=now + FIRST_CHECK_SAFETY_NET if status == "approved" else None,
+                trace_id=current_trace_id_hex(),
+            )
+        except videos.DuplicateVideo:
+            raise SubmissionRefused("notify.video.duplicate", outcome="duplicate") from None
+    trace.get_current_span().set_attributes(video_attributes(video.id, video.platform))
+    return video
+
+
+def _follow_up(runtime: Runtime, video: videos.Video, dedup: str) -> None:
+    """The stored video's next steps; safe to repeat (checks and notifications are idempotent)."""
+    if video.status == "approved" and video.last_checked_at is None:
+        runtime.send(CHECK_VIDEOS, [video.id])
+    key = {"approved": "notify.video.approved", "pending_moderation": "notify.video.accepted"}.get(video.status)
+    if key is not None:
+        _notify(runtime, video.user_id, key, {"url": video.url}, dedup)
+
+
+def _platform_label(url: str) -> str:
+    try:
+        return parse_link(url).platform.value
+    except LinkRejected:
+        return "unknown"
+
+
+async def verify_account(account_id: int) -> None:
+    """Look for account ``account_id``'s one-time code in its profile; mark it verified or failed.
+
+    Parameters:
+      account_id: platform_accounts.id, in state pending or failed (a re-check).
+    """
+    runtime = get_runtime()
+    pool = await runtime.db()
+    async with pool.connection() as conn:
+        account = await accounts.get(conn, account_id)
+    params = {"handle": f"@{account.handle}"}
+    if account.state == "verified":
+        _notify(runtime, account.user_id, "notify.account.verified", params, f"account:{account.id}:verified")
+        return
+    redis = await runtime.redis()
+    paused_ms = await platform_pause_ms(redis, prefix=runtime.namespace, platform=account.platform)
+    if paused_ms:
+        runtime.send(VERIFY_ACCOUNT, account_id, delay_ms=paused_ms)
+        return
+    adapter = await runtime.platform(account.platform)
+    try:
+        info = await adapter.fetch_account(account.external_id or account.handle)
+        found = code_present(info.description, account.verification_code)
+    except BlockedError as exc:
+        pause = await pause_platform(redis, prefix=runtime.namespace, platform=account.platform, until=exc.until, reason=str(exc))
+        runtime.send(VERIFY_ACCOUNT, account_id, delay_ms=pause)
+        return
+    except PermanentError:
+        info, found = None, False
+    except InvalidCode:
+        logger.error("account %s has a malformed verification code", account_id)
+        info, found = None, False
+    async with unit_of_work(pool) as conn:
+        if found:
+            try:
+                await accounts.mark_verified(conn, account_id=account_id, external_id=info.external_id)
+            except accounts.AccountTaken:
+                found = False
+                await accounts.mark_failed(conn, account_id=account_id, reason="verified by another user")
+        else:
+            reason = "profile not found" if info is None else "code not found in the profile"
+            await accounts.mark_failed(conn, account_id=account_id, reason=reason)
+    if found:
+        _notify(runtime, account.user_id, "notify.account.verified", params, f"account:{account.id}:verified")
+    else:
+        # one failure notice per code and failed check message; a re-check may fail again
+        _notify(runtime, account.user_id, "notify.account.failed", params, None)
+
+
+ACTORS = (
+    ActorSpec(SUBMIT_VIDEO, submit_video, {"throws": (users.UserNotFound,), "max_retries": 5, "min_backoff": 5_000, "time_limit": 120_000}),
+    ActorSpec(VERIFY_ACCOUNT, verify_account, {"throws": (accounts.AccountNotFound,), "max_retries": 5, "min_backoff": 5_000, "time_limit": 120_000}),
+)
