@@ -20,15 +20,17 @@ import sys
 from typing import Callable, Mapping, Sequence
 
 PR_SET_PDEATHSIG = 1
+# Loaded before any fork: dlopen in the forked child could deadlock on a lock some other
+# thread held at fork time.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 
 
 def _parent_death_signal(parent_pid: int) -> Callable[[], None]:
     """A preexec_fn that arranges SIGTERM on parent death (Linux only)."""
 
     def preexec() -> None:
-        if sys.platform.startswith("linux"):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if _prctl is not None:
+            _prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
         # The parent may have died between fork and prctl: then nobody would signal us.
         if os.getppid() != parent_pid:
             os._exit(1)
