@@ -1,0 +1,184 @@
+"""The clock: periodic work no user action triggers.
+
+Every `TICK_SECONDS` the `zenith clock` process runs `tick(now)`:
+
+* due re-checks: claims approved videos whose ``next_check_at`` has come, in batches
+  per platform (``FOR UPDATE SKIP LOCKED`` in `videos.claim_due_checks`: two clocks
+  never enqueue the same video) and sends one ``check_videos`` per batch (YouTube: 50
+  ids, the size of one API call). Each re-check batch starts a new trace linked to the
+  videos' first traces.
+* lost checks: a claimed check never stored after `STALE_CHECK_AFTER` (its message was
+  lost, or a worker died with it) is claimed again and re-sent. A submitted video whose
+  first check message was lost becomes due after the submission's safety net.
+* rates: sends ``refresh_rates`` every RATE_REFRESH_SECONDS (one clock wins a Redis key).
+* payouts: re-sends ``process_payout`` for payouts stuck in 'sending' (it reconciles
+  with getTransfers), 'approved' (the message was lost) or 'requested' (a lost
+  automatic approval; a no-op for payouts waiting for an admin), each at most once per
+  `PAYOUT_NUDGE_SECONDS`.
+
+Everything it sends is idempotent at the receiving actor, so a tick that dies halfway
+can simply run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from datetime import datetime, timedelta, timezone
+
+from zenith.actors.runtime import Runtime, configure_runtime, get_runtime
+from zenith.config import get_settings
+from zenith.messaging.contract import CHECK_VIDEOS, PROCESS_PAYOUT, REFRESH_RATES
+from zenith.storage import payouts, videos
+from zenith.telemetry.links import InvalidTraceId, link_to_trace, new_trace_for_message
+
+logger = logging.getLogger(__name__)
+
+TICK_SECONDS = 5.0
+BATCH_SIZE = {"youtube": 50, "tiktok": 20}  # ids per check_videos message
+MAX_BATCHES_PER_TICK = 200  # bounds one tick; the rest is due again next tick
+STALE_CHECK_AFTER = timedelta(minutes=15)
+STUCK_PAYOUT_AFTER = timedelta(minutes=2)
+PAYOUT_NUDGE_SECONDS = 300
+PAYOUT_SCAN_LIMIT = 200
+
+
+def _links(batch: list[videos.Video]):
+    links = []
+    for video in batch:
+        if video.trace_id:
+            try:
+                links.append(link_to_trace(video.trace_id))
+            except InvalidTraceId:
+                logger.warning("video %s has a malformed trace id", video.id)
+    return links
+
+
+async def _send_checks(runtime: Runtime, conn, ids: list[int]) -> None:
+    """One check_videos message for ``ids``, as a new trace linked to their first traces."""
+    batch = await videos.get_many(conn, ids)
+    try:
+        with new_trace_for_message(links=_links(batch)):
+            runtime.send(CHECK_VIDEOS, ids)
+    except Exception:
+        await videos.release_checks(conn, video_ids=ids)  # due again next tick
+        raise
+
+
+async def enqueue_due_checks(runtime: Runtime, now: datetime) -> int:
+    """Claim and send due and lost checks; returns how many videos were sent."""
+    pool = await runtime.db()
+    sent = 0
+    for platform, size in BATCH_SIZE.items():
+        for claim in (videos.claim_due_checks, videos.claim_stale_checks):
+            for _ in range(MAX_BATCHES_PER_TICK):
+                async with pool.connection() as conn:
+                    if claim is videos.claim_due_checks:
+                        ids = await claim(conn, now=now, limit=size, platform=platform)
+                    else:
+                        ids = await claim(conn, now=now, older_than=STALE_CHECK_AFTER, limit=size, platform=platform)
+                    if ids:
+                        await _send_checks(runtime, conn, ids)
+                sent += len(ids)
+                if len(ids) < size:
+                    break
+    return sent
+
+
+async def refresh_rates_when_due(runtime: Runtime) -> bool:
+    """Send refresh_rates if no clock did within RATE_REFRESH_SECONDS; True if sent."""
+    redis = await runtime.redis()
+    if not await redis.set(runtime.key("clock", "rates-refreshed"), "1", nx=True, ex=max(1, runtime.settings.rate_refresh_seconds)):
+        return False
+    runtime.send(REFRESH_RATES)
+    return True
+
+
+async def nudge_payouts(runtime: Runtime, now: datetime) -> int:
+    """Re-send process_payout for payouts stuck in sending/approved/requested; returns the count."""
+    pool = await runtime.db()
+    redis = await runtime.redis()
+    cutoff = now - STUCK_PAYOUT_AFTER
+    async with pool.connection() as conn:
+        stuck = await payouts.find_stuck_sending(conn, updated_before=cutoff, limit=PAYOUT_SCAN_LIMIT)
+        for status in ("approved", "requested"):
+            stuck += [p for p in await payouts.list_by_status(conn, status=status, limit=PAYOUT_SCAN_LIMIT) if p.updated_at < cutoff]
+    nudged = 0
+    for payout in stuck:
+        if await redis.set(runtime.key("clock", "payout-nudged", payout.id), "1", nx=True, ex=PAYOUT_NUDGE_SECONDS):
+            runtime.send(PROCESS_PAYOUT, payout.id)
+            nudged += 1
+    return nudged
+
+
+async def tick(now: datetime | None = None, *, runtime: Runtime | None = None) -> dict[str, int]:
+    """One round of the clock's duties at ``now``; returns what it sent, by duty."""
+    runtime = runtime or get_runtime()
+    now = now or datetime.now(timezone.utc)
+    done = {"checks": 0, "rates": 0, "payouts": 0}
+    duties = (
+        ("checks", lambda: enqueue_due_checks(runtime, now)),
+        ("rates", lambda: refresh_rates_when_due(runtime)),
+        ("payouts", lambda: nudge_payouts(runtime, now)),
+    )
+    for name, duty in duties:
+        try:  # one failing duty must not starve the others
+            done[name] = int(await duty())
+        except Exception:
+            logger.exception("clock duty %s failed", name)
+    return done
+
+
+async def run_loop(runtime: Runtime, *, stop: asyncio.Event, interval: float = TICK_SECONDS) -> None:
+    """Tick every ``interval`` seconds until ``stop`` is set."""
+    while not stop.is_set():
+        result = await tick(runtime=runtime)
+        if any(result.values()):
+            logger.info("clock tick: %s", result)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except asyncio.TimeoutError:
+            pass
+
+
+def run_clock(args: argparse.Namespace) -> int:
+    """`zenith clock`: run the periodic loop until SIGTERM/SIGINT."""
+    from zenith.messaging.broker import setup_broker
+    from zenith.telemetry.dramatiq_middleware import install_telemetry_middleware
+    from zenith.telemetry.logs import setup_logging
+    from zenith.telemetry.tracing import setup_tracing, shutdown_tracing
+
+    settings = get_settings()
+    setup_logging(settings, role="clock")
+    setup_tracing(settings, role="clock")
+    redis_url = settings.redis_url
+    if not redis_url:
+        from zenith.storage.embedded import resolve_redis_url
+
+        redis_url = resolve_redis_url(settings)
+    broker = setup_broker(settings, redis_url=redis_url, namespace=settings.redis_namespace)
+    install_telemetry_middleware(broker)
+    runtime = configure_runtime(settings, broker=broker, redis_url=redis_url)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            from zenith.supervisor.heartbeat import loop_liveness, start_heartbeat
+
+            start_heartbeat(alive=loop_liveness(loop))
+        except ImportError:
+            pass
+        try:
+            await run_loop(runtime, stop=stop)
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+    broker.close()
+    shutdown_tracing()
+    return 0
