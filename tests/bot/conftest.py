@@ -1,0 +1,162 @@
+"""Bot fixtures: the Bot API sandbox, a polling bot on it, the broker's queued messages.
+
+The bot runs for real (aiogram dispatcher, long polling over HTTP to the in-process
+sandbox), on the session's migrated PostgreSQL database and a Redis namespace of the
+test's own; messages go to a real Redis broker in that namespace, where tests read them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from zenith.bot.runtime import BotRuntime, open_bot_runtime
+from zenith.messaging.broker import build_broker
+from zenith.sandbox.runner import start_sandbox
+
+ADMIN_ID = 990_000_001
+_ids = itertools.count(random.randrange(10**9, 2 * 10**9, 10**6))
+
+
+def new_telegram_id() -> int:
+    """A Telegram user id no other test of the session uses (the database is shared)."""
+    return next(_ids)
+
+
+@pytest.fixture
+async def sandbox():
+    async with start_sandbox() as handle:
+        yield handle
+
+
+@pytest.fixture
+def bot_env(database_url, redis_url, namespace, sandbox) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_NAMESPACE": namespace,
+        "TELEGRAM_BOT_TOKEN": sandbox.token,
+        "TELEGRAM_API_URL": sandbox.url,
+        "ADMIN_IDS": str(ADMIN_ID),
+        "PAYOUT_MIN_RUB": "500",
+        "PAYOUT_ASSETS": "USDT,TON",
+        "GOLD_AUTO_PAYOUT_LIMIT_RUB": "5000",
+        "RATE_MAX_AGE_SECONDS": "900",
+        "DATA_DIR": "/tmp/zenith-bot-tests",
+    }
+
+
+@pytest.fixture
+def bot_settings(make_settings, bot_env):
+    return make_settings(**bot_env)
+
+
+@pytest.fixture
+async def redis(redis_url, namespace):
+    """An async Redis client; every key of this test's namespace is deleted afterwards."""
+    client = Redis.from_url(redis_url)
+    yield client
+    keys = [key async for key in client.scan_iter(match=f"{namespace}*", count=500)]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture
+def broker(bot_settings, redis_url, namespace, redis):
+    broker = build_broker(bot_settings, redis_url=redis_url, namespace=namespace)
+    yield broker
+    broker.close()
+
+
+async def start_polling(runtime: BotRuntime) -> asyncio.Task:
+    task = asyncio.create_task(
+        runtime.dispatcher.start_polling(runtime.bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
+    )
+    return task
+
+
+async def stop_polling(runtime: BotRuntime, task: asyncio.Task) -> None:
+    try:
+        await runtime.dispatcher.stop_polling()
+    except RuntimeError:  # polling had not started yet
+        task.cancel()
+    try:
+        await asyncio.wait_for(task, timeout=10)
+    except (asyncio.CancelledError, asyncio.TimeoutError):
+        pass
+
+
+@pytest.fixture
+async def make_bot(bot_settings, broker):
+    """Start a polling bot: ``runtime = await make_bot(throttle_limit=..., settings=...)``."""
+    running: list[tuple[Any, BotRuntime, asyncio.Task]] = []
+
+    async def start(*, settings=None, throttle_limit: int = 50, throttle_window_seconds: int = 5) -> BotRuntime:
+        context = open_bot_runtime(
+            settings or bot_settings, broker=broker, throttle_limit=throttle_limit, throttle_window_seconds=throttle_window_seconds
+        )
+        runtime = await context.__aenter__()
+        task = await start_polling(runtime)
+        running.append((context, runtime, task))
+        return runtime
+
+    yield start
+    for context, runtime, task in running:
+        await stop_polling(runtime, task)
+        await runtime.bot.session.close()
+        await context.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def bot(make_bot) -> BotRuntime:
+    return await make_bot()
+
+
+@dataclass
+class QueuedMessage:
+    queue: str
+    actor_name: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+    options: dict[str, Any]
+
+
+async def queued(redis: Redis, namespace: str, queue: str) -> list[QueuedMessage]:
+    """Messages waiting in a Redis-broker queue (ready and delayed), oldest first."""
+    found: list[QueuedMessage] = []
+    for name in (queue, f"{queue}.DQ"):
+        raw = await redis.hvals(f"{namespace}:{name}.msgs")
+        for value in raw:
+            data = json.loads(value)
+            found.append(QueuedMessage(queue, data["actor_name"], data["args"], data.get("kwargs", {}), data.get("options", {})))
+    found.sort(key=lambda m: m.options.get("redis_message_id", ""))
+    return found
+
+
+async def wait_until(predicate, *, timeout: float = 10.0, interval: float = 0.05):
+    """Poll an async predicate until it returns something truthy; fail after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+async def store_rate(pool, *, asset: str, rate: str, fetched_at: datetime | None = None) -> None:
+    from zenith.storage import rates
+
+    async with pool.connection() as conn:
+        await rates.store(conn, source=asset, rate=Decimal(rate), fetched_at=fetched_at or datetime.now(timezone.utc))

@@ -1,0 +1,83 @@
+"""The Dispatcher: FSM storage in Redis, middlewares in order, routers, services as data."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.types import BotCommand
+
+from zenith.bot.handlers import build_routers
+from zenith.bot.middlewares.dedup import UpdateDedupMiddleware
+from zenith.bot.middlewares.menu import MenuResetsStateMiddleware
+from zenith.bot.middlewares.throttling import ThrottlingMiddleware
+from zenith.bot.middlewares.tracing import UpdateSpanMiddleware
+from zenith.bot.middlewares.user import UserMiddleware
+from zenith.bot.retry import RetryRequestMiddleware
+from zenith.bot.services import BotServices
+from zenith.i18n import SUPPORTED_LANGUAGES, get_translator
+
+# (command, catalogue key of its description)
+COMMANDS = (
+    ("start", "menu.shown"),
+    ("videos", "menu.videos"),
+    ("balance", "menu.balance"),
+    ("withdraw", "menu.withdraw"),
+    ("accounts", "menu.accounts"),
+    ("tier", "menu.tier"),
+    ("language", "menu.language"),
+    ("help", "menu.help"),
+)
+
+
+def build_dispatcher(*, services: BotServices, throttle_limit: int = 8, throttle_window_seconds: int = 5) -> Dispatcher:
+    """A Dispatcher with every router and middleware; handlers get ``services`` by name.
+
+    Middleware order (outer, per update): aiogram's errors and user context, FSM, then
+    de-duplication by update_id and the update span; per message/callback: throttling
+    (before any database work), the user row + translator, and (messages) the menu
+    resetting any dialog.
+
+    Parameters:
+      services: connections and settings shared by all handlers.
+      throttle_limit / throttle_window_seconds: per-user rate limit (default 8 per 5 s).
+    """
+    prefix = services.redis_prefix
+    storage = RedisStorage(redis=services.redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_bot_id=True))
+    dp = Dispatcher(storage=storage, services=services, settings=services.settings)
+    dp.update.outer_middleware(UpdateDedupMiddleware(redis=services.redis, prefix=prefix))
+    dp.update.outer_middleware(UpdateSpanMiddleware(settings=services.settings))
+    throttling = ThrottlingMiddleware(
+        redis=services.redis,
+        prefix=prefix,
+        limit=throttle_limit,
+        window_seconds=throttle_window_seconds,
+        default_language=services.settings.default_language,
+    )
+    user = UserMiddleware(services=services)
+    for observer in (dp.message, dp.callback_query):
+        observer.outer_middleware(throttling)
+        observer.outer_middleware(user)
+    dp.message.outer_middleware(MenuResetsStateMiddleware())
+    dp.include_routers(*build_routers())
+    return dp
+
+
+def prepare_bot(bot: Bot) -> Bot:
+    """Make the bot's outgoing calls survive 429 and network errors (idempotent)."""
+    if not any(isinstance(m, RetryRequestMiddleware) for m in bot.session.middleware):
+        bot.session.middleware(RetryRequestMiddleware())
+    return bot
+
+
+async def set_commands(bot: Bot) -> None:
+    """The command menu in each supported language (Telegram shows the user's one)."""
+    for language in SUPPORTED_LANGUAGES:
+        i18n = get_translator(language)
+        commands = [BotCommand(command=name, description=_plain(i18n(key))) for name, key in COMMANDS]
+        await bot.set_my_commands(commands, language_code=language)
+
+
+def _plain(text: str) -> str:
+    # command descriptions are plain text without emoji-only prefixes
+    return text.split(" ", 1)[1] if " " in text and not text[0].isalnum() else text

@@ -1,0 +1,89 @@
+"""/start, help, language, tier and cancel: the screens every creator sees first."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from zenith.bot.callbacks import CancelCb, LanguageCb
+from zenith.bot.keyboards.inline import language_keyboard
+from zenith.bot.keyboards.menu import main_menu, menu_button
+from zenith.bot.services import BotServices
+from zenith.domain.links import Platform
+from zenith.i18n import Markup, Translator, get_translator
+from zenith.storage import users
+from zenith.storage.users import User
+
+router = Router(name=__name__)
+
+
+def rates_text(i18n: Translator, *, services: BotServices, tier: str) -> str:
+    """The current rate card for the creator's tier, minimum views and payout minimum."""
+    policy = services.earnings
+    payout_min = services.settings.payout_min_rub
+    if policy.is_fixed:
+        return i18n("start.fixed", amount=policy.fixed_amount, payout_min=payout_min)
+    lines = "\n".join(
+        i18n("start.rate_line", platform=i18n(f"platform.{platform.value}"), amount=policy.rate_card.rate_for(platform, tier))
+        for platform in (Platform.TIKTOK, Platform.YOUTUBE)
+    )
+    return i18n("start.rates", lines=Markup(lines), min_views=policy.min_views, payout_min=payout_min)
+
+
+@router.message(CommandStart())
+async def start(message: Message, user: User, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
+    await state.clear()
+    name = user.first_name or user.username or str(user.telegram_id)
+    text = "\n\n".join([i18n("start.welcome", name=name), i18n("start.how"), rates_text(i18n, services=services, tier=user.tier)])
+    await message.answer(text, reply_markup=main_menu(i18n, is_admin=is_admin))
+
+
+@router.message(Command("help"))
+@router.message(menu_button("menu.help"))
+async def show_help(message: Message, i18n: Translator, services: BotServices) -> None:
+    settings = services.settings
+    await message.answer(i18n("help.text", assets=", ".join(settings.payout_assets), payout_min=settings.payout_min_rub))
+
+
+@router.message(Command("language"))
+@router.message(menu_button("menu.language"))
+async def choose_language(message: Message, i18n: Translator) -> None:
+    await message.answer(i18n("language.choose"), reply_markup=language_keyboard())
+
+
+@router.callback_query(LanguageCb.filter())
+async def set_language(query: CallbackQuery, callback_data: LanguageCb, user: User, is_admin: bool, services: BotServices) -> None:
+    async with services.read() as conn:
+        await users.set_language(conn, user_id=user.id, language=callback_data.code.value)
+    i18n = get_translator(callback_data.code.value)
+    await query.answer()
+    await query.message.answer(i18n("language.changed"), reply_markup=main_menu(i18n, is_admin=is_admin))
+
+
+@router.message(Command("tier"))
+@router.message(menu_button("menu.tier"))
+async def show_tier(message: Message, user: User, i18n: Translator, services: BotServices) -> None:
+    policy = services.tier_policy(user.tier)
+    await message.answer(i18n(f"tier.{policy.tier.value}", limit=policy.auto_payout_limit_rub or 0))
+
+
+@router.message(Command("cancel"), StateFilter("*"))
+async def cancel_command(message: Message, i18n: Translator, is_admin: bool, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(i18n("common.cancelled"), reply_markup=main_menu(i18n, is_admin=is_admin))
+
+
+@router.callback_query(CancelCb.filter(), StateFilter("*"))
+async def cancel_button(query: CallbackQuery, i18n: Translator, state: FSMContext) -> None:
+    await state.clear()
+    await query.answer()
+    if query.message is not None:
+        await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(i18n("common.cancelled"))
+
+
+@router.message(Command("menu"))
+async def show_menu(message: Message, i18n: Translator, is_admin: bool) -> None:
+    await message.answer(i18n("menu.shown"), reply_markup=main_menu(i18n, is_admin=is_admin))

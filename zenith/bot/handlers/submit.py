@@ -1,0 +1,91 @@
+"""Video links: every link in a message is checked here and submitted, or refused with the reason."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.types import Message
+
+from zenith.bot.keyboards.menu import menu_button
+from zenith.bot.services import BotServices
+from zenith.domain.links import MAX_LINKS_PER_MESSAGE, LinkRejected, ParsedLink, extract_links, parse_link
+from zenith.i18n import Markup, Translator
+from zenith.messaging.contract import SUBMIT_VIDEO
+from zenith.storage.users import User
+from zenith.telemetry.attributes import user_attributes
+from zenith.telemetry.metrics import get_metrics
+from zenith.telemetry.tracing import tracer
+
+logger = logging.getLogger(__name__)
+
+router = Router(name=__name__)
+
+# Telegram's own limit for one text message; the local sandbox or a forged update may exceed it
+MAX_MESSAGE_LENGTH = 4096
+# a refused link is echoed back shortened, so one junk message cannot make a huge reply
+ECHO_LENGTH = 80
+
+
+def submission_request_id(*, chat_id: int, message_id: int, index: int) -> str:
+    """Stable id of the index-th link of a message: a re-delivered update submits nothing new."""
+    return f"{chat_id}:{message_id}:{index}"
+
+
+def _echo(candidate: str) -> str:
+    return candidate if len(candidate) <= ECHO_LENGTH else candidate[: ECHO_LENGTH - 1] + "…"
+
+
+@router.message(menu_button("menu.submit"))
+async def submit_prompt(message: Message, i18n: Translator) -> None:
+    await message.answer(i18n("submit.prompt"))
+
+
+@router.message(F.text)
+async def submit_links(message: Message, user: User, i18n: Translator, services: BotServices) -> None:
+    text = message.text or ""
+    if len(text) > MAX_MESSAGE_LENGTH:
+        await message.answer(i18n("common.too_long", max=MAX_LINKS_PER_MESSAGE))
+        return
+    candidates = extract_links(text, limit=MAX_LINKS_PER_MESSAGE + 1)
+    if not candidates:
+        await message.answer(i18n("submit.no_links") if _mentions_link(text) else i18n("common.unknown"))
+        return
+    if not user.is_active:
+        await message.answer(i18n("common.banned"))
+        return
+    too_many = len(candidates) > MAX_LINKS_PER_MESSAGE
+    accepted = 0
+    refused: list[str] = []
+    for index, candidate in enumerate(candidates[:MAX_LINKS_PER_MESSAGE]):
+        try:
+            parsed = parse_link(candidate)
+        except LinkRejected as exc:
+            get_metrics().video_submissions.labels(platform="unknown", status="invalid_link").inc()
+            refused.append(i18n("submit.rejected_line", url=_echo(candidate), reason=i18n(f"reject.{exc.reason.value}")))
+            continue
+        request_id = submission_request_id(chat_id=message.chat.id, message_id=message.message_id, index=index)
+        await _submit(services, user=user, telegram_id=message.from_user.id, parsed=parsed, request_id=request_id)
+        accepted += 1
+    parts: list[str] = []
+    if accepted:
+        parts.append(i18n("submit.accepted", count=accepted))
+    if refused:
+        parts.append("\n".join([i18n("submit.rejected_header"), *refused]))
+    if too_many:
+        parts.append(i18n("common.too_long", max=MAX_LINKS_PER_MESSAGE))
+    await message.answer("\n\n".join(parts), disable_web_page_preview=True)
+
+
+async def _submit(services: BotServices, *, user: User, telegram_id: int, parsed: ParsedLink, request_id: str) -> None:
+    # the first span of the video's trace; submit_video, check_videos and notify follow as children
+    attributes = {**user_attributes(telegram_id, settings=services.settings), "zenith.platform": parsed.platform.value}
+    with tracer("zenith.bot").start_as_current_span("submit link", attributes=attributes):
+        await services.send(SUBMIT_VIDEO, user.id, parsed.canonical_url, request_id)
+    get_metrics().video_submissions.labels(platform=parsed.platform.value, status="queued").inc()
+    logger.info("submission queued", extra={"request_id": request_id, "platform": parsed.platform.value})
+
+
+def _mentions_link(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in ("http", "www.", "youtu", "tiktok", ".com"))

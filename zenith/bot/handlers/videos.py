@@ -1,0 +1,123 @@
+"""My videos: a paginated list, and each video's card with its history and chart."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+
+from zenith.bot.callbacks import VideoCb, VideosPageCb
+from zenith.bot.charts import views_chart_png
+from zenith.bot.keyboards.inline import video_card_keyboard, videos_keyboard
+from zenith.bot.keyboards.menu import menu_button
+from zenith.bot.services import BotServices
+from zenith.i18n import Translator
+from zenith.storage import snapshots, videos
+from zenith.storage.users import User
+
+router = Router(name=__name__)
+
+PAGE_SIZE = 5
+HISTORY_LINES = 8
+CAPTION_LIMIT = 1024
+STATUS_ICONS = {"pending_moderation": "⏳", "approved": "🟢", "rejected": "✖️", "failed": "⚠️", "finished": "🏁"}
+
+
+def _status(i18n: Translator, status: str) -> str:
+    return i18n(f"videos.status.{status}")
+
+
+async def _page(services: BotServices, i18n: Translator, *, user: User, page: int) -> tuple[str, InlineKeyboardMarkup] | None:
+    """The list text and keyboard of one page; None when the page does not exist."""
+    if page < 0:
+        return None
+    async with services.read() as conn:
+        listing = await videos.list_for_user(conn, user_id=user.id, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
+    pages = max(1, math.ceil(listing.total / PAGE_SIZE))
+    if page >= pages:
+        return None
+    if not listing.items:
+        return i18n("videos.empty"), videos_keyboard(i18n, buttons=[], page=0, pages=1)
+    buttons = []
+    lines = [i18n("videos.header", total=listing.total)]
+    for video in listing.items:
+        params = dict(
+            icon=STATUS_ICONS.get(video.status, "•"),
+            platform=i18n(f"platform.{video.platform}"),
+            views=video.views,
+            earned=video.credited,
+            status=_status(i18n, video.status),
+        )
+        lines.append(i18n("videos.line", **params))
+        buttons.append((video.id, i18n("videos.button", **params)))
+    return "\n".join(lines), videos_keyboard(i18n, buttons=buttons, page=page, pages=pages)
+
+
+@router.message(Command("videos"))
+@router.message(menu_button("menu.videos"))
+async def list_videos(message: Message, user: User, i18n: Translator, services: BotServices) -> None:
+    text, keyboard = await _page(services, i18n, user=user, page=0)
+    await message.answer(text, reply_markup=keyboard)
+
+
+@router.callback_query(VideosPageCb.filter())
+async def turn_page(query: CallbackQuery, callback_data: VideosPageCb, user: User, i18n: Translator, services: BotServices) -> None:
+    result = await _page(services, i18n, user=user, page=callback_data.page)
+    if result is None:
+        await query.answer(i18n("common.not_available"), show_alert=True)
+        return
+    text, keyboard = result
+    await query.answer()
+    if query.message is not None and query.message.text is not None:
+        try:
+            await query.message.edit_text(text, reply_markup=keyboard)
+        except TelegramBadRequest:  # same page pressed again: "message is not modified"
+            pass
+    elif query.message is not None:  # coming back from a chart photo
+        await query.message.answer(text, reply_markup=keyboard)
+
+
+@router.callback_query(VideoCb.filter())
+async def video_card(query: CallbackQuery, callback_data: VideoCb, user: User, i18n: Translator, is_admin: bool, services: BotServices) -> None:
+    async with services.read() as conn:
+        try:
+            video = await videos.get(conn, callback_data.video_id)
+        except videos.VideoNotFound:
+            video = None
+        history = await snapshots.list_for_video(conn, video_id=video.id) if video and (video.user_id == user.id or is_admin) else []
+    # callback ids are never trusted: a creator sees only their own videos
+    if video is None or (video.user_id != user.id and not is_admin):
+        await query.answer(i18n("common.not_available"), show_alert=True)
+        return
+    await query.answer()
+    platform = i18n(f"platform.{video.platform}")
+    parts = [
+        i18n(
+            "videos.card",
+            platform=platform,
+            status=_status(i18n, video.status),
+            url=video.url,
+            views=video.views,
+            earned=video.credited,
+            submitted=video.submitted_at,
+        )
+    ]
+    if video.status_reason and video.status in ("rejected", "failed"):
+        parts.append(i18n("videos.card_reason", reason=video.status_reason))
+    if history:
+        lines = [i18n("videos.history_line", when=s.taken_at, views=s.views) for s in history[-HISTORY_LINES:]]
+        parts.append("\n".join([i18n("videos.history_header"), *reversed(lines)]))
+    else:
+        parts.append(i18n("videos.history_empty"))
+    text = "\n\n".join(parts)
+    keyboard = video_card_keyboard(i18n, page=max(0, callback_data.page))
+    if len(history) >= 2 and len(text) <= CAPTION_LIMIT:
+        points = [(s.taken_at, s.views) for s in history]
+        png = await asyncio.to_thread(views_chart_png, points, title=i18n("videos.chart_title"))
+        await query.message.answer_photo(BufferedInputFile(png, filename=f"video-{video.id}.png"), caption=text, reply_markup=keyboard)
+        return
+    await query.message.answer(text, reply_markup=keyboard, disable_web_page_preview=True)

@@ -1,0 +1,178 @@
+"""Withdraw: asset -> amount -> quote at the current rate -> confirm -> payout with its reservation."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from zenith.bot.amounts import AmountNotUnderstood, normalize_amount_text
+from zenith.bot.callbacks import WithdrawAssetCb, WithdrawConfirmCb
+from zenith.bot.keyboards.inline import assets_keyboard, cancel_keyboard, confirm_keyboard
+from zenith.bot.keyboards.menu import menu_button
+from zenith.bot.services import BotServices
+from zenith.bot.states import Withdraw
+from zenith.domain.money import convert_rub_to_asset, format_asset
+from zenith.domain.payouts import WithdrawalRejected, WithdrawalRejectReason, needs_admin_approval, validate_withdrawal
+from zenith.i18n import Translator
+from zenith.messaging.contract import PROCESS_PAYOUT
+from zenith.storage import audit, ledger, payouts, rates
+from zenith.storage.users import User
+
+logger = logging.getLogger(__name__)
+
+router = Router(name=__name__)
+
+_REASON_KEYS = {
+    WithdrawalRejectReason.BAD_AMOUNT: "withdraw.not_a_number",
+    WithdrawalRejectReason.NOT_POSITIVE: "withdraw.not_a_number",
+    WithdrawalRejectReason.BELOW_MINIMUM: "withdraw.below_min",
+    WithdrawalRejectReason.ABOVE_AVAILABLE: "withdraw.above_available",
+    WithdrawalRejectReason.UNKNOWN_ASSET: "common.not_available",
+}
+
+
+class RateUnavailable(Exception):
+    """No rate for the asset, or the latest one is older than RATE_MAX_AGE_SECONDS."""
+
+
+async def _fresh_rate(services: BotServices, conn, *, asset: str) -> rates.Rate:
+    rate = await rates.latest(conn, source=asset)
+    if rate is None:
+        raise RateUnavailable(asset)
+    age = (datetime.now(timezone.utc) - rate.fetched_at).total_seconds()
+    if age > services.settings.rate_max_age_seconds:
+        raise RateUnavailable(f"{asset} rate is {age:.0f}s old")
+    return rate
+
+
+@router.message(Command("withdraw"))
+@router.message(menu_button("menu.withdraw"))
+async def start_withdrawal(message: Message, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+    if not user.is_active:
+        await message.answer(i18n("withdraw.banned"))
+        return
+    async with services.read() as conn:
+        balances = await ledger.balances(conn, user.id)
+    minimum = services.settings.payout_min_rub
+    if balances.available < minimum:
+        await message.answer(i18n("withdraw.too_little", minimum=minimum, available=balances.available))
+        return
+    await state.set_state(Withdraw.asset)
+    await message.answer(
+        i18n("withdraw.choose_asset", available=balances.available),
+        reply_markup=assets_keyboard(i18n, assets=services.settings.payout_assets),
+    )
+
+
+@router.callback_query(Withdraw.asset, WithdrawAssetCb.filter())
+async def choose_asset(query: CallbackQuery, callback_data: WithdrawAssetCb, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+    if callback_data.asset not in services.settings.payout_assets:
+        await query.answer(i18n("common.not_available"), show_alert=True)
+        return
+    async with services.read() as conn:
+        balances = await ledger.balances(conn, user.id)
+    await state.set_state(Withdraw.amount)
+    await state.update_data(asset=callback_data.asset)
+    await query.answer()
+    minimum = services.settings.payout_min_rub
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(
+        i18n("withdraw.ask_amount", asset=callback_data.asset, minimum=minimum, available=balances.available, example=str(int(minimum))),
+        reply_markup=cancel_keyboard(i18n),
+    )
+
+
+@router.message(Withdraw.amount, F.text)
+async def enter_amount(message: Message, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+    asset = (await state.get_data()).get("asset", "")
+    settings = services.settings
+    try:
+        text = normalize_amount_text(message.text or "")
+    except AmountNotUnderstood:
+        await message.answer(i18n("withdraw.not_a_number"), reply_markup=cancel_keyboard(i18n))
+        return
+    async with services.read() as conn:
+        balances = await ledger.balances(conn, user.id)
+        try:
+            withdrawal = validate_withdrawal(
+                amount_rub=text,
+                available=balances.available,
+                minimum=settings.payout_min_rub,
+                asset=asset,
+                allowed_assets=settings.payout_assets,
+            )
+            rate = await _fresh_rate(services, conn, asset=asset)
+        except WithdrawalRejected as exc:
+            await message.answer(
+                i18n(_REASON_KEYS[exc.reason], minimum=settings.payout_min_rub, available=balances.available),
+                reply_markup=cancel_keyboard(i18n),
+            )
+            return
+        except RateUnavailable:
+            logger.warning("withdrawal quote refused: %s rate missing or stale", asset)
+            await message.answer(i18n("withdraw.rates_stale"), reply_markup=cancel_keyboard(i18n))
+            return
+    converted = convert_rub_to_asset(amount_rub=withdrawal.amount_rub, rate_rub_per_asset=rate.rate, asset=withdrawal.asset)
+    nonce = secrets.token_hex(6)
+    await state.set_state(Withdraw.confirm)
+    await state.update_data(asset=withdrawal.asset, amount=str(withdrawal.amount_rub), nonce=nonce)
+    await message.answer(
+        i18n(
+            "withdraw.quote",
+            amount=withdrawal.amount_rub,
+            converted=format_asset(converted, withdrawal.asset),
+            asset=withdrawal.asset,
+            rate=rate.rate,
+            rate_time=rate.fetched_at.astimezone(timezone.utc),
+        ),
+        reply_markup=confirm_keyboard(i18n, nonce=nonce),
+    )
+
+
+@router.callback_query(Withdraw.confirm, WithdrawConfirmCb.filter())
+async def confirm_withdrawal(query: CallbackQuery, callback_data: WithdrawConfirmCb, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+    data = await state.get_data()
+    # the nonce ties the press to the quote shown; an old or forged button does nothing
+    if not data.get("nonce") or not secrets.compare_digest(str(data["nonce"]), callback_data.nonce):
+        await query.answer(i18n("common.not_available"), show_alert=True)
+        return
+    if not user.is_active:
+        await state.clear()
+        await query.answer(i18n("withdraw.banned"), show_alert=True)
+        return
+    amount, asset = Decimal(data["amount"]), str(data["asset"])
+    settings = services.settings
+    automatic = not needs_admin_approval(tier=user.tier, amount_rub=amount, gold_limit=settings.gold_auto_payout_limit_rub)
+    try:
+        async with services.transaction() as conn:
+            rate = await _fresh_rate(services, conn, asset=asset)
+            payout, created = await payouts.create_requested(
+                conn, user_id=user.id, amount_rub=amount, asset=asset, request_id=f"withdraw:{user.id}:{callback_data.nonce}"
+            )
+            if created and automatic:
+                await payouts.transition(conn, payout_id=payout.id, to_status="approved", from_statuses=("requested",), decided_by=audit.SYSTEM_ADMIN_ID, decision_reason="gold tier auto-approval")
+                await audit.record(conn, admin_id=audit.SYSTEM_ADMIN_ID, action="payout.auto_approve", target_type="payout", target_id=payout.id, details={"amount_rub": str(amount), "asset": asset})
+    except RateUnavailable:
+        await query.answer(i18n("withdraw.rates_stale"), show_alert=True)
+        return
+    except ledger.InsufficientFunds:
+        await state.clear()
+        await query.answer()
+        await query.message.answer(i18n("withdraw.balance_changed"))
+        return
+    await state.clear()
+    if automatic:
+        await services.send(PROCESS_PAYOUT, payout.id)
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    converted = convert_rub_to_asset(amount_rub=amount, rate_rub_per_asset=rate.rate, asset=asset)
+    await query.message.answer(
+        i18n("withdraw.created_auto" if automatic else "withdraw.created", payout_id=payout.id, amount=amount, converted=format_asset(converted, asset))
+    )

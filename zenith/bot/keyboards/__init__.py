@@ -1,0 +1,1 @@
+"""Keyboards, built by functions from the translator (texts never inline)."""

@@ -1,0 +1,52 @@
+"""Inline keyboards of the admin panel."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from zenith.bot.callbacks import AdminMenuCb, AdminPayoutCb, AdminSection, AdminUserCb, AdminVideoCb, Decision, UserAction
+from zenith.i18n import Translator
+
+_SECTIONS = (
+    (AdminSection.MODERATION, "admin.moderation"),
+    (AdminSection.PAYOUTS, "admin.payouts"),
+    (AdminSection.USER, "admin.user"),
+    (AdminSection.BROADCAST, "admin.broadcast"),
+    (AdminSection.STATUS, "admin.status"),
+)
+
+
+def admin_menu_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for section, key in _SECTIONS:
+        builder.button(text=i18n(key), callback_data=AdminMenuCb(section=section))
+    builder.adjust(2, 2, 1)
+    return builder.as_markup()
+
+
+def moderation_keyboard(i18n: Translator, *, video_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=i18n("admin.approve"), callback_data=AdminVideoCb(action=Decision.APPROVE, video_id=video_id))
+    builder.button(text=i18n("admin.reject"), callback_data=AdminVideoCb(action=Decision.REJECT, video_id=video_id))
+    return builder.as_markup()
+
+
+def payout_decision_keyboard(i18n: Translator, *, payout_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=i18n("admin.approve"), callback_data=AdminPayoutCb(action=Decision.APPROVE, payout_id=payout_id))
+    builder.button(text=i18n("admin.reject"), callback_data=AdminPayoutCb(action=Decision.REJECT, payout_id=payout_id))
+    return builder.as_markup()
+
+
+def user_actions_keyboard(i18n: Translator, *, user_id: int, tier: str, banned: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if tier == "gold":
+        builder.button(text=i18n("admin.make_bronze"), callback_data=AdminUserCb(action=UserAction.BRONZE, user_id=user_id))
+    else:
+        builder.button(text=i18n("admin.make_gold"), callback_data=AdminUserCb(action=UserAction.GOLD, user_id=user_id))
+    if banned:
+        builder.button(text=i18n("admin.unban"), callback_data=AdminUserCb(action=UserAction.UNBAN, user_id=user_id))
+    else:
+        builder.button(text=i18n("admin.ban"), callback_data=AdminUserCb(action=UserAction.BAN, user_id=user_id))
+    return builder.as_markup()

@@ -1,0 +1,36 @@
+"""Finding a user from what an admin types: a Telegram id or an @username."""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+
+from zenith.storage import users
+from zenith.storage.db import fetch_one
+
+_USERNAME = re.compile(r"@?([A-Za-z0-9_]{4,32})")
+
+
+class LookupNotUnderstood(ValueError):
+    """The text is neither a Telegram id nor a username."""
+
+
+async def find_user(conn: psycopg.AsyncConnection, text: str) -> users.User | None:
+    """The user named by `text` (digits: Telegram id; otherwise @username, any case).
+
+    Raises `LookupNotUnderstood` for text that can be neither.
+    """
+    value = text.strip()
+    if value.isdigit() and len(value) <= 19:
+        return await users.find_by_telegram_id(conn, int(value))
+    match = _USERNAME.fullmatch(value)
+    if match is None:
+        raise LookupNotUnderstood(text)
+    # users.py has no lookup by username yet; this read-only query is the bot's only SQL
+    row = await fetch_one(
+        conn,
+        "SELECT * FROM users WHERE lower(username) = lower(%s) ORDER BY updated_at DESC LIMIT 1",
+        (match.group(1),),
+    )
+    return users.User(**row) if row else None

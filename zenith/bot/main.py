@@ -1,0 +1,55 @@
+"""`zenith bot`: long polling, or -- when WEBHOOK_URL is set -- the web process with the webhook."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from zenith.config import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def run_bot(args: argparse.Namespace) -> int:
+    """Run the bot until interrupted; returns the exit code.
+
+    With WEBHOOK_URL set, Telegram pushes updates to the web process, which runs the
+    dispatcher itself (`zenith.web.main.run_web`); polling at the same time is refused by
+    Telegram, so this command serves the web process instead.
+    """
+    settings = get_settings()
+    if settings.webhook_url:
+        from zenith.web.main import run_web
+
+        return run_web(args)
+    from zenith.telemetry.logs import setup_logging
+    from zenith.telemetry.tracing import setup_tracing, shutdown_tracing
+
+    setup_logging(settings, role="bot")
+    setup_tracing(settings, role="bot")
+    try:
+        asyncio.run(poll(settings))
+    finally:
+        shutdown_tracing()
+    return 0
+
+
+async def poll(settings: Settings) -> None:
+    """Long polling: drop any webhook first (Telegram allows one or the other)."""
+    from zenith.bot.dispatcher import set_commands
+    from zenith.bot.runtime import open_bot_runtime
+
+    async with open_bot_runtime(settings) as runtime:
+        await runtime.bot.delete_webhook(drop_pending_updates=False)
+        try:
+            await set_commands(runtime.bot)
+        except Exception:  # the command menu is cosmetic; never block start-up on it
+            logger.warning("could not set the bot's command menu", exc_info=True)
+        logger.info("bot polling started")
+        await runtime.dispatcher.start_polling(
+            runtime.bot,
+            allowed_updates=runtime.dispatcher.resolve_used_update_types(),
+            handle_signals=True,
+            close_bot_session=False,
+        )

@@ -1,0 +1,1 @@
+"""Update middlewares of the bot (order and purpose: docs/bot.md "Middlewares")."""

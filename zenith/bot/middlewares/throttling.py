@@ -1,0 +1,72 @@
+"""Per-user rate limit backed by Redis: a flooding user is told once to slow down."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Awaitable, Callable
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from zenith.i18n import get_translator, normalize_language
+
+logger = logging.getLogger(__name__)
+
+
+class ThrottlingMiddleware(BaseMiddleware):
+    """Outer middleware on messages and callback queries: at most `limit` events per window.
+
+    The counter is a fixed window per user (``INCR`` + ``EXPIRE``), shared by every bot
+    process through Redis. The first event over the limit in a window gets one
+    "slow down" answer; the rest of the window is dropped silently, so a flood never
+    queues work and never earns more than one reply.
+
+    Parameters:
+      redis: an async Redis client.
+      prefix: key prefix, e.g. "zenith:bot".
+      limit: events allowed per window (default 8).
+      window_seconds: window length (default 5).
+      default_language: language of the warning before the user row is known.
+    """
+
+    def __init__(self, *, redis: Redis, prefix: str, limit: int = 8, window_seconds: int = 5, default_language: str = "ru") -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.limit = limit
+        self.window_seconds = window_seconds
+        self.default_language = default_language
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user = data.get("event_from_user")
+        if user is None:
+            return await handler(event, data)
+        window = int(time.time()) // self.window_seconds
+        key = f"{self.prefix}:throttle:{user.id}:{window}"
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, self.window_seconds * 2)
+                count, _ = await pipe.execute()
+        except RedisError:
+            logger.warning("throttling unavailable; letting the event through", exc_info=True)
+            return await handler(event, data)
+        if count <= self.limit:
+            return await handler(event, data)
+        if count == self.limit + 1:
+            await self._warn(event, language=normalize_language(user.language_code, default=self.default_language))
+        return None
+
+    async def _warn(self, event: TelegramObject, *, language: str) -> None:
+        text = get_translator(language)("common.slow_down")
+        if isinstance(event, Message):
+            await event.answer(text)
+        elif isinstance(event, CallbackQuery):
+            await event.answer(text, show_alert=True)

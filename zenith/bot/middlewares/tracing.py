@@ -1,0 +1,42 @@
+"""One span per update, so a submission's trace starts where the creator's message arrives."""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
+from opentelemetry.trace import SpanKind
+
+from zenith.config import Settings
+from zenith.telemetry.attributes import user_attributes
+from zenith.telemetry.tracing import tracer
+
+
+class UpdateSpanMiddleware(BaseMiddleware):
+    """Outer middleware on ``dp.update``: span ``telegram update`` (kind SERVER).
+
+    Attributes: ``telegram.update_type`` and the pseudonymous ``zenith.user_hash`` (never the
+    raw Telegram id). Messages sent while handling the update become its children.
+
+    Parameters:
+      settings: for the user-id hashing key.
+    """
+
+    def __init__(self, *, settings: Settings) -> None:
+        self.settings = settings
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        attributes: dict[str, Any] = {"telegram.update_type": event.event_type}
+        user = data.get("event_from_user")
+        if user is not None:
+            attributes.update(user_attributes(user.id, settings=self.settings))
+        with tracer("zenith.bot").start_as_current_span("telegram update", kind=SpanKind.SERVER, attributes=attributes):
+            return await handler(event, data)

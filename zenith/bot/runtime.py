@@ -1,0 +1,70 @@
+"""Everything the bot needs while it runs, opened together and closed together."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import AsyncIterator
+
+import dramatiq
+from aiogram import Bot, Dispatcher
+from redis.asyncio import Redis
+
+from zenith.bot.dispatcher import build_dispatcher, prepare_bot
+from zenith.bot.services import BotServices
+from zenith.config import Settings
+from zenith.messaging.broker import build_broker
+from zenith.platforms.telegram import build_bot
+from zenith.storage.db import open_pool
+from zenith.storage.embedded import resolve_database_url, resolve_redis_url
+from zenith.telemetry.dramatiq_middleware import install_telemetry_middleware
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BotRuntime:
+    bot: Bot
+    dispatcher: Dispatcher
+    services: BotServices
+
+
+@asynccontextmanager
+async def open_bot_runtime(
+    settings: Settings,
+    *,
+    broker: dramatiq.Broker | None = None,
+    bot: Bot | None = None,
+    throttle_limit: int = 8,
+    throttle_window_seconds: int = 5,
+) -> AsyncIterator[BotRuntime]:
+    """Open the database pool, Redis, the broker and the Bot; close them on the way out.
+
+    Parameters:
+      settings: the process settings (empty DATABASE_URL / REDIS_URL start embedded servers).
+      broker: a broker to send through (tests pass one on their own namespace); default:
+        `build_broker` on REDIS_NAMESPACE, with the telemetry middleware.
+      bot: an aiogram Bot (default: `build_bot(settings)`); retries are added either way.
+      throttle_limit / throttle_window_seconds: the per-user rate limit.
+    """
+    database_url = resolve_database_url(settings)
+    redis_url = resolve_redis_url(settings)
+    pool = await open_pool(database_url, min_size=settings.database_pool_min, max_size=settings.database_pool_max, name="bot")
+    redis = Redis.from_url(redis_url)
+    own_bot = bot is None
+    try:
+        if broker is None:
+            broker = build_broker(settings, redis_url=redis_url, namespace=settings.redis_namespace)
+            install_telemetry_middleware(broker)
+        bot = prepare_bot(bot or build_bot(settings))
+        services = BotServices(settings=settings, pool=pool, redis=redis, broker=broker)
+        dispatcher = build_dispatcher(
+            services=services, throttle_limit=throttle_limit, throttle_window_seconds=throttle_window_seconds
+        )
+        yield BotRuntime(bot=bot, dispatcher=dispatcher, services=services)
+    finally:
+        if own_bot and bot is not None:
+            await bot.session.close()
+        await redis.aclose()
+        await pool.close()

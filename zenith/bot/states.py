@@ -1,0 +1,21 @@
+"""FSM states of the multi-step dialogs (kept in Redis, so any bot process can continue them)."""
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class LinkAccount(StatesGroup):
+    handle = State()  # data: platform
+
+
+class Withdraw(StatesGroup):
+    asset = State()
+    amount = State()  # data: asset
+    confirm = State()  # data: asset, amount, nonce
+
+
+class AdminDialog(StatesGroup):
+    reject_video_reason = State()  # data: video_id
+    reject_payout_reason = State()  # data: payout_id
+    user_lookup = State()
+    broadcast_text = State()
+    broadcast_confirm = State()  # data: text, nonce
