@@ -71,4 +71,4 @@ def test_unknown_language_and_key_fall_back():
 
 def test_missing_parameter_renders_without_raising():
     text = translate("en", "notify.payout.paid", payout_id=7)
-    assert text.startswith("✅ Payout #7 sent: … …")
+    assert text.startswith("✅ Payout #7 sent: ….")
