@@ -9,10 +9,17 @@ Accounts are named by string keys:
 
 A transfer moves a positive ``amount`` from one account to another under a unique
 idempotency key; reusing the key is a no-op that returns False, so every retried
-actor can call it again safely. Cached balances in ``ledger_accounts`` change in the
-same transaction; account rows are locked in key order so concurrent transfers never
-deadlock, and a CHECK constraint refuses a negative user balance as a last line of
-defence. Call these functions inside ``unit_of_work`` (one transaction).
+actor can call it again safely. Call these functions inside ``unit_of_work`` (one
+transaction).
+
+User accounts keep a cached balance in ``ledger_accounts``, changed in the same
+transaction as the transfer; their rows are locked in key order so concurrent
+transfers never deadlock, and a CHECK constraint refuses a negative user balance as a
+last line of defence. System accounts keep no cached balance (NULL): they are one side
+of every credit and settlement, and updating one row per transfer would make every
+user's credit wait for every other's. Their balance is derived from their transfers
+(``account_balance``); the only system account that must not go negative when debited
+(``system:payouts``) is locked and summed for that rare debit.
 """
 
 from __future__ import annotations
@@ -34,6 +41,11 @@ SYSTEM_ACCOUNTS = frozenset({EARNINGS, PAYOUTS, ADJUSTMENTS})
 KINDS = frozenset({"earning", "reserve", "release", "payout", "adjustment"})
 CENT = Decimal("0.01")
 _USER_KEY = re.compile(r"^user:(\d+):(available|reserved)$")
+# A system account's balance: what came in minus what went out (both sides indexed).
+DERIVED_BALANCE_SQL = """
+    SELECT round(coalesce((SELECT sum(amount) FROM ledger_transfers WHERE to_account = %(key)s), 0)
+               - coalesce((SELECT sum(amount) FROM ledger_transfers WHERE from_account = %(key)s), 0), 2) AS balance
+"""
 
 
 class LedgerError(Exception):
@@ -111,7 +123,7 @@ async def ensure_user_accounts(conn: psycopg.AsyncConnection, user_id: int) -> N
     """Create the user's available and reserved accounts if missing (no-op otherwise)."""
     await conn.execute(
         """
-        INSERT INTO ledger_accounts (key, user_id) VALUES (%s, %s), (%s, %s)
+        INSERT INTO ledger_accounts (key, user_id, balance) VALUES (%s, %s, 0), (%s, %s, 0)
         ON CONFLICT (key) DO NOTHING
         """,
         (available_account(user_id), user_id, reserved_account(user_id), user_id),
@@ -142,7 +154,7 @@ async def transfer(
 
     Returns True if the transfer was made, False if the key was already used (then
     nothing changes). Raises ``InsufficientFunds`` (nothing changed) if a user account
-    would go below zero, ``InvalidAmount``, ``UnknownAccount`` or ``ValueError`` on bad
+    (or a system account without ``allow_negative``) would go below zero, ``InvalidAmount``, ``UnknownAccount`` or ``ValueError`` on bad
     input, and ``NotInTransaction`` on an autocommit connection outside a transaction.
     """
     amount = check_amount(amount)
@@ -155,52 +167,111 @@ async def transfer(
     if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
         raise NotInTransaction("ledger.transfer must run inside a transaction (use unit_of_work)")
     for key in (from_account, to_account):
-        await _ensure_account(conn, key)
+        _check_key(key)
 
-    # Lock both rows in key order: two transfers touching the same pair never deadlock.
-    rows = await fetch_all(
-        conn,
-        "SELECT key, balance, allow_negative FROM ledger_accounts WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
-        ([from_account, to_account],),
-    )
-    source = next(row for row in rows if row["key"] == from_account)
+    accounts = await _lock_accounts(conn, from_account=from_account, to_account=to_account)
     if await fetch_one(conn, "SELECT 1 FROM ledger_transfers WHERE idempotency_key = %s", (idempotency_key,)):
         return False
-    if not source["allow_negative"] and source["balance"] < amount:
-        raise InsufficientFunds(from_account, source["balance"], amount)
+    source = accounts[from_account]
+    if not source["allow_negative"]:
+        balance = source["balance"]
+        if balance is None:  # a system account that must not go negative: derive it under its lock
+            balance = await _derived_balance(conn, from_account)
+        if balance < amount:
+            raise InsufficientFunds(from_account, balance, amount)
 
+    # one statement: the cached user balances move only if the transfer row went in
     inserted = await fetch_one(
         conn,
         """
-        INSERT INTO ledger_transfers
-            (from_account, to_account, amount, kind, idempotency_key, video_id, payout_id, snapshot_id, memo)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-        ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING id
+        WITH inserted AS (
+            INSERT INTO ledger_transfers
+                (from_account, to_account, amount, kind, idempotency_key, video_id, payout_id, snapshot_id, memo)
+            VALUES (%(from)s, %(to)s, %(amount)s, %(kind)s, %(key)s, %(video)s, %(payout)s, %(snapshot)s, %(memo)s)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING id
+        ), cached AS (
+            UPDATE ledger_accounts
+               SET balance = balance + CASE WHEN key = %(to)s THEN %(amount)s ELSE -%(amount)s END,
+                   updated_at = now()
+             WHERE key = ANY(%(cached)s) AND EXISTS (SELECT 1 FROM inserted)
+        )
+        SELECT id FROM inserted
         """,
-        (from_account, to_account, amount, kind, idempotency_key, video_id, payout_id, snapshot_id, memo),
+        {
+            "from": from_account, "to": to_account, "amount": amount, "kind": kind, "key": idempotency_key,
+            "video": video_id, "payout": payout_id, "snapshot": snapshot_id, "memo": memo,
+            "cached": [key for key in (from_account, to_account) if key not in SYSTEM_ACCOUNTS],
+        },
     )
-    if inserted is None:
-        return False
-    await conn.execute(
+    return inserted is not None
+
+
+async def _lock_accounts(conn: psycopg.AsyncConnection, *, from_account: str, to_account: str) -> dict[str, dict]:
+    """Lock what the transfer changes and return ``{key: {balance, allow_negative}}``.
+
+    User rows are locked in key order (two transfers on the same pair never deadlock).
+    System rows are only read, never locked or updated, so credits to different users
+    do not queue on ``system:earnings``; the one exception is a debit from a system
+    account that must not go negative, whose row is locked after the user rows (the
+    same order for every transfer) so its derived balance cannot change until commit.
+    ``FOR NO KEY UPDATE`` leaves the foreign-key checks of concurrent transfers
+    (``FOR KEY SHARE``) unblocked.
+    """
+    users = sorted(key for key in {from_account, to_account} if key not in SYSTEM_ACCOUNTS)
+    systems = [key for key in (from_account, to_account) if key in SYSTEM_ACCOUNTS]
+    accounts = await _select_accounts(conn, users=users, systems=systems)
+    missing = [key for key in users if key not in accounts]
+    if missing:  # a user's accounts are created with the user; this is the on-demand path
+        for key in missing:
+            await ensure_user_accounts(conn, int(_USER_KEY.match(key).group(1)))
+        accounts = await _select_accounts(conn, users=users, systems=systems)
+    missing = {from_account, to_account} - set(accounts)
+    if missing:
+        raise UnknownAccount(f"ledger account(s) not found: {', '.join(sorted(missing))}")
+    if from_account in SYSTEM_ACCOUNTS and not accounts[from_account]["allow_negative"]:
+        await conn.execute("SELECT 1 FROM ledger_accounts WHERE key = %s FOR NO KEY UPDATE", (from_account,))
+    return accounts
+
+
+async def _select_accounts(conn: psycopg.AsyncConnection, *, users: list[str], systems: list[str]) -> dict[str, dict]:
+    rows = await fetch_all(
+        conn,
         """
-        UPDATE ledger_accounts
-           SET balance = balance + CASE WHEN key = %(to)s THEN %(amount)s ELSE -%(amount)s END,
-               updated_at = now()
-         WHERE key IN (%(from)s, %(to)s)
+        WITH locked AS (
+            SELECT key, balance, allow_negative FROM ledger_accounts
+             WHERE key = ANY(%(users)s) ORDER BY key FOR NO KEY UPDATE
+        )
+        SELECT key, balance, allow_negative FROM locked
+        UNION ALL
+        SELECT key, NULL, allow_negative FROM ledger_accounts WHERE key = ANY(%(systems)s)
         """,
-        {"from": from_account, "to": to_account, "amount": amount},
+        {"users": users, "systems": systems},
     )
-    return True
+    return {row["key"]: row for row in rows}
 
 
-async def _ensure_account(conn: psycopg.AsyncConnection, key: str) -> None:
+async def _derived_balance(conn: psycopg.AsyncConnection, key: str) -> Decimal:
+    row = await fetch_one(conn, DERIVED_BALANCE_SQL, {"key": key})
+    return row["balance"]
+
+
+async def account_balance(conn: psycopg.AsyncConnection, key: str) -> Decimal:
+    """The balance of any account: a user's cached balance, a system account's sum of transfers.
+
+    Raises ``UnknownAccount`` for a key that names no account.
+    """
     if key in SYSTEM_ACCOUNTS:
-        return
-    match = _USER_KEY.match(key)
-    if match is None:
+        return await _derived_balance(conn, key)
+    row = await fetch_one(conn, "SELECT balance FROM ledger_accounts WHERE key = %s", (key,))
+    if row is None:
         raise UnknownAccount(f"unknown ledger account {key!r}")
-    await ensure_user_accounts(conn, int(match.group(1)))
+    return row["balance"]
+
+
+def _check_key(key: str) -> None:
+    if key not in SYSTEM_ACCOUNTS and _USER_KEY.match(key) is None:
+        raise UnknownAccount(f"unknown ledger account {key!r}")
 
 
 async def credit_earning(

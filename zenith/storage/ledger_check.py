@@ -1,9 +1,12 @@
 """``zenith ledger check``: prove the books balance.
 
 Recomputes every account's balance from its transfers and compares it with the cached
-balance, and checks the ledger's invariants: no user account below zero, all balances
-summing to zero (double entry), no non-positive transfer, and each user's reserved
-balance equal to the open payouts (requested, approved, sending) waiting on it.
+balance (user accounts keep one; system accounts keep none, NULL, and any value found
+there must still agree), and checks the ledger's invariants: every user account has a
+cached balance, no user account (nor a system account without ``allow_negative``) below
+zero, all balances - user accounts' cached, system accounts' derived - summing to zero
+(double entry), no non-positive transfer, and each user's reserved balance equal to the
+open payouts (requested, approved, sending) waiting on it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import psycopg
 
 from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.ledger import EARNINGS, PAYOUTS
 
 OPEN_PAYOUT_STATUSES = ("requested", "approved", "sending")
 
@@ -31,20 +35,35 @@ async def check_ledger(conn: psycopg.AsyncConnection) -> list[str]:
         ), sums AS (
             SELECT key, sum(amount) AS total FROM flows GROUP BY key
         )
-        SELECT coalesce(a.key, s.key) AS key, a.balance AS cached, coalesce(s.total, 0) AS computed
+        SELECT coalesce(a.key, s.key) AS key, a.key LIKE 'system:%' AS system, a.allow_negative,
+               a.balance AS cached, coalesce(s.total, 0) AS computed
           FROM ledger_accounts a FULL JOIN sums s ON s.key = a.key
-         WHERE a.balance IS DISTINCT FROM coalesce(s.total, 0)
+         WHERE a.key IS NULL
+            OR a.balance IS DISTINCT FROM coalesce(s.total, 0)
+            OR coalesce(s.total, 0) < 0
          ORDER BY 1
         """,
     )
     for row in rows:
-        problems.append(f"account {row['key']}: cached balance {row['cached']} != sum of transfers {row['computed']}")
-    for row in await fetch_all(
+        if row["system"] is None:
+            problems.append(f"account {row['key']}: has transfers but no ledger_accounts row")
+        elif row["cached"] is None and not row["system"]:
+            problems.append(f"account {row['key']}: user account without a cached balance")
+        elif row["cached"] is not None and row["cached"] != row["computed"]:
+            problems.append(f"account {row['key']}: cached balance {row['cached']} != sum of transfers {row['computed']}")
+        effective = row["computed"] if row["system"] or row["cached"] is None else row["cached"]
+        if effective < 0 and (not row["system"] or not row["allow_negative"]):
+            problems.append(f"account {row['key']}: negative balance {effective}")
+    # user accounts count with their cached balance, system accounts with their transfers
+    total = await fetch_one(
         conn,
-        "SELECT key, balance FROM ledger_accounts WHERE balance < 0 AND (NOT allow_negative OR key LIKE 'user:%') ORDER BY key",
-    ):
-        problems.append(f"account {row['key']}: negative balance {row['balance']}")
-    total = await fetch_one(conn, "SELECT coalesce(sum(balance), 0) AS total FROM ledger_accounts")
+        """
+        SELECT (SELECT coalesce(sum(balance), 0) FROM ledger_accounts WHERE key NOT LIKE 'system:%')
+             + (SELECT coalesce(sum(CASE WHEN to_account LIKE 'system:%' THEN amount ELSE 0 END)
+                              - sum(CASE WHEN from_account LIKE 'system:%' THEN amount ELSE 0 END), 0)
+                  FROM ledger_transfers) AS total
+        """,
+    )
     if total["total"] != 0:
         problems.append(f"balances of all accounts sum to {total['total']}, not 0")
     for row in await fetch_all(conn, "SELECT id, amount FROM ledger_transfers WHERE amount <= 0 ORDER BY id"):
@@ -78,9 +97,12 @@ async def ledger_summary(conn: psycopg.AsyncConnection) -> dict:
         """
         SELECT (SELECT count(*) FROM ledger_accounts) AS accounts,
                (SELECT count(*) FROM ledger_transfers) AS transfers,
-               (SELECT -balance FROM ledger_accounts WHERE key = 'system:earnings') AS earned,
-               (SELECT balance FROM ledger_accounts WHERE key = 'system:payouts') AS paid_out
+               (SELECT coalesce(sum(amount), 0) FROM ledger_transfers WHERE from_account = %(earnings)s)
+             - (SELECT coalesce(sum(amount), 0) FROM ledger_transfers WHERE to_account = %(earnings)s) AS earned,
+               (SELECT coalesce(sum(amount), 0) FROM ledger_transfers WHERE to_account = %(payouts)s)
+             - (SELECT coalesce(sum(amount), 0) FROM ledger_transfers WHERE from_account = %(payouts)s) AS paid_out
         """,
+        {"earnings": EARNINGS, "payouts": PAYOUTS},
     )
 
 
