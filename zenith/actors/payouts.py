@@ -67,7 +67,8 @@ def refusal_reason(name: str | None, language: str) -> str:
 
 def _notify(runtime: Runtime, payout: payouts.Payout, step: str, params: dict) -> None:
     """Tell the creator about ``step`` (approved, paid, failed), once per payout and step."""
-    runtime.send(NOTIFY, payout.user_id, f"notify.payout.{step}", {"payout_id": payout.id, **params}, f"payout:{payout.id}:{step}", None)
+    common = {"payout_id": payout.id, "amount": str(payout.amount_rub), "asset": payout.asset, "converted": _converted(payout)}
+    runtime.send(NOTIFY, payout.user_id, f"notify.payout.{step}", {**common, **params}, f"payout:{payout.id}:{step}", None)
 
 
 def _converted(payout: payouts.Payout) -> str:
@@ -133,7 +134,7 @@ async def _start_sending(runtime: Runtime, payout: payouts.Payout) -> payouts.Pa
         )
         if sending is None:  # another delivery moved it first; it carries on from there
             return None
-    _notify(runtime, sending, "approved", {"converted": _converted(sending)})
+    _notify(runtime, sending, "approved", {})
     return sending
 
 
@@ -182,7 +183,7 @@ async def _mark_paid(runtime: Runtime, payout: payouts.Payout, transfer: Transfe
     if paid is None:
         return
     get_metrics().payouts.labels(status="paid").inc()
-    _notify(runtime, paid, "paid", {"converted": _converted(paid)})
+    _notify(runtime, paid, "paid", {})
 
 
 async def _tell_failed(runtime: Runtime, payout: payouts.Payout, name: str | None, *, language: str | None = None) -> None:
@@ -191,7 +192,7 @@ async def _tell_failed(runtime: Runtime, payout: payouts.Payout, name: str | Non
         pool = await runtime.db()
         async with pool.connection() as conn:
             language = (await users.get(conn, payout.user_id)).language
-    _notify(runtime, payout, "failed", {"reason": refusal_reason(name, language), "amount": str(payout.amount_rub)})
+    _notify(runtime, payout, "failed", {"reason": refusal_reason(name, language)})
 
 
 ACTORS = (
