@@ -34,7 +34,7 @@ def build_web_app(*, runtime: BotRuntime, with_webhook: bool, handle_in_backgrou
             handle_in_background=handle_in_background,
         )
         app[WEBHOOK_HANDLER_KEY] = handler
-        app.router.add_post(webhook_path(services.settings.webhook_url), handler)
+        app.router.add_post(webhook_path(services.settings.webhook_url), handler.__call__)
 
         async def drain(app: web.Application) -> None:
             await handler.drain()
