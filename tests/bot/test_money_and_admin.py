@@ -34,6 +34,11 @@ async def _video(pool, user, *, status="pending_moderation", views=0) -> videos.
         return await videos.get(conn, row["id"])
 
 
+async def _audit(pool, payout_id):
+    async with pool.connection() as conn:
+        return await audit.list_for_target(conn, target_type="payout", target_id=payout_id)
+
+
 async def _withdraw(sandbox, uid, *, asset="USDT", amount="1 000,50"):
     sandbox.state.user_sends_text(uid, "💸 Withdraw")
     choose = await sandbox.state.wait_for_message(uid, contains="Which currency")
@@ -68,20 +73,19 @@ async def test_withdrawal_creates_payout_with_reservation(bot, sandbox, pool, re
     assert len(mine) == 1 and mine[0].status == "requested" and mine[0].amount_rub == Decimal("1000.50")
     assert f"#{mine[0].id}" in created.text
     assert balances.available == Decimal("999.50") and balances.reserved == Decimal("1000.50")
-    # bronze: waits for an admin, nothing sent to the payouts queue yet
-    assert await queued(redis, namespace, "payouts") == []
+    # the payouts actor gets the id; for bronze it leaves the payout waiting for an admin
+    assert [m.args for m in await queued(redis, namespace, "payouts")] == [[mine[0].id]]
 
 
-async def test_gold_withdrawal_under_limit_is_approved_and_sent(bot, sandbox, pool, redis, namespace):
+async def test_gold_withdrawal_under_limit_is_told_automatic_and_sent(bot, sandbox, pool, redis, namespace):
     user = await _creator(sandbox, pool, tier="gold", balance="3000")
     await store_rate(pool, asset="TON", rate="250")
     quote = await _withdraw(sandbox, user.telegram_id, asset="TON", amount="2500")
     sandbox.state.user_presses_button(user.telegram_id, quote.message_id, [d for d in quote.callback_data() if d.startswith("wc:")][0])
-    await sandbox.state.wait_for_message(user.telegram_id, contains="approved automatically")
+    await sandbox.state.wait_for_message(user.telegram_id, contains="without waiting for an admin")
     async with pool.connection() as conn:
         (payout,) = await payouts.list_for_user(conn, user_id=user.id)
-        entries = await audit.list_for_target(conn, target_type="payout", target_id=payout.id)
-    assert payout.status == "approved" and entries[0].action == "payout.auto_approve"
+    assert payout.status == "requested" and payout.amount_rub == Decimal("2500.00")
     assert [m.args for m in await queued(redis, namespace, "payouts")] == [[payout.id]]
 
 
@@ -172,6 +176,7 @@ async def test_admin_rejects_payout_and_reservation_is_refunded(bot, sandbox, po
         after = await payouts.get(conn, payout.id)
         balances = await ledger.balances(conn, creator.id)
     assert after.status == "rejected" and after.decision_reason == "suspicious views" and after.decided_by == ADMIN_ID
+    assert (await _audit(pool, payout.id))[0].action == "payout.reject"
     assert balances.available == Decimal("1500.00") and balances.reserved == Decimal("0.00")
     (note,) = [m for m in await queued(redis, namespace, "notifications") if m.args[1] == "notify.payout.rejected"]
     assert note.args[0] == creator.id and note.args[2]["reason"] == "suspicious views"

@@ -22,7 +22,7 @@ from zenith.domain.money import convert_rub_to_asset, format_asset
 from zenith.domain.payouts import WithdrawalRejected, WithdrawalRejectReason, needs_admin_approval, validate_withdrawal
 from zenith.i18n import Translator
 from zenith.messaging.contract import PROCESS_PAYOUT
-from zenith.storage import audit, ledger, payouts, rates
+from zenith.storage import ledger, payouts, rates
 from zenith.storage.users import User
 
 logger = logging.getLogger(__name__)
@@ -153,12 +153,10 @@ async def confirm_withdrawal(query: CallbackQuery, callback_data: WithdrawConfir
     try:
         async with services.transaction() as conn:
             rate = await _fresh_rate(services, conn, asset=asset)
-            payout, created = await payouts.create_requested(
+            # the payout row and its reservation in one transaction; the nonce makes a double tap one payout
+            payout, _created = await payouts.create_requested(
                 conn, user_id=user.id, amount_rub=amount, asset=asset, request_id=f"withdraw:{user.id}:{callback_data.nonce}"
             )
-            if created and automatic:
-                await payouts.transition(conn, payout_id=payout.id, to_status="approved", from_statuses=("requested",), decided_by=audit.SYSTEM_ADMIN_ID, decision_reason="gold tier auto-approval")
-                await audit.record(conn, admin_id=audit.SYSTEM_ADMIN_ID, action="payout.auto_approve", target_type="payout", target_id=payout.id, details={"amount_rub": str(amount), "asset": asset})
     except RateUnavailable:
         await query.answer(i18n("withdraw.rates_stale"), show_alert=True)
         return
@@ -168,8 +166,8 @@ async def confirm_withdrawal(query: CallbackQuery, callback_data: WithdrawConfir
         await query.message.answer(i18n("withdraw.balance_changed"))
         return
     await state.clear()
-    if automatic:
-        await services.send(PROCESS_PAYOUT, payout.id)
+    # the payouts actor approves Gold payouts under the limit itself; others wait for an admin
+    await services.send(PROCESS_PAYOUT, payout.id)
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     converted = convert_rub_to_asset(amount_rub=amount, rate_rub_per_asset=rate.rate, asset=asset)

@@ -75,9 +75,8 @@ async def approve(query: CallbackQuery, callback_data: AdminPayoutCb, i18n: Tran
     if payout is None:
         await query.answer(i18n("admin.already_decided"), show_alert=True)
         return
+    # the payouts actor converts, sends and tells the creator (notify.payout.approved/paid/failed)
     await services.send(PROCESS_PAYOUT, payout.id)
-    params = {"payout_id": payout.id, "amount": str(payout.amount_rub), "asset": payout.asset}
-    await services.send(NOTIFY, payout.user_id, "notify.payout.approved", params, f"payout:{payout.id}:approved", None)
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(i18n("admin.approved_payout", payout_id=payout.id))
