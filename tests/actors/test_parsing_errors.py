@@ -125,3 +125,21 @@ async def test_youtube_quota_pauses_until_pacific_midnight(running_worker, fake_
     assert 0 < pause_ms <= 24 * 3600 * 1000
     assert (await _video(pool, video_id)).status == "approved"
     assert len(fake_youtube.state.ids_per_call("videos")) == 1  # quota is not retried
+
+
+async def test_a_banned_creators_video_is_checked_but_earns_nothing(running_worker, fake_youtube, make_user, make_verified_account, pool):
+    user = await make_user(tier="gold")
+    channel = new_channel_id()
+    account = await make_verified_account(user, "youtube", channel)
+    external = new_youtube_id()
+    fake_youtube.state.add_video(external, views=40_000, channel_id=channel)
+    video_id = await _approved(pool, user, account, "youtube", external)
+    async with pool.connection() as conn:
+        from zenith.storage import users
+
+        await users.ban(conn, user_id=user.id)
+    async with running_worker() as worker:
+        send(CHECK_VIDEOS, [video_id], broker=worker.broker)
+        await eventually(lambda: _snapshots(pool, video_id), what="snapshot stored")
+    video = await _video(pool, video_id)
+    assert video.views == 40_000 and video.credited == 0

@@ -116,7 +116,7 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
     fetch_seconds = (time.monotonic() - started) / max(1, len(batch))
 
     policy, schedule, window = _rules(runtime.settings)
-    banned = await _banned_users(runtime, {video.user_id for video in batch})
+    owners = await _users(runtime, {video.user_id for video in batch})
     now = datetime.now(timezone.utc)
     gate = asyncio.Semaphore(STORE_CONCURRENCY)
     retry_later: list[int] = []
@@ -127,7 +127,7 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
             async with gate:
                 if isinstance(result, VideoStats):
                     started_one = time.monotonic()
-                    await _store(runtime, video, result, now=now, policy=policy, schedule=schedule, window=window, banned=video.user_id in banned)
+                    await _store(runtime, video, result, now=now, policy=policy, schedule=schedule, window=window, owner=owners[video.user_id])
                     get_metrics().video_processing_seconds.labels(platform=platform).observe(fetch_seconds + time.monotonic() - started_one)
                 elif isinstance(result, PermanentError):
                     await _fail(runtime, video, result)
@@ -142,21 +142,17 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
         runtime.send(CHECK_VIDEOS, retry_later, attempt + 1, delay_ms=retry_delay_ms(attempt))
 
 
-async def _banned_users(runtime: Runtime, user_ids: set[int]) -> set[int]:
-    pool = await runtime.db()
-    banned: set[int] = set()
-    async with pool.connection() as conn:
-        for user_id in user_ids:
-            if (await users.get(conn, user_id)).status == "banned":
-                banned.add(user_id)
-    return banned
-
-
-async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, now: datetime, policy: EarningsPolicy, schedule: CheckSchedule, window: timedelta, banned: bool) -> None:
+async def _users(runtime: Runtime, user_ids: set[int]) -> dict[int, users.User]:
+    """The batch's creators (tier and ban status), read once per batch."""
     pool = await runtime.db()
     async with pool.connection() as conn:
-        tier = (await users.get(conn, video.user_id)).tier
-    total = video.credited if banned else earned_total(views=stats.views, platform=video.platform, tier=tier, policy=policy)
+        return {user_id: await users.get(conn, user_id) for user_id in user_ids}
+
+
+async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, now: datetime, policy: EarningsPolicy, schedule: CheckSchedule, window: timedelta, owner: users.User) -> None:
+    pool = await runtime.db()
+    # a banned creator's videos earn nothing more: the total stays at what was credited
+    total = video.credited if owner.status == "banned" else earned_total(views=stats.views, platform=video.platform, tier=owner.tier, policy=policy)
     speed = None
     if video.last_checked_at is not None and video.last_checked_at < now:
         speed = growth_per_hour(views_before=video.views, checked_before=video.last_checked_at, views_now=stats.views, checked_now=now)
