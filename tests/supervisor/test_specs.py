@@ -85,3 +85,11 @@ def test_restart_types_follow_otp():
     assert RestartType.PERMANENT.should_restart(abnormal=False) and RestartType.PERMANENT.should_restart(abnormal=True)
     assert not RestartType.TRANSIENT.should_restart(abnormal=False) and RestartType.TRANSIENT.should_restart(abnormal=True)
     assert not RestartType.TEMPORARY.should_restart(abnormal=False) and not RestartType.TEMPORARY.should_restart(abnormal=True)
+
+
+def test_worker_pools_stop_together_after_web_bot_and_clock(make_settings):
+    from zenith.supervisor.supervisor import shutdown_stages
+
+    pools = default_pools(make_settings(), names=up_pool_names(make_settings()))
+    stages = [[pool.name for pool in stage] for stage in shutdown_stages(pools)]
+    assert stages == [["web"], ["bot"], ["clock"], ["notifications", "payouts", "rates", "parsing", "submission"], ["sandbox"]]

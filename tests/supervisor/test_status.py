@@ -97,6 +97,8 @@ def test_queue_depth_counts_ready_and_delayed_redis_messages(make_settings, redi
         depths, note = queue_depths(settings, namespace=namespace)
         assert note is None
         assert depths == {queue: {"parsing": 3, "rates": 1}.get(queue, 0) for queue in QUEUES}
+        # without an explicit namespace, REDIS_NAMESPACE decides (as in `zenith status`)
+        assert queue_depths(make_settings(REDIS_URL=redis_url, REDIS_NAMESPACE=namespace)) == (depths, None)
     finally:
         broker.flush_all()
         redis.Redis.from_url(redis_url).delete(f"{namespace}:__heartbeats__")

@@ -9,16 +9,18 @@ from pathlib import Path
 from typing import Sequence
 
 from zenith.config import Settings, get_settings
-from zenith.supervisor.publish import StatusPublisher, status_file_path
+from zenith.supervisor.publish import StatusPublisher, instance_name, status_file_path, status_key_prefix
 from zenith.supervisor.specs import PoolSpec, SupervisorPolicy, default_pools, policy_from_settings, select_pool_names, supervise_pool_names
 from zenith.supervisor.supervisor import Supervisor
 
 
 def configure_logging(settings: Settings) -> None:
-    """JSON log lines on stderr (zenith.telemetry.logs), role "supervisor"."""
+    """JSON log lines on stderr (zenith.telemetry.logs), role "supervisor"; tracing as zenith-supervisor when configured."""
     from zenith.telemetry.logs import setup_logging
+    from zenith.telemetry.tracing import setup_tracing
 
     setup_logging(settings, role="supervisor")
+    setup_tracing(settings, role="supervisor", instrument_libraries=False)  # flushed at exit
 
 
 def runtime_dir_for(settings: Settings) -> Path:
@@ -39,6 +41,7 @@ def supervise(pools: Sequence[PoolSpec], *, settings: Settings, policy: Supervis
     publisher = StatusPublisher(
         path=status_file_path(settings.data_dir),
         redis_url=redis_url or settings.redis_url,
+        redis_key=status_key_prefix(settings.redis_namespace) + instance_name(),
         ttl=max(30.0, 3 * chosen_policy.status_interval),
     )
     supervisor = Supervisor(pools, policy=chosen_policy, runtime_dir=runtime_dir_for(settings), publisher=publisher)

@@ -2,7 +2,7 @@
 
 The file (``DATA_DIR/status/supervisor.json``) is written atomically (temporary file +
 rename) so a reader never sees half a snapshot. Redis (key
-``zenith:supervisor:<instance>``, expiring after a few intervals) lets `zenith status`
+``<REDIS_NAMESPACE>:supervisor:<instance>``, expiring after a few intervals) lets `zenith status`
 on another dyno see this one; it is optional, and a Redis outage never disturbs
 supervision.
 """
@@ -19,7 +19,12 @@ from typing import Any, Mapping
 
 logger = logging.getLogger("zenith.supervisor")
 
-STATUS_KEY_PREFIX = "zenith:supervisor:"
+STATUS_KEY_PREFIX = "zenith:supervisor:"  # in the default REDIS_NAMESPACE
+
+
+def status_key_prefix(namespace: str = "zenith") -> str:
+    """Prefix of the supervisors' status keys in `namespace` (REDIS_NAMESPACE)."""
+    return f"{namespace}:supervisor:"
 
 
 def status_file_path(data_dir: Path) -> Path:
@@ -54,7 +59,8 @@ class StatusPublisher:
     Parameters:
       path(Path): The status file.
       redis_url(str | None): Redis to publish to; None: file only.
-      redis_key(str | None): Key of this supervisor.  Default: zenith:supervisor:<instance>.
+      redis_key(str | None): Key of this supervisor.  Default: zenith:supervisor:<instance>
+        (`zenith supervise` passes its REDIS_NAMESPACE's prefix).
       ttl(float): Seconds the Redis key lives unless refreshed.  Default: 30.
     """
 

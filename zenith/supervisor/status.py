@@ -15,10 +15,9 @@ from typing import Any, Iterable, Mapping
 
 from zenith.config import Settings, get_settings
 from zenith.messaging.contract import QUEUES
-from zenith.supervisor.publish import STATUS_KEY_PREFIX, status_file_path
+from zenith.supervisor.publish import STATUS_KEY_PREFIX, status_file_path, status_key_prefix
 
 LIVE_STATES = ("starting", "running", "stopping")
-BROKER_NAMESPACE = "zenith"  # build_broker's default Redis namespace
 
 
 def read_local_snapshot(settings: Settings) -> dict[str, Any] | None:
@@ -61,8 +60,10 @@ def is_fresh(snapshot: Mapping[str, Any], *, now: float | None = None) -> bool:
     return snapshot.get("supervisor", {}).get("state") in LIVE_STATES and age <= 3 * interval + 5.0
 
 
-def queue_depths(settings: Settings, *, queues: Iterable[str] = QUEUES, namespace: str = BROKER_NAMESPACE) -> tuple[dict[str, int], str | None]:
+def queue_depths(settings: Settings, *, queues: Iterable[str] = QUEUES, namespace: str | None = None) -> tuple[dict[str, int], str | None]:
     """Messages waiting per queue (ready + delayed), and a note when they are unknown.
+
+    `namespace` is the Redis broker's key prefix.  Default: settings.redis_namespace.
 
     Redis broker: LLEN of ``{namespace}:{queue}`` plus ``{namespace}:{queue}.DQ``.
     RabbitMQ: the broker's ready + delayed message counts.
@@ -75,6 +76,7 @@ def queue_depths(settings: Settings, *, queues: Iterable[str] = QUEUES, namespac
     import redis
     from redis.exceptions import RedisError
 
+    namespace = namespace or settings.redis_namespace
     try:
         client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         try:
@@ -160,7 +162,9 @@ def collect(settings: Settings) -> list[dict[str, Any]]:
     """The local snapshot and the Redis ones, one per supervisor (host + pid)."""
     found: dict[tuple[Any, Any], dict[str, Any]] = {}
     local = read_local_snapshot(settings)
-    candidates = ([local] if local else []) + (read_redis_snapshots(settings.redis_url) if settings.redis_url else [])
+    candidates = ([local] if local else []) + (
+        read_redis_snapshots(settings.redis_url, prefix=status_key_prefix(settings.redis_namespace)) if settings.redis_url else []
+    )
     for snapshot in candidates:
         sup = snapshot.get("supervisor", {})
         key = (sup.get("host"), sup.get("pid"))

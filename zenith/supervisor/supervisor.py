@@ -8,9 +8,10 @@ whole supervisor with exit code 1, so the platform restarts the dyno.
 A process that stopped touching its heartbeat file for longer than its pool's heartbeat
 timeout is SIGKILLed (its whole process group) and restarted with exit reason "hung".
 
-On SIGTERM or SIGINT (any number of them) the pools are stopped in reverse start order:
-SIGTERM to each process group, up to the pool's stop grace, then SIGKILL; whatever is
-still running at the global shutdown deadline is SIGKILLed. Then the exit code is 0.
+On SIGTERM or SIGINT (any number of them) the pools are stopped in reverse start order
+(adjacent worker pools together): SIGTERM to each process group, up to the pool's stop
+grace, then SIGKILL; whatever is still running at the global shutdown deadline is
+SIGKILLed. Then the exit code is 0.
 """
 
 from __future__ import annotations
@@ -42,6 +43,22 @@ HUNG = "hung"
 def _log(level: int, event: str, message: str, **fields: Any) -> None:
     details = " ".join(f"{key}={value}" for key, value in fields.items())
     logger.log(level, f"{message} {details}".strip(), extra={"event": event, **fields})
+
+
+def shutdown_stages(pools: Sequence[PoolSpec]) -> list[list[PoolSpec]]:
+    """The pools in reverse start order, adjacent worker pools (those with queues) merged.
+
+    Worker pools do not depend on one another, so they stop together: each finishes its
+    in-flight messages at the same time instead of one pool after the other, which
+    keeps a shutdown with busy workers inside Heroku's 30 s.
+    """
+    stages: list[list[PoolSpec]] = []
+    for pool in reversed(pools):
+        if pool.queues and stages and stages[-1][0].queues:
+            stages[-1].append(pool)
+        else:
+            stages.append([pool])
+    return stages
 
 
 class Supervisor:
@@ -274,18 +291,8 @@ class Supervisor:
     async def _shutdown(self) -> None:
         deadline = time.monotonic() + self.policy.shutdown_deadline
         _log(logging.INFO, "shutdown_started", "stopping pools in reverse start order", reason=self.stop_reason, deadline=self.policy.shutdown_deadline)
-        for pool in reversed(self.pools):
-            live = [slot for slot in self.slots if slot.pool is pool and slot.is_live()]
-            if not live:
-                continue
-            for slot in live:
-                proc.signal_group(slot.pid, signal.SIGTERM)
-            budget = min(pool.stop_grace, max(0.0, deadline - time.monotonic()))
-            if not await self._all_exited(live, timeout=budget):
-                for slot in live:
-                    if slot.is_live():
-                        _log(logging.WARNING, "process_killed", "stop grace over; SIGKILL", pool=pool.name, index=slot.index, child_pid=slot.pid)
-                        proc.signal_group(slot.pid, signal.SIGKILL)
+        for stage in shutdown_stages(self.pools):
+            await asyncio.gather(*(self._stop_pool(pool, deadline=deadline) for pool in stage))
         # Watchers end once their process is reaped (or their backoff wait is cut short).
         remaining = max(0.0, deadline - time.monotonic())
         done, pending = await asyncio.wait(self._watchers, timeout=remaining) if self._watchers else (set(), set())
@@ -298,6 +305,20 @@ class Supervisor:
         for task in self._watchers:
             task.cancel()
         await asyncio.gather(*self._watchers, return_exceptions=True)
+
+    async def _stop_pool(self, pool: PoolSpec, *, deadline: float) -> None:
+        """SIGTERM to the pool's processes, SIGKILL to those alive after its stop grace."""
+        live = [slot for slot in self.slots if slot.pool is pool and slot.is_live()]
+        if not live:
+            return
+        for slot in live:
+            proc.signal_group(slot.pid, signal.SIGTERM)
+        budget = min(pool.stop_grace, max(0.0, deadline - time.monotonic()))
+        if not await self._all_exited(live, timeout=budget):
+            for slot in live:
+                if slot.is_live():
+                    _log(logging.WARNING, "process_killed", "stop grace over; SIGKILL", pool=pool.name, index=slot.index, child_pid=slot.pid)
+                    proc.signal_group(slot.pid, signal.SIGKILL)
 
     async def _all_exited(self, slots: list[ProcessSlot], *, timeout: float) -> bool:
         waits = [asyncio.ensure_future(slot.process.wait()) for slot in slots if slot.process is not None]
