@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -22,6 +23,9 @@ from redis.asyncio import Redis
 from zenith.bot.runtime import BotRuntime, open_bot_runtime
 from zenith.messaging.broker import build_broker
 from zenith.sandbox.runner import start_sandbox
+from tests.fakes.cryptopay import run_fake_cryptopay
+from tests.fakes.tiktok import run_fake_tiktok
+from tests.fakes.youtube import run_fake_youtube
 
 ADMIN_ID = 990_000_001
 _ids = itertools.count(random.randrange(10**9, 2 * 10**9, 10**6))
@@ -120,6 +124,66 @@ async def make_bot(bot_settings, broker):
 @pytest.fixture
 async def bot(make_bot) -> BotRuntime:
     return await make_bot()
+
+
+@pytest.fixture
+def fakes():
+    """Local YouTube, TikTok and Crypto Pay servers: (youtube, tiktok, cryptopay)."""
+    with run_fake_youtube() as youtube, run_fake_tiktok() as tiktok, run_fake_cryptopay() as cryptopay:
+        # transfer ids unique across the session: the payouts table is shared
+        cryptopay.state.next_transfer_id = uuid.uuid4().int % 10**12
+        yield youtube, tiktok, cryptopay
+
+
+@pytest.fixture
+def e2e_env(bot_env, fakes) -> dict[str, str]:
+    """`bot_env` plus the fakes' URLs and keys, for the bot and the actors alike."""
+    youtube, tiktok, cryptopay = fakes
+    return {
+        **bot_env,
+        "YOUTUBE_API_KEY": youtube.state.api_key,
+        "YOUTUBE_API_URL": youtube.url + "/youtube/v3",
+        "TIKTOK_BASE_URL": tiktok.url,
+        "CRYPTO_PAY_TOKEN": cryptopay.state.token,
+        "CRYPTO_PAY_URL": cryptopay.url + "/api",
+        "ALLOW_PRIVATE_NETWORK": "true",
+        "MIN_VIEWS": "1000",
+    }
+
+
+@pytest.fixture
+def e2e_settings(make_settings, e2e_env):
+    return make_settings(**e2e_env)
+
+
+@pytest.fixture
+async def worker(e2e_settings, broker):
+    """An in-process Dramatiq worker running every actor module on this test's namespace."""
+    from zenith.actors.registry import ACTOR_MODULES
+    from zenith.actors.worker import build_worker
+
+    settings = e2e_settings
+    dramatiq_worker = build_worker(
+        settings, threads=4, worker_timeout_ms=100, database_url=settings.database_url, redis_url=settings.redis_url, modules=ACTOR_MODULES
+    )
+    await asyncio.to_thread(dramatiq_worker.start)
+    try:
+        yield dramatiq_worker
+    finally:
+        await asyncio.to_thread(dramatiq_worker.stop, 10_000)
+        dramatiq_worker.broker.close()
+
+
+@pytest.fixture
+async def e2e_bot(make_bot, e2e_settings, worker) -> BotRuntime:
+    """A polling bot with the fakes' settings, its messages handled by `worker`."""
+    return await make_bot(settings=e2e_settings)
+
+
+async def drain(worker, *queues: str, timeout: float = 20.0) -> None:
+    """Wait until the worker has processed everything in `queues` (in order)."""
+    for queue in queues:
+        await asyncio.to_thread(worker.broker.join, queue, timeout=int(timeout * 1000))
 
 
 @dataclass

@@ -7,60 +7,15 @@ step driven through the sandbox as a Telegram user would.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
-import pytest
-
-from zenith.actors.registry import ACTOR_MODULES
-from zenith.actors.worker import build_worker
 from zenith.storage import payouts, users
 from zenith.storage.db import unit_of_work
 from tests.bot.conftest import new_telegram_id, wait_until
-from tests.fakes.cryptopay import run_fake_cryptopay
-from tests.fakes.tiktok import run_fake_tiktok
-from tests.fakes.youtube import run_fake_youtube
 
 
-@pytest.fixture
-def fakes():
-    with run_fake_youtube() as youtube, run_fake_tiktok() as tiktok, run_fake_cryptopay() as cryptopay:
-        cryptopay.state.next_transfer_id = uuid.uuid4().int % 10**12
-        yield youtube, tiktok, cryptopay
-
-
-@pytest.fixture
-def e2e_env(bot_env, fakes):
-    youtube, tiktok, cryptopay = fakes
-    return {
-        **bot_env,
-        "YOUTUBE_API_KEY": youtube.state.api_key,
-        "YOUTUBE_API_URL": youtube.url + "/youtube/v3",
-        "TIKTOK_BASE_URL": tiktok.url,
-        "CRYPTO_PAY_TOKEN": cryptopay.state.token,
-        "CRYPTO_PAY_URL": cryptopay.url + "/api",
-        "ALLOW_PRIVATE_NETWORK": "true",
-        "MIN_VIEWS": "1000",
-    }
-
-
-@pytest.fixture
-async def worker(make_settings, e2e_env, broker):
-    settings = make_settings(**e2e_env)
-    dramatiq_worker = build_worker(
-        settings, threads=4, worker_timeout_ms=100, database_url=settings.database_url, redis_url=settings.redis_url, modules=ACTOR_MODULES
-    )
-    await asyncio.to_thread(dramatiq_worker.start)
-    try:
-        yield dramatiq_worker
-    finally:
-        await asyncio.to_thread(dramatiq_worker.stop, 10_000)
-        dramatiq_worker.broker.close()
-
-
-async def test_creator_verifies_submits_is_credited_withdraws_and_is_paid(make_bot, make_settings, e2e_env, worker, sandbox, fakes, pool):
+async def test_creator_verifies_submits_is_credited_withdraws_and_is_paid(e2e_bot, worker, sandbox, fakes, pool):
     youtube, _, cryptopay = fakes
-    await make_bot(settings=make_settings(**e2e_env))
     state = sandbox.state
     uid = new_telegram_id()
     channel_id = "UC" + uuid.uuid4().hex[:22]
