@@ -92,3 +92,32 @@ async def test_rate_limiter_spaces_one_chat_and_caps_the_total(redis_url, cleanu
         assert await limiter.try_acquire(99) == 0
     finally:
         await client.aclose()
+
+
+async def test_an_oversized_text_arrives_as_several_messages_cut_at_lines(running_worker, sandbox, make_user):
+    state, _ = sandbox
+    user = await make_user(language="en")
+    state.add_user(user.telegram_id)
+    reason = "\n".join(f"reason line {i:03d} " + "z" * 60 for i in range(120))  # about 9,400 characters
+    async with running_worker(modules=NOTIFY_ONLY) as worker:
+        for _ in range(2):  # delivered twice: each part still arrives once
+            send(NOTIFY, user.id, "notify.video.rejected", {"url": "https://youtu.be/x", "reason": reason}, "rejected:long", None, broker=worker.broker)
+        await eventually(lambda: len(state.messages_for(user.telegram_id)) >= 3, timeout=20, what="three parts")
+        await asyncio.sleep(1.5)
+    texts = [m.text for m in state.messages_for(user.telegram_id)]
+    assert len(texts) == 3 and all(len(t) <= 4096 for t in texts)
+    assert texts[0].startswith("✖️ Video rejected: https://youtu.be/x")
+    assert "\n".join(texts).endswith("reason line 119 " + "z" * 60)
+    assert all(line.startswith(("✖️", "Reason:", "reason line")) for t in texts for line in t.split("\n"))
+
+
+async def test_a_refusal_reason_is_rendered_from_its_key_in_the_users_language(running_worker, sandbox, make_user):
+    state, _ = sandbox
+    user = await make_user(language="ru")
+    state.add_user(user.telegram_id)
+    params = {"payout_id": 7, "amount": "1000.00", "asset": "USDT", "converted": "USDT", "reason_key": "payout.reason.user_not_found"}
+    async with running_worker(modules=NOTIFY_ONLY) as worker:
+        send(NOTIFY, user.id, "notify.payout.failed", params, "payout:7:failed", None, broker=worker.broker)
+        message = await eventually(lambda: state.messages_for(user.telegram_id), what="the notice")
+    assert message[0].text.startswith("Выплата №7 не прошла: вы ещё не открывали @CryptoBot; откройте его и запросите выплату снова. 1")
+    assert message[0].text.endswith("000,00 ₽ вернулись на баланс.")

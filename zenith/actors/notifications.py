@@ -6,6 +6,13 @@ Idempotency: with a ``dedup_key`` a resend is a no-op (a Redis do-once guard, cl
 before the send and marked done after it); without one a redelivery may send twice, so
 every sender that can resend passes one.
 
+Localised parameters: a parameter named ``<name>_key`` holding a catalogue key (the
+payout's ``reason_key``) is rendered in the user's language and passed as ``<name>``.
+
+Long texts: a text over 4,096 characters (a caption over 1,024) is split into several
+messages at line boundaries (`text_parts.split_text`), never cut. With a dedup key the
+parts already sent are remembered, so a retry or a 429 carries on with the next part.
+
 Limits: a permit from the shared `TelegramRateLimiter` (≈30 msg/s total, 1 msg/s per
 chat) is taken before each send. A 429 re-enqueues the same notification after
 ``retry_after`` (not a failure, retries are not counted); a user who blocked the bot
@@ -22,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import uuid
 from typing import Any
 
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNotFound, TelegramRetryAfter
@@ -31,7 +39,8 @@ from zenith.actors.dedup import ClaimResult, OnceGuard
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
 from zenith.actors.telegram_limits import TelegramRateLimiter
-from zenith.i18n import translate
+from zenith.actors.text_parts import split_text
+from zenith.i18n import Markup, translate
 from zenith.messaging.contract import BROADCAST, NOTIFY
 from zenith.storage import users
 
@@ -47,6 +56,8 @@ MAX_INLINE_WAIT_MS = 1_500
 BUSY_RETRY_MS = 5_000
 TEXT_LIMIT = 4096  # Telegram: characters in one text message
 CAPTION_LIMIT = 1024  # Telegram: characters in a photo caption
+PARTS_SENT_TTL_SECONDS = 7 * 86_400  # how long the parts already sent are remembered
+LOCALISED_SUFFIX = "_key"  # params["reason_key"] = "payout.reason..." -> params["reason"]
 
 
 class BroadcastTextMissing(LookupError):
@@ -57,21 +68,32 @@ def _limiter(runtime: Runtime, redis) -> TelegramRateLimiter:
     return TelegramRateLimiter(redis, prefix=runtime.namespace)
 
 
+def _localised(language: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` plus ``<name>`` rendered from each ``<name>_key`` catalogue key."""
+    rendered = dict(params)
+    for name, value in params.items():
+        if name.endswith(LOCALISED_SUFFIX) and isinstance(value, str) and len(name) > len(LOCALISED_SUFFIX):
+            rendered[name[: -len(LOCALISED_SUFFIX)]] = Markup(translate(language, value))
+    return rendered
+
+
 async def _render(runtime: Runtime, redis, *, language: str, key: str, params: dict[str, Any]) -> str:
     if key == BROADCAST_TEXT_KEY:
         text = await redis.get(runtime.key("broadcast", params["broadcast_id"]))
         if text is None:
             raise BroadcastTextMissing(f"broadcast {params['broadcast_id']} text expired")
         return html.escape(text, quote=False)
-    return translate(language, key, **params)
+    return translate(language, key, **_localised(language, params))
 
 
-def _fits(text: str, limit: int) -> str:
-    """Catalogue texts are short; a too-long one (a huge parameter) is cut, not refused."""
-    if len(text) <= limit:
-        return text
-    logger.warning("notification text of %d characters cut to %d", len(text), limit)
-    return text[: limit - 1] + "…"
+def message_parts(text: str, *, with_photo: bool) -> list[str]:
+    """The texts to send: with a photo the first part is its caption (1,024), the rest
+    follow as messages (4,096 each)."""
+    if not with_photo:
+        return split_text(text, limit=TEXT_LIMIT)
+    caption, *rest = split_text(text, limit=CAPTION_LIMIT)
+    remainder = "\n".join(rest)
+    return [caption, *(split_text(remainder, limit=TEXT_LIMIT) if remainder.strip() else [])]
 
 
 async def _wait_for_permit(limiter: TelegramRateLimiter, chat_id: int) -> int:
@@ -135,34 +157,46 @@ async def notify(user_id: int, key: str, params: dict | None = None, dedup_key: 
 
 
 async def _deliver(runtime: Runtime, redis, *, user: users.User, key: str, params: dict, dedup_key: str | None, photo_path: str | None, text: str) -> bool:
-    """Send once within the limits. True: finished (sent, or never sendable); False: re-enqueued."""
+    """Send every part once within the limits. True: finished (sent, or never sendable);
+    False: re-enqueued to carry on later."""
+    parts = message_parts(text, with_photo=bool(photo_path))
+    progress_key = None
+    if len(parts) > 1:
+        logger.info("notification %s to user %s split into %d messages", key, user.id, len(parts))
+        # the parts sent so far are remembered under the dedup key; make one if none was given
+        dedup_key = dedup_key or f"parts:{uuid.uuid4().hex}"
+        progress_key = runtime.key("notify", "parts-sent", dedup_key)
+    first = int(await redis.get(progress_key) or 0) if progress_key else 0
     limiter = _limiter(runtime, redis)
-    wait_ms = await _wait_for_permit(limiter, user.telegram_id)
-    if wait_ms:
-        runtime.send(NOTIFY, user.id, key, params, dedup_key, photo_path, delay_ms=wait_ms)
-        return False
     bot = await runtime.bot()
-    try:
-        if photo_path:
-            await bot.send_photo(user.telegram_id, FSInputFile(photo_path), caption=_fits(text, CAPTION_LIMIT))
-        else:
-            await bot.send_message(user.telegram_id, _fits(text, TEXT_LIMIT))
-    except TelegramRetryAfter as exc:
-        delay_ms = max(1, int(exc.retry_after)) * 1000
-        await limiter.hold_chat(user.telegram_id, delay_ms=delay_ms)
-        logger.info("429 for user %s: retry after %ss", user.id, exc.retry_after)
-        runtime.send(NOTIFY, user.id, key, params, dedup_key, photo_path, delay_ms=delay_ms)
-        return False
-    except TelegramForbiddenError:
-        pool = await runtime.db()
-        async with pool.connection() as conn:
-            await users.mark_inactive(conn, user_id=user.id)
-        logger.info("user %s blocked the bot: marked inactive", user.id)
-        return True
-    except (TelegramBadRequest, TelegramNotFound) as exc:
-        # chat not found, bad photo...: sending again would fail the same way
-        logger.warning("notification %s to user %s refused: %s", key, user.id, exc.message)
-        return True
+    for index in range(first, len(parts)):
+        wait_ms = await _wait_for_permit(limiter, user.telegram_id)
+        if wait_ms:
+            runtime.send(NOTIFY, user.id, key, params, dedup_key, photo_path, delay_ms=wait_ms)
+            return False
+        try:
+            if photo_path and index == 0:
+                await bot.send_photo(user.telegram_id, FSInputFile(photo_path), caption=parts[0])
+            else:
+                await bot.send_message(user.telegram_id, parts[index])
+        except TelegramRetryAfter as exc:
+            delay_ms = max(1, int(exc.retry_after)) * 1000
+            await limiter.hold_chat(user.telegram_id, delay_ms=delay_ms)
+            logger.info("429 for user %s: retry after %ss", user.id, exc.retry_after)
+            runtime.send(NOTIFY, user.id, key, params, dedup_key, photo_path, delay_ms=delay_ms)
+            return False
+        except TelegramForbiddenError:
+            pool = await runtime.db()
+            async with pool.connection() as conn:
+                await users.mark_inactive(conn, user_id=user.id)
+            logger.info("user %s blocked the bot: marked inactive", user.id)
+            return True
+        except (TelegramBadRequest, TelegramNotFound) as exc:
+            # chat not found, bad photo...: sending again would fail the same way
+            logger.warning("notification %s to user %s refused: %s", key, user.id, exc.message)
+            return True
+        if progress_key:
+            await redis.set(progress_key, index + 1, ex=PARTS_SENT_TTL_SECONDS)
     return True
 
 

@@ -45,24 +45,24 @@ STALE_RATE_RETRY_MS = 15_000  # a payout waiting for fresh rates looks again aft
 CONFIG_ERROR_RETRY_MS = 10 * 60_000  # our Crypto Pay app is misconfigured: hold, retry later
 SYSTEM_ADMIN_ID = 0  # decided_by for automatic approvals
 
-# Why a transfer was refused, in the creator's words (by API error name and language).
-REFUSAL_REASONS = {
-    "USER_NOT_FOUND": {"en": "you have not opened @CryptoBot yet; open it, then request the payout again",
-                       "ru": "вы ещё не открывали @CryptoBot; откройте его и запросите выплату снова"},
-    "INSUFFICIENT_FUNDS": {"en": "the payout service is temporarily out of funds", "ru": "в сервисе выплат временно не хватает средств"},
-    "AMOUNT_TOO_SMALL": {"en": "the amount is below the payout minimum", "ru": "сумма меньше минимальной для выплаты"},
-    "AMOUNT_TOO_BIG": {"en": "the amount is above the payout maximum", "ru": "сумма больше максимальной для выплаты"},
+# Why a transfer was refused: Crypto Pay's error name -> i18n key, rendered by the
+# notifications actor in the creator's language (param ``reason_key``).
+REFUSAL_REASON_KEYS = {
+    "USER_NOT_FOUND": "payout.reason.user_not_found",
+    "INSUFFICIENT_FUNDS": "payout.reason.insufficient_funds",
+    "AMOUNT_TOO_SMALL": "payout.reason.amount_too_small",
+    "AMOUNT_TOO_BIG": "payout.reason.amount_too_big",
 }
-DEFAULT_REFUSAL = {"en": "the payout service refused the transfer", "ru": "сервис выплат отклонил перевод"}
+DEFAULT_REFUSAL_KEY = "payout.reason.refused"
 
 
 class TransferOutcomeUnknown(RuntimeError):
     """Crypto Pay's answer was ambiguous and getTransfers does not show the transfer yet."""
 
 
-def refusal_reason(name: str | None, language: str) -> str:
-    texts = REFUSAL_REASONS.get(name or "", DEFAULT_REFUSAL)
-    return texts.get(language, texts["en"])
+def refusal_reason_key(name: str | None) -> str:
+    """The i18n key explaining Crypto Pay error ``name`` to the creator."""
+    return REFUSAL_REASON_KEYS.get(name or "", DEFAULT_REFUSAL_KEY)
 
 
 def _notify(runtime: Runtime, payout: payouts.Payout, step: str, params: dict) -> None:
@@ -167,7 +167,7 @@ async def _send(runtime: Runtime, payout: payouts.Payout, *, reconcile_first: bo
         async with pool.connection() as conn:
             failed = await payouts.transition(conn, payout_id=payout.id, to_status="failed", from_statuses=("sending",), failure_reason=exc.name or str(exc))
         if failed is not None:
-            await _tell_failed(runtime, failed, exc.name, language=user.language)
+            await _tell_failed(runtime, failed, exc.name)
         return
     except CryptoPayConfigError as exc:
         logger.error("payout %s held: Crypto Pay app misconfigured (%s)", payout.id, exc)
@@ -186,14 +186,9 @@ async def _mark_paid(runtime: Runtime, payout: payouts.Payout, transfer: Transfe
     _notify(runtime, paid, "paid", {})
 
 
-async def _tell_failed(runtime: Runtime, payout: payouts.Payout, name: str | None, *, language: str | None = None) -> None:
+async def _tell_failed(runtime: Runtime, payout: payouts.Payout, name: str | None) -> None:
     get_metrics().payouts.labels(status="failed").inc()
-    if language is None:
-        pool = await runtime.db()
-        async with pool.connection() as conn:
-            language = (await users.get(conn, payout.user_id)).language
-    _notify(runtime, payout, "failed", {"reason": refusal_reason(name, language)})
-
+    _notify(runtime, payout, "failed", {"reason_key": refusal_reason_key(name)})
 
 ACTORS = (
     ActorSpec(PROCESS_PAYOUT, process_payout, {"throws": (payouts.PayoutNotFound,), "max_retries": 10, "min_backoff": 5_000, "max_backoff": 600_000, "time_limit": 120_000}),
