@@ -7,7 +7,6 @@ import re
 import psycopg
 
 from zenith.storage import users
-from zenith.storage.db import fetch_one
 
 _USERNAME = re.compile(r"@?([A-Za-z0-9_]{4,32})")
 
@@ -27,10 +26,4 @@ async def find_user(conn: psycopg.AsyncConnection, text: str) -> users.User | No
     match = _USERNAME.fullmatch(value)
     if match is None:
         raise LookupNotUnderstood(text)
-    # users.py has no lookup by username yet; this read-only query is the bot's only SQL
-    row = await fetch_one(
-        conn,
-        "SELECT * FROM users WHERE lower(username) = lower(%s) ORDER BY updated_at DESC LIMIT 1",
-        (match.group(1),),
-    )
-    return users.User(**row) if row else None
+    return await users.find_by_username(conn, match.group(1))

@@ -108,6 +108,29 @@ async def find_by_telegram_id(conn: psycopg.AsyncConnection, telegram_id: int) -
     return User(**row) if row else None
 
 
+async def find_by_username(conn: psycopg.AsyncConnection, username: str) -> User | None:
+    """The user whose Telegram @username is ``username`` (any case, with or without "@").
+
+    Usernames can move between Telegram accounts and we only learn of a change when the
+    user writes to the bot, so two rows may carry the same name: the one updated most
+    recently wins. Index: ``users_username_lower`` (migration 0004).
+    """
+    name = username.strip().removeprefix("@")
+    if not name:
+        return None
+    row = await fetch_one(
+        conn,
+        """
+        SELECT * FROM users
+         WHERE lower(username) = lower(%s) AND username IS NOT NULL
+         ORDER BY updated_at DESC
+         LIMIT 1
+        """,
+        (name,),
+    )
+    return User(**row) if row else None
+
+
 async def _set(conn: psycopg.AsyncConnection, user_id: int, column: str, value: str) -> User:
     row = await fetch_one(
         conn,
