@@ -1,4 +1,9 @@
-"""Fixtures for telemetry tests: an in-memory span exporter and a Redis broker of the test's own."""
+"""Fixtures for telemetry tests: an in-memory span exporter and a Redis broker of the test's own.
+
+The end-to-end trace tests reuse the bot tests' fixtures (sandbox, polling bot, fakes,
+in-process worker with every actor) and replace only ``broker``: the bot's messages go
+through the telemetry middleware, with tracing (libraries instrumented) into memory.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,20 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from zenith.telemetry.dramatiq_middleware import install_telemetry_middleware
 from zenith.telemetry.metrics import ZenithMetrics
+from zenith.messaging.broker import build_broker
 from zenith.telemetry.tracing import setup_tracing, shutdown_tracing
+from tests.bot.conftest import (  # noqa: F401 -- fixtures, reused as they are
+    bot_env,
+    bot_settings,
+    e2e_bot,
+    e2e_env,
+    e2e_settings,
+    fakes,
+    make_bot,
+    redis,
+    sandbox,
+    worker,
+)
 
 
 @pytest.fixture
@@ -20,6 +38,24 @@ def span_exporter(make_settings):
     setup_tracing(make_settings(), role="test", exporter=exporter, instrument_libraries=False)
     yield exporter
     shutdown_tracing()
+
+
+@pytest.fixture
+def pipeline_spans(make_settings):
+    """Tracing on, into memory, with psycopg, Redis and aiohttp-client instrumented (as in production)."""
+    exporter = InMemorySpanExporter()
+    setup_tracing(make_settings(), role="test-pipeline", exporter=exporter)
+    yield exporter
+    shutdown_tracing()
+
+
+@pytest.fixture
+def broker(pipeline_spans, bot_settings, redis_url, namespace, redis):
+    """The bot's broker, traced like the bot process's own; tracing is on before the worker starts."""
+    broker = build_broker(bot_settings, redis_url=redis_url, namespace=namespace)
+    install_telemetry_middleware(broker, metrics=False)
+    yield broker
+    broker.close()
 
 
 @pytest.fixture

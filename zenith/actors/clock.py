@@ -131,12 +131,17 @@ async def tick(now: datetime | None = None, *, runtime: Runtime | None = None) -
     return done
 
 
-async def run_loop(runtime: Runtime, *, stop: asyncio.Event, interval: float = TICK_SECONDS) -> None:
-    """Tick every ``interval`` seconds until ``stop`` is set."""
+async def run_loop(runtime: Runtime, *, stop: asyncio.Event, interval: float = TICK_SECONDS, gauges=None) -> None:
+    """Tick every ``interval`` seconds until ``stop`` is set; sample ``gauges`` (a GaugeSampler) after each tick."""
     while not stop.is_set():
         result = await tick(runtime=runtime)
         if any(result.values()):
             logger.info("clock tick: %s", result)
+        if gauges is not None:
+            try:
+                await gauges.sample()
+            except Exception:
+                logger.exception("sampling gauges failed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except asyncio.TimeoutError:
@@ -145,14 +150,17 @@ async def run_loop(runtime: Runtime, *, stop: asyncio.Event, interval: float = T
 
 def run_clock(args: argparse.Namespace) -> int:
     """`zenith clock`: run the periodic loop until SIGTERM/SIGINT."""
+    from zenith.actors.gauges import GaugeSampler
     from zenith.messaging.broker import setup_broker
     from zenith.telemetry.dramatiq_middleware import install_telemetry_middleware
     from zenith.telemetry.logs import setup_logging
+    from zenith.telemetry.metrics import serve_role_metrics
     from zenith.telemetry.tracing import setup_tracing, shutdown_tracing
 
     settings = get_settings()
     setup_logging(settings, role="clock")
     setup_tracing(settings, role="clock")
+    serve_role_metrics(settings, role="clock")
     redis_url = settings.redis_url
     if not redis_url:
         from zenith.storage.embedded import resolve_redis_url
@@ -174,11 +182,13 @@ def run_clock(args: argparse.Namespace) -> int:
         except ImportError:
             pass
         try:
-            await run_loop(runtime, stop=stop)
+            await run_loop(runtime, stop=stop, gauges=GaugeSampler(runtime))
         finally:
             await runtime.close()
 
-    asyncio.run(main())
-    broker.close()
-    shutdown_tracing()
+    try:
+        asyncio.run(main())
+        broker.close()
+    finally:
+        shutdown_tracing()  # flush the last ticks' send spans (SIGTERM ends the loop, then here)
     return 0

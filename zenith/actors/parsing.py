@@ -30,6 +30,7 @@ from functools import lru_cache
 
 from opentelemetry import trace
 
+from zenith.actors.attempts import is_last_attempt
 from zenith.actors.platform_pause import DEFAULT_PAUSE_MS, pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
@@ -41,8 +42,10 @@ from zenith.platforms.base import VideoStats
 from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError, PlatformError
 from zenith.storage import checks, users, videos
 from zenith.storage.db import unit_of_work
-from zenith.telemetry.attributes import video_attributes
+from zenith.telemetry.attributes import current_trace_id_hex, video_attributes
 from zenith.telemetry.metrics import get_metrics
+from zenith.telemetry.subject import tag_video
+from zenith.telemetry.trace_store import record_video_trace
 from zenith.telemetry.tracing import tracer
 
 logger = logging.getLogger(__name__)
@@ -51,6 +54,10 @@ STORE_CONCURRENCY = 8  # transactions in flight per message (the pool holds DATA
 # a video that failed this time is tried again after 30 s, 1 min, 2 min ... at most 1 h
 RETRY_BASE_MS = 30_000
 RETRY_MAX_MS = 3_600_000
+# Re-sends of a video that keeps failing this time: 30 s + 1 + 2 + 4 min = 7.5 min, well
+# inside the clock's STALE_CHECK_AFTER (15 min). Then this round gives up: the creator is
+# told the check is delayed, and the video, still claimed (or due), is re-sent by the clock.
+MAX_RETRY_ATTEMPTS = 4
 # credit notifications: at most one per video in this window; amounts in between add up
 CREDIT_NOTIFY_WINDOW_SECONDS = 6 * 3600
 
@@ -78,12 +85,27 @@ async def check_videos(video_ids: list[int], attempt: int = 0) -> None:
     Parameters:
       video_ids: videos.id values; unknown ids and videos no longer approved are skipped.
       attempt: how many times these ids were re-sent after failing this time (delay grows).
+
+    Nothing is lost when it fails for good (Dramatiq's last retry, or MAX_RETRY_ATTEMPTS
+    re-sends): a video's schedule only moves when its check is stored, so the clock finds
+    it again (a stale claim, or still due) and the creator is told the check is delayed.
     """
     runtime = get_runtime()
+    try:
+        await _check_videos(runtime, video_ids, attempt)
+    except Exception:
+        if is_last_attempt(runtime.broker):
+            await _tell_delayed(runtime, list(video_ids))
+        raise
+
+
+async def _check_videos(runtime: Runtime, video_ids: list[int], attempt: int) -> None:
     pool = await runtime.db()
     async with pool.connection() as conn:
         found = await videos.get_many(conn, list(video_ids))
     tracked = [video for video in found if video.status == "approved"]
+    if len(found) == 1:
+        tag_video(found[0].id, found[0].platform)
     by_platform: dict[str, list[videos.Video]] = defaultdict(list)
     for video in tracked:
         by_platform[video.platform].append(video)
@@ -124,6 +146,7 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
     async def one(video: videos.Video) -> None:
         result = results.get(video.external_id)
         with tracer().start_as_current_span("check video", attributes=video_attributes(video.id, video.platform)):
+            tag_video(video.id, video.platform)  # this task's SQL spans and notifications carry it too
             async with gate:
                 if isinstance(result, VideoStats):
                     started_one = time.monotonic()
@@ -138,8 +161,25 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
                     retry_later.append(video.id)
 
     await asyncio.gather(*(one(video) for video in batch))
-    if retry_later:
+    if retry_later and attempt < MAX_RETRY_ATTEMPTS:
         runtime.send(CHECK_VIDEOS, retry_later, attempt + 1, delay_ms=retry_delay_ms(attempt))
+    elif retry_later:
+        logger.warning("%s: %d videos still failing after %d re-sends; left to the clock", platform, len(retry_later), attempt)
+        await _tell_delayed(runtime, retry_later)
+
+
+async def _tell_delayed(runtime: Runtime, video_ids: list[int]) -> None:
+    """Tell each creator their video's check is delayed (once a day per video); best effort."""
+    try:
+        pool = await runtime.db()
+        async with pool.connection() as conn:
+            found = await videos.get_many(conn, video_ids)
+        day = datetime.now(timezone.utc).date().isoformat()
+        for video in found:
+            if video.status == "approved":
+                runtime.send(NOTIFY, video.user_id, "notify.video.check_delayed", {"url": video.url}, f"video:{video.id}:check-delayed:{day}", None)
+    except Exception:
+        logger.exception("could not tell the creators of videos %s that their check is delayed", video_ids[:10])
 
 
 async def _users(runtime: Runtime, user_ids: set[int]) -> dict[int, users.User]:
@@ -158,18 +198,25 @@ async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, no
         speed = growth_per_hour(views_before=video.views, checked_before=video.last_checked_at, views_now=stats.views, checked_now=now)
     next_at = next_check_at(schedule=schedule, submitted_at=video.submitted_at, now=now, tracking_window=window, views_per_hour=speed)
     async with unit_of_work(pool) as conn:
-        result = await checks.record_check(
-            conn,
-            video_id=video.id,
-            views=stats.views,
-            likes=stats.likes or 0,
-            comments=stats.comments or 0,
-            taken_at=now,
-            earned_total=total,
-            next_check_at=next_at,
-            finished=next_at is None,
-            title=stats.title,
-        )
+        with tracer().start_as_current_span("ledger.credit", attributes=video_attributes(video.id, video.platform)) as span:
+            result = await checks.record_check(
+                conn,
+                video_id=video.id,
+                views=stats.views,
+                likes=stats.likes or 0,
+                comments=stats.comments or 0,
+                taken_at=now,
+                earned_total=total,
+                next_check_at=next_at,
+                finished=next_at is None,
+                title=stats.title,
+            )
+            span.set_attributes({"zenith.views": stats.views, "zenith.credited": str(result.credited_now), "zenith.check.replay": result.replay})
+        if video.trace_id != current_trace_id_hex():
+            # a check in a trace of its own (a re-check from the clock, a moderator's approval):
+            # remember it, so `zenith trace VIDEO_ID` lists it next to the first trace
+            await record_video_trace(conn, video_id=video.id, kind="recheck" if video.last_checked_at else "check")
+    logger.debug("video checked", extra={"views": stats.views, "credited": str(result.credited_now), "replay": result.replay})
     if result.replay:
         return
     if result.credited_now > 0:

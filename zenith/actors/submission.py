@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 from opentelemetry import trace
 
+from zenith.actors.attempts import current_message_id, is_last_attempt
 from zenith.actors.platform_pause import pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
@@ -29,11 +30,12 @@ from zenith.domain.verification import InvalidCode, code_present
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY, SUBMIT_VIDEO, VERIFY_ACCOUNT
 from zenith.platforms.base import VideoStats
 from zenith.platforms.errors import BlockedError, PermanentError
-from zenith.platforms.safe_http import UnsafeUrlError
+from zenith.platforms.safe_http import DisallowedUrlError, UnsafeUrlError
 from zenith.storage import accounts, users, videos
-from zenith.storage.db import unit_of_work
-from zenith.telemetry.attributes import current_trace_id_hex, video_attributes
+from zenith.storage.db import fetch_one, unit_of_work
+from zenith.telemetry.attributes import PLATFORM, current_trace_id_hex
 from zenith.telemetry.metrics import get_metrics
+from zenith.telemetry.subject import tag_video
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +50,14 @@ class SubmissionRefused(Exception):
     Parameters:
       key: i18n key of the notification.
       outcome: label for the submissions metric.
+      params: notification parameters besides the link.
     """
 
-    def __init__(self, key: str, *, outcome: str) -> None:
+    def __init__(self, key: str, *, outcome: str, params: dict | None = None) -> None:
         super().__init__(key)
         self.key = key
         self.outcome = outcome
+        self.params = params or {}
 
 
 def _notify(runtime: Runtime, user_id: int, key: str, params: dict, dedup_key: str | None) -> None:
@@ -66,6 +70,8 @@ async def _resolve(runtime: Runtime, url: str) -> ParsedLink:
         if parsed.needs_resolving:
             resolver = await runtime.link_resolver()
             parsed = parse_link(await resolver.resolve_short_link(parsed.canonical_url))
+    except DisallowedUrlError as exc:  # the short link redirects off TikTok / YouTube
+        raise SubmissionRefused("notify.video.unsafe_link", outcome="unsafe_link", params={"host": exc.host or "?"}) from None
     except (LinkRejected, UnsafeUrlError, PermanentError):
         raise SubmissionRefused("notify.video.not_found", outcome="bad_link") from None
     if parsed.video_id is None:  # a short link pointing at another short link
@@ -106,8 +112,33 @@ async def submit_video(user_id: int, url: str, request_id: str) -> None:
       user_id: the creator's id in our database.
       url: the link as the creator sent it.
       request_id: unique per submission (the bot makes it); makes a resend a no-op.
+
+    A platform that keeps failing (5xx, timeouts) makes Dramatiq retry the message; when
+    the last try fails too, the creator is asked to send the link again (nothing was
+    stored: the video row is written in one transaction after the platform answered).
     """
     runtime = get_runtime()
+    try:
+        await _submit_video(runtime, user_id, url, request_id)
+    except Exception:
+        if is_last_attempt(runtime.broker):
+            await _give_up(runtime, user_id, url, request_id)
+        raise
+
+
+async def _give_up(runtime: Runtime, user_id: int, url: str, request_id: str) -> None:
+    """The last try failed: unless the video got stored, ask the creator to resend the link."""
+    try:
+        pool = await runtime.db()
+        async with pool.connection() as conn:
+            stored = await fetch_one(conn, "SELECT id FROM videos WHERE request_id = %s", (request_id,))
+        if stored is None:
+            _notify(runtime, user_id, "notify.video.submit_failed", {"url": url}, f"submission:{request_id}")
+    except Exception:
+        logger.exception("submission %s: could not tell user %s it failed", request_id, user_id)
+
+
+async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: str) -> None:
     pool = await runtime.db()
     dedup = f"submission:{request_id}"
     async with pool.connection() as conn:
@@ -117,6 +148,7 @@ async def submit_video(user_id: int, url: str, request_id: str) -> None:
         return
     try:
         parsed = await _resolve(runtime, url)
+        trace.get_current_span().set_attribute(PLATFORM, parsed.platform.value)
         redis = await runtime.redis()
         paused_ms = await platform_pause_ms(redis, prefix=runtime.namespace, platform=parsed.platform.value)
         if paused_ms:
@@ -125,6 +157,7 @@ async def submit_video(user_id: int, url: str, request_id: str) -> None:
         async with pool.connection() as conn:
             existing = await videos.find(conn, platform=parsed.platform.value, external_id=parsed.video_id)
         if existing is not None and existing.request_id == request_id:
+            tag_video(existing.id, existing.platform)
             _follow_up(runtime, existing, dedup)  # this very message was handled before
             return
         if existing is not None:
@@ -138,7 +171,7 @@ async def submit_video(user_id: int, url: str, request_id: str) -> None:
         video = await _store(runtime, user=user, parsed=parsed, stats=stats, request_id=request_id)
     except SubmissionRefused as refused:
         get_metrics().video_submissions.labels(platform=_platform_label(url), status=refused.outcome).inc()
-        _notify(runtime, user_id, refused.key, {"url": url}, dedup)
+        _notify(runtime, user_id, refused.key, {"url": url, **refused.params}, dedup)
         return
     get_metrics().video_submissions.labels(platform=video.platform, status=video.status).inc()
     _follow_up(runtime, video, dedup)
@@ -171,7 +204,7 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
             )
         except videos.DuplicateVideo:
             raise SubmissionRefused("notify.video.duplicate", outcome="duplicate") from None
-    trace.get_current_span().set_attributes(video_attributes(video.id, video.platform))
+    tag_video(video.id, video.platform)  # this span, and the check and notices sent next, are about it
     return video
 
 
@@ -196,6 +229,11 @@ async def verify_account(account_id: int) -> None:
 
     Parameters:
       account_id: platform_accounts.id, in state pending or failed (a re-check).
+
+    Outcomes, each told to the creator: verified; code not in the profile (failed);
+    profile not found (failed); verified by another user first (failed); the platform
+    not answering: Dramatiq retries, the account stays as it is, and after the last try
+    the creator is asked to check again later.
     """
     runtime = get_runtime()
     pool = await runtime.db()
@@ -213,32 +251,50 @@ async def verify_account(account_id: int) -> None:
     adapter = await runtime.platform(account.platform)
     try:
         info = await adapter.fetch_account(account.external_id or account.handle)
-        found = code_present(info.description, account.verification_code)
     except BlockedError as exc:
         pause = await pause_platform(redis, prefix=runtime.namespace, platform=account.platform, until=exc.until, reason=str(exc))
         runtime.send(VERIFY_ACCOUNT, account_id, delay_ms=pause)
         return
     except PermanentError:
-        info, found = None, False
+        info = None
+    except Exception:
+        # transient after the adapter's own retries: Dramatiq tries again; nothing is written
+        if is_last_attempt(runtime.broker):
+            _notify(runtime, account.user_id, "notify.account.check_failed", params, _check_dedup(account, "unreachable"))
+        raise
+    key = await _record_verification(runtime, account, info)
+    dedup = f"account:{account.id}:verified" if key == "notify.account.verified" else _check_dedup(account, key.rsplit(".", 1)[-1])
+    _notify(runtime, account.user_id, key, params, dedup)
+
+
+def _check_dedup(account: accounts.PlatformAccount, outcome: str) -> str | None:
+    """One notice per check message (a redelivery keeps the message id); a new check
+    the creator asks for is a new message and is answered again."""
+    message_id = current_message_id()
+    return f"account:{account.id}:{outcome}:{message_id}" if message_id else None
+
+
+async def _record_verification(runtime: Runtime, account: accounts.PlatformAccount, info) -> str:
+    """Mark the account verified or failed from the fetched profile; the notice key to send."""
+    try:
+        found = info is not None and code_present(info.description, account.verification_code)
     except InvalidCode:
-        logger.error("account %s has a malformed verification code", account_id)
-        info, found = None, False
+        logger.error("account %s has a malformed verification code", account.id)
+        found = False
+    pool = await runtime.db()
     async with unit_of_work(pool) as conn:
         if found:
             try:
-                await accounts.mark_verified(conn, account_id=account_id, external_id=info.external_id)
+                await accounts.mark_verified(conn, account_id=account.id, external_id=info.external_id)
+                return "notify.account.verified"
             except accounts.AccountTaken:
-                found = False
-                await accounts.mark_failed(conn, account_id=account_id, reason="verified by another user")
+                key, reason = "notify.account.taken", "verified by another user"
+        elif info is None:
+            key, reason = "notify.account.not_found", "profile not found"
         else:
-            reason = "profile not found" if info is None else "code not found in the profile"
-            await accounts.mark_failed(conn, account_id=account_id, reason=reason)
-    if found:
-        _notify(runtime, account.user_id, "notify.account.verified", params, f"account:{account.id}:verified")
-    else:
-        # one failure notice per code and failed check message; a re-check may fail again
-        _notify(runtime, account.user_id, "notify.account.failed", params, None)
-
+            key, reason = "notify.account.failed", "code not found in the profile"
+        await accounts.mark_failed(conn, account_id=account.id, reason=reason)
+    return key
 
 ACTORS = (
     ActorSpec(SUBMIT_VIDEO, submit_video, {"throws": (users.UserNotFound,), "max_retries": 5, "min_backoff": 5_000, "time_limit": 120_000}),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from zenith.actors.runtime import RuntimeMiddleware, configure_runtime
 from zenith.config import Settings, get_settings
 from zenith.messaging.broker import setup_broker
 from zenith.messaging.contract import QUEUES
+from zenith.telemetry.metrics import PROCESS_INDEX_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +40,15 @@ class UnknownQueue(ValueError):
 
 
 def worker_role(queues: Sequence[str] | None) -> str:
-    """The telemetry role of a worker process: ``worker-parsing``, or ``worker`` for all queues."""
-    return f"worker-{'-'.join(sorted(queues))}" if queues else "worker"
+    """The telemetry role of a worker process (``service.name`` is "zenith-" + role).
+
+    One queue: ``worker-parsing``; several: ``worker-parsing+submission`` (sorted, joined
+    with "+"); every queue (no ``--queues``, or all of them): ``worker-all``.
+    """
+    chosen = sorted(set(queues or ()))
+    if not chosen or set(chosen) == set(QUEUES):
+        return "worker-all"
+    return "worker-" + "+".join(chosen)
 
 
 def add_telemetry_middleware(broker: dramatiq.Broker, settings: Settings, *, role: str) -> None:
@@ -112,10 +121,17 @@ def _run_in_process(settings: Settings, *, queues: Sequence[str] | None, threads
         start_heartbeat = None
     if start_heartbeat is not None:
         start_heartbeat()
+    from zenith.telemetry.metrics import serve_role_metrics
+    from zenith.telemetry.tracing import shutdown_tracing
+
+    serve_role_metrics(settings, role=worker_role(queues))
     logger.info("worker started: queues=%s threads=%d", list(queues or QUEUES), threads)
     stop.wait()
-    worker.stop(timeout=SHUTDOWN_TIMEOUT_MS)
-    worker.broker.close()
+    try:
+        worker.stop(timeout=SHUTDOWN_TIMEOUT_MS)
+        worker.broker.close()
+    finally:
+        shutdown_tracing()  # flush the spans of the last messages before the process exits
     return 0
 
 
@@ -123,7 +139,8 @@ def _run_children(args: argparse.Namespace) -> int:
     argv = [sys.executable, "-m", "zenith", "worker", "--processes", "1", "--threads", str(args.threads)]
     if args.queues:
         argv += ["--queues", *args.queues]
-    children = [subprocess.Popen(argv) for _ in range(args.processes)]
+    # each child serves /metrics on its own port (METRICS_PORT + role block + index)
+    children = [subprocess.Popen(argv, env={**os.environ, PROCESS_INDEX_ENV: str(index)}) for index in range(args.processes)]
     finished = threading.Event()
 
     def forward(signum, frame):

@@ -24,11 +24,13 @@ def run_bot(args: argparse.Namespace) -> int:
 
         return run_web(args)
     from zenith.telemetry.logs import setup_logging
+    from zenith.telemetry.metrics import serve_role_metrics
     from zenith.telemetry.tracing import setup_tracing, shutdown_tracing
 
     setup_logging(settings, role="bot")
     setup_tracing(settings, role="bot")
-    try:
+    serve_role_metrics(settings, role="bot")
+    try:  # SIGTERM/SIGINT stop polling (handle_signals=True), then the spans are flushed here
         asyncio.run(poll(settings))
     finally:
         shutdown_tracing()

@@ -33,5 +33,8 @@ async def serve_sandbox(*, host: str, port: int) -> int:
 
 def run_sandbox(args: argparse.Namespace) -> int:
     """Serve on 127.0.0.1:SANDBOX_PORT; exit 0 on SIGINT/SIGTERM, 1 if it cannot listen."""
+    from zenith.telemetry.logs import setup_logging
+
     settings = get_settings()
+    setup_logging(settings, role="sandbox")
     return asyncio.run(serve_sandbox(host="127.0.0.1", port=settings.sandbox_port))

@@ -29,11 +29,13 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from zenith.telemetry.links import pending_new_root_links
+from zenith.telemetry.subject import clean_subject, current_subject, with_subject
 from zenith.telemetry.tracing import tracer
 
 logger = logging.getLogger(__name__)
 
 CARRIER_OPTION = "otel"
+SUBJECT_OPTION = "otel_subject"  # zenith.video_id / platform / payout_id the message is about
 SYSTEM = "dramatiq"
 
 MESSAGING_SYSTEM = "messaging.system"
@@ -101,6 +103,9 @@ class TracingMiddleware(dramatiq.Middleware):
         # Tracing off (no-op span): nothing is injected and the message goes out untouched.
         if carrier:
             message.options[CARRIER_OPTION] = carrier
+            subject = current_subject(parent) if parent is not None else current_subject()
+            if subject:
+                message.options[SUBJECT_OPTION] = subject
         if span.is_recording():
             pending[message.message_id] = span
 
@@ -121,6 +126,9 @@ class TracingMiddleware(dramatiq.Middleware):
         (tests/telemetry/test_dramatiq_tracing.py checks it).
         """
         parent = propagate.extract(message.options.get(CARRIER_OPTION) or {})
+        subject = clean_subject(message.options.get(SUBJECT_OPTION))
+        if subject:  # the span, and everything under it, is about the sender's video/payout
+            parent = with_subject(subject, parent)
         attributes = message_attributes(message, operation="process")
         attributes[RETRIES] = int(message.options.get("retries", 0))
         queue = q_name(message.queue_name)

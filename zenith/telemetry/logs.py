@@ -2,7 +2,8 @@
 
 Every record of the process (ours, Dramatiq's, aiogram's, aiohttp's) goes through one
 handler on the root logger. Fields: ts (ISO 8601, UTC), level, logger, message, role,
-pid, trace_id / span_id (hex, while a span is current), exc_info (formatted traceback),
+pid, trace_id / span_id (hex, while a span is current), video_id / platform / payout_id
+(the work's subject, see ``zenith.telemetry.subject``), exc_info (formatted traceback),
 plus whatever the call passed with ``extra={...}``. Secret setting values and anything
 shaped like a Telegram bot token are replaced by "***" in every field.
 """
@@ -20,6 +21,7 @@ from typing import Any, Iterable, TextIO
 from opentelemetry import trace
 
 from zenith.config import Settings
+from zenith.telemetry.subject import current_subject
 
 MASK = "***"
 BOT_TOKEN_PATTERN = re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}")
@@ -75,6 +77,8 @@ class JsonFormatter(logging.Formatter):
         if span_context.is_valid:
             entry["trace_id"] = trace.format_trace_id(span_context.trace_id)
             entry["span_id"] = trace.format_span_id(span_context.span_id)
+        for key, value in current_subject().items():  # zenith.video_id -> "video_id"
+            entry.setdefault(key.removeprefix("zenith."), value)
         if record.exc_info:
             entry["exc_info"] = mask(self.formatException(record.exc_info))
         elif record.exc_text:

@@ -10,12 +10,16 @@ one; no shared multiprocess directory to clean up, and gauges stay per process.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import start_http_server
+
+logger = logging.getLogger(__name__)
 
 # Parsing a video should take 2-5 s (DESIGN targets); buckets straddle that.
 PROCESSING_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60, 120)
@@ -132,6 +136,73 @@ def metrics_port_for(base_port: int, *, process_index: int) -> int:
     if process_index < 0:
         raise ValueError("process_index must be >= 0")
     return base_port + process_index
+
+
+# Every role gets its own block of ports above METRICS_PORT, so that all processes of one
+# host (`zenith up`, or a worker dyno running several pools) can serve /metrics at once:
+# process i of role r listens on METRICS_PORT + ROLE_PORT_BLOCKS[r] * PORTS_PER_ROLE + i.
+PORTS_PER_ROLE = 10
+ROLE_PORT_BLOCKS = {
+    "bot": 0,
+    "clock": 1,
+    "worker-all": 2,
+    "worker-submission": 3,
+    "worker-parsing": 4,
+    "worker-rates": 5,
+    "worker-payouts": 6,
+    "worker-notifications": 7,
+    "supervisor": 8,
+}
+OTHER_ROLES_BLOCK = 9  # workers on a custom mix of queues ("worker-parsing+submission")
+
+
+def role_metrics_port(base_port: int, *, role: str, process_index: int = 0) -> int:
+    """Port of process ``process_index`` of role ``role`` (see ROLE_PORT_BLOCKS); 0 stays off.
+
+    Parameters:
+      base_port(int): METRICS_PORT; 0 turns metrics servers off.
+      role(str): The process role ("bot", "clock", "worker-parsing", ...).
+      process_index(int): ZENITH_PROCESS_INDEX of the process within its pool (0-based).
+
+    Raises:
+      MetricsServerError: When the index does not fit the role's block or the port is past 65535.
+    """
+    if base_port == 0:
+        return 0
+    if not 0 <= process_index < PORTS_PER_ROLE:
+        raise MetricsServerError(f"process index {process_index} has no metrics port (at most {PORTS_PER_ROLE} per role)")
+    block = ROLE_PORT_BLOCKS.get(role, OTHER_ROLES_BLOCK)
+    port = metrics_port_for(base_port + block * PORTS_PER_ROLE, process_index=process_index)
+    if port > 65535:
+        raise MetricsServerError(f"metrics port {port} of {role} is past 65535; lower METRICS_PORT")
+    return port
+
+
+PROCESS_INDEX_ENV = "ZENITH_PROCESS_INDEX"  # set by the supervisor and `zenith worker -p N`
+
+
+def serve_role_metrics(settings, *, role: str, process_index: int | None = None):
+    """Start this process's /metrics server at its role's port; log (never raise) when it cannot.
+
+    Parameters:
+      settings(Settings): METRICS_PORT (0: nothing is started).
+      role(str): The process role, as given to ``setup_logging``.
+      process_index(int|None): Index within the pool; default ``$ZENITH_PROCESS_INDEX`` or 0.
+
+    Returns what ``start_metrics_server`` returns, or None. A taken port must not stop a
+    worker from working, so failures are logged as errors instead.
+    """
+    if process_index is None:
+        process_index = int(os.environ.get(PROCESS_INDEX_ENV) or 0)
+    try:
+        port = role_metrics_port(settings.metrics_port, role=role, process_index=process_index)
+        served = start_metrics_server(port)
+    except MetricsServerError as exc:
+        logger.error("no /metrics for this process: %s", exc)
+        return None
+    if served is not None:
+        logger.info("metrics on :%d/metrics", port, extra={"metrics_port": port})
+    return served
 
 
 async def metrics_handler(request):

@@ -12,9 +12,10 @@ from zenith.config import Settings, get_settings
 from zenith.telemetry.attributes import VIDEO_ID
 from zenith.telemetry.trace_store import VideoNotFound, VideoTraces, load_video_traces
 
-# Services whose spans carry zenith.video_id (the worker pools are named after their
-# queue); Jaeger's search needs one service per query.
-SEARCH_SERVICES = ("zenith-worker-submission", "zenith-worker-parsing")
+# Services whose spans carry zenith.video_id: the worker pools are named after their
+# queue, a worker on every queue (`zenith worker` without --queues) is zenith-worker-all.
+# Jaeger's search needs one service per query.
+SEARCH_SERVICES = ("zenith-worker-submission", "zenith-worker-parsing", "zenith-worker-all")
 
 
 def trace_url(jaeger_ui_url: str, trace_id: str) -> str:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import threading
 from importlib import metadata
 from typing import Sequence
 
+import yarl
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -115,6 +117,9 @@ def setup_tracing(
         return None
     resource = build_resource(settings, role=role)
     provider = TracerProvider(resource=resource, sampler=ParentBased(root=DropOrphanClientSpans()))
+    from zenith.telemetry.subject import SubjectAttributesProcessor
+
+    provider.add_span_processor(SubjectAttributesProcessor())  # zenith.video_id etc. on every span of the work
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     else:
@@ -141,15 +146,34 @@ def _global_provider_set() -> bool:
     return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
+# "/bot123456:AA.../sendMessage" -> "/bot***/sendMessage": Bot API paths carry the token.
+_BOT_TOKEN_PATH = re.compile(r"/bot\d+:[^/]+")
+
+
+def span_url(url) -> str:
+    """The URL put on HTTP client spans: no query string (API keys), no bot token, no credentials.
+
+    The YouTube Data API takes its key as ``?key=``, the Bot API its token in the path
+    (``/bot<token>/method``); neither may reach Jaeger.
+    """
+    parsed = yarl.URL(str(url))
+    safe = parsed.with_user(None).with_query(None).with_fragment(None)
+    return _BOT_TOKEN_PATH.sub("/bot***", str(safe), count=1)
+
+
 def _instrument(provider: TracerProvider) -> None:
     from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
     from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
-    for instrumentor in (PsycopgInstrumentor(), RedisInstrumentor(), AioHttpClientInstrumentor()):
+    # Redis spans carry "COMMAND ? ?" (arguments replaced by the instrumentation) and
+    # psycopg spans the SQL text with placeholders, never the parameters.
+    options = {PsycopgInstrumentor: {}, RedisInstrumentor: {}, AioHttpClientInstrumentor: {"url_filter": span_url}}
+    for instrumentor_class, extra in options.items():
+        instrumentor = instrumentor_class()
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
-        instrumentor.instrument(tracer_provider=provider)
+        instrumentor.instrument(tracer_provider=provider, **extra)
         _instrumentors.append(instrumentor)
 
 
