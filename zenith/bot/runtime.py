@@ -22,6 +22,8 @@ from zenith.telemetry.dramatiq_middleware import install_telemetry_middleware
 
 logger = logging.getLogger(__name__)
 
+REDIS_TIMEOUT_SECONDS = 5.0
+
 
 @dataclass
 class BotRuntime:
@@ -51,7 +53,8 @@ async def open_bot_runtime(
     database_url = resolve_database_url(settings)
     redis_url = resolve_redis_url(settings)
     pool = await open_pool(database_url, min_size=settings.database_pool_min, max_size=settings.database_pool_max, name="bot")
-    redis = Redis.from_url(redis_url)
+    # Redis sits before every handler (dedup, throttling, FSM): a hung server must fail fast
+    redis = Redis.from_url(redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
     own_bot = bot is None
     try:
         if broker is None:
