@@ -38,6 +38,7 @@ from zenith.platforms.cryptopay_types import (
 )
 from zenith.storage import payouts, users
 from zenith.telemetry.metrics import get_metrics
+from zenith.telemetry.subject import tag_payout
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ async def process_payout(payout_id: int) -> None:
       payout_id: payouts.id.
     """
     runtime = get_runtime()
+    tag_payout(payout_id)  # on this span, the Crypto Pay calls and the notices sent next
     pool = await runtime.db()
     async with pool.connection() as conn:
         payout = await payouts.get(conn, payout_id)
@@ -108,6 +110,8 @@ async def _auto_approve(runtime: Runtime, payout: payouts.Payout) -> payouts.Pay
             conn, payout_id=payout.id, to_status="approved", from_statuses=("requested",),
             decided_by=SYSTEM_ADMIN_ID, decision_reason="gold tier, under the automatic limit",
         )
+        if approved is not None:
+            get_metrics().payouts.labels(status="approved").inc()
         return approved or await payouts.get(conn, payout.id)
 
 
