@@ -9,6 +9,9 @@ aiohttp-client instrumented. The fake YouTube answers the submission's first
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -16,6 +19,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from tests.bot.conftest import new_telegram_id, wait_until
@@ -23,9 +27,17 @@ from zenith.actors.clock import tick
 from zenith.actors.runtime import Runtime
 from zenith.storage import accounts, users, videos
 from zenith.storage.db import unit_of_work
+from zenith.telemetry.logs import JsonFormatter, SecretMasker
+from zenith.telemetry.metrics import get_metrics
 from zenith.telemetry.subject import PAYOUT_ID
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+COUNTED = (
+    ("video_submissions_total", {"platform": "youtube", "status": "approved"}),
+    ("video_processing_seconds_count", {"platform": "youtube"}),
+    ("platform_errors_total", {"platform": "youtube", "kind": "http_5xx"}),
+    ("dramatiq_messages_total", {"queue": "parsing", "actor": "check_videos", "outcome": "success"}),
+)
 VIDEO_ID = "zenith.video_id"
 
 
@@ -72,8 +84,22 @@ async def _finished_spans(exporter, predicate, *, timeout: float = 20.0):
     return await wait_until(ready, timeout=timeout)
 
 
+@pytest.fixture
+def json_log_lines(caplog, make_settings):
+    """Every log record of the test as the processes write them (JSON lines), returned as a list of dicts."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(role="test", masker=SecretMasker(make_settings().secrets())))
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger().addHandler(handler)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
 async def test_submission_is_one_trace_through_every_hop_and_a_recheck_is_a_linked_trace(
-    pipeline_spans, e2e_bot, e2e_settings, worker, broker, sandbox, fakes, pool, database_url, redis_url
+    pipeline_spans, e2e_bot, e2e_settings, worker, broker, sandbox, fakes, pool, database_url, redis_url, json_log_lines
 ):
     youtube, _, _ = fakes
     state = sandbox.state
@@ -84,6 +110,8 @@ async def test_submission_is_one_trace_through_every_hop_and_a_recheck_is_a_link
     youtube.state.add_video(external_id, views=20_000, channel_id=channel_id)
     youtube.state.fail_next("500")  # the submission's videos.list: one 500, then the retry succeeds
     pipeline_spans.clear()
+    registry = get_metrics().registry
+    before = {name: registry.get_sample_value(name, labels) or 0 for name, labels in COUNTED}
 
     state.user_sends_text(uid, f"https://youtu.be/{external_id}")
     await state.wait_for_message(uid, contains="1 link accepted")
@@ -151,6 +179,16 @@ async def test_submission_is_one_trace_through_every_hop_and_a_recheck_is_a_link
             assert value != uid, (span.name, key)
             assert not any(secret in str(value) for secret in secrets), (span.name, key, value)
     assert update.attributes["zenith.user_hash"] != str(uid)
+
+    # the series of the work were recorded (the in-process worker shares this process's registry)
+    after = {name: registry.get_sample_value(name, labels) or 0 for name, labels in COUNTED}
+    assert all(after[name] > before[name] for name, _ in COUNTED), (before, after)
+
+    # the log lines of the same work carry the trace id (and the video id), never the creator's id
+    lines = json_log_lines()
+    assert not [line for line in lines if str(uid) in json.dumps(line)]
+    assert any(line["message"] == "submission queued" and line["trace_id"] == _hex(trace_id) for line in lines)
+    assert any(line["message"] == "video checked" and line["trace_id"] == _hex(trace_id) and line["video_id"] == video.id for line in lines)
 
     # a re-check from the clock: a new trace, linked to the first, recorded for `zenith trace`
     youtube.state.set_views(external_id, 30_000)

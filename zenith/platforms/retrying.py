@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from zenith.platforms.errors import BadResponseError, TransientError
+from zenith.telemetry.metrics import get_metrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -77,10 +78,26 @@ class _Wait:
         return max(delay, retry_after) if retry_after is not None else delay
 
 
+def error_kind(exc: BaseException | None) -> str:
+    """Label of a failed call for ``platform_errors_total{kind}``: http_429, http_5xx, network, bad_response, ..."""
+    status = getattr(exc, "status", None)
+    if status == 429:
+        return "http_429"
+    if isinstance(status, int):
+        return f"http_{status // 100}xx"
+    if isinstance(exc, BadResponseError):
+        return "bad_response"
+    if isinstance(exc, TransientError):
+        return "network"
+    return type(exc).__name__.lower()
+
+
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     wait = state.next_action.sleep if state.next_action else 0
     log.warning("retrying after %s (attempt %d, waiting %.2fs)", exc, state.attempt_number, wait)
+    # every failed attempt counts, including those a retry then hides
+    get_metrics().platform_errors.labels(platform=getattr(exc, "platform", None) or "unknown", kind=error_kind(exc)).inc()
 
 
 async def call_with_retry(

@@ -57,6 +57,22 @@ def hashed_user_id(telegram_id: int, *, settings: Settings | None = None) -> str
     return digest.hexdigest()[:USER_HASH_HEX_CHARS]
 
 
+def pseudonymous_request_id(request_id: str, *, settings: Settings | None = None) -> str:
+    """A submission's ``request_id`` ("{chat_id}:{message_id}:{index}") fit for logs and spans.
+
+    In a private chat the chat id IS the Telegram user id; it becomes its ``hashed_user_id``
+    ("u3f2a...:{message_id}:{index}"). Anything not starting with a number is returned as is.
+
+    Parameters:
+      request_id(str): As the bot builds it.
+      settings(Settings|None): Where the salt comes from; defaults to ``get_settings()``.
+    """
+    chat, sep, rest = str(request_id).partition(":")
+    if not sep or not chat.lstrip("-").isdigit():
+        return request_id
+    return f"u{hashed_user_id(int(chat), settings=settings)}:{rest}"
+
+
 def user_attributes(telegram_id: int, *, settings: Settings | None = None) -> dict[str, str]:
     """``{"zenith.user_hash": hashed_user_id(telegram_id)}``."""
     return {USER_HASH: hashed_user_id(telegram_id, settings=settings)}

@@ -28,6 +28,7 @@ BOT_TOKEN_PATTERN = re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}")
 # Loggers that some libraries configure with their own handlers; routed to ours instead.
 LIBRARY_LOGGERS = ("dramatiq", "aiogram", "aiohttp", "asyncio", "psycopg", "psycopg.pool", "opentelemetry")
 
+DRAMATIQ_ACTOR_ARGS_FORMAT = "Received args=%r kwargs=%r."
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
@@ -69,7 +70,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": mask(record.getMessage()),
+            "message": mask(_message_without_payloads(record)),
             "role": self.role,
             "pid": record.process or os.getpid(),
         }
@@ -90,6 +91,25 @@ class JsonFormatter(logging.Formatter):
                 continue
             entry[key] = _masked_value(value, mask)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _is_dramatiq_message(value: Any) -> bool:
+    return hasattr(value, "actor_name") and hasattr(value, "message_id") and hasattr(value, "args") and hasattr(value, "options")
+
+
+def _message_without_payloads(record: logging.LogRecord) -> str:
+    """``record.getMessage()``, with any Dramatiq message argument shown as ``actor[message id]``.
+
+    Dramatiq logs a failed message as ``actor(arg, ...)``; the arguments are personal data
+    (a submission's request id starts with the Telegram user id) and stay out of the logs.
+    """
+    if record.msg == DRAMATIQ_ACTOR_ARGS_FORMAT:  # Actor.__call__'s debug line
+        return "Received args=(...) kwargs=(...)."
+    args = record.args
+    if isinstance(args, tuple) and any(_is_dramatiq_message(arg) for arg in args):
+        safe = tuple(f"{arg.actor_name}[{arg.message_id}]" if _is_dramatiq_message(arg) else arg for arg in args)
+        return str(record.msg) % safe
+    return record.getMessage()
 
 
 def _masked_value(value: Any, mask) -> Any:

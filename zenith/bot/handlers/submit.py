@@ -13,7 +13,7 @@ from zenith.domain.links import MAX_LINKS_PER_MESSAGE, LinkRejected, ParsedLink,
 from zenith.i18n import Markup, Translator
 from zenith.messaging.contract import SUBMIT_VIDEO
 from zenith.storage.users import User
-from zenith.telemetry.attributes import user_attributes
+from zenith.telemetry.attributes import pseudonymous_request_id, user_attributes
 from zenith.telemetry.metrics import get_metrics
 from zenith.telemetry.tracing import tracer
 
@@ -83,7 +83,8 @@ async def _submit(services: BotServices, *, user: User, telegram_id: int, parsed
     with tracer("zenith.bot").start_as_current_span("submit link", attributes=attributes):
         await services.send(SUBMIT_VIDEO, user.id, parsed.canonical_url, request_id)
     get_metrics().video_submissions.labels(platform=parsed.platform.value, status="queued").inc()
-    logger.info("submission queued", extra={"request_id": request_id, "platform": parsed.platform.value})
+    # the request id starts with the chat id, i.e. the Telegram user id: logged pseudonymised
+    logger.info("submission queued", extra={"request_id": pseudonymous_request_id(request_id, settings=services.settings), "platform": parsed.platform.value})
 
 
 def _mentions_link(text: str) -> bool:
