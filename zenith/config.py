@@ -50,6 +50,16 @@ def _str_tuple(raw: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in raw.split(",") if p.strip())
 
 
+def _host_map(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in _str_tuple(raw):
+        host, sep, target = item.partition("=")
+        if not sep or not host.strip() or ":" not in target:
+            raise ValueError(f"not host=address:port: {item!r}")
+        pairs.append((host.strip().lower(), target.strip()))
+    return tuple(pairs)
+
+
 def _url(raw: str) -> str:
     value = raw.strip()
     if "://" not in value:
@@ -110,6 +120,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("YOUTUBE_API_URL", "youtube_api_url", _url, "https://www.googleapis.com/youtube/v3", "YouTube Data API base URL"),
     Setting("TIKTOK_BASE_URL", "tiktok_base_url", _url, "https://www.tiktok.com", "TikTok web base URL (video pages)"),
     Setting("ALLOW_PRIVATE_NETWORK", "allow_private_network", _bool, "false", "Let the safe HTTP client reach loopback/private addresses (tests and local fakes only)"),
+    Setting("HTTP_HOST_MAP", "http_host_map", _host_map, "", "Serve allowlisted link hosts from other addresses: 'vm.tiktok.com=127.0.0.1:8090,...' (local fakes; needs ALLOW_PRIVATE_NETWORK)"),
     Setting("HTTP_TIMEOUT_SECONDS", "http_timeout_seconds", _decimal, "10", "Timeout of one outgoing HTTP call"),
     # Crypto Pay
     Setting("CRYPTO_PAY_TOKEN", "crypto_pay_token", _optional_str, "", "Crypto Pay API token of the app", secret=True),
@@ -126,6 +137,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VIDEO_CAP_RUB", "video_cap_rub", _decimal, "50000", "Most one video can earn, in RUB"),
     Setting("FIXED_AMOUNT_PER_VIDEO_RUB", "fixed_amount_per_video_rub", _decimal, "0", "If > 0: pay this fixed amount per approved video instead of per view"),
     Setting("TRACKING_DAYS", "tracking_days", _int, "30", "Days after submission that a video's views are tracked"),
+    Setting("CLOCK_TICK_SECONDS", "clock_tick_seconds", _decimal, "5", "Seconds between two rounds of `zenith clock` (due re-checks, rates, payouts)"),
     Setting("CHECK_SCHEDULE", "check_schedule", _str, "0-24h:1h,24h-72h:3h,72h-7d:12h,7d-:24h", "Re-check interval by video age (age range:interval)"),
     # Supervisor (zenith supervise / zenith up)
     Setting("SUPERVISOR_POOLS", "supervisor_pools", _str_tuple, "", "Pools `zenith supervise` runs, comma-separated; empty: the worker dyno's pools"),
@@ -167,6 +179,7 @@ class Settings:
     youtube_api_url: str
     tiktok_base_url: str
     allow_private_network: bool
+    http_host_map: tuple[tuple[str, str], ...]
     http_timeout_seconds: Decimal
     crypto_pay_token: str | None
     crypto_pay_url: str
@@ -181,6 +194,7 @@ class Settings:
     video_cap_rub: Decimal
     fixed_amount_per_video_rub: Decimal
     tracking_days: int
+    clock_tick_seconds: Decimal
     check_schedule: str
     supervisor_pools: tuple[str, ...]
     supervisor_max_restarts: int

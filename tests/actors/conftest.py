@@ -13,6 +13,7 @@ import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import dramatiq
 import pytest
 import redis
 
@@ -199,3 +200,20 @@ def new_channel_id() -> str:
 
 def new_tiktok_id() -> str:
     return "7" + str(uuid.uuid4().int)[:18]
+
+
+def send_with_retries(broker, route, *args, max_retries: int = 1, min_backoff: int = 100) -> dramatiq.Message:
+    """Enqueue ``route(*args)`` with per-message retry options, so the last try comes quickly."""
+    message = dramatiq.Message(
+        queue_name=route.queue_name, actor_name=route.actor_name, args=tuple(args), kwargs={},
+        options={"max_retries": max_retries, "min_backoff": min_backoff, "max_backoff": min_backoff * 2},
+    )
+    return broker.enqueue(message)
+
+
+@pytest.fixture
+def fast_platform_retries(monkeypatch):
+    """Platform adapters created by this test's worker retry within milliseconds."""
+    from zenith.platforms.retrying import FAST_POLICY
+
+    monkeypatch.setattr("zenith.actors.runtime.PLATFORM_RETRY", FAST_POLICY)

@@ -227,6 +227,8 @@ def build_app(state: FakeTikTokState) -> web.Application:
     app.router.add_get("/@{handle}", profile_page)
     app.router.add_get("/{code:[^@/][^/]*}", short_link)
     app.router.add_get("/{code:[^@/][^/]*}/", short_link)
+    app.router.add_get("/t/{code}", short_link)  # tiktok.com/t/CODE short links
+    app.router.add_get("/t/{code}/", short_link)
     return app
 
 

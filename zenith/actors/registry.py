@@ -52,10 +52,15 @@ def actor_specs(modules: Iterable[str] = ACTOR_MODULES) -> list[ActorSpec]:
 def register_actors(broker: dramatiq.Broker, *, modules: Iterable[str] = ACTOR_MODULES) -> dict[str, dramatiq.Actor]:
     """Bind every actor to ``broker``; returns them by actor name.
 
+    Also adds Dramatiq's CurrentMessage middleware (see `zenith.actors.attempts`).
+
     Parameters:
       broker: the broker to register on (its queues get declared).
       modules: the actor modules to import (default: all of them).
     """
+    from zenith.actors.attempts import ensure_current_message
+
+    ensure_current_message(broker)  # actors ask whether a delivery is their last try
     bound: dict[str, dramatiq.Actor] = {}
     for spec in actor_specs(modules):
         bound[spec.route.actor_name] = dramatiq.actor(

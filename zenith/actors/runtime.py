@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 # HTTP calls in flight per platform and process (YouTube: batches of 50 ids; TikTok: pages)
 PLATFORM_CONCURRENCY = 8
+# tenacity policy around each platform call (None: the adapter's DEFAULT_POLICY); read when
+# an adapter is created, so tests can shorten it for the adapters of their worker
+PLATFORM_RETRY = None
 
 
 class RuntimeNotConfigured(RuntimeError):
@@ -126,14 +129,15 @@ class Runtime:
 
         async def factory():
             timeout = float(self.settings.http_timeout_seconds)
+            retry = {"retry": PLATFORM_RETRY} if PLATFORM_RETRY is not None else {}
             if name == "youtube":
                 from zenith.platforms.youtube import YouTubeAdapter
 
-                adapter = YouTubeAdapter(api_key=self.settings.youtube_api_key or "", base_url=self.settings.youtube_api_url, timeout=timeout, concurrency=PLATFORM_CONCURRENCY)
+                adapter = YouTubeAdapter(api_key=self.settings.youtube_api_key or "", base_url=self.settings.youtube_api_url, timeout=timeout, concurrency=PLATFORM_CONCURRENCY, **retry)
             elif name == "tiktok":
                 from zenith.platforms.tiktok import TikTokAdapter
 
-                adapter = TikTokAdapter(base_url=self.settings.tiktok_base_url, timeout=timeout, concurrency=PLATFORM_CONCURRENCY)
+                adapter = TikTokAdapter(base_url=self.settings.tiktok_base_url, timeout=timeout, concurrency=PLATFORM_CONCURRENCY, **retry)
             else:
                 raise ValueError(f"unknown platform {name!r}")
             return adapter, adapter.close

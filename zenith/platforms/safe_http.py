@@ -59,7 +59,15 @@ class UnsafeUrlError(PlatformError):
 
 
 class DisallowedUrlError(UnsafeUrlError):
-    """Wrong scheme, a host off the allowlist, an explicit port, or user:password."""
+    """Wrong scheme, a host off the allowlist, an explicit port, or user:password.
+
+    ``host`` is the refused URL's host (lower case; "" when it has none), so a caller can
+    tell the user where a short link really led.
+    """
+
+    def __init__(self, message: str, *, host: str = "") -> None:
+        super().__init__(message)
+        self.host = host
 
 
 class ForbiddenAddressError(UnsafeUrlError):
@@ -202,18 +210,20 @@ class SafeHttpClient:
         self.max_redirects = max_redirects
         self.max_body_bytes = max_body_bytes
         self._guard = AddressGuard(allow_private=allow_private_network)
-        self._host_map = dict(host_map or {})
+        self._host_map = {k.lower(): v for k, v in (host_map or {}).items()}
         self._dns_resolver = dns_resolver
         self._timeout = aiohttp.ClientTimeout(total=total_timeout, sock_connect=connect_timeout, connect=connect_timeout)
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> "SafeHttpClient":
-        """A client configured from ``Settings`` (http is accepted only with ALLOW_PRIVATE_NETWORK)."""
+        """A client configured from ``Settings`` (http is accepted only with ALLOW_PRIVATE_NETWORK;
+        HTTP_HOST_MAP becomes ``host_map``, whose addresses still pass the address guard)."""
         options: dict[str, Any] = {
             "allow_http": settings.allow_private_network,
             "allow_private_network": settings.allow_private_network,
             "total_timeout": float(settings.http_timeout_seconds),
+            "host_map": dict(getattr(settings, "http_host_map", ()) or ()),
         }
         options.update(overrides)
         return cls(**options)
@@ -257,11 +267,11 @@ class SafeHttpClient:
             raise DisallowedUrlError(f"scheme {parsed.scheme!r} is not allowed: {url}")
         host = (parsed.host or "").lower().rstrip(".")
         if host not in self.allowed_hosts:
-            raise DisallowedUrlError(f"host {host!r} is not allowed: {url}")
+            raise DisallowedUrlError(f"host {host!r} is not allowed: {url}", host=host)
         if parsed.user is not None or parsed.password is not None:
-            raise DisallowedUrlError(f"credentials in URL are not allowed: {url}")
+            raise DisallowedUrlError(f"credentials in URL are not allowed: {url}", host=host)
         if parsed.explicit_port is not None and parsed.explicit_port != DEFAULT_PORTS[parsed.scheme]:
-            raise DisallowedUrlError(f"port {parsed.explicit_port} is not allowed: {url}")
+            raise DisallowedUrlError(f"port {parsed.explicit_port} is not allowed: {url}", host=host)
         return parsed
 
     async def fetch(self, url: str) -> SafeResponse:
@@ -305,7 +315,16 @@ class SafeHttpClient:
             return response.status, target, retry_after
 
     def _request(self, method: str, url: URL) -> "_GuardedRequest":
-        return _GuardedRequest(self._get_session(), method, url)
+        return _GuardedRequest(self._get_session(), method, self._wire_url(url))
+
+    def _wire_url(self, url: URL) -> URL:
+        """The URL actually requested: a host served from ``host_map`` by a local plain-HTTP
+        fake is reached over http when http is allowed (local mode only), so a link's
+        canonical https URL can be resolved against the fake. Everything else unchanged."""
+        host = (url.host or "").lower().rstrip(".")
+        if self.allow_http and url.scheme == "https" and host in self._host_map:
+            return url.with_scheme("http")
+        return url
 
     def _redirect_target(self, response: aiohttp.ClientResponse, current: URL) -> URL | None:
         if response.status not in REDIRECT_STATUSES:
