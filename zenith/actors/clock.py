@@ -1,6 +1,6 @@
 """The clock: periodic work no user action triggers.
 
-Every `TICK_SECONDS` the `zenith clock` process runs `tick(now)`:
+Every CLOCK_TICK_SECONDS (default 5) the `zenith clock` process runs `tick(now)`:
 
 * due re-checks: claims approved videos whose ``next_check_at`` has come, in batches
   per platform (``FOR UPDATE SKIP LOCKED`` in `videos.claim_due_checks`: two clocks
@@ -182,7 +182,7 @@ def run_clock(args: argparse.Namespace) -> int:
         except ImportError:
             pass
         try:
-            await run_loop(runtime, stop=stop, gauges=GaugeSampler(runtime))
+            await run_loop(runtime, stop=stop, interval=float(settings.clock_tick_seconds), gauges=GaugeSampler(runtime))
         finally:
             await runtime.close()
 
