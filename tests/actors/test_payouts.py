@@ -184,3 +184,31 @@ async def test_a_worker_killed_between_transfer_and_commit_pays_exactly_once(spa
     async with pool.connection() as conn:
         done = await payouts.get(conn, payout.id)
     assert done.provider_transfer_id == str(fake_cryptopay.state.transfers_for(payout.spend_id)[0]["transfer_id"])
+
+
+async def test_a_payout_committed_paid_or_failed_by_a_worker_that_died_before_the_notice_gets_it_once(running_worker, sandbox, make_user, pool):
+    """The worker died between the status commit and the notice; redeliveries repeat the
+    notice under its dedup key — once — and never touch the ledger again."""
+    state, _ = sandbox
+    user = await make_user(tier="gold", language="en")
+    state.add_user(user.telegram_id)
+    paid, failed = await _payout_for(pool, user, "924.50"), await _payout_for(pool, user, "500.00")
+    async with pool.connection() as conn:
+        for payout in (paid, failed):
+            await payouts.transition(conn, payout_id=payout.id, to_status="approved", from_statuses=("requested",), decided_by=0)
+        await payouts.transition(conn, payout_id=paid.id, to_status="sending", from_statuses=("approved",), asset_amount=Decimal("10"), rate=Decimal("92.45"), rate_fetched_at=datetime.now(timezone.utc))
+        await payouts.transition(conn, payout_id=paid.id, to_status="paid", from_statuses=("sending",), provider_transfer_id=f"t-{uuid.uuid4().hex[:12]}")
+        await payouts.transition(conn, payout_id=failed.id, to_status="failed", from_statuses=("approved",), failure_reason="AMOUNT_TOO_SMALL")
+    before = [await _payout_transfers(pool, p.id) for p in (paid, failed)]
+    async with running_worker() as worker:
+        for _ in range(2):
+            for payout in (paid, failed):
+                send(PROCESS_PAYOUT, payout.id, broker=worker.broker)
+        await eventually(lambda: len(state.messages_for(user.telegram_id)) >= 2, what="both notices")
+        await asyncio.sleep(1.5)
+    texts = sorted(m.text for m in state.messages_for(user.telegram_id))
+    assert len(texts) == 2
+    assert any(t.startswith(f"✅ Payout #{paid.id} sent: 10 USDT") for t in texts)
+    assert any(t.startswith(f"Payout #{failed.id} failed: the amount is below the payout minimum.") for t in texts)
+    assert [await _payout_transfers(pool, p.id) for p in (paid, failed)] == before
+    assert before == [[("reserve", Decimal("924.50")), ("payout", Decimal("924.50"))], [("reserve", Decimal("500.00")), ("release", Decimal("500.00"))]]

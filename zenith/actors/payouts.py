@@ -15,7 +15,9 @@
   reconciled, and if still unknown left in 'sending' for a retry.
 
 Every step is a conditional status change, so running the message twice, or two
-workers at once, never pays twice or refunds twice (ledger keys are per payout).
+workers at once, never pays twice or refunds twice (ledger keys are per payout). A
+delivery that finds the payout paid or failed repeats its final notice under the same
+dedup key, so a worker dying between the status commit and the notice loses nothing.
 """
 
 from __future__ import annotations
@@ -98,6 +100,18 @@ async def process_payout(payout_id: int) -> None:
         await _send(runtime, payout, reconcile_first=False)
     elif payout.status == "sending":
         await _send(runtime, payout, reconcile_first=True)
+    elif payout.status in ("paid", "failed"):
+        _repeat_final_notice(runtime, payout)
+
+
+def _repeat_final_notice(runtime: Runtime, payout: payouts.Payout) -> None:
+    """A delivery finding the payout already paid or failed: a worker may have died between
+    committing that status and sending its notice, so send it again (the dedup key makes
+    it a no-op when the first one went out)."""
+    if payout.status == "paid":
+        _notify(runtime, payout, "paid", {})
+    else:
+        _notify(runtime, payout, "failed", {"reason_key": refusal_reason_key(payout.failure_reason)})
 
 
 async def _auto_approve(runtime: Runtime, payout: payouts.Payout) -> payouts.Payout | None:
