@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update
+from aiogram.types import Update
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from zenith.bot.middlewares.base import Proceed, UpdateMiddleware
 
 logger = logging.getLogger(__name__)
 
 
-class UpdateDedupMiddleware(BaseMiddleware):
+class UpdateDedupMiddleware(UpdateMiddleware):
     """Outer middleware on ``dp.update``: the first delivery of an update_id wins.
 
     Telegram re-sends an update when the webhook answer was lost or polling restarted
@@ -32,23 +33,16 @@ class UpdateDedupMiddleware(BaseMiddleware):
         self.prefix = prefix
         self.ttl_seconds = ttl_seconds
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        if not isinstance(event, Update):
-            return await handler(event, data)
+    async def on_update(self, update: Update, data: dict[str, Any], proceed: Proceed) -> Any:
         bot = data.get("bot")
-        key = f"{self.prefix}:update:{bot.id if bot else 0}:{event.update_id}"
+        key = f"{self.prefix}:update:{bot.id if bot else 0}:{update.update_id}"
         try:
             first = await self.redis.set(key, 1, nx=True, ex=self.ttl_seconds)
         except RedisError:
             # Redis down: handle the update rather than drop it (submission stays idempotent).
-            logger.warning("update de-duplication unavailable; handling update %s", event.update_id, exc_info=True)
+            logger.warning("update de-duplication unavailable; handling update %s", update.update_id, exc_info=True)
             first = True
         if not first:
-            logger.info("update %s delivered again; skipped", event.update_id)
+            logger.info("update %s delivered again; skipped", update.update_id)
             return None
-        return await handler(event, data)
+        return await proceed()

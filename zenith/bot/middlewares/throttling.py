@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from zenith.bot.middlewares.base import Proceed, SenderMiddleware
 from zenith.i18n import get_translator, normalize_language
 
 logger = logging.getLogger(__name__)
 
 
-class ThrottlingMiddleware(BaseMiddleware):
+class ThrottlingMiddleware(SenderMiddleware):
     """Outer middleware on messages and callback queries: at most `limit` events per window.
 
     The counter is a fixed window per user (``INCR`` + ``EXPIRE``), shared by every bot
@@ -39,15 +39,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         self.window_seconds = window_seconds
         self.default_language = default_language
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        user = data.get("event_from_user")
-        if user is None:
-            return await handler(event, data)
+    async def on_event(self, event: TelegramObject, data: dict[str, Any], user: User, proceed: Proceed) -> Any:
         window = int(time.time()) // self.window_seconds
         key = f"{self.prefix}:throttle:{user.id}:{window}"
         try:
@@ -57,9 +49,9 @@ class ThrottlingMiddleware(BaseMiddleware):
                 count, _ = await pipe.execute()
         except RedisError:
             logger.warning("throttling unavailable; letting the event through", exc_info=True)
-            return await handler(event, data)
+            return await proceed()
         if count <= self.limit:
-            return await handler(event, data)
+            return await proceed()
         if count == self.limit + 1:
             await self._warn(event, language=normalize_language(user.language_code, default=self.default_language))
         return None

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update
+from aiogram.types import Update
 from opentelemetry.trace import SpanKind
 
+from zenith.bot.middlewares.base import Proceed, UpdateMiddleware
 from zenith.config import Settings
 from zenith.telemetry.attributes import user_attributes
 from zenith.telemetry.tracing import tracer
 
 
-class UpdateSpanMiddleware(BaseMiddleware):
+class UpdateSpanMiddleware(UpdateMiddleware):
     """Outer middleware on ``dp.update``: span ``telegram update`` (kind SERVER).
 
     Attributes: ``telegram.update_type`` and the pseudonymous ``zenith.user_hash`` (never the
@@ -26,17 +26,10 @@ class UpdateSpanMiddleware(BaseMiddleware):
     def __init__(self, *, settings: Settings) -> None:
         self.settings = settings
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        if not isinstance(event, Update):
-            return await handler(event, data)
-        attributes: dict[str, Any] = {"telegram.update_type": event.event_type}
+    async def on_update(self, update: Update, data: dict[str, Any], proceed: Proceed) -> Any:
+        attributes: dict[str, Any] = {"telegram.update_type": update.event_type}
         user = data.get("event_from_user")
         if user is not None:
             attributes.update(user_attributes(user.id, settings=self.settings))
         with tracer("zenith.bot").start_as_current_span("telegram update", kind=SpanKind.SERVER, attributes=attributes):
-            return await handler(event, data)
+            return await proceed()

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject
+from aiogram.types import TelegramObject, User
 
+from zenith.bot.middlewares.base import Proceed, SenderMiddleware
 from zenith.bot.services import BotServices
 from zenith.i18n import get_translator, normalize_language
 from zenith.storage import users
 
 
-class UserMiddleware(BaseMiddleware):
+class UserMiddleware(SenderMiddleware):
     """Outer middleware on messages and callback queries.
 
     Registers the sender on first contact (``users.get_or_create``, language from
@@ -27,15 +27,7 @@ class UserMiddleware(BaseMiddleware):
     def __init__(self, *, services: BotServices) -> None:
         self.services = services
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        sender = data.get("event_from_user")
-        if sender is None or sender.is_bot:
-            return await handler(event, data)
+    async def on_event(self, event: TelegramObject, data: dict[str, Any], sender: User, proceed: Proceed) -> Any:
         language = normalize_language(sender.language_code, default=self.services.settings.default_language)
         async with self.services.read() as conn:
             user = await users.get_or_create(
@@ -48,4 +40,4 @@ class UserMiddleware(BaseMiddleware):
         data["user"] = user
         data["i18n"] = get_translator(user.language)
         data["is_admin"] = self.services.is_admin(sender.id)
-        return await handler(event, data)
+        return await proceed()
