@@ -38,7 +38,7 @@ async def test_creator_verifies_submits_is_credited_withdraws_and_is_paid(e2e_bo
     code = code_message.text.split("\n\n")[1].strip()
     youtube.state.add_channel(channel_id, handle=f"@{channel_id.lower()}", description=f"my channel {code}")
     state.user_presses_button(uid, code_message.message_id, code_message.callback_data()[0])
-    await state.wait_for_message(uid, contains="verified", timeout=30)
+    await state.wait_for_message(uid, contains="verified", after=code_message.message_id, timeout=30)
 
     # submit a video of that channel: Gold is auto-approved and its views are credited
     youtube.state.add_video(video_id, views=20_000, channel_id=channel_id)

@@ -106,9 +106,12 @@ async def test_bronze_videos_wait_for_moderation_then_one_is_credited_and_one_re
     approved, rejected = await _video_by_external_id(pool, good), await _video_by_external_id(pool, bad)
     assert approved.status == rejected.status == "pending_moderation"
     assert (await _balances(pool, creator)).available == 0  # nothing earns before an admin decides
+    sandbox.state.user_sends_text(uid, "/videos")
+    listing = await sandbox.state.wait_for_message(uid, contains="My videos")
+    assert "Clip good" in listing.text and "in moderation" in listing.text
 
     card = await _admin_card(sandbox, "/moderation", f"#{approved.id}")
-    assert creator.username in card.text
+    assert creator.username in card.text and "Clip good" in card.text and "Bronze" in card.text
     sandbox.state.user_presses_button(ADMIN_ID, card.message_id, f"av:ok:{approved.id}")
     await sandbox.state.wait_for_message(ADMIN_ID, contains=f"Video #{approved.id} approved")
     await sandbox.state.wait_for_message(uid, contains="+1,300.00 RUB", after=0, timeout=20)
@@ -143,7 +146,7 @@ async def test_admin_rejects_one_payout_and_approves_another_which_is_paid_once(
         (first,) = await payouts.list_for_user(conn, user_id=creator.id)
     assert first.status == "requested" and f"#{first.id}" in created.text
     card = await _admin_card(sandbox, "/payouts", f"#{first.id}")
-    assert creator.username in card.text and "600.00 RUB" in card.text
+    assert creator.username in card.text and "600.00 RUB" in card.text and "available 1,400.00 RUB" in card.text
     await _admin_rejects(sandbox, card, f"ap:no:{first.id}", "Views look bought", f"Payout #{first.id} rejected")
     told = await sandbox.state.wait_for_message(uid, contains=f"#{first.id}", after=0, predicate=lambda m: "rejected" in m.content, timeout=20)
     assert "Views look bought" in told.text and "600.00 RUB" in told.text

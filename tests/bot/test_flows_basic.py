@@ -40,6 +40,15 @@ async def test_admin_sees_admin_button(bot, sandbox):
     await sandbox.state.wait_for_message(ADMIN_ID, contains="Hi")
     labels = [b["text"] for row in sandbox.state.reply_keyboard(ADMIN_ID)["keyboard"] for b in row]
     assert "🛠 Admin" in labels
+    sandbox.state.user_sends_text(ADMIN_ID, "/help")
+    assert "/moderation" in (await sandbox.state.wait_for_message(ADMIN_ID, contains="For admins")).text
+
+
+async def test_creator_help_lists_what_the_bot_does(bot, sandbox):
+    uid = new_telegram_id()
+    sandbox.state.user_sends_text(uid, "/help", language_code="en")
+    reply = await sandbox.state.wait_for_message(uid, contains="Help")
+    assert "/withdraw" in reply.text and "USDT, TON" in reply.text and "For admins" not in reply.text
 
 
 async def test_tier_screen(bot, sandbox):

@@ -14,8 +14,8 @@ class Withdraw(StatesGroup):
 
 
 class AdminDialog(StatesGroup):
-    reject_video_reason = State()  # data: video_id
-    reject_payout_reason = State()  # data: payout_id
+    reject_video_reason = State()  # data: target_id (the video)
+    reject_payout_reason = State()  # data: target_id (the payout)
     user_lookup = State()
     broadcast_text = State()
     broadcast_confirm = State()  # data: text, nonce

@@ -42,9 +42,12 @@ async def start(message: Message, user: User, i18n: Translator, is_admin: bool, 
 
 @router.message(Command("help"))
 @router.message(menu_button("menu.help"))
-async def show_help(message: Message, i18n: Translator, services: BotServices) -> None:
+async def show_help(message: Message, i18n: Translator, is_admin: bool, services: BotServices) -> None:
     settings = services.settings
-    await message.answer(i18n("help.text", assets=", ".join(settings.payout_assets), payout_min=settings.payout_min_rub))
+    parts = [i18n("help.text", assets=", ".join(settings.payout_assets), payout_min=settings.payout_min_rub)]
+    if is_admin:
+        parts.append(i18n("help.admin"))
+    await message.answer("\n\n".join(parts))
 
 
 @router.message(Command("language"))

@@ -45,7 +45,7 @@ async def submit_prompt(message: Message, i18n: Translator) -> None:
 async def submit_links(message: Message, user: User, i18n: Translator, services: BotServices) -> None:
     text = message.text or ""
     if len(text) > MAX_MESSAGE_LENGTH:
-        await message.answer(i18n("common.too_long", max=MAX_LINKS_PER_MESSAGE))
+        await message.answer(i18n("common.too_long", max=MAX_MESSAGE_LENGTH))
         return
     candidates = extract_links(text, limit=MAX_LINKS_PER_MESSAGE + 1)
     if not candidates:
@@ -73,7 +73,7 @@ async def submit_links(message: Message, user: User, i18n: Translator, services:
     if refused:
         parts.append("\n".join([i18n("submit.rejected_header"), *refused]))
     if too_many:
-        parts.append(i18n("common.too_long", max=MAX_LINKS_PER_MESSAGE))
+        parts.append(i18n("submit.too_many", max=MAX_LINKS_PER_MESSAGE))
     await message.answer("\n\n".join(parts), disable_web_page_preview=True)
 
 

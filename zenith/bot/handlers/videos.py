@@ -27,8 +27,23 @@ CAPTION_LIMIT = 1024
 STATUS_ICONS = {"pending_moderation": "⏳", "approved": "🟢", "rejected": "✖️", "failed": "⚠️", "finished": "🏁"}
 
 
+# a list line or button shows the title cut to this many characters
+TITLE_LENGTH = 40
+
+
 def _status(i18n: Translator, status: str) -> str:
     return i18n(f"videos.status.{status}")
+
+
+def video_title(video: videos.Video, *, limit: int | None = TITLE_LENGTH) -> str:
+    """The video's title (platform's, shortened to `limit`), else its id on the platform.
+
+    Five videos of one platform are otherwise indistinguishable in the list.
+    """
+    title = " ".join((video.title or "").split()) or video.external_id
+    if limit is not None and len(title) > limit:
+        return title[: limit - 1].rstrip() + "…"
+    return title
 
 
 async def _page(services: BotServices, i18n: Translator, *, user: User, page: int) -> tuple[str, InlineKeyboardMarkup] | None:
@@ -47,6 +62,7 @@ async def _page(services: BotServices, i18n: Translator, *, user: User, page: in
     for video in listing.items:
         params = dict(
             icon=STATUS_ICONS.get(video.status, "•"),
+            title=video_title(video),
             platform=i18n(f"platform.{video.platform}"),
             views=video.views,
             earned=video.credited,
@@ -98,6 +114,7 @@ async def video_card(query: CallbackQuery, callback_data: VideoCb, user: User, i
     parts = [
         i18n(
             "videos.card",
+            title=video_title(video, limit=None),
             platform=platform,
             status=_status(i18n, video.status),
             url=video.url,

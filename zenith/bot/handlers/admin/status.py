@@ -21,7 +21,8 @@ router = Router(name=__name__)
 STATUS_TIMEOUT_SECONDS = 5.0
 
 
-def _pools(snapshots: list[dict]) -> list[tuple[str, str]]:
+def _pools(i18n: Translator, snapshots: list[dict]) -> list[tuple[str, str]]:
+    """(pool name, "2/2 running, 0 restarts") from the supervisors' snapshots."""
     rows = []
     now = time.time()
     for snapshot in snapshots:
@@ -29,8 +30,8 @@ def _pools(snapshots: list[dict]) -> list[tuple[str, str]]:
         for pool in snapshot.get("pools", []):
             slots = pool.get("slots", [])
             running = sum(1 for slot in slots if slot.get("state") == "running")
-            state = f"{running}/{pool.get('processes', len(slots))} running, {pool.get('restarts', 0)} restarts" + (" (stale)" if stale else "")
-            rows.append((str(pool.get("name", "?")), state))
+            state = i18n("admin.status_pool_state", running=running, total=pool.get("processes", len(slots)), restarts=pool.get("restarts", 0))
+            rows.append((str(pool.get("name", "?")), f"{state} {i18n('admin.status_stale')}" if stale else state))
     return rows
 
 
@@ -45,7 +46,7 @@ async def _status_text(i18n: Translator, services: BotServices) -> str:
     now = datetime.now(timezone.utc)
     none = i18n("admin.status_none")
     queues = [i18n("admin.status_queue_line", queue=name, depth=depth) for name, depth in depths.items()]
-    pools = [i18n("admin.status_pool_line", pool=name, state=state) for name, state in _pools(snapshots)]
+    pools = [i18n("admin.status_pool_line", pool=name, state=state) for name, state in _pools(i18n, snapshots)]
     rate_lines = [
         i18n("admin.status_rate_line", asset=asset, rate=rate.rate, age=int((now - rate.fetched_at).total_seconds()))
         for asset, rate in sorted(latest.items())
