@@ -9,13 +9,14 @@ after the admin types a reason (kept in the FSM state with the target id). What 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from zenith.bot.keyboards.inline import cancel_keyboard
+from zenith.bot.services import BotServices
 from zenith.i18n import Translator
 
 # the creator sees the reason; keep it a sentence, not an essay
@@ -77,3 +78,77 @@ async def take_reason(message: Message, *, state: FSMContext) -> Rejection:
     target_id = int((await state.get_data()).get("target_id", 0))
     await state.clear()
     return Rejection(target_id=target_id, reason=(message.text or "").strip()[:MAX_REASON_LENGTH], admin_id=message.from_user.id)
+
+
+@dataclass(frozen=True)
+class DecisionKind:
+    """What differs between deciding on a video and on a payout.
+
+    Parameters:
+      dialog: FSM state waiting for the rejection reason.
+      load: ``(conn, target_id) -> target`` ; raises `missing`.
+      missing: the exception `load` / `approve` raise for an unknown id.
+      pending: ``target -> bool``: still waiting for a decision.
+      approve: ``(conn, target_id, admin_id) -> target | None`` (None: decided meanwhile),
+        audit row included; runs in one transaction.
+      reject: ``(conn, target_id, admin_id, reason) -> target | None``, the same way.
+      after_approve / after_reject: ``(services, target[, reason])`` -- the messages to send.
+      approved_key / rejected_key: the admin's confirmation; id_param: its id placeholder.
+    """
+
+    dialog: State
+    load: Callable[..., Awaitable[Any]]
+    missing: type[Exception]
+    pending: Callable[[Any], bool]
+    approve: Callable[..., Awaitable[Any]]
+    reject: Callable[..., Awaitable[Any]]
+    after_approve: Callable[..., Awaitable[None]]
+    after_reject: Callable[..., Awaitable[None]]
+    approved_key: str
+    rejected_key: str
+    id_param: str
+
+
+async def approve_target(query: CallbackQuery, *, kind: DecisionKind, target_id: int, i18n: Translator, is_admin: bool, services: BotServices) -> None:
+    if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
+        return
+    try:
+        async with services.transaction() as conn:
+            target = await kind.approve(conn, target_id, query.from_user.id)
+    except kind.missing:
+        await answer_undecidable(query, i18n=i18n, found=False)
+        return
+    if target is None:
+        await answer_undecidable(query, i18n=i18n, found=True)
+        return
+    await kind.after_approve(services, target)
+    await confirm_decision(query, text=i18n(kind.approved_key, **{kind.id_param: target.id}))
+
+
+async def start_rejection(
+    query: CallbackQuery, *, kind: DecisionKind, target_id: int, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext
+) -> None:
+    if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
+        return
+    async with services.read() as conn:
+        try:
+            target = await kind.load(conn, target_id)
+        except kind.missing:
+            target = None
+    if target is None or not kind.pending(target):
+        await answer_undecidable(query, i18n=i18n, found=target is not None)
+        return
+    await ask_reason(query, i18n=i18n, state=state, dialog=kind.dialog, target_id=target.id)
+
+
+async def finish_rejection(message: Message, *, kind: DecisionKind, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
+    if not is_admin:
+        return
+    rejection = await take_reason(message, state=state)
+    async with services.transaction() as conn:
+        target = await kind.reject(conn, rejection.target_id, rejection.admin_id, rejection.reason)
+    if target is None:
+        await message.answer(i18n("admin.already_decided"))
+        return
+    await kind.after_reject(services, target, rejection.reason)
+    await message.answer(i18n(kind.rejected_key, **{kind.id_param: target.id}))

@@ -10,15 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from zenith.bot.callbacks import AdminMenuCb, AdminSection, AdminVideoCb, Decision
-from zenith.bot.handlers.admin.decisions import (
-    Card,
-    answer_undecidable,
-    ask_reason,
-    confirm_decision,
-    refuse_unless_admin,
-    send_queue,
-    take_reason,
-)
+from zenith.bot.handlers.admin.decisions import Card, DecisionKind, approve_target, finish_rejection, send_queue, start_rejection
 from zenith.bot.handlers.admin.filters import user_label
 from zenith.bot.keyboards.admin import moderation_keyboard
 from zenith.bot.services import BotServices
@@ -69,70 +61,65 @@ async def queue_button(query: CallbackQuery, i18n: Translator, services: BotServ
     await _send_queue(query.message, i18n=i18n, services=services)
 
 
-@router.callback_query(AdminVideoCb.filter(F.action == Decision.APPROVE))
-async def approve(query: CallbackQuery, callback_data: AdminVideoCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
-    if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
-        return
-    admin_id = query.from_user.id
-    try:
-        async with services.transaction() as conn:
-            video = await videos.set_status(
-                conn,
-                video_id=callback_data.video_id,
-                status="approved",
-                from_statuses=("pending_moderation",),
-                moderated_by=admin_id,
-                next_check_at=datetime.now(timezone.utc),
-            )
-            if video is not None:
-                await audit.record(conn, admin_id=admin_id, action="video.approve", target_type="video", target_id=video.id)
-    except videos.VideoNotFound:
-        await answer_undecidable(query, i18n=i18n, found=False)
-        return
-    if video is None:
-        await answer_undecidable(query, i18n=i18n, found=True)
-        return
+async def _approve(conn, video_id: int, admin_id: int) -> videos.Video | None:
+    video = await videos.set_status(
+        conn,
+        video_id=video_id,
+        status="approved",
+        from_statuses=("pending_moderation",),
+        moderated_by=admin_id,
+        next_check_at=datetime.now(timezone.utc),
+    )
+    if video is not None:
+        await audit.record(conn, admin_id=admin_id, action="video.approve", target_type="video", target_id=video.id)
+    return video
+
+
+async def _reject(conn, video_id: int, admin_id: int, reason: str) -> videos.Video | None:
+    video = await videos.set_status(
+        conn, video_id=video_id, status="rejected", reason=reason, from_statuses=("pending_moderation",), moderated_by=admin_id
+    )
+    if video is not None:
+        await audit.record(conn, admin_id=admin_id, action="video.reject", target_type="video", target_id=video.id, reason=reason)
+    return video
+
+
+async def _after_approve(services: BotServices, video: videos.Video) -> None:
+    # the first check starts now; the creator hears that the video earns
     await services.send(CHECK_VIDEOS, [video.id])
     await services.send(NOTIFY, video.user_id, "notify.video.approved", {"url": video.url}, f"video:{video.id}:approved", None)
-    await confirm_decision(query, text=i18n("admin.approved_video", video_id=video.id))
+
+
+async def _after_reject(services: BotServices, video: videos.Video, reason: str) -> None:
+    params = {"url": video.url, "reason": reason}
+    await services.send(NOTIFY, video.user_id, "notify.video.rejected", params, f"video:{video.id}:rejected", None)
+
+
+VIDEO = DecisionKind(
+    dialog=AdminDialog.reject_video_reason,
+    load=videos.get,
+    missing=videos.VideoNotFound,
+    pending=lambda video: video.status == "pending_moderation",
+    approve=_approve,
+    reject=_reject,
+    after_approve=_after_approve,
+    after_reject=_after_reject,
+    approved_key="admin.approved_video",
+    rejected_key="admin.rejected_video",
+    id_param="video_id",
+)
+
+
+@router.callback_query(AdminVideoCb.filter(F.action == Decision.APPROVE))
+async def approve(query: CallbackQuery, callback_data: AdminVideoCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
+    await approve_target(query, kind=VIDEO, target_id=callback_data.video_id, i18n=i18n, is_admin=is_admin, services=services)
 
 
 @router.callback_query(AdminVideoCb.filter(F.action == Decision.REJECT))
 async def ask_reject_reason(query: CallbackQuery, callback_data: AdminVideoCb, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
-    if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
-        return
-    async with services.read() as conn:
-        try:
-            video = await videos.get(conn, callback_data.video_id)
-        except videos.VideoNotFound:
-            video = None
-    if video is None or video.status != "pending_moderation":
-        await answer_undecidable(query, i18n=i18n, found=video is not None)
-        return
-    await ask_reason(query, i18n=i18n, state=state, dialog=AdminDialog.reject_video_reason, target_id=video.id)
+    await start_rejection(query, kind=VIDEO, target_id=callback_data.video_id, i18n=i18n, is_admin=is_admin, services=services, state=state)
 
 
 @router.message(AdminDialog.reject_video_reason, F.text)
 async def reject(message: Message, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
-    if not is_admin:
-        return
-    rejection = await take_reason(message, state=state)
-    async with services.transaction() as conn:
-        video = await videos.set_status(
-            conn,
-            video_id=rejection.target_id,
-            status="rejected",
-            reason=rejection.reason,
-            from_statuses=("pending_moderation",),
-            moderated_by=rejection.admin_id,
-        )
-        if video is not None:
-            await audit.record(
-                conn, admin_id=rejection.admin_id, action="video.reject", target_type="video", target_id=video.id, reason=rejection.reason
-            )
-    if video is None:
-        await message.answer(i18n("admin.already_decided"))
-        return
-    params = {"url": video.url, "reason": rejection.reason}
-    await services.send(NOTIFY, video.user_id, "notify.video.rejected", params, f"video:{video.id}:rejected", None)
-    await message.answer(i18n("admin.rejected_video", video_id=video.id))
+    await finish_rejection(message, kind=VIDEO, i18n=i18n, is_admin=is_admin, services=services, state=state)

@@ -8,15 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from zenith.bot.callbacks import AdminMenuCb, AdminPayoutCb, AdminSection, Decision
-from zenith.bot.handlers.admin.decisions import (
-    Card,
-    answer_undecidable,
-    ask_reason,
-    confirm_decision,
-    refuse_unless_admin,
-    send_queue,
-    take_reason,
-)
+from zenith.bot.handlers.admin.decisions import Card, DecisionKind, approve_target, finish_rejection, send_queue, start_rejection
 from zenith.bot.handlers.admin.filters import user_label
 from zenith.bot.keyboards.admin import payout_decision_keyboard
 from zenith.bot.services import BotServices
@@ -66,66 +58,58 @@ async def payouts_button(query: CallbackQuery, i18n: Translator, services: BotSe
     await _send_requested(query.message, i18n=i18n, services=services)
 
 
-@router.callback_query(AdminPayoutCb.filter(F.action == Decision.APPROVE))
-async def approve(query: CallbackQuery, callback_data: AdminPayoutCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
-    if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
-        return
-    admin_id = query.from_user.id
-    try:
-        async with services.transaction() as conn:
-            payout = await payouts.transition(
-                conn, payout_id=callback_data.payout_id, to_status="approved", from_statuses=("requested",), decided_by=admin_id
-            )
-            if payout is not None:
-                await audit.record(conn, admin_id=admin_id, action="payout.approve", target_type="payout", target_id=payout.id)
-    except payouts.PayoutNotFound:
-        await answer_undecidable(query, i18n=i18n, found=False)
-        return
-    if payout is None:
-        await answer_undecidable(query, i18n=i18n, found=True)
-        return
+async def _approve(conn, payout_id: int, admin_id: int) -> payouts.Payout | None:
+    payout = await payouts.transition(conn, payout_id=payout_id, to_status="approved", from_statuses=("requested",), decided_by=admin_id)
+    if payout is not None:
+        await audit.record(conn, admin_id=admin_id, action="payout.approve", target_type="payout", target_id=payout.id)
+    return payout
+
+
+async def _reject(conn, payout_id: int, admin_id: int, reason: str) -> payouts.Payout | None:
+    # rejecting releases the reservation back to the available balance in the same transaction
+    payout = await payouts.transition(
+        conn, payout_id=payout_id, to_status="rejected", from_statuses=("requested",), decided_by=admin_id, decision_reason=reason
+    )
+    if payout is not None:
+        await audit.record(conn, admin_id=admin_id, action="payout.reject", target_type="payout", target_id=payout.id, reason=reason)
+    return payout
+
+
+async def _after_approve(services: BotServices, payout: payouts.Payout) -> None:
     # the payouts actor converts, sends and tells the creator (notify.payout.approved/paid/failed)
     await services.send(PROCESS_PAYOUT, payout.id)
-    await confirm_decision(query, text=i18n("admin.approved_payout", payout_id=payout.id))
+
+
+async def _after_reject(services: BotServices, payout: payouts.Payout, reason: str) -> None:
+    params = {"payout_id": payout.id, "reason": reason, "amount": str(payout.amount_rub)}
+    await services.send(NOTIFY, payout.user_id, "notify.payout.rejected", params, f"payout:{payout.id}:rejected", None)
+
+
+PAYOUT = DecisionKind(
+    dialog=AdminDialog.reject_payout_reason,
+    load=payouts.get,
+    missing=payouts.PayoutNotFound,
+    pending=lambda payout: payout.status == "requested",
+    approve=_approve,
+    reject=_reject,
+    after_approve=_after_approve,
+    after_reject=_after_reject,
+    approved_key="admin.approved_payout",
+    rejected_key="admin.rejected_payout",
+    id_param="payout_id",
+)
+
+
+@router.callback_query(AdminPayoutCb.filter(F.action == Decision.APPROVE))
+async def approve(query: CallbackQuery, callback_data: AdminPayoutCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
+    await approve_target(query, kind=PAYOUT, target_id=callback_data.payout_id, i18n=i18n, is_admin=is_admin, services=services)
 
 
 @router.callback_query(AdminPayoutCb.filter(F.action == Decision.REJECT))
 async def ask_reject_reason(query: CallbackQuery, callback_data: AdminPayoutCb, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
-    if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
-        return
-    async with services.read() as conn:
-        try:
-            payout = await payouts.get(conn, callback_data.payout_id)
-        except payouts.PayoutNotFound:
-            payout = None
-    if payout is None or payout.status != "requested":
-        await answer_undecidable(query, i18n=i18n, found=payout is not None)
-        return
-    await ask_reason(query, i18n=i18n, state=state, dialog=AdminDialog.reject_payout_reason, target_id=payout.id)
+    await start_rejection(query, kind=PAYOUT, target_id=callback_data.payout_id, i18n=i18n, is_admin=is_admin, services=services, state=state)
 
 
 @router.message(AdminDialog.reject_payout_reason, F.text)
 async def reject(message: Message, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
-    if not is_admin:
-        return
-    rejection = await take_reason(message, state=state)
-    # rejecting releases the reservation back to the available balance in the same transaction
-    async with services.transaction() as conn:
-        payout = await payouts.transition(
-            conn,
-            payout_id=rejection.target_id,
-            to_status="rejected",
-            from_statuses=("requested",),
-            decided_by=rejection.admin_id,
-            decision_reason=rejection.reason,
-        )
-        if payout is not None:
-            await audit.record(
-                conn, admin_id=rejection.admin_id, action="payout.reject", target_type="payout", target_id=payout.id, reason=rejection.reason
-            )
-    if payout is None:
-        await message.answer(i18n("admin.already_decided"))
-        return
-    params = {"payout_id": payout.id, "reason": rejection.reason, "amount": str(payout.amount_rub)}
-    await services.send(NOTIFY, payout.user_id, "notify.payout.rejected", params, f"payout:{payout.id}:rejected", None)
-    await message.answer(i18n("admin.rejected_payout", payout_id=payout.id))
+    await finish_rejection(message, kind=PAYOUT, i18n=i18n, is_admin=is_admin, services=services, state=state)
