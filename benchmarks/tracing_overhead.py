@@ -1,6 +1,14 @@
-"""Throughput of trivial messages through an in-process Dramatiq worker, tracing off vs on.
+"""Cost of tracing: trivial messages in-process, or the real parsing pipeline, tracing off vs on.
 
     .venv/bin/python benchmarks/tracing_overhead.py [--messages 2000] [--threads 4] [--redis-url redis://127.0.0.1:6379/0]
+    PYTHONPATH=. .venv/bin/python benchmarks/tracing_overhead.py --pipeline [--youtube 1500] [--tiktok 0] [--threads 4] [--rounds 2]
+
+Default: no-op messages through an in-process Dramatiq worker. ``--pipeline``: the real
+thing, as benchmarks/parsing_throughput.py runs it (a `zenith worker --queues parsing`
+process, PostgreSQL, the fake YouTube/TikTok answering after 50 ms, a clock tick sending
+the batches), once with the worker's OTEL_EXPORTER_OTLP_ENDPOINT unset and once pointing
+at the local sink -- every span of the worker exported: consumer spans, one "check video"
+and "ledger.credit" span per video, and the psycopg, Redis and aiohttp-client spans.
 
 "on" exports through a BatchSpanProcessor over OTLP/HTTP to a local receiver that
 accepts and discards the requests, so serialisation and export are included. Each run
@@ -69,16 +77,46 @@ def run(*, messages: int, threads: int, redis_url: str, traced: bool, endpoint: 
     return send_rate, messages / elapsed
 
 
+def run_pipeline(args, *, endpoint: str) -> None:
+    """parsing_throughput's run, interleaved with the worker's tracing off and on."""
+    import asyncio
+    import os
+
+    from benchmarks import parsing_throughput
+
+    for round_index in range(args.rounds):
+        for mode in ("off", "on"):
+            if mode == "on":
+                os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint  # the worker inherits it
+            else:
+                os.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+            before = _Sink.received
+            print(f"-- round {round_index + 1}, worker tracing {mode}", flush=True)
+            asyncio.run(parsing_throughput.run(argparse.Namespace(
+                youtube=args.youtube, tiktok=args.tiktok, threads=args.threads, latency_ms=args.latency_ms, redis_url=args.redis_url,
+            )))
+            print(f"   OTLP export requests: {_Sink.received - before}", flush=True)
+    os.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--pipeline", action="store_true", help="measure the real parsing pipeline instead of no-op messages")
+    parser.add_argument("--youtube", type=int, default=1500, help="--pipeline: YouTube videos per run")
+    parser.add_argument("--tiktok", type=int, default=0, help="--pipeline: TikTok videos per run")
+    parser.add_argument("--latency-ms", type=int, default=50, help="--pipeline: fake platforms' answer delay")
     args = parser.parse_args()
     sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     endpoint = f"http://127.0.0.1:{sink.server_address[1]}"
+    if args.pipeline:
+        run_pipeline(args, endpoint=endpoint)
+        sink.shutdown()
+        return
     results: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
     for _ in range(args.rounds):  # interleaved, so load drift hits both alike
         for mode in ("off", "on"):
