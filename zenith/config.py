@@ -106,6 +106,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATA_DIR", "data_dir", lambda r: Path(r).expanduser(), ".zenith-data", "Folder for the embedded PostgreSQL/Redis and status files"),
     Setting("DATABASE_POOL_MIN", "database_pool_min", _int, "1", "Connections kept open per process"),
     Setting("DATABASE_POOL_MAX", "database_pool_max", _int, "10", "Connections at most per process"),
+    Setting("REDIS_MAX_CONNECTIONS", "redis_max_connections", _int, "64", "Redis connections at most of the bot/web process's client; beyond, a command waits (up to 5 s) for a free one"),
+    Setting("BOT_MAX_CONCURRENT_UPDATES", "bot_max_concurrent_updates", _int, "0", "Telegram updates the bot/web process handles at once (polling waits, the webhook answers 503 beyond); 0: 3 x DATABASE_POOL_MAX"),
     Setting("PORT", "port", _int, "8080", "HTTP port of the web process (webhook, API, health, metrics)"),
     # Telegram
     Setting("TELEGRAM_BOT_TOKEN", "telegram_bot_token", _optional_str, "", "Bot token from @BotFather; empty: use the local Bot API sandbox", secret=True),
@@ -167,6 +169,8 @@ class Settings:
     data_dir: Path
     database_pool_min: int
     database_pool_max: int
+    redis_max_connections: int
+    bot_max_concurrent_updates: int
     port: int
     telegram_bot_token: str | None
     telegram_api_url: str | None
@@ -239,6 +243,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(f"{setting.env} is malformed ({exc}); expected: {setting.help}") from None
     if values["database_pool_min"] < 0 or values["database_pool_max"] < max(1, values["database_pool_min"]):
         raise ConfigError("DATABASE_POOL_MAX must be >= DATABASE_POOL_MIN and >= 1")
+    if values["redis_max_connections"] < 1 or values["bot_max_concurrent_updates"] < 0:
+        raise ConfigError("REDIS_MAX_CONNECTIONS must be >= 1 and BOT_MAX_CONCURRENT_UPDATES >= 0")
     if not 0 <= values["port"] <= 65535:
         raise ConfigError(f"PORT is malformed: {values['port']} is not a TCP port")
     if values["default_language"] not in {"ru", "en"}:

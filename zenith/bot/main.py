@@ -54,4 +54,5 @@ async def poll(settings: Settings) -> None:
             allowed_updates=runtime.dispatcher.resolve_used_update_types(),
             handle_signals=True,
             close_bot_session=False,
+            tasks_concurrency_limit=runtime.max_concurrent_updates,  # a burst waits instead of failing DB deadlines
         )

@@ -9,8 +9,6 @@ from typing import AsyncIterator
 
 import dramatiq
 from aiogram import Bot, Dispatcher
-from redis.asyncio import Redis
-
 from zenith.bot.dispatcher import build_dispatcher, prepare_bot
 from zenith.bot.services import BotServices
 from zenith.config import Settings
@@ -18,18 +16,32 @@ from zenith.messaging.broker import build_broker
 from zenith.platforms.telegram import build_bot
 from zenith.storage.db import open_pool
 from zenith.storage.embedded import resolve_database_url, resolve_redis_url
+from zenith.storage.redis_pool import blocking_redis
 from zenith.telemetry.dramatiq_middleware import install_telemetry_middleware
 
 logger = logging.getLogger(__name__)
 
 REDIS_TIMEOUT_SECONDS = 5.0
+# BOT_MAX_CONCURRENT_UPDATES = 0: this many updates per pooled database connection. Every
+# handler needs a connection for a few ms; more updates at once only queue for the pool
+# and fail its deadline, fewer leave connections idle while a handler waits on Telegram.
+UPDATES_PER_DB_CONNECTION = 3
+
+
+def max_concurrent_updates(settings: Settings) -> int:
+    """Updates one bot/web process handles at once: BOT_MAX_CONCURRENT_UPDATES, else 3 x DATABASE_POOL_MAX."""
+    return settings.bot_max_concurrent_updates or UPDATES_PER_DB_CONNECTION * settings.database_pool_max
 
 
 @dataclass
 class BotRuntime:
+    """The open runtime; ``max_concurrent_updates`` bounds the updates handled at once
+    (polling: ``tasks_concurrency_limit``; webhook: ``WebhookHandler(max_in_flight=...)``)."""
+
     bot: Bot
     dispatcher: Dispatcher
     services: BotServices
+    max_concurrent_updates: int
 
 
 @asynccontextmanager
@@ -53,8 +65,15 @@ async def open_bot_runtime(
     database_url = resolve_database_url(settings)
     redis_url = resolve_redis_url(settings)
     pool = await open_pool(database_url, min_size=settings.database_pool_min, max_size=settings.database_pool_max, name="bot")
-    # Redis sits before every handler (dedup, throttling, FSM): a hung server must fail fast
-    redis = Redis.from_url(redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+    # Redis sits before every handler (dedup, throttling, FSM): a hung server must fail fast,
+    # and a burst must wait for a pooled connection rather than fail with MaxConnectionsError
+    redis = blocking_redis(
+        redis_url,
+        max_connections=settings.redis_max_connections,
+        wait_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+    )
     own_bot = bot is None
     try:
         if broker is None:
@@ -65,7 +84,7 @@ async def open_bot_runtime(
         dispatcher = build_dispatcher(
             services=services, throttle_limit=throttle_limit, throttle_window_seconds=throttle_window_seconds
         )
-        yield BotRuntime(bot=bot, dispatcher=dispatcher, services=services)
+        yield BotRuntime(bot=bot, dispatcher=dispatcher, services=services, max_concurrent_updates=max_concurrent_updates(settings))
     finally:
         if own_bot and bot is not None:
             await bot.session.close()

@@ -31,6 +31,7 @@ def build_web_app(*, runtime: BotRuntime, with_webhook: bool, handle_in_backgrou
             dispatcher=runtime.dispatcher,
             bot=runtime.bot,
             secret=services.settings.webhook_secret or "",
+            max_in_flight=runtime.max_concurrent_updates,
             handle_in_background=handle_in_background,
         )
         app[WEBHOOK_HANDLER_KEY] = handler
