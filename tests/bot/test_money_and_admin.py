@@ -226,3 +226,17 @@ async def test_admin_broadcast_and_status(bot, sandbox, redis, namespace, pool):
     sandbox.state.user_sends_text(ADMIN_ID, "/status")
     status = await sandbox.state.wait_for_message(ADMIN_ID, contains="Queues")
     assert "notifications: 1" in status.text and "USDT: 95.00 RUB" in status.text
+
+
+async def test_payouts_header_counts_every_requested_payout(bot, sandbox, pool):
+    # more requested payouts than one screen shows: the header tells how many wait in all
+    for index in range(7):
+        creator = await _creator(sandbox, pool, balance="1000")
+        async with unit_of_work(pool) as conn:
+            await payouts.create_requested(conn, user_id=creator.id, amount_rub=Decimal("500"), asset="USDT", request_id=f"t:{creator.id}:{index}")
+    async with pool.connection() as conn:
+        waiting = await payouts.count_by_status(conn, status="requested")  # the session database is shared
+    assert waiting >= 7
+    sandbox.state.user_sends_text(ADMIN_ID, "/payouts", language_code="en")
+    header = await sandbox.state.wait_for_message(ADMIN_ID, contains="Payouts awaiting approval", after=0)
+    assert f"{waiting:,} waiting; the oldest 5 are below" in header.text

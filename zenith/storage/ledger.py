@@ -373,19 +373,35 @@ async def balances(conn: psycopg.AsyncConnection, user_id: int) -> UserBalances:
 async def history(
     conn: psycopg.AsyncConnection, user_id: int, limit: int = 20, *, before_id: int | None = None
 ) -> list[Transfer]:
-    """The user's transfers, newest first; page with ``before_id`` (the last id seen)."""
-    keys = [available_account(user_id), reserved_account(user_id)]
+    """The user's transfers, newest first; page with ``before_id`` (the last id seen).
+
+    One branch per account and side, each the newest ``limit`` transfers read backwards
+    on ``ledger_transfers_from/to (account, id)``: at most 4 x ``limit`` rows are read
+    however many transfers the user has. UNION drops the transfers between the user's
+    own two accounts (reserve, release), which two branches both find.
+    """
+    if limit < 1:
+        raise ValueError("limit must be >= 1")
     rows = await fetch_all(
         conn,
         """
         SELECT * FROM (
-            SELECT * FROM ledger_transfers WHERE from_account = ANY(%(keys)s) AND id < %(before)s
+            (SELECT * FROM ledger_transfers WHERE from_account = %(available)s AND id < %(before)s ORDER BY id DESC LIMIT %(limit)s)
             UNION
-            SELECT * FROM ledger_transfers WHERE to_account = ANY(%(keys)s) AND id < %(before)s
+            (SELECT * FROM ledger_transfers WHERE from_account = %(reserved)s AND id < %(before)s ORDER BY id DESC LIMIT %(limit)s)
+            UNION
+            (SELECT * FROM ledger_transfers WHERE to_account = %(available)s AND id < %(before)s ORDER BY id DESC LIMIT %(limit)s)
+            UNION
+            (SELECT * FROM ledger_transfers WHERE to_account = %(reserved)s AND id < %(before)s ORDER BY id DESC LIMIT %(limit)s)
         ) AS t
         ORDER BY id DESC
         LIMIT %(limit)s
         """,
-        {"keys": keys, "before": before_id if before_id is not None else 2**63 - 1, "limit": limit},
+        {
+            "available": available_account(user_id),
+            "reserved": reserved_account(user_id),
+            "before": before_id if before_id is not None else 2**63 - 1,
+            "limit": limit,
+        },
     )
     return [Transfer(**row) for row in rows]

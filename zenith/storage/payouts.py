@@ -195,6 +195,14 @@ async def list_by_status(
     return [Payout(**row) for row in rows]
 
 
+async def count_by_status(conn: psycopg.AsyncConnection, *, status: str) -> int:
+    """How many payouts are in ``status`` (counted on the ``payouts_status_created`` index)."""
+    if status not in STATUSES:
+        raise ValueError(f"payout status must be one of {STATUSES}, got {status!r}")
+    row = await fetch_one(conn, "SELECT count(*) AS n FROM payouts WHERE status = %s", (status,))
+    return row["n"]
+
+
 async def list_for_user(conn: psycopg.AsyncConnection, *, user_id: int, limit: int = 10) -> list[Payout]:
     """The user's latest payouts, newest first."""
     rows = await fetch_all(

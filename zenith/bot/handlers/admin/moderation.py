@@ -27,7 +27,7 @@ QUEUE_PAGE = 5
 async def _send_queue(message: Message, *, i18n: Translator, services: BotServices) -> None:
     async with services.read() as conn:
         queue = await videos.moderation_queue(conn, limit=QUEUE_PAGE)
-        total = (await videos.count_by_status(conn))["pending_moderation"]
+        total = await videos.count_with_status(conn, status="pending_moderation")
         owners = {video.user_id: await users.get(conn, video.user_id) for video in queue}
     cards = [
         Card(

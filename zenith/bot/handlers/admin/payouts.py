@@ -25,6 +25,7 @@ PAGE = 5
 async def _send_requested(message: Message, *, i18n: Translator, services: BotServices) -> None:
     async with services.read() as conn:
         waiting = await payouts.list_by_status(conn, status="requested", limit=PAGE)
+        total = await payouts.count_by_status(conn, status="requested")
         owners = {payout.user_id: await users.get(conn, payout.user_id) for payout in waiting}
         money = {user_id: await ledger.balances(conn, user_id) for user_id in owners}
     cards = []
@@ -43,7 +44,7 @@ async def _send_requested(message: Message, *, i18n: Translator, services: BotSe
             paid=balances.paid_out,
         )
         cards.append(Card(text=text, keyboard=payout_decision_keyboard(i18n, payout_id=payout.id)))
-    header = i18n("admin.payouts_header", shown=len(cards))
+    header = i18n("admin.payouts_header", total=total, shown=len(cards))
     await send_queue(message, i18n=i18n, header=header, cards=cards, empty_key="admin.payouts_empty")
 
 
