@@ -32,9 +32,6 @@ import logging
 import uuid
 from typing import Any
 
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNotFound, TelegramRetryAfter
-from aiogram.types import FSInputFile
-
 from zenith.actors.dedup import ClaimResult, OnceGuard
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
@@ -169,6 +166,11 @@ async def _deliver(runtime: Runtime, redis, *, user: users.User, key: str, param
     first = int(await redis.get(progress_key) or 0) if progress_key else 0
     limiter = _limiter(runtime, redis)
     bot = await runtime.bot()
+    # aiogram is loaded by runtime.bot() (in a thread, once per process): importing it at
+    # module level would cost every worker of every queue seconds of start-up
+    from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNotFound, TelegramRetryAfter
+    from aiogram.types import FSInputFile
+
     for index in range(first, len(parts)):
         wait_ms = await _wait_for_permit(limiter, user.telegram_id)
         if wait_ms:

@@ -4,6 +4,10 @@ Each actor module lists its actors in ``ACTORS`` as `ActorSpec`s; the worker (or
 test) binds them all to one broker with `register_actors`. Binding is explicit rather
 than a module-level ``@dramatiq.actor`` so the same functions can be bound to a fresh
 broker per test, and importing an actor module has no side effects.
+
+A worker imports only the modules of the queues it consumes (`modules_for_queues`):
+start-up time is what a killed worker's pool is down for, and the notifications
+module is the one that needs aiogram.
 """
 
 from __future__ import annotations
@@ -14,16 +18,37 @@ from typing import Any, Callable, Iterable, Mapping
 
 import dramatiq
 
-from zenith.messaging.contract import Route
+from zenith.messaging.contract import NOTIFICATIONS, PARSING, PAYOUTS, QUEUES, RATES, SUBMISSION, Route
 
-# Every module that defines actors; the worker imports them all.
-ACTOR_MODULES = (
-    "zenith.actors.submission",
-    "zenith.actors.parsing",
-    "zenith.actors.rates",
-    "zenith.actors.payouts",
-    "zenith.actors.notifications",
-)
+# The module defining the actors of each queue (every actor of a module is on its queue;
+# tests/actors/test_registry.py checks that against the modules' ACTORS).
+QUEUE_MODULES: dict[str, str] = {
+    SUBMISSION: "zenith.actors.submission",
+    PARSING: "zenith.actors.parsing",
+    RATES: "zenith.actors.rates",
+    PAYOUTS: "zenith.actors.payouts",
+    NOTIFICATIONS: "zenith.actors.notifications",
+}
+# Every module that defines actors: what a worker of every queue imports.
+ACTOR_MODULES = tuple(QUEUE_MODULES[queue] for queue in QUEUES)
+
+
+class UnknownQueue(ValueError):
+    """A queue name that is not in the message contract."""
+
+
+def modules_for_queues(queues: Iterable[str] | None) -> tuple[str, ...]:
+    """The actor modules a worker consuming ``queues`` must import (None or empty: all).
+
+    Raises `UnknownQueue` for a name that is not in the contract.
+    """
+    chosen = set(queues or ())
+    unknown = chosen - set(QUEUES)
+    if unknown:
+        raise UnknownQueue(f"unknown queue(s) {sorted(unknown)}; known: {list(QUEUES)}")
+    if not chosen:
+        return ACTOR_MODULES
+    return tuple(QUEUE_MODULES[queue] for queue in QUEUES if queue in chosen)
 
 
 @dataclass(frozen=True)

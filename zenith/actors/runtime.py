@@ -9,6 +9,7 @@ of the process, and closed once when the worker shuts down (`RuntimeMiddleware`)
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from typing import Any, Awaitable, Callable
 
@@ -117,9 +118,9 @@ class Runtime:
         """The aiogram Bot the notifications actor sends with."""
 
         async def factory():
-            from zenith.platforms.telegram import build_bot
-
-            bot = build_bot(self.settings)
+            # importing aiogram takes seconds: do it off the event loop the other actors share
+            module = await asyncio.to_thread(importlib.import_module, "zenith.platforms.telegram")
+            bot = module.build_bot(self.settings)
             return bot, bot.session.close
 
         return await self._get("bot", factory)

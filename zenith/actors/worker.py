@@ -20,7 +20,7 @@ from typing import Sequence
 
 import dramatiq
 
-from zenith.actors.registry import ACTOR_MODULES, register_actors
+from zenith.actors.registry import UnknownQueue, modules_for_queues, register_actors
 from zenith.actors.runtime import RuntimeMiddleware, configure_runtime
 from zenith.config import Settings, get_settings
 from zenith.messaging.broker import setup_broker
@@ -33,10 +33,6 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_MS = 25_000
 # How long a consumer blocks on an empty queue; also how fast shutdown is noticed.
 WORKER_TIMEOUT_MS = 1_000
-
-
-class UnknownQueue(ValueError):
-    """``--queues`` named a queue that is not in the message contract."""
 
 
 def worker_role(queues: Sequence[str] | None) -> str:
@@ -67,7 +63,7 @@ def build_worker(
     database_url: str | None = None,
     redis_url: str | None = None,
     broker: dramatiq.Broker | None = None,
-    modules: Sequence[str] = ACTOR_MODULES,
+    modules: Sequence[str] | None = None,
 ) -> dramatiq.Worker:
     """A ready-to-start worker: broker, telemetry, runtime and every actor registered.
 
@@ -78,11 +74,14 @@ def build_worker(
       worker_timeout_ms: consumer poll timeout.
       database_url / redis_url: override the resolved URLs (tests).
       broker: an already built broker (tests with special brokers); default: setup_broker.
-      modules: the actor modules to register (default: all).
+      modules: the actor modules to register (default: those of ``queues``, so a
+        parsing worker never imports the notifications actor and aiogram).
+
+    Raises `UnknownQueue` when ``queues`` names a queue that is not in the contract.
     """
-    unknown = set(queues or ()) - set(QUEUES)
-    if unknown:
-        raise UnknownQueue(f"unknown queue(s) {sorted(unknown)}; known: {list(QUEUES)}")
+    queue_modules = modules_for_queues(queues)
+    if modules is None:
+        modules = queue_modules
     if broker is None:
         broker = setup_broker(settings, redis_url=redis_url, namespace=settings.redis_namespace)
     else:
