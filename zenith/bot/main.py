@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 
 from zenith.config import Settings, get_settings
 
 logger = logging.getLogger(__name__)
+
+# the event loop may be unresponsive this long before the heartbeat stops (the supervisor
+# then kills the process after its pool's heartbeat timeout, 60 s by default)
+LOOP_MAX_LAG_SECONDS = 10.0
 
 
 def run_bot(args: argparse.Namespace) -> int:
@@ -41,7 +46,10 @@ async def poll(settings: Settings) -> None:
     """Long polling: drop any webhook first (Telegram allows one or the other)."""
     from zenith.bot.dispatcher import set_commands
     from zenith.bot.runtime import open_bot_runtime
+    from zenith.supervisor.heartbeat import HEARTBEAT_FILE_ENV, loop_liveness, start_heartbeat
 
+    if os.environ.get(HEARTBEAT_FILE_ENV):  # under the supervisor: a blocked loop stops the heartbeat
+        start_heartbeat(alive=loop_liveness(asyncio.get_running_loop(), max_lag=LOOP_MAX_LAG_SECONDS))
     async with open_bot_runtime(settings) as runtime:
         await runtime.bot.delete_webhook(drop_pending_updates=False)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 
 from aiohttp import web
@@ -12,6 +13,10 @@ from aiohttp import web
 from zenith.config import ConfigError, Settings, get_settings
 
 logger = logging.getLogger(__name__)
+
+# the event loop may be unresponsive this long before the heartbeat stops (the supervisor
+# then kills the process after its pool's heartbeat timeout, 60 s by default)
+LOOP_MAX_LAG_SECONDS = 10.0
 
 
 def run_web(args: argparse.Namespace) -> int:
@@ -40,10 +45,13 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     """
     from zenith.bot.dispatcher import set_commands
     from zenith.bot.runtime import open_bot_runtime
+    from zenith.supervisor.heartbeat import HEARTBEAT_FILE_ENV, loop_liveness, start_heartbeat
     from zenith.web.app import build_web_app
     from zenith.web.webhook import public_webhook_url
 
     stop = stop or _stop_on_signals()
+    if os.environ.get(HEARTBEAT_FILE_ENV):  # under the supervisor: a blocked loop stops the heartbeat
+        start_heartbeat(alive=loop_liveness(asyncio.get_running_loop(), max_lag=LOOP_MAX_LAG_SECONDS))
     with_webhook = bool(settings.webhook_url)
     async with open_bot_runtime(settings) as runtime:
         app = build_web_app(runtime=runtime, with_webhook=with_webhook)
