@@ -18,6 +18,9 @@ Every step is a conditional status change, so running the message twice, or two
 workers at once, never pays twice or refunds twice (ledger keys are per payout). A
 delivery that finds the payout paid or failed repeats its final notice under the same
 dedup key, so a worker dying between the status commit and the notice loses nothing.
+
+Without CRYPTO_PAY_TOKEN an approved (or sending) payout is held as it is: one operator
+log line per delivery, the creator told once (``notify.payout.unavailable``), no retry.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from zenith.actors.rates import RateStale, current_rate
+from zenith.actors.rates import RateStale, crypto_pay_configured, current_rate
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
 from zenith.domain.money import convert_rub_to_asset, format_asset
@@ -93,6 +96,9 @@ async def process_payout(payout_id: int) -> None:
         payout = await _auto_approve(runtime, payout)
         if payout is None:
             return  # waits for an admin
+    if payout.status in ("approved", "sending") and not crypto_pay_configured(runtime.settings):
+        _hold_unconfigured(runtime, payout)
+        return
     if payout.status == "approved":
         payout = await _start_sending(runtime, payout)
         if payout is None:
@@ -102,6 +108,14 @@ async def process_payout(payout_id: int) -> None:
         await _send(runtime, payout, reconcile_first=True)
     elif payout.status in ("paid", "failed"):
         _repeat_final_notice(runtime, payout)
+
+
+def _hold_unconfigured(runtime: Runtime, payout: payouts.Payout) -> None:
+    """No CRYPTO_PAY_TOKEN: a configuration state, not an error. The payout keeps its status
+    (and its reservation), the creator is told once that payouts are unavailable; the
+    clock brings held payouts back, and they go out once the token is configured."""
+    logger.warning("payout %s held in '%s': CRYPTO_PAY_TOKEN is not set, payouts are off until it is configured", payout.id, payout.status)
+    _notify(runtime, payout, "unavailable", {})
 
 
 def _repeat_final_notice(runtime: Runtime, payout: payouts.Payout) -> None:
@@ -189,6 +203,7 @@ async def _send(runtime: Runtime, payout: payouts.Payout, *, reconcile_first: bo
         return
     except CryptoPayConfigError as exc:
         logger.error("payout %s held: Crypto Pay app misconfigured (%s)", payout.id, exc)
+        _notify(runtime, payout, "unavailable", {})
         runtime.send(PROCESS_PAYOUT, payout.id, delay_ms=CONFIG_ERROR_RETRY_MS)
         return
     await _mark_paid(runtime, payout, transfer)

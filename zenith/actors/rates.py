@@ -7,6 +7,11 @@ twice only adds a second history row.
 
 ``current_rate(runtime, asset=..., max_age=...)`` is what payouts call: the cached
 rate (or the latest stored one) if it is younger than ``max_age``, else `RateStale`.
+
+Without CRYPTO_PAY_TOKEN (the `zenith up` default) there is nothing to refresh from:
+that is a configuration state, not a failure -- one warning per process, no retry.
+A token Crypto Pay refuses is logged as an error, also without retry (retrying cannot
+fix it).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from typing import Iterable
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
 from zenith.messaging.contract import REFRESH_RATES
-from zenith.platforms.cryptopay_types import ExchangeRate
+from zenith.config import Settings
+from zenith.platforms.cryptopay_types import CryptoPayConfigError, ExchangeRate
 from zenith.storage import rates as rate_store
 from zenith.storage.db import unit_of_work
 
@@ -44,6 +50,22 @@ class CurrentRate:
     asset: str
     rate: Decimal  # RUB per one unit of the asset
     fetched_at: datetime
+
+
+def crypto_pay_configured(settings: Settings) -> bool:
+    """True when CRYPTO_PAY_TOKEN is set; without it no rate is fetched and no payout sent."""
+    return bool(settings.crypto_pay_token)
+
+
+_told_not_configured = False  # the missing token is logged once per process
+
+
+def _warn_not_configured() -> None:
+    global _told_not_configured
+    if _told_not_configured:
+        return
+    _told_not_configured = True
+    logger.warning("CRYPTO_PAY_TOKEN is not set: exchange rates are not refreshed and payouts wait in 'approved' until it is configured")
 
 
 def rub_prices(quotes: Iterable[ExchangeRate], *, assets: Iterable[str]) -> dict[str, Decimal]:
@@ -73,10 +95,18 @@ def _cache_key(runtime: Runtime, asset: str) -> str:
 async def refresh_rates() -> None:
     """Fetch RUB prices of the payout assets; cache them (TTL RATE_MAX_AGE_SECONDS) and store them."""
     runtime = get_runtime()
+    if not crypto_pay_configured(runtime.settings):
+        _warn_not_configured()
+        return
     client = await runtime.crypto_pay()
     fetched_at = datetime.now(timezone.utc)
     assets = runtime.settings.payout_assets
-    prices = rub_prices(await client.get_exchange_rates(), assets=assets)
+    try:
+        quotes = await client.get_exchange_rates()
+    except CryptoPayConfigError as exc:
+        logger.error("exchange rates not refreshed: Crypto Pay refuses our app (%s); check CRYPTO_PAY_TOKEN / CRYPTO_PAY_URL", exc)
+        return
+    prices = rub_prices(quotes, assets=assets)
     missing = sorted(set(a.upper() for a in assets) - set(prices))
     if missing:
         logger.error("Crypto Pay quoted no valid RUB rate for %s", missing)

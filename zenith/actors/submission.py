@@ -29,7 +29,7 @@ from zenith.domain.tiers import TierPolicy
 from zenith.domain.verification import InvalidCode, code_present
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY, SUBMIT_VIDEO, VERIFY_ACCOUNT
 from zenith.platforms.base import VideoStats
-from zenith.platforms.errors import BlockedError, PermanentError
+from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError
 from zenith.platforms.safe_http import DisallowedUrlError, UnsafeUrlError
 from zenith.storage import accounts, users, videos
 from zenith.storage.db import fetch_one, unit_of_work
@@ -79,13 +79,23 @@ async def _resolve(runtime: Runtime, url: str) -> ParsedLink:
     return parsed
 
 
+def _not_configured(platform: str, exc: ConfigurationError) -> dict:
+    """Log the operator's part; the creator's notice parameters naming the platform."""
+    logger.error("%s checks are not configured: %s", platform, exc)
+    return {"platform_key": f"platform.{platform}"}
+
+
 async def _fetch_stats(runtime: Runtime, parsed: ParsedLink) -> VideoStats:
-    adapter = await runtime.platform(parsed.platform.value)
-    result = (await adapter.fetch_many([parsed.video_id]))[parsed.video_id]
-    if isinstance(result, PermanentError):
-        raise SubmissionRefused("notify.video.not_found", outcome="not_found")
-    if isinstance(result, Exception):
-        raise result  # transient / unparseable this time: Dramatiq retries with back-off
+    try:
+        adapter = await runtime.platform(parsed.platform.value)
+        result = (await adapter.fetch_many([parsed.video_id]))[parsed.video_id]
+        if isinstance(result, PermanentError):
+            raise SubmissionRefused("notify.video.not_found", outcome="not_found")
+        if isinstance(result, Exception):
+            raise result  # transient / unparseable this time: Dramatiq retries with back-off
+    except ConfigurationError as exc:  # no API key (or one the platform refuses): retrying cannot help
+        params = _not_configured(parsed.platform.value, exc)
+        raise SubmissionRefused("notify.video.platform_not_configured", outcome="not_configured", params=params) from None
     return result
 
 
@@ -248,9 +258,13 @@ async def verify_account(account_id: int) -> None:
     if paused_ms:
         runtime.send(VERIFY_ACCOUNT, account_id, delay_ms=paused_ms)
         return
-    adapter = await runtime.platform(account.platform)
     try:
+        adapter = await runtime.platform(account.platform)
         info = await adapter.fetch_account(account.external_id or account.handle)
+    except ConfigurationError as exc:  # no API key: the account stays as it is
+        params = {**params, **_not_configured(account.platform, exc)}
+        _notify(runtime, account.user_id, "notify.account.platform_not_configured", params, _check_dedup(account, "not_configured"))
+        return
     except BlockedError as exc:
         pause = await pause_platform(redis, prefix=runtime.namespace, platform=account.platform, until=exc.until, reason=str(exc))
         runtime.send(VERIFY_ACCOUNT, account_id, delay_ms=pause)
