@@ -107,9 +107,10 @@ class Runtime:
         """The process's async Redis client (decoded strings)."""
 
         async def factory():
-            import redis.asyncio as aioredis
+            from zenith.storage.redis_pool import blocking_redis
 
-            client = aioredis.Redis.from_url(self.redis_url(), decode_responses=True)
+            # a blocking pool waits for a free connection instead of failing when busy
+            client = blocking_redis(self.redis_url(), decode_responses=True, max_connections=self.settings.redis_max_connections)
             return client, client.aclose
 
         return await self._get("redis", factory)
