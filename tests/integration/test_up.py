@@ -102,7 +102,11 @@ def test_up_runs_everything_and_a_gold_creator_gets_credited(tree, empty_databas
 
         first = [line.get("event") for line in procs.log_lines("up")[:8]]
         servers = procs.events("up", "up_servers")[0]
-        assert first[0] == "up_servers", first
+        assert first[:2] == ["up_integrations", "up_servers"], first
+        found = procs.events("up", "up_integrations")[0]
+        assert found["telegram"].startswith("Bot API sandbox") and found["youtube"].startswith("configured (http://127.0.0.1:")
+        assert found["tiktok"] == f"pages from {tiktok.url}" and found["crypto_pay"].startswith("configured (http://127.0.0.1:")
+        assert found["otlp"].startswith("off")
         assert (servers["database"], servers["redis"], servers["sandbox"]) == ("external", "external", True)
         assert "Bot API sandbox" in servers["message"] and "up_migrated" in first
 
@@ -165,6 +169,8 @@ def test_up_on_embedded_servers_answers_start_and_stops_cleanly(tree, tmp_path):
     wait_until(sandbox.reachable, timeout=60, what="the sandbox pool")
     servers = procs.events("up-embedded", "up_servers")[0]
     assert (servers["database"], servers["redis"], servers["sandbox"]) == ("embedded", "embedded", True)
+    found = procs.events("up-embedded", "up_integrations")[0]
+    assert found["youtube"].startswith("not configured (no YOUTUBE_API_KEY") and found["crypto_pay"].startswith("not configured (no CRYPTO_PAY_TOKEN")
 
     sandbox.send(777000111, "/start", first_name="Dev", language_code="en")
     sandbox.wait(777000111, "Hi, Dev", timeout=60)
