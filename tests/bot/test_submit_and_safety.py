@@ -24,17 +24,19 @@ async def test_links_are_submitted_with_stable_request_ids_and_reasons(bot, sand
     assert "поддерживаются только TikTok и YouTube" in reply.text
     sent = await wait_until(lambda: _count(redis, namespace, 2))
     message_id = update["message"]["message_id"]
-    assert sorted(tuple(m.args[1:]) for m in sent) == sorted(
-        [
-            ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", f"{uid}:{message_id}:0"),
-            ("https://www.tiktok.com/@creator/video/7234567890123456789", f"{uid}:{message_id}:1"),
-        ]
-    )
     async with pool.connection() as conn:
         from zenith.storage import users
 
         user = await users.find_by_telegram_id(conn, uid)
+    # built from users.id: the Telegram id appears nowhere in the message
+    assert sorted(tuple(m.args[1:]) for m in sent) == sorted(
+        [
+            ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", f"{user.id}:{message_id}:0"),
+            ("https://www.tiktok.com/@creator/video/7234567890123456789", f"{user.id}:{message_id}:1"),
+        ]
+    )
     assert {m.args[0] for m in sent} == {user.id}
+    assert not any(str(uid) in repr(m.args) for m in sent)
 
 
 async def _count(redis, namespace, n):

@@ -13,7 +13,7 @@ from zenith.domain.links import MAX_LINKS_PER_MESSAGE, LinkRejected, ParsedLink,
 from zenith.i18n import Markup, Translator
 from zenith.messaging.contract import SUBMIT_VIDEO
 from zenith.storage.users import User
-from zenith.telemetry.attributes import pseudonymous_request_id, user_attributes
+from zenith.telemetry.attributes import user_attributes
 from zenith.telemetry.metrics import get_metrics
 from zenith.telemetry.tracing import tracer
 
@@ -27,9 +27,14 @@ MAX_MESSAGE_LENGTH = 4096
 ECHO_LENGTH = 80
 
 
-def submission_request_id(*, chat_id: int, message_id: int, index: int) -> str:
-    """Stable id of the index-th link of a message: a re-delivered update submits nothing new."""
-    return f"{chat_id}:{message_id}:{index}"
+def submission_request_id(*, user_id: int, message_id: int, index: int) -> str:
+    """Stable id of the index-th link of a message: a re-delivered update submits nothing new.
+
+    Built from ``users.id``, not the chat id: in a private chat that is the Telegram user
+    id, which must not travel in message arguments, Redis keys and videos.request_id.
+    Message ids are numbered per chat, so (user, message, index) stays unique.
+    """
+    return f"{user_id}:{message_id}:{index}"
 
 
 def _echo(candidate: str) -> str:
@@ -64,7 +69,7 @@ async def submit_links(message: Message, user: User, i18n: Translator, services:
             get_metrics().video_submissions.labels(platform="unknown", status="invalid_link").inc()
             refused.append(i18n("submit.rejected_line", url=_echo(candidate), reason=i18n(f"reject.{exc.reason.value}")))
             continue
-        request_id = submission_request_id(chat_id=message.chat.id, message_id=message.message_id, index=index)
+        request_id = submission_request_id(user_id=user.id, message_id=message.message_id, index=index)
         await _submit(services, user=user, telegram_id=message.from_user.id, parsed=parsed, request_id=request_id)
         accepted += 1
     parts: list[str] = []
@@ -83,8 +88,7 @@ async def _submit(services: BotServices, *, user: User, telegram_id: int, parsed
     with tracer("zenith.bot").start_as_current_span("submit link", attributes=attributes):
         await services.send(SUBMIT_VIDEO, user.id, parsed.canonical_url, request_id)
     get_metrics().video_submissions.labels(platform=parsed.platform.value, status="queued").inc()
-    # the request id starts with the chat id, i.e. the Telegram user id: logged pseudonymised
-    logger.info("submission queued", extra={"request_id": pseudonymous_request_id(request_id, settings=services.settings), "platform": parsed.platform.value})
+    logger.info("submission queued", extra={"request_id": request_id, "platform": parsed.platform.value})  # our ids only
 
 
 def _mentions_link(text: str) -> bool:
