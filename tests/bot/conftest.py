@@ -56,6 +56,8 @@ def bot_env(database_url, redis_url, namespace, sandbox) -> dict[str, str]:
         "GOLD_AUTO_PAYOUT_LIMIT_RUB": "5000",
         "RATE_MAX_AGE_SECONDS": "900",
         "DATA_DIR": "/tmp/zenith-bot-tests",
+        # payouts are configured (the bot never calls Crypto Pay; without a token it refuses withdrawals)
+        "CRYPTO_PAY_TOKEN": "bot-tests-cryptopay-token",
     }
 
 

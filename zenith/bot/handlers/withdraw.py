@@ -42,6 +42,11 @@ class RateUnavailable(Exception):
     """No rate for the asset, or the latest one is older than RATE_MAX_AGE_SECONDS."""
 
 
+def payouts_configured(settings) -> bool:
+    """Crypto Pay is set up (CRYPTO_PAY_TOKEN): without it no rate ever arrives and nothing is sent."""
+    return bool(settings.crypto_pay_token)
+
+
 async def _fresh_rate(services: BotServices, conn, *, asset: str) -> rates.Rate:
     rate = await rates.latest(conn, source=asset)
     if rate is None:
@@ -52,6 +57,14 @@ async def _fresh_rate(services: BotServices, conn, *, asset: str) -> rates.Rate:
     return rate
 
 
+async def _refuse_unconfigured(message: Message, *, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+    """Leave the dialog and say payouts are off, with the balance (nothing reserved)."""
+    await state.clear()
+    async with services.read() as conn:
+        balances = await ledger.balances(conn, user.id)
+    await message.answer(i18n("withdraw.unavailable", available=balances.available, reserved=balances.reserved))
+
+
 @router.message(Command("withdraw"))
 @router.message(menu_button("menu.withdraw"))
 async def start_withdrawal(message: Message, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
@@ -60,6 +73,10 @@ async def start_withdrawal(message: Message, user: User, i18n: Translator, servi
         return
     async with services.read() as conn:
         balances = await ledger.balances(conn, user.id)
+    if not payouts_configured(services.settings):
+        # "rates are updating" would never come true: say plainly that payouts are off, reserve nothing
+        await message.answer(i18n("withdraw.unavailable", available=balances.available, reserved=balances.reserved))
+        return
     minimum = services.settings.payout_min_rub
     if balances.available < minimum:
         await message.answer(i18n("withdraw.too_little", minimum=minimum, available=balances.available))
@@ -93,6 +110,9 @@ async def choose_asset(query: CallbackQuery, callback_data: WithdrawAssetCb, use
 async def enter_amount(message: Message, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
     asset = (await state.get_data()).get("asset", "")
     settings = services.settings
+    if not payouts_configured(settings):
+        await _refuse_unconfigured(message, user=user, i18n=i18n, services=services, state=state)
+        return
     try:
         text = normalize_amount_text(message.text or "")
     except AmountNotUnderstood:
@@ -146,6 +166,12 @@ async def confirm_withdrawal(query: CallbackQuery, callback_data: WithdrawConfir
     if not user.is_active:
         await state.clear()
         await query.answer(i18n("withdraw.banned"), show_alert=True)
+        return
+    if not payouts_configured(services.settings):
+        # a dialog begun before Crypto Pay was switched off (the FSM state outlives a restart)
+        await query.answer()
+        await query.message.edit_reply_markup(reply_markup=None)
+        await _refuse_unconfigured(query.message, user=user, i18n=i18n, services=services, state=state)
         return
     amount, asset = Decimal(data["amount"]), str(data["asset"])
     settings = services.settings
