@@ -65,7 +65,7 @@ async def test_a_payout_without_a_token_stays_approved_and_the_creator_is_told_o
         message = await state.wait_for_message(user.telegram_id, contains="temporarily unavailable", timeout=20)
         await eventually(lambda: not _pending_messages(redis_url, cleanup_namespace), what="nothing re-sent")
         await _settled(worker)
-    assert message.text == (f"⏸ Payouts are temporarily unavailable. Request #{payout.id} for 924.50 RUB is approved and will be sent "
+    assert message.text == (f"⏸ Payouts are temporarily unavailable. Payout #{payout.id} for 924.50 RUB is approved and will be sent "
                             "as soon as they are back; the money stays reserved for it.")
     assert len(state.messages_for(user.telegram_id)) == 1
     async with pool.connection() as conn:

@@ -89,7 +89,7 @@ async def _withdraw(sandbox, uid: int, *, amount: str, asset: str = "USDT"):
     sandbox.state.user_sends_text(uid, amount)
     quote = await sandbox.state.wait_for_message(uid, contains="Please confirm")
     sandbox.state.user_presses_button(uid, quote.message_id, [d for d in quote.callback_data() if d.startswith("wc:")][0])
-    return await sandbox.state.wait_for_message(uid, contains="Request #")
+    return await sandbox.state.wait_for_message(uid, contains="Payout #", predicate=lambda m: "requested" in m.content)
 
 
 async def test_bronze_videos_wait_for_moderation_then_one_is_credited_and_one_rejected(e2e_bot, worker, sandbox, fakes, pool):
@@ -161,7 +161,7 @@ async def test_admin_rejects_one_payout_and_approves_another_which_is_paid_once(
     card = await _admin_card(sandbox, "/payouts", f"#{second.id}")
     sandbox.state.user_presses_button(ADMIN_ID, card.message_id, f"ap:ok:{second.id}")
     await sandbox.state.wait_for_message(ADMIN_ID, contains=f"Payout #{second.id} approved")
-    await sandbox.state.wait_for_message(uid, contains=f"#{second.id}", after=0, predicate=lambda m: "sent" in m.content, timeout=20)
+    await sandbox.state.wait_for_message(uid, contains=f"✅ Payout #{second.id} sent:", after=0, timeout=20)
     # a second press and a re-delivered message pay nothing more
     update = sandbox.state.user_sends_callback(ADMIN_ID, card.message_id, f"ap:ok:{second.id}")
     assert (await sandbox.state.wait_for_callback_answer(update["callback_query"]["id"]))["text"] == "Already handled by another admin."

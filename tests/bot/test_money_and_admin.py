@@ -62,7 +62,7 @@ async def test_withdrawal_creates_payout_with_reservation(bot, sandbox, pool, re
     assert "1,000.50 RUB" in quote.text and "10.476439 USDT" in quote.text
     confirm = [data for data in quote.callback_data() if data.startswith("wc:")][0]
     sandbox.state.user_presses_button(user.telegram_id, quote.message_id, confirm)
-    created = await sandbox.state.wait_for_message(user.telegram_id, contains="Request #")
+    created = await sandbox.state.wait_for_message(user.telegram_id, contains="Payout #", predicate=lambda m: "requested" in m.content)
     # a second tap on the same quote does nothing
     update = sandbox.state.user_sends_callback(user.telegram_id, quote.message_id, confirm)
     answer = await sandbox.state.wait_for_callback_answer(update["callback_query"]["id"])
