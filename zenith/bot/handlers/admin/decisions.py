@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
 
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -54,7 +55,11 @@ async def answer_undecidable(query: CallbackQuery, *, i18n: Translator, found: b
 async def confirm_decision(query: CallbackQuery, *, text: str) -> None:
     """Close the card's buttons and say what was done."""
     await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
+    try:
+        await query.message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest:
+        # the buttons are gone already (the card was closed on another device): the decision stands
+        pass
     await query.message.answer(text)
 
 
@@ -92,6 +97,8 @@ class DecisionKind:
       approve: ``(conn, target_id, admin_id) -> target | None`` (None: decided meanwhile),
         audit row included; runs in one transaction.
       reject: ``(conn, target_id, admin_id, reason) -> target | None``, the same way.
+      tag: ``target -> None``: names the target on the update's span (and on the messages
+        sent after it) via `zenith.telemetry.subject`, so the decision is found by its id.
       after_approve / after_reject: ``(services, target[, reason])`` -- the messages to send.
       approved_key / rejected_key: the admin's confirmation; id_param: its id placeholder.
     """
@@ -102,6 +109,7 @@ class DecisionKind:
     pending: Callable[[Any], bool]
     approve: Callable[..., Awaitable[Any]]
     reject: Callable[..., Awaitable[Any]]
+    tag: Callable[[Any], None]
     after_approve: Callable[..., Awaitable[None]]
     after_reject: Callable[..., Awaitable[None]]
     approved_key: str
@@ -121,6 +129,7 @@ async def approve_target(query: CallbackQuery, *, kind: DecisionKind, target_id:
     if target is None:
         await answer_undecidable(query, i18n=i18n, found=True)
         return
+    kind.tag(target)
     await kind.after_approve(services, target)
     await confirm_decision(query, text=i18n(kind.approved_key, **{kind.id_param: target.id}))
 
@@ -150,5 +159,6 @@ async def finish_rejection(message: Message, *, kind: DecisionKind, i18n: Transl
     if target is None:
         await message.answer(i18n("admin.already_decided"))
         return
+    kind.tag(target)
     await kind.after_reject(services, target, rejection.reason)
     await message.answer(i18n(kind.rejected_key, **{kind.id_param: target.id}))

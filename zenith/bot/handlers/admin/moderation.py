@@ -18,6 +18,7 @@ from zenith.bot.states import AdminDialog
 from zenith.i18n import Translator
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY
 from zenith.storage import audit, users, videos
+from zenith.telemetry.subject import tag_video
 
 router = Router(name=__name__)
 
@@ -102,6 +103,7 @@ VIDEO = DecisionKind(
     pending=lambda video: video.status == "pending_moderation",
     approve=_approve,
     reject=_reject,
+    tag=lambda video: tag_video(video.id, video.platform),
     after_approve=_after_approve,
     after_reject=_after_reject,
     approved_key="admin.approved_video",

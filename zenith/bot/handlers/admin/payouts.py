@@ -16,6 +16,7 @@ from zenith.bot.states import AdminDialog
 from zenith.i18n import Translator
 from zenith.messaging.contract import NOTIFY, PROCESS_PAYOUT
 from zenith.storage import audit, ledger, payouts, users
+from zenith.telemetry.subject import tag_payout
 
 router = Router(name=__name__)
 
@@ -93,6 +94,7 @@ PAYOUT = DecisionKind(
     pending=lambda payout: payout.status == "requested",
     approve=_approve,
     reject=_reject,
+    tag=lambda payout: tag_payout(payout.id),
     after_approve=_after_approve,
     after_reject=_after_reject,
     approved_key="admin.approved_payout",
