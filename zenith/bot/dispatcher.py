@@ -10,6 +10,7 @@ from aiogram.types import BotCommand
 from zenith.bot.handlers import build_routers
 from zenith.bot.middlewares.dedup import UpdateDedupMiddleware
 from zenith.bot.middlewares.menu import MenuResetsStateMiddleware
+from zenith.bot.middlewares.private_chat import PrivateChatOnlyMiddleware
 from zenith.bot.middlewares.throttling import ThrottlingMiddleware
 from zenith.bot.middlewares.tracing import UpdateSpanMiddleware
 from zenith.bot.middlewares.user import UserMiddleware
@@ -34,8 +35,9 @@ def build_dispatcher(*, services: BotServices, throttle_limit: int = 8, throttle
     """A Dispatcher with every router and middleware; handlers get ``services`` by name.
 
     Middleware order (outer, per update): aiogram's errors and user context, FSM, then
-    de-duplication by update_id and the update span; per message/callback: throttling
-    (before any database work), the user row + translator, and (messages) the menu
+    de-duplication by update_id and the update span; per message/callback: private chats
+    only (groups and channels stop here), throttling (before any database work), the user
+    row + translator, and (messages) the menu
     resetting any dialog.
 
     Parameters:
@@ -54,8 +56,10 @@ def build_dispatcher(*, services: BotServices, throttle_limit: int = 8, throttle
         window_seconds=throttle_window_seconds,
         default_language=services.settings.default_language,
     )
+    private_only = PrivateChatOnlyMiddleware(redis=services.redis, prefix=prefix, default_language=services.settings.default_language)
     user = UserMiddleware(services=services)
     for observer in (dp.message, dp.callback_query):
+        observer.outer_middleware(private_only)
         observer.outer_middleware(throttling)
         observer.outer_middleware(user)
     dp.message.outer_middleware(MenuResetsStateMiddleware())
