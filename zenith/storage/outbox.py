@@ -1,0 +1,139 @@
+"""The notice outbox: notices to creators stored with the state change they report.
+
+An actor adds the notice (``add``) inside the unit of work that commits the change, so
+the two are durable together; after the commit it enqueues the notify message and
+stamps the row sent (``mark_sent``). A worker dying in between leaves the row unsent:
+the clock claims such rows after a grace period (``claim_unsent``, ``FOR UPDATE SKIP
+LOCKED``: two clocks never relay the same row), re-sends them and stamps them sent in
+the same transaction. Every row carries the notifications actor's dedup key (unique
+here too), so an original send plus a relay still reach the creator once. Sent rows
+are deleted after a retention period (``purge_sent``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from zenith.storage.db import fetch_all, fetch_one
+
+
+class InvalidNotice(ValueError):
+    """A notice without a dedup key or a catalogue key, or with parameters that are not a dict."""
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: int
+    user_id: int
+    key: str
+    params: dict
+    dedup_key: str
+    created_at: datetime
+    sent_at: datetime | None
+    relays: int
+
+
+_COLUMNS = "id, user_id, key, params, dedup_key, created_at, sent_at, relays"
+
+
+def _entry(row: dict) -> OutboxEntry:
+    return OutboxEntry(**row)
+
+
+async def add(conn: psycopg.AsyncConnection, *, user_id: int, key: str, params: dict, dedup_key: str) -> OutboxEntry | None:
+    """Store a notice for ``user_id``; None when ``dedup_key`` was stored before (a replay).
+
+    Parameters:
+      user_id: users.id of the recipient.
+      key: i18n catalogue key of the notice.
+      params: template parameters, JSON values only (money as decimal strings).
+      dedup_key: the notifications actor's dedup key; one row per key.
+
+    Call it inside the unit of work of the change the notice reports.
+    """
+    if not dedup_key or not key:
+        raise InvalidNotice("an outbox notice needs a catalogue key and a dedup key")
+    if not isinstance(params, dict):
+        raise InvalidNotice(f"notice parameters must be a dict, not {type(params).__name__}")
+    row = await fetch_one(
+        conn,
+        f"""
+        INSERT INTO outbox (user_id, key, params, dedup_key) VALUES (%s, %s, %s, %s)
+        ON CONFLICT (dedup_key) DO NOTHING
+        RETURNING {_COLUMNS}
+        """,
+        (user_id, key, Jsonb(params), dedup_key),
+    )
+    return _entry(row) if row else None
+
+
+async def mark_sent(conn: psycopg.AsyncConnection, *, ids: list[int]) -> int:
+    """Stamp unsent rows ``ids`` sent now; returns how many were still unsent."""
+    if not ids:
+        return 0
+    rows = await fetch_all(conn, "UPDATE outbox SET sent_at = now() WHERE id = ANY(%s) AND sent_at IS NULL RETURNING id", (list(ids),))
+    return len(rows)
+
+
+async def claim_unsent(conn: psycopg.AsyncConnection, *, created_before: datetime, limit: int = 100) -> list[OutboxEntry]:
+    """The oldest rows still unsent and created before ``created_before``, locked.
+
+    Parameters:
+      created_before: rows younger than this are left to their original sender.
+      limit: rows at most (default 100).
+
+    ``FOR UPDATE SKIP LOCKED``: run it inside a unit of work, send, then ``mark_relayed``
+    in the same transaction; a concurrent relay skips the locked rows.
+    """
+    rows = await fetch_all(
+        conn,
+        f"""
+        SELECT {_COLUMNS} FROM outbox
+        WHERE sent_at IS NULL AND created_at < %s
+        ORDER BY created_at, id
+        LIMIT %s
+        FOR UPDATE SKIP LOCKED
+        """,
+        (created_before, limit),
+    )
+    return [_entry(row) for row in rows]
+
+
+async def mark_relayed(conn: psycopg.AsyncConnection, *, ids: list[int]) -> int:
+    """Stamp claimed rows ``ids`` sent now and count the relay; returns how many changed."""
+    if not ids:
+        return 0
+    rows = await fetch_all(
+        conn, "UPDATE outbox SET sent_at = now(), relays = relays + 1 WHERE id = ANY(%s) AND sent_at IS NULL RETURNING id", (list(ids),)
+    )
+    return len(rows)
+
+
+async def purge_sent(conn: psycopg.AsyncConnection, *, sent_before: datetime, limit: int = 1000) -> int:
+    """Delete at most ``limit`` rows sent before ``sent_before``; returns how many."""
+    rows = await fetch_all(
+        conn,
+        """
+        DELETE FROM outbox WHERE id IN (
+            SELECT id FROM outbox WHERE sent_at IS NOT NULL AND sent_at < %s ORDER BY sent_at LIMIT %s
+        ) RETURNING id
+        """,
+        (sent_before, limit),
+    )
+    return len(rows)
+
+
+async def get(conn: psycopg.AsyncConnection, *, dedup_key: str) -> OutboxEntry | None:
+    """The row of ``dedup_key``, or None (never stored, or purged)."""
+    row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM outbox WHERE dedup_key = %s", (dedup_key,))
+    return _entry(row) if row else None
+
+
+async def count_unsent(conn: psycopg.AsyncConnection) -> int:
+    """Rows not sent yet (waiting for their sender or the relay)."""
+    row = await fetch_one(conn, "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
+    return int(row["n"])
