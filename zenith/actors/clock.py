@@ -10,11 +10,18 @@ Every CLOCK_TICK_SECONDS (default 5) the `zenith clock` process runs `tick(now)`
 * lost checks: a claimed check never stored after `STALE_CHECK_AFTER` (its message was
   lost, or a worker died with it) is claimed again and re-sent. A submitted video whose
   first check message was lost becomes due after the submission's safety net.
+* notices: relays outbox notices still unsent `notice_outbox.RELAY_GRACE` after their
+  transaction committed (the worker died before sending), and once an hour deletes
+  those sent more than `notice_outbox.RETENTION` ago.
 * rates: sends ``refresh_rates`` every RATE_REFRESH_SECONDS (one clock wins a Redis key).
 * payouts: re-sends ``process_payout`` for payouts stuck in 'sending' (it reconciles
   with getTransfers), 'approved' (the message was lost) or 'requested' (a lost
   automatic approval; a no-op for payouts waiting for an admin), each at most once per
   `PAYOUT_NUDGE_SECONDS`.
+
+Without CRYPTO_PAY_TOKEN there is nothing to refresh or pay with: the rates and payouts
+duties do not run at all (`run_loop` says so once at start); held payouts stay as they
+are and the nudges resume once the token is set.
 
 Everything it sends is idempotent at the receiving actor, so a tick that dies halfway
 can simply run again.
@@ -28,6 +35,8 @@ import logging
 import signal
 from datetime import datetime, timedelta, timezone
 
+from zenith.actors import notice_outbox
+from zenith.actors.rates import crypto_pay_configured
 from zenith.actors.runtime import Runtime, configure_runtime, get_runtime
 from zenith.config import get_settings
 from zenith.messaging.contract import CHECK_VIDEOS, PROCESS_PAYOUT, REFRESH_RATES
@@ -43,6 +52,8 @@ STALE_CHECK_AFTER = timedelta(minutes=15)
 STUCK_PAYOUT_AFTER = timedelta(minutes=2)
 PAYOUT_NUDGE_SECONDS = 300
 PAYOUT_SCAN_LIMIT = 200
+OUTBOX_PURGE_SECONDS = 3600  # sent notices are purged at most this often (one clock wins)
+PAYOUTS_PAUSED = "CRYPTO_PAY_TOKEN is not set: payouts are paused (no rate refreshes, no payout re-sends) until it is configured"
 
 
 def _links(batch: list[videos.Video]):
@@ -113,16 +124,34 @@ async def nudge_payouts(runtime: Runtime, now: datetime) -> int:
     return nudged
 
 
+async def relay_notices(runtime: Runtime, now: datetime) -> int:
+    """Relay outbox notices their senders did not publish; purge old sent ones hourly."""
+    relayed = await notice_outbox.relay_unsent(runtime, now=now)
+    redis = await runtime.redis()
+    if await redis.set(runtime.key("clock", "outbox-purged"), "1", nx=True, ex=OUTBOX_PURGE_SECONDS):
+        purged = await notice_outbox.purge_sent(runtime, now=now)
+        if purged:
+            logger.info("purged %d sent notices from the outbox", purged)
+    return relayed
+
+
 async def tick(now: datetime | None = None, *, runtime: Runtime | None = None) -> dict[str, int]:
-    """One round of the clock's duties at ``now``; returns what it sent, by duty."""
+    """One round of the clock's duties at ``now``; returns what it sent, by duty.
+
+    Without CRYPTO_PAY_TOKEN the rates and payouts duties are skipped (0).
+    """
     runtime = runtime or get_runtime()
     now = now or datetime.now(timezone.utc)
-    done = {"checks": 0, "rates": 0, "payouts": 0}
-    duties = (
+    done = {"checks": 0, "notices": 0, "rates": 0, "payouts": 0}
+    duties = [
         ("checks", lambda: enqueue_due_checks(runtime, now)),
-        ("rates", lambda: refresh_rates_when_due(runtime)),
-        ("payouts", lambda: nudge_payouts(runtime, now)),
-    )
+        ("notices", lambda: relay_notices(runtime, now)),
+    ]
+    if crypto_pay_configured(runtime.settings):
+        duties += [
+            ("rates", lambda: refresh_rates_when_due(runtime)),
+            ("payouts", lambda: nudge_payouts(runtime, now)),
+        ]
     for name, duty in duties:
         try:  # one failing duty must not starve the others
             done[name] = int(await duty())
@@ -133,6 +162,8 @@ async def tick(now: datetime | None = None, *, runtime: Runtime | None = None) -
 
 async def run_loop(runtime: Runtime, *, stop: asyncio.Event, interval: float = TICK_SECONDS, gauges=None) -> None:
     """Tick every ``interval`` seconds until ``stop`` is set; sample ``gauges`` (a GaugeSampler) after each tick."""
+    if not crypto_pay_configured(runtime.settings):
+        logger.warning(PAYOUTS_PAUSED)
     while not stop.is_set():
         result = await tick(runtime=runtime)
         if any(result.values()):

@@ -25,12 +25,12 @@ import logging
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from functools import lru_cache
 
 from opentelemetry import trace
 
 from zenith.actors.attempts import is_last_attempt
+from zenith.actors.notice_outbox import publish, stage
 from zenith.actors.platform_pause import DEFAULT_PAUSE_MS, pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
@@ -40,7 +40,7 @@ from zenith.domain.schedule import CheckSchedule, growth_per_hour, next_check_at
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY
 from zenith.platforms.base import VideoStats
 from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError, PlatformError
-from zenith.storage import checks, users, videos
+from zenith.storage import checks, credit_notices, users, videos
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import current_trace_id_hex, video_attributes
 from zenith.telemetry.metrics import get_metrics
@@ -58,7 +58,8 @@ RETRY_MAX_MS = 3_600_000
 # inside the clock's STALE_CHECK_AFTER (15 min). Then this round gives up: the creator is
 # told the check is delayed, and the video, still claimed (or due), is re-sent by the clock.
 MAX_RETRY_ATTEMPTS = 4
-# credit notifications: at most one per video in this window; amounts in between add up
+# credit notices: at most one per video in this window; amounts in between add up
+# (decided in the credit's transaction, `storage.credit_notices`)
 CREDIT_NOTIFY_WINDOW_SECONDS = 6 * 3600
 
 
@@ -212,47 +213,46 @@ async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, no
                 title=stats.title,
             )
             span.set_attributes({"zenith.views": stats.views, "zenith.credited": str(result.credited_now), "zenith.check.replay": result.replay})
+        staged = await _stage_check_notices(conn, result, now=now)
         if video.trace_id != current_trace_id_hex():
             # a check in a trace of its own (a re-check from the clock, a moderator's approval):
             # remember it, so `zenith trace VIDEO_ID` lists it next to the first trace
             await record_video_trace(conn, video_id=video.id, kind="recheck" if video.last_checked_at else "check")
     logger.debug("video checked", extra={"views": stats.views, "credited": str(result.credited_now), "replay": result.replay})
+    await publish(runtime, staged)
+
+
+async def _stage_check_notices(conn, result: checks.CheckResult, *, now: datetime) -> list:
+    """Stage the notices a stored check calls for, in its transaction: money credited (at
+    most one per video per CREDIT_NOTIFY_WINDOW_SECONDS, amounts in between adding up) and
+    tracking finished. A replayed snapshot calls for none."""
     if result.replay:
-        return
-    if result.credited_now > 0:
-        await _notify_credit(runtime, result)
-    if result.video.status == "finished":
-        runtime.send(NOTIFY, video.user_id, "notify.video.finished", {"url": video.url, "earned": str(result.video.credited)}, f"video:{video.id}:finished", None)
-
-
-async def _notify_credit(runtime: Runtime, result: checks.CheckResult) -> None:
-    """Tell the creator about money credited, at most once per video per window.
-
-    Amounts credited while the window is closed add up (kopecks in Redis) and go out
-    with the next notification.
-    """
-    redis = await runtime.redis()
+        return []
     video = result.video
-    pending_key = runtime.key("credit-pending", video.id)
-    cents = int(result.credited_now * 100)
-    await redis.incrby(pending_key, cents)
-    await redis.expire(pending_key, 30 * 86_400)
-    if not await redis.set(runtime.key("credit-notified", video.id), "1", nx=True, ex=CREDIT_NOTIFY_WINDOW_SECONDS):
-        return
-    total_cents = int(await redis.getdel(pending_key) or 0)
-    if total_cents <= 0:
-        return
-    amount = Decimal(total_cents) / 100
-    runtime.send(NOTIFY, video.user_id, "notify.video.credited", {"amount": str(amount), "url": video.url, "views": video.views}, f"credit:{video.id}:{result.snapshot.id}", None)
+    staged = []
+    if result.credited_now > 0:
+        amount = await credit_notices.due_amount(
+            conn, video_id=video.id, credited_total=video.credited, credited_now=result.credited_now,
+            now=now, window=timedelta(seconds=CREDIT_NOTIFY_WINDOW_SECONDS),
+        )
+        if amount is not None:
+            params = {"amount": str(amount), "url": video.url, "views": video.views}
+            staged.append(await stage(conn, user_id=video.user_id, key="notify.video.credited", params=params, dedup_key=f"credit:{video.id}:{result.snapshot.id}"))
+    if video.status == "finished":
+        params = {"url": video.url, "earned": str(video.credited)}
+        staged.append(await stage(conn, user_id=video.user_id, key="notify.video.finished", params=params, dedup_key=f"video:{video.id}:finished"))
+    return staged
 
 
 async def _fail(runtime: Runtime, video: videos.Video, error: PermanentError) -> None:
     pool = await runtime.db()
-    async with pool.connection() as conn:
+    staged = None
+    async with unit_of_work(pool) as conn:
         changed = await videos.set_status(conn, video_id=video.id, status="failed", reason=error.reason.lower(), from_statuses=("approved",))
+        if changed is not None:
+            staged = await stage(conn, user_id=video.user_id, key="notify.video.not_found", params={"url": video.url}, dedup_key=f"video:{video.id}:failed")
     get_metrics().platform_errors.labels(platform=video.platform, kind=error.reason).inc()
-    if changed is not None:
-        runtime.send(NOTIFY, video.user_id, "notify.video.not_found", {"url": video.url}, f"video:{video.id}:failed", None)
+    await publish(runtime, [staged])
 
 
 ACTORS = (

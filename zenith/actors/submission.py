@@ -4,9 +4,11 @@
 short link (safe HTTP), refuse a video already submitted (by anyone), fetch its
 metadata and check it belongs to one of the creator's verified accounts, store it
 (approved for auto-approve tiers, else pending moderation), send its first check, and
-tell the creator. Idempotency: the video row is unique per ``request_id`` — a resent
-message finds it and only repeats the follow-ups (the first check, a notification with
-dedup key ``submission:{request_id}``), which are themselves idempotent.
+tell the creator. The notice is staged in the outbox in the video's own transaction
+(`notice_outbox`), so a worker dying after the commit only delays it (the clock relays
+it). Idempotency: the video row is unique per ``request_id`` — a resent message finds it
+and only repeats the follow-ups (the first check, a notification with dedup key
+``submission:{request_id}``), which are themselves idempotent.
 
 ``verify_account(account_id)``: fetch the profile / channel description and look for
 the account's one-time code; mark the account verified or failed and tell the creator.
@@ -21,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from opentelemetry import trace
 
 from zenith.actors.attempts import current_message_id, is_last_attempt
+from zenith.actors.notice_outbox import publish, stage
 from zenith.actors.platform_pause import pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
@@ -31,7 +34,7 @@ from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY, SUBMIT_VIDEO, VERIFY
 from zenith.platforms.base import VideoStats
 from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError
 from zenith.platforms.safe_http import DisallowedUrlError, UnsafeUrlError
-from zenith.storage import accounts, users, videos
+from zenith.storage import accounts, outbox, users, videos
 from zenith.storage.db import fetch_one, unit_of_work
 from zenith.telemetry.attributes import PLATFORM, current_trace_id_hex, pseudonymous_request_id
 from zenith.telemetry.metrics import get_metrics
@@ -42,6 +45,8 @@ logger = logging.getLogger(__name__)
 # The first check is sent at once; if that message is lost the clock finds the video
 # due after this long (the normal path overwrites next_check_at long before).
 FIRST_CHECK_SAFETY_NET = timedelta(minutes=5)
+# the notice of a stored video, by its status
+STATUS_NOTICES = {"approved": "notify.video.approved", "pending_moderation": "notify.video.accepted"}
 
 
 class SubmissionRefused(Exception):
@@ -178,16 +183,19 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
             pause = await pause_platform(redis, prefix=runtime.namespace, platform=parsed.platform.value, until=exc.until, reason=str(exc))
             runtime.send(SUBMIT_VIDEO, user_id, url, request_id, delay_ms=pause)
             return
-        video = await _store(runtime, user=user, parsed=parsed, stats=stats, request_id=request_id)
+        video, staged = await _store(runtime, user=user, parsed=parsed, stats=stats, request_id=request_id, dedup=dedup)
     except SubmissionRefused as refused:
+        # nothing was stored: a redelivery after a crash runs this again and tells the creator
         get_metrics().video_submissions.labels(platform=_platform_label(url), status=refused.outcome).inc()
         _notify(runtime, user_id, refused.key, {"url": url, **refused.params}, dedup)
         return
     get_metrics().video_submissions.labels(platform=video.platform, status=video.status).inc()
-    _follow_up(runtime, video, dedup)
+    _first_check(runtime, video)
+    await publish(runtime, [staged])
 
 
-async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stats: VideoStats, request_id: str) -> videos.Video:
+async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stats: VideoStats, request_id: str, dedup: str) -> tuple[videos.Video, outbox.OutboxEntry | None]:
+    """Insert the video and stage its notice in one transaction; (video, staged notice or None)."""
     pool = await runtime.db()
     policy = TierPolicy.for_tier(user.tier, gold_auto_payout_limit_rub=runtime.settings.gold_auto_payout_limit_rub)
     status = "approved" if policy.auto_approve_videos else "pending_moderation"
@@ -214,15 +222,23 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
             )
         except videos.DuplicateVideo:
             raise SubmissionRefused("notify.video.duplicate", outcome="duplicate") from None
+        key = STATUS_NOTICES.get(video.status)
+        staged = await stage(conn, user_id=video.user_id, key=key, params={"url": video.url}, dedup_key=dedup) if key else None
     tag_video(video.id, video.platform)  # this span, and the check and notices sent next, are about it
-    return video
+    return video, staged
+
+
+def _first_check(runtime: Runtime, video: videos.Video) -> None:
+    """Send an approved video's first check (if lost, the safety net makes it due)."""
+    if video.status == "approved" and video.last_checked_at is None:
+        runtime.send(CHECK_VIDEOS, [video.id])
 
 
 def _follow_up(runtime: Runtime, video: videos.Video, dedup: str) -> None:
-    """The stored video's next steps; safe to repeat (checks and notifications are idempotent)."""
-    if video.status == "approved" and video.last_checked_at is None:
-        runtime.send(CHECK_VIDEOS, [video.id])
-    key = {"approved": "notify.video.approved", "pending_moderation": "notify.video.accepted"}.get(video.status)
+    """A redelivered submission's next steps again; safe to repeat (the check is idempotent,
+    the notice has the outbox row's dedup key, so it reaches the creator once)."""
+    _first_check(runtime, video)
+    key = STATUS_NOTICES.get(video.status)
     if key is not None:
         _notify(runtime, video.user_id, key, {"url": video.url}, dedup)
 

@@ -1,0 +1,135 @@
+"""Notices staged in the outbox with their transaction: a worker that commits and then
+fails to send (or is SIGKILLed before sending) only delays the notice — the clock
+relays it after the grace period, and the creator receives it exactly once, even when
+a relay and the original send both go out."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import redis
+
+from zenith.actors import notice_outbox
+from zenith.actors.clock import tick
+from zenith.actors.runtime import Runtime
+from zenith.messaging.broker import build_broker
+from zenith.messaging.contract import SUBMIT_VIDEO, send
+from zenith.storage import outbox
+from zenith.storage.db import fetch_all
+
+from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
+
+AFTER_GRACE = notice_outbox.RELAY_GRACE + timedelta(seconds=1)
+
+
+async def _rows(pool, user_id: int) -> list[outbox.OutboxEntry]:
+    async with pool.connection() as conn:
+        rows = await fetch_all(conn, "SELECT dedup_key FROM outbox WHERE user_id = %s ORDER BY id", (user_id,))
+        return [await outbox.get(conn, dedup_key=row["dedup_key"]) for row in rows]
+
+
+async def test_notices_whose_send_failed_after_the_commit_are_relayed_once_and_duplicates_deliver_once(
+    running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool, make_settings, actor_env, monkeypatch
+):
+    state, _ = sandbox
+    user = await make_user(tier="gold", language="en")
+    state.add_user(user.telegram_id)
+    channel = new_channel_id()
+    await make_verified_account(user, "youtube", channel)
+    video_id = new_youtube_id()
+    fake_youtube.state.add_video(video_id, views=15_000, channel_id=channel)
+    request_id = uuid.uuid4().hex
+
+    broker_down = {"now": True}
+    real_send = notice_outbox._send
+
+    def send_after_commit(runtime, entry):
+        if broker_down["now"]:
+            raise redis.exceptions.ConnectionError("broker unreachable")
+        real_send(runtime, entry)
+
+    monkeypatch.setattr(notice_outbox, "_send", send_after_commit)
+    settings = make_settings(**actor_env)
+    async with running_worker() as worker:
+        runtime = Runtime(settings, broker=worker.broker, database_url=settings.database_url, redis_url=settings.redis_url)
+        try:
+            send(SUBMIT_VIDEO, user.id, f"https://youtu.be/{video_id}", request_id, broker=worker.broker)
+            # submission (approved) and the first check (credited) both commit; both sends fail
+            staged = await eventually(lambda: _staged_two(pool, user.id), what="two notices staged")
+            await asyncio.sleep(1.0)
+            assert [row.sent_at for row in staged] == [None, None]
+            assert state.messages_for(user.telegram_id) == []
+
+            broker_down["now"] = False
+            now = datetime.now(timezone.utc)
+            await tick(now, runtime=runtime)  # within the grace period: left to the sender
+            assert [row.sent_at for row in await _rows(pool, user.id)] == [None, None]
+            await tick(now + AFTER_GRACE, runtime=runtime)
+            await eventually(lambda: len(state.messages_for(user.telegram_id)) == 2, what="both notices relayed")
+            relayed = await _rows(pool, user.id)
+            assert [row.relays for row in relayed] == [1, 1] and all(row.sent_at for row in relayed)
+
+            # a duplicate relay and the original send: the dedup key makes them no-ops
+            async with pool.connection() as conn:
+                await fetch_all(conn, "UPDATE outbox SET sent_at = NULL WHERE user_id = %s RETURNING id", (user.id,))
+            await tick(datetime.now(timezone.utc) + AFTER_GRACE, runtime=runtime)
+            assert await notice_outbox.publish(runtime, relayed) == 2
+            assert [row.relays for row in await _rows(pool, user.id)] == [2, 2]
+            await asyncio.sleep(2.5)  # a second notice to one chat would arrive within this
+        finally:
+            await runtime.close()
+
+    texts = sorted(m.text for m in state.messages_for(user.telegram_id))
+    assert len(texts) == 2
+    assert texts[0].startswith("✅ Video approved") and texts[1].startswith("💰 +975.00 RUB")
+    assert {row.key for row in relayed} == {"notify.video.approved", "notify.video.credited"}
+    assert relayed[0].dedup_key == f"submission:{request_id}"
+
+
+async def _staged_two(pool, user_id: int):
+    rows = await _rows(pool, user_id)
+    return rows if len(rows) == 2 else None
+
+
+async def test_a_worker_sigkilled_between_commit_and_notice_only_delays_the_notice(
+    spawn, running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool, make_settings, actor_env, redis_url
+):
+    state, _ = sandbox
+    user = await make_user(language="en")  # bronze: stored pending moderation, no check sent
+    state.add_user(user.telegram_id)
+    channel = new_channel_id()
+    await make_verified_account(user, "youtube", channel)
+    video_id = new_youtube_id()
+    fake_youtube.state.add_video(video_id, views=1_000, channel_id=channel)
+    request_id = uuid.uuid4().hex
+    settings = make_settings(**actor_env)
+    broker = build_broker(settings, redis_url=redis_url, namespace=settings.redis_namespace)
+    runtime = Runtime(settings, broker=broker, database_url=settings.database_url, redis_url=redis_url)
+    try:
+        dying = spawn(["-m", "tests.actors.dying_worker", "--queues", "submission", "--threads", "1"], env=actor_env)
+        send(SUBMIT_VIDEO, user.id, f"https://youtu.be/{video_id}", request_id, broker=broker)
+        assert await asyncio.to_thread(dying.wait, 60) == -signal.SIGKILL
+        async with pool.connection() as conn:
+            stored = await fetch_all(conn, "SELECT status FROM videos WHERE request_id = %s", (request_id,))
+        assert [row["status"] for row in stored] == ["pending_moderation"]  # committed before the kill
+        [row] = await _rows(pool, user.id)
+        assert row.sent_at is None and row.key == "notify.video.accepted"
+
+        async with running_worker(modules=("zenith.actors.notifications",)):
+            await asyncio.sleep(1.0)
+            assert state.messages_for(user.telegram_id) == []  # nothing was enqueued
+            result = await tick(datetime.now(timezone.utc) + AFTER_GRACE, runtime=runtime)
+            assert result["notices"] >= 1
+            message = await state.wait_for_message(user.telegram_id, contains="waiting for moderation", timeout=20)
+            await tick(datetime.now(timezone.utc) + AFTER_GRACE, runtime=runtime)  # nothing left to relay
+            await asyncio.sleep(1.5)
+    finally:
+        await runtime.close()
+        broker.close()
+    assert message.text == f"🎬 Video accepted and waiting for moderation: https://www.youtube.com/watch?v={video_id}"
+    assert len(state.messages_for(user.telegram_id)) == 1
+    [row] = await _rows(pool, user.id)
+    assert row.relays == 1 and row.sent_at is not None
