@@ -239,4 +239,4 @@ async def test_payouts_header_counts_every_requested_payout(bot, sandbox, pool):
     assert waiting >= 7
     sandbox.state.user_sends_text(ADMIN_ID, "/payouts", language_code="en")
     header = await sandbox.state.wait_for_message(ADMIN_ID, contains="Payouts awaiting approval", after=0)
-    assert f"{waiting:,} waiting; the oldest 5 are below" in header.text
+    assert f"{waiting:,} waiting, oldest first. Below: 1–5." in header.text

@@ -76,6 +76,17 @@ class Decision(str, Enum):
     REJECT = "no"
 
 
+class AdminQueue(str, Enum):
+    MODERATION = "mod"
+    PAYOUTS = "pay"
+
+
+class AdminQueuePageCb(CallbackData, prefix="aq"):
+    # page number, zero-based; the handler clamps it to the pages the queue has now
+    queue: AdminQueue
+    page: int
+
+
 class AdminVideoCb(CallbackData, prefix="av"):
     action: Decision
     video_id: int

@@ -5,7 +5,17 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from zenith.bot.callbacks import AdminMenuCb, AdminPayoutCb, AdminSection, AdminUserCb, AdminVideoCb, Decision, UserAction
+from zenith.bot.callbacks import (
+    AdminMenuCb,
+    AdminPayoutCb,
+    AdminQueue,
+    AdminQueuePageCb,
+    AdminSection,
+    AdminUserCb,
+    AdminVideoCb,
+    Decision,
+    UserAction,
+)
 from zenith.i18n import Translator
 
 _SECTIONS = (
@@ -36,6 +46,16 @@ def payout_decision_keyboard(i18n: Translator, *, payout_id: int) -> InlineKeybo
     builder = InlineKeyboardBuilder()
     builder.button(text=i18n("admin.approve"), callback_data=AdminPayoutCb(action=Decision.APPROVE, payout_id=payout_id))
     builder.button(text=i18n("admin.reject"), callback_data=AdminPayoutCb(action=Decision.REJECT, payout_id=payout_id))
+    return builder.as_markup()
+
+
+def queue_pages_keyboard(i18n: Translator, *, queue: AdminQueue, page: int, pages: int) -> InlineKeyboardMarkup:
+    """‹ Previous / Next › under a queue page (zero-based `page` of `pages`); only the ways that exist."""
+    builder = InlineKeyboardBuilder()
+    if page > 0:
+        builder.button(text=i18n("admin.page_prev"), callback_data=AdminQueuePageCb(queue=queue, page=page - 1))
+    if page + 1 < pages:
+        builder.button(text=i18n("admin.page_next"), callback_data=AdminQueuePageCb(queue=queue, page=page + 1))
     return builder.as_markup()
 
 

@@ -30,14 +30,66 @@ class Card:
     keyboard: InlineKeyboardMarkup
 
 
-async def send_queue(message: Message, *, i18n: Translator, header: str, cards: Sequence[Card], empty_key: str) -> None:
-    """The header and one message per card (each with its own buttons), or `empty_key`."""
+# cards per queue page: each card is a message of its own
+QUEUE_PAGE = 5
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of a decision queue, oldest first.
+
+    Attributes: items (at most QUEUE_PAGE), page (zero-based, clamped to the pages there
+    are now), pages (at least 1), total (items waiting in all).
+    """
+
+    items: list[Any]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def first(self) -> int:
+        """1-based position of the first item shown."""
+        return self.page * QUEUE_PAGE + 1
+
+
+async def read_queue_page(conn, *, oldest: Callable[..., Awaitable[list[Any]]], count: Callable[..., Awaitable[int]], page: int) -> QueuePage:
+    """Page `page` of a queue: ``oldest(conn, limit=n)`` gives its n oldest items, ``count(conn)`` its size.
+
+    Pages are addressed by number, read as the oldest ``QUEUE_PAGE * (page + 1)`` items
+    with the earlier pages skipped: the storage calls order by time but page by id, so
+    this stays true to the order shown, at a cost that grows with the page (admins work
+    from the oldest end). A page past the end (the queue shrank) shows the last one.
+    """
+    total = await count(conn)
+    pages = max(1, -(-total // QUEUE_PAGE))
+    page = min(max(page, 0), pages - 1)
+    items = (await oldest(conn, limit=QUEUE_PAGE * (page + 1)))[page * QUEUE_PAGE:]
+    return QueuePage(items=items[:QUEUE_PAGE], page=page, pages=pages, total=total)
+
+
+async def send_queue(
+    message: Message, *, i18n: Translator, header: str, cards: Sequence[Card], empty_key: str, pages: InlineKeyboardMarkup | None = None, page_text: str = ""
+) -> None:
+    """The header, one message per card (each with its own buttons) and, with more than
+    one page, `page_text` with the ‹ Previous / Next › buttons `pages`; or `empty_key`."""
     if not cards:
         await message.answer(i18n(empty_key))
         return
     await message.answer(header)
     for card in cards:
         await message.answer(card.text, reply_markup=card.keyboard, disable_web_page_preview=True)
+    if pages is not None and pages.inline_keyboard:
+        await message.answer(page_text, reply_markup=pages)
+
+
+async def close_buttons(message: Message) -> None:
+    """Remove the inline buttons of `message`; already gone is fine."""
+    try:
+        await message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest:
+        # the buttons are gone already (closed on another device, or pressed twice)
+        pass
 
 
 async def refuse_unless_admin(query: CallbackQuery, *, i18n: Translator, is_admin: bool) -> bool:
@@ -55,11 +107,7 @@ async def answer_undecidable(query: CallbackQuery, *, i18n: Translator, found: b
 async def confirm_decision(query: CallbackQuery, *, text: str) -> None:
     """Close the card's buttons and say what was done."""
     await query.answer()
-    try:
-        await query.message.edit_reply_markup(reply_markup=None)
-    except TelegramBadRequest:
-        # the buttons are gone already (the card was closed on another device): the decision stands
-        pass
+    await close_buttons(query.message)
     await query.message.answer(text)
 
 

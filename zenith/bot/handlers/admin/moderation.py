@@ -9,10 +9,19 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from zenith.bot.callbacks import AdminMenuCb, AdminSection, AdminVideoCb, Decision
-from zenith.bot.handlers.admin.decisions import Card, DecisionKind, approve_target, finish_rejection, send_queue, start_rejection
+from zenith.bot.callbacks import AdminMenuCb, AdminQueue, AdminQueuePageCb, AdminSection, AdminVideoCb, Decision
+from zenith.bot.handlers.admin.decisions import (
+    Card,
+    DecisionKind,
+    approve_target,
+    close_buttons,
+    finish_rejection,
+    read_queue_page,
+    send_queue,
+    start_rejection,
+)
 from zenith.bot.handlers.admin.filters import user_label
-from zenith.bot.keyboards.admin import moderation_keyboard
+from zenith.bot.keyboards.admin import moderation_keyboard, queue_pages_keyboard
 from zenith.bot.services import BotServices
 from zenith.bot.states import AdminDialog
 from zenith.i18n import Translator
@@ -22,13 +31,16 @@ from zenith.telemetry.subject import tag_video
 
 router = Router(name=__name__)
 
-QUEUE_PAGE = 5
 
 
-async def _send_queue(message: Message, *, i18n: Translator, services: BotServices) -> None:
+async def _count_waiting(conn) -> int:
+    return await videos.count_with_status(conn, status="pending_moderation")
+
+
+async def _send_queue(message: Message, *, i18n: Translator, services: BotServices, page: int = 0) -> None:
     async with services.read() as conn:
-        queue = await videos.moderation_queue(conn, limit=QUEUE_PAGE)
-        total = await videos.count_with_status(conn, status="pending_moderation")
+        shown = await read_queue_page(conn, oldest=videos.moderation_queue, count=_count_waiting, page=page)
+        queue = shown.items
         owners = {video.user_id: await users.get(conn, video.user_id) for video in queue}
     cards = [
         Card(
@@ -47,8 +59,16 @@ async def _send_queue(message: Message, *, i18n: Translator, services: BotServic
         )
         for video in queue
     ]
-    header = i18n("admin.queue_header", total=total, shown=len(cards))
-    await send_queue(message, i18n=i18n, header=header, cards=cards, empty_key="admin.queue_empty")
+    header = i18n("admin.queue_header", total=shown.total, first=shown.first, last=shown.first + len(cards) - 1)
+    await send_queue(
+        message,
+        i18n=i18n,
+        header=header,
+        cards=cards,
+        empty_key="admin.queue_empty",
+        pages=queue_pages_keyboard(i18n, queue=AdminQueue.MODERATION, page=shown.page, pages=shown.pages),
+        page_text=i18n("common.page", page=shown.page + 1, pages=shown.pages),
+    )
 
 
 @router.message(Command("moderation"))
@@ -60,6 +80,16 @@ async def queue_command(message: Message, i18n: Translator, services: BotService
 async def queue_button(query: CallbackQuery, i18n: Translator, services: BotServices) -> None:
     await query.answer()
     await _send_queue(query.message, i18n=i18n, services=services)
+
+
+@router.callback_query(AdminQueuePageCb.filter(F.queue == AdminQueue.MODERATION))
+async def queue_page(query: CallbackQuery, callback_data: AdminQueuePageCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
+    if not is_admin:
+        await query.answer(i18n("admin.refused"), show_alert=True)
+        return
+    await query.answer()
+    await close_buttons(query.message)
+    await _send_queue(query.message, i18n=i18n, services=services, page=callback_data.page)
 
 
 async def _approve(conn, video_id: int, admin_id: int) -> videos.Video | None:

@@ -7,10 +7,19 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from zenith.bot.callbacks import AdminMenuCb, AdminPayoutCb, AdminSection, Decision
-from zenith.bot.handlers.admin.decisions import Card, DecisionKind, approve_target, finish_rejection, send_queue, start_rejection
+from zenith.bot.callbacks import AdminMenuCb, AdminPayoutCb, AdminQueue, AdminQueuePageCb, AdminSection, Decision
+from zenith.bot.handlers.admin.decisions import (
+    Card,
+    DecisionKind,
+    approve_target,
+    close_buttons,
+    finish_rejection,
+    read_queue_page,
+    send_queue,
+    start_rejection,
+)
 from zenith.bot.handlers.admin.filters import user_label
-from zenith.bot.keyboards.admin import payout_decision_keyboard
+from zenith.bot.keyboards.admin import payout_decision_keyboard, queue_pages_keyboard
 from zenith.bot.services import BotServices
 from zenith.bot.states import AdminDialog
 from zenith.i18n import Translator
@@ -20,13 +29,20 @@ from zenith.telemetry.subject import tag_payout
 
 router = Router(name=__name__)
 
-PAGE = 5
 
 
-async def _send_requested(message: Message, *, i18n: Translator, services: BotServices) -> None:
+async def _oldest_requested(conn, *, limit: int) -> list[payouts.Payout]:
+    return await payouts.list_by_status(conn, status="requested", limit=limit)
+
+
+async def _count_requested(conn) -> int:
+    return await payouts.count_by_status(conn, status="requested")
+
+
+async def _send_requested(message: Message, *, i18n: Translator, services: BotServices, page: int = 0) -> None:
     async with services.read() as conn:
-        waiting = await payouts.list_by_status(conn, status="requested", limit=PAGE)
-        total = await payouts.count_by_status(conn, status="requested")
+        shown = await read_queue_page(conn, oldest=_oldest_requested, count=_count_requested, page=page)
+        waiting = shown.items
         owners = {payout.user_id: await users.get(conn, payout.user_id) for payout in waiting}
         money = {user_id: await ledger.balances(conn, user_id) for user_id in owners}
     cards = []
@@ -45,8 +61,16 @@ async def _send_requested(message: Message, *, i18n: Translator, services: BotSe
             paid=balances.paid_out,
         )
         cards.append(Card(text=text, keyboard=payout_decision_keyboard(i18n, payout_id=payout.id)))
-    header = i18n("admin.payouts_header", total=total, shown=len(cards))
-    await send_queue(message, i18n=i18n, header=header, cards=cards, empty_key="admin.payouts_empty")
+    header = i18n("admin.payouts_header", total=shown.total, first=shown.first, last=shown.first + len(cards) - 1)
+    await send_queue(
+        message,
+        i18n=i18n,
+        header=header,
+        cards=cards,
+        empty_key="admin.payouts_empty",
+        pages=queue_pages_keyboard(i18n, queue=AdminQueue.PAYOUTS, page=shown.page, pages=shown.pages),
+        page_text=i18n("common.page", page=shown.page + 1, pages=shown.pages),
+    )
 
 
 @router.message(Command("payouts"))
@@ -58,6 +82,16 @@ async def payouts_command(message: Message, i18n: Translator, services: BotServi
 async def payouts_button(query: CallbackQuery, i18n: Translator, services: BotServices) -> None:
     await query.answer()
     await _send_requested(query.message, i18n=i18n, services=services)
+
+
+@router.callback_query(AdminQueuePageCb.filter(F.queue == AdminQueue.PAYOUTS))
+async def payouts_page(query: CallbackQuery, callback_data: AdminQueuePageCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
+    if not is_admin:
+        await query.answer(i18n("admin.refused"), show_alert=True)
+        return
+    await query.answer()
+    await close_buttons(query.message)
+    await _send_requested(query.message, i18n=i18n, services=services, page=callback_data.page)
 
 
 async def _approve(conn, payout_id: int, admin_id: int) -> payouts.Payout | None:
