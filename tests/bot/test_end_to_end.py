@@ -43,7 +43,8 @@ async def test_creator_verifies_submits_is_credited_withdraws_and_is_paid(e2e_bo
     # submit a video of that channel: Gold is auto-approved and its views are credited
     youtube.state.add_video(video_id, views=20_000, channel_id=channel_id)
     state.user_sends_text(uid, f"https://youtu.be/{video_id}")
-    await state.wait_for_message(uid, contains="1 link accepted")
+    accepted = await state.wait_for_message(uid, contains="1 link accepted")
+    assert "Link and verify an account" not in accepted.text  # the channel is verified
     await state.wait_for_message(uid, contains="+1,300.00 RUB", after=0, timeout=30)
 
     # withdraw once rates exist (the worker's rates actor fetches them from the fake)

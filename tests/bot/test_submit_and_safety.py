@@ -22,6 +22,8 @@ async def test_links_are_submitted_with_stable_request_ids_and_reasons(bot, sand
     )
     reply = await sandbox.state.wait_for_message(uid, contains="Принято 2 ссылки")
     assert "поддерживаются только TikTok и YouTube" in reply.text
+    # no verified account yet: told at once that these videos will not earn
+    assert "Сначала привяжите и подтвердите аккаунт" in reply.text
     sent = await wait_until(lambda: _count(redis, namespace, 2))
     message_id = update["message"]["message_id"]
     async with pool.connection() as conn:

@@ -12,6 +12,7 @@ from zenith.bot.services import BotServices
 from zenith.domain.links import MAX_LINKS_PER_MESSAGE, LinkRejected, ParsedLink, extract_links, parse_link
 from zenith.i18n import Markup, Translator
 from zenith.messaging.contract import SUBMIT_VIDEO
+from zenith.storage import accounts
 from zenith.storage.users import User
 from zenith.telemetry.attributes import user_attributes
 from zenith.telemetry.metrics import get_metrics
@@ -61,6 +62,7 @@ async def submit_links(message: Message, user: User, i18n: Translator, services:
         return
     too_many = len(candidates) > MAX_LINKS_PER_MESSAGE
     accepted = 0
+    platforms: set[str] = set()
     refused: list[str] = []
     for index, candidate in enumerate(candidates[:MAX_LINKS_PER_MESSAGE]):
         try:
@@ -72,6 +74,7 @@ async def submit_links(message: Message, user: User, i18n: Translator, services:
         request_id = submission_request_id(user_id=user.id, message_id=message.message_id, index=index)
         await _submit(services, user=user, telegram_id=message.from_user.id, parsed=parsed, request_id=request_id)
         accepted += 1
+        platforms.add(parsed.platform.value)
     parts: list[str] = []
     if accepted:
         parts.append(i18n("submit.accepted", count=accepted))
@@ -79,6 +82,9 @@ async def submit_links(message: Message, user: User, i18n: Translator, services:
         parts.append("\n".join([i18n("submit.rejected_header"), *refused]))
     if too_many:
         parts.append(i18n("submit.too_many", max=MAX_LINKS_PER_MESSAGE))
+    if platforms and not platforms <= await _verified_platforms(services, user=user):
+        # said now, not only in the "not from your verified accounts" notice that follows
+        parts.append(i18n("submit.no_accounts"))
     await message.answer("\n\n".join(parts), disable_web_page_preview=True)
 
 
@@ -89,6 +95,11 @@ async def _submit(services: BotServices, *, user: User, telegram_id: int, parsed
         await services.send(SUBMIT_VIDEO, user.id, parsed.canonical_url, request_id)
     get_metrics().video_submissions.labels(platform=parsed.platform.value, status="queued").inc()
     logger.info("submission queued", extra={"request_id": request_id, "platform": parsed.platform.value})  # our ids only
+
+
+async def _verified_platforms(services: BotServices, *, user: User) -> set[str]:
+    async with services.read() as conn:
+        return {account.platform for account in await accounts.list_verified(conn, user_id=user.id)}
 
 
 def _mentions_link(text: str) -> bool:

@@ -30,7 +30,7 @@ async def user_card(services: BotServices, i18n: Translator, *, user: users.User
         name=user.first_name or "—",
         telegram_id=user.telegram_id,
         username=f", @{user.username}" if user.username else "",
-        language=user.language,
+        language=i18n(f"language.name_{user.language}"),
         tier=i18n(f"tier.name_{user.tier}"),
         banned=i18n("admin.user_banned" if user.status == "banned" else "admin.user_active"),
         available=balances.available,
