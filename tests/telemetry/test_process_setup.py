@@ -12,7 +12,6 @@ import dramatiq
 import pytest
 
 from zenith.actors.worker import worker_role
-from zenith.telemetry.attributes import hashed_user_id, pseudonymous_request_id
 from zenith.telemetry.logs import JsonFormatter, SecretMasker
 from zenith.telemetry.metrics import MetricsServerError, role_metrics_port, serve_role_metrics
 from zenith.telemetry.tracing import span_url
@@ -68,13 +67,6 @@ def test_http_span_urls_lose_query_strings_and_bot_tokens():
     assert span_url("https://api.telegram.org/bot123456:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ/sendMessage") == "https://api.telegram.org/bot***/sendMessage"
     assert span_url("https://user:pw@pay.crypt.bot/api/transfer") == "https://pay.crypt.bot/api/transfer"
     assert span_url("https://www.tiktok.com/@bottle/video/7") == "https://www.tiktok.com/@bottle/video/7"
-
-
-def test_request_ids_are_logged_with_the_chat_id_hashed(make_settings):
-    settings = make_settings(TELEMETRY_USER_ID_SALT="salt")
-    assert pseudonymous_request_id("1234567:42:0", settings=settings) == f"u{hashed_user_id(1234567, settings=settings)}:42:0"
-    assert "1234567" not in pseudonymous_request_id("1234567:42:0", settings=settings)
-    assert pseudonymous_request_id("withdraw:7:ab", settings=settings) == "withdraw:7:ab"
 
 
 def test_log_lines_show_dramatiq_messages_without_their_arguments():

@@ -36,7 +36,7 @@ from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentE
 from zenith.platforms.safe_http import DisallowedUrlError, UnsafeUrlError
 from zenith.storage import accounts, outbox, users, videos
 from zenith.storage.db import fetch_one, unit_of_work
-from zenith.telemetry.attributes import PLATFORM, current_trace_id_hex, pseudonymous_request_id
+from zenith.telemetry.attributes import PLATFORM, current_trace_id_hex
 from zenith.telemetry.metrics import get_metrics
 from zenith.telemetry.subject import tag_video
 
@@ -150,7 +150,7 @@ async def _give_up(runtime: Runtime, user_id: int, url: str, request_id: str) ->
         if stored is None:
             _notify(runtime, user_id, "notify.video.submit_failed", {"url": url}, f"submission:{request_id}")
     except Exception:
-        logger.exception("submission %s: could not tell user %s it failed", pseudonymous_request_id(request_id, settings=runtime.settings), user_id)
+        logger.exception("submission %s: could not tell user %s it failed", request_id, user_id)
 
 
 async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: str) -> None:

@@ -57,34 +57,20 @@ def hashed_user_id(telegram_id: int, *, settings: Settings | None = None) -> str
     return digest.hexdigest()[:USER_HASH_HEX_CHARS]
 
 
-def pseudonymous_request_id(request_id: str, *, settings: Settings | None = None) -> str:
-    """A submission's ``request_id`` ("{chat_id}:{message_id}:{index}") fit for logs and spans.
-
-    In a private chat the chat id IS the Telegram user id; it becomes its ``hashed_user_id``
-    ("u3f2a...:{message_id}:{index}"). Anything not starting with a number is returned as is.
-
-    Parameters:
-      request_id(str): As the bot builds it.
-      settings(Settings|None): Where the salt comes from; defaults to ``get_settings()``.
-    """
-    chat, sep, rest = str(request_id).partition(":")
-    if not sep or not chat.lstrip("-").isdigit():
-        return request_id
-    return f"u{hashed_user_id(int(chat), settings=settings)}:{rest}"
-
-
 def user_attributes(telegram_id: int, *, settings: Settings | None = None) -> dict[str, str]:
     """``{"zenith.user_hash": hashed_user_id(telegram_id)}``."""
     return {USER_HASH: hashed_user_id(telegram_id, settings=settings)}
 
 
 def current_trace_id_hex() -> str | None:
-    """The 32-hex-digit trace id of the active span, or None when no span is recording.
+    """The 32-hex-digit trace id of the active span, or None when there is none or it is not sampled.
 
-    Store it on the video row (``videos.trace_id``) so `zenith trace` can link to Jaeger.
+    Store it on the video row (``videos.trace_id``) so `zenith trace` can link to Jaeger. A
+    trace left out by head sampling (``OTEL_TRACES_SAMPLER_ARG`` < 1) is never exported, so
+    its id would be a dead link: None instead.
     """
     context = trace.get_current_span().get_span_context()
-    if not context.is_valid:
+    if not context.is_valid or not context.trace_flags.sampled:
         return None
     return trace.format_trace_id(context.trace_id)
 

@@ -26,6 +26,7 @@ import dramatiq
 from dramatiq.common import q_name
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from zenith.telemetry.links import pending_new_root_links
@@ -169,6 +170,29 @@ def add_first(broker: dramatiq.Broker, middleware: dramatiq.Middleware) -> None:
         broker.add_middleware(middleware)
 
 
+def untrace_broker_client(broker: dramatiq.Broker) -> bool:
+    """Keep the broker's own Redis commands out of traces; True when the broker has a Redis client.
+
+    The Redis broker polls, acks and enqueues through Lua scripts (``EVALSHA ? ? ...``): a
+    "send {queue}" span already times an enqueue, and polling is not part of any work. With
+    the Redis instrumentation on, each command would still open (and mostly drop) a span;
+    under ``suppress_instrumentation`` the instrumentation calls straight through. Only this
+    client is affected: the actors' own Redis commands stay traced.
+    """
+    client = getattr(broker, "client", None)
+    if client is None or getattr(client, "_zenith_untraced", False):
+        return client is not None
+    client_class = type(client)
+
+    def execute_command(*args, **options):
+        with suppress_instrumentation():  # looked up per call: instrumenting later changes nothing
+            return client_class.execute_command(client, *args, **options)
+
+    client.execute_command = execute_command
+    client._zenith_untraced = True
+    return True
+
+
 def install_telemetry_middleware(broker: dramatiq.Broker, *, metrics=None) -> TracingMiddleware:
     """Add tracing (and Dramatiq metrics) middleware to ``broker`` in the right place.
 
@@ -176,6 +200,8 @@ def install_telemetry_middleware(broker: dramatiq.Broker, *, metrics=None) -> Tr
       broker(Broker): The broker, after ``build_broker``; call once per broker.
       metrics(ZenithMetrics|None): Registry bundle for the message counters; defaults to the
         process-wide ``get_metrics()``. Pass ``False`` to leave metrics out.
+
+    The broker's own Redis commands are kept out of traces (``untrace_broker_client``).
 
     Returns the tracing middleware. Tracing costs nothing measurable while it is off.
     """
@@ -186,6 +212,7 @@ def install_telemetry_middleware(broker: dramatiq.Broker, *, metrics=None) -> Tr
         add_first(broker, DramatiqMetricsMiddleware(metrics=metrics or get_metrics()))
     tracing = TracingMiddleware()
     add_first(broker, tracing)
+    untrace_broker_client(broker)
     return tracing
 
 

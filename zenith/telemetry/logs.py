@@ -21,7 +21,7 @@ from typing import Any, Iterable, TextIO
 from opentelemetry import trace
 
 from zenith.config import Settings
-from zenith.telemetry.subject import current_subject
+from zenith.telemetry.subject import subject_of
 
 MASK = "***"
 BOT_TOKEN_PATTERN = re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}")
@@ -78,7 +78,7 @@ class JsonFormatter(logging.Formatter):
         if span_context.is_valid:
             entry["trace_id"] = trace.format_trace_id(span_context.trace_id)
             entry["span_id"] = trace.format_span_id(span_context.span_id)
-        for key, value in current_subject().items():  # zenith.video_id -> "video_id"
+        for key, value in subject_of().items():  # zenith.video_id -> "video_id"
             entry.setdefault(key.removeprefix("zenith."), value)
         if record.exc_info:
             entry["exc_info"] = mask(self.formatException(record.exc_info))

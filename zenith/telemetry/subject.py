@@ -16,6 +16,7 @@ instrumentation would send to YouTube or Telegram).
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Mapping
 
 from opentelemetry import context as otel_context
@@ -32,15 +33,30 @@ SUBJECT_ATTRIBUTES = frozenset({"zenith.video_id", "zenith.platform", PAYOUT_ID}
 Subject = Mapping[str, "int | str"]
 
 
+_EMPTY: Subject = MappingProxyType({})
+
+
+def subject_of(context: otel_context.Context | None = None) -> Subject:
+    """The subject of ``context`` (default: current) as stored: read-only, not copied.
+
+    Called for every span that starts, so it must stay cheap.
+    """
+    return otel_context.get_value(SUBJECT_KEY, context) or _EMPTY
+
+
 def current_subject(context: otel_context.Context | None = None) -> dict[str, int | str]:
-    """The subject attributes of ``context`` (default: the current one); empty when none."""
-    return dict(otel_context.get_value(SUBJECT_KEY, context) or {})
+    """The subject attributes of ``context`` (default: the current one), as a new dict; empty when none."""
+    return dict(subject_of(context))
 
 
 def with_subject(attributes: Subject, context: otel_context.Context | None = None) -> otel_context.Context:
     """``context`` (default: current) with ``attributes`` added to its subject (allowed keys only)."""
-    merged = {**current_subject(context), **clean_subject(attributes)}
-    return otel_context.set_value(SUBJECT_KEY, merged, context)
+    subject = subject_of(context)
+    cleaned = clean_subject(attributes)
+    if all(subject.get(key) == value for key, value in cleaned.items()):
+        return context if context is not None else otel_context.get_current()  # nothing new
+    # stored read-only: spans and messages share it without copying
+    return otel_context.set_value(SUBJECT_KEY, MappingProxyType({**subject, **cleaned}), context)
 
 
 def clean_subject(attributes: object) -> dict[str, int | str]:
@@ -56,7 +72,9 @@ def tag(attributes: Subject) -> None:
     The context stays attached until the enclosing Dramatiq message ends (the tracing
     middleware restores the worker's context then) or, in an async actor, until its task ends.
     """
-    trace.get_current_span().set_attributes(dict(attributes))
+    trace.get_current_span().set_attributes(attributes)
+    if all(subject_of().get(key) == value for key, value in attributes.items()):
+        return  # already the subject (the message's, or tagged before): no new context
     otel_context.attach(with_subject(attributes))
 
 
@@ -74,7 +92,7 @@ class SubjectAttributesProcessor(SpanProcessor):
     """Copies the context's subject onto every span when it starts (library spans included)."""
 
     def on_start(self, span, parent_context: otel_context.Context | None = None) -> None:
-        subject = current_subject(parent_context) if parent_context is not None else current_subject()
+        subject = subject_of(parent_context)
         if subject:
             span.set_attributes(subject)
 

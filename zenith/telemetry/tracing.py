@@ -14,15 +14,13 @@ import os
 import re
 import threading
 from importlib import metadata
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import yarl
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult
-from opentelemetry.trace import SpanKind
 
 from zenith.config import Settings
 
@@ -37,26 +35,66 @@ class TracingSetupError(RuntimeError):
     """Tracing was asked for with an unusable role or endpoint."""
 
 
-class DropOrphanClientSpans(Sampler):
-    """Root sampler that drops CLIENT spans started outside any trace.
+# Batch export defaults, sized for the parsing pool: ~16 spans per checked video at a few
+# hundred videos/s is several thousand spans a second. The SDK's 2,048-span queue drops
+# spans after half a second of a slow collector; 16,384 rides out ~3 s (a few MB of
+# memory). Bigger batches mean fewer export requests. Each OTEL_BSP_* variable overrides.
+BSP_DEFAULTS = {
+    "OTEL_BSP_MAX_QUEUE_SIZE": 16_384,
+    "OTEL_BSP_SCHEDULE_DELAY": 2_000,  # ms between exports when the queue is not filling a batch
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": 2_048,
+    "OTEL_BSP_EXPORT_TIMEOUT": 30_000,  # ms
+}
 
-    The broker's Redis polling, connection-pool health checks and the like would
-    otherwise each become a one-span trace every second. A client call inside a traced
-    operation has a parent and is decided by ``ParentBased`` instead.
+
+class BatchSettingsError(ValueError):
+    """An OTEL_BSP_* variable is not a positive integer, or the batch exceeds the queue."""
+
+
+def batch_processor_options(environ: Mapping[str, str]) -> dict[str, int]:
+    """Keyword arguments for ``BatchSpanProcessor``: ``BSP_DEFAULTS``, each overridden by its OTEL_BSP_* variable.
+
+    Parameters:
+      environ(Mapping): Where to read the variables (the process environment in production).
     """
+    values: dict[str, int] = {}
+    for name, default in BSP_DEFAULTS.items():
+        raw = (environ.get(name) or "").strip()
+        try:
+            value = int(raw) if raw else default
+        except ValueError:
+            raise BatchSettingsError(f"{name}={raw!r} is not an integer") from None
+        if value <= 0:
+            raise BatchSettingsError(f"{name}={raw!r} must be positive")
+        values[name] = value
+    if values["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"] > values["OTEL_BSP_MAX_QUEUE_SIZE"]:
+        raise BatchSettingsError("OTEL_BSP_MAX_EXPORT_BATCH_SIZE must not exceed OTEL_BSP_MAX_QUEUE_SIZE")
+    return {
+        "max_queue_size": values["OTEL_BSP_MAX_QUEUE_SIZE"],
+        "schedule_delay_millis": values["OTEL_BSP_SCHEDULE_DELAY"],
+        "max_export_batch_size": values["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"],
+        "export_timeout_millis": values["OTEL_BSP_EXPORT_TIMEOUT"],
+    }
 
-    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):
-        if kind == SpanKind.CLIENT:
-            return SamplingResult(Decision.DROP)
-        return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
 
-    def get_description(self) -> str:
-        return "DropOrphanClientSpans"
+class _HashedResource(Resource):
+    """A Resource that hashes once: the OTLP encoder groups every exported span by its
+    resource, and ``Resource.__hash__`` JSON-encodes all attributes each time."""
+
+    def __init__(self, attributes, schema_url: str | None = None) -> None:
+        super().__init__(attributes, schema_url)
+        self._hash = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
 _instrumentors: list = []
+# get_tracer builds a new Tracer (and scope) per call; keyed by provider too, so a tracer
+# of a replaced provider is never handed out
+_tracers: dict[tuple[TracerProvider, str], trace.Tracer] = {}
 _atexit_registered = False
 
 
@@ -82,7 +120,8 @@ def build_resource(settings: Settings, *, role: str) -> Resource:
     }
     if settings.deployment_environment:
         attributes["deployment.environment"] = settings.deployment_environment
-    return Resource.create(attributes)
+    resource = Resource.create(attributes)
+    return _HashedResource(resource.attributes, resource.schema_url)
 
 
 def otlp_traces_endpoint(base: str) -> str:
@@ -97,6 +136,7 @@ def setup_tracing(
     role: str,
     exporter: SpanExporter | None = None,
     instrument_libraries: bool = True,
+    environ: Mapping[str, str] | None = None,
 ) -> TracerProvider | None:
     """Install tracing for this process; return the provider, or None when tracing is off.
 
@@ -108,6 +148,9 @@ def setup_tracing(
       exporter(SpanExporter|None): Export here instead, through a SimpleSpanProcessor
         (tests: ``InMemorySpanExporter``). Turns tracing on without an endpoint.
       instrument_libraries(bool): Instrument psycopg, redis and aiohttp-client. Default True.
+      environ(Mapping|None): Where the standard OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG and
+        OTEL_BSP_* variables are read; default ``os.environ``. See ``zenith.telemetry.sampling``
+        and ``BSP_DEFAULTS``.
 
     Calling it again replaces the previous set-up (the old provider is flushed and shut down).
     """
@@ -115,8 +158,12 @@ def setup_tracing(
     endpoint = settings.otel_exporter_otlp_endpoint
     if exporter is None and not endpoint:
         return None
+    from zenith.telemetry.sampling import QuietSampler, configured_sampler
+
+    environ = os.environ if environ is None else environ
     resource = build_resource(settings, role=role)
-    provider = TracerProvider(resource=resource, sampler=ParentBased(root=DropOrphanClientSpans()))
+    sampler = QuietSampler(base=configured_sampler(environ), database_names=[database_name(settings.database_url)])
+    provider = TracerProvider(resource=resource, sampler=sampler)
     from zenith.telemetry.subject import SubjectAttributesProcessor
 
     provider.add_span_processor(SubjectAttributesProcessor())  # zenith.video_id etc. on every span of the work
@@ -125,7 +172,8 @@ def setup_tracing(
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_traces_endpoint(endpoint))))
+        otlp = OTLPSpanExporter(endpoint=otlp_traces_endpoint(endpoint))
+        provider.add_span_processor(BatchSpanProcessor(otlp, **batch_processor_options(environ)))
     shutdown_tracing()
     with _lock:
         _provider = provider
@@ -138,8 +186,15 @@ def setup_tracing(
             _atexit_registered = True
     if instrument_libraries:
         _instrument(provider)
-    logger.info("tracing on", extra={"service_name": service_name(role), "otlp_endpoint": endpoint or "(test exporter)"})
+    logger.info("tracing on", extra={"service_name": service_name(role), "otlp_endpoint": endpoint or "(test exporter)", "sampler": sampler.get_description()})
     return provider
+
+
+def database_name(url: str | None) -> str:
+    """The database of a PostgreSQL URL ("postgresql://u@h/zenith" -> "zenith"); "" when none."""
+    if not url:
+        return ""
+    return yarl.URL(url).path.lstrip("/")
 
 
 def _global_provider_set() -> bool:
@@ -168,7 +223,8 @@ def _instrument(provider: TracerProvider) -> None:
 
     # Redis spans carry "COMMAND ? ?" (arguments replaced by the instrumentation) and
     # psycopg spans the SQL text with placeholders, never the parameters.
-    options = {PsycopgInstrumentor: {}, RedisInstrumentor: {}, AioHttpClientInstrumentor: {"url_filter": span_url}}
+    # No sqlcommenter: it would rewrite every statement (and defeat prepared statements).
+    options = {PsycopgInstrumentor: {"enable_commenter": False}, RedisInstrumentor: {}, AioHttpClientInstrumentor: {"url_filter": span_url}}
     for instrumentor_class, extra in options.items():
         instrumentor = instrumentor_class()
         if instrumentor.is_instrumented_by_opentelemetry:
@@ -182,6 +238,7 @@ def shutdown_tracing() -> None:
     global _provider
     with _lock:
         provider, _provider = _provider, None
+        _tracers.clear()
         instrumentors = list(_instrumentors)
         _instrumentors.clear()
     for instrumentor in instrumentors:
@@ -201,7 +258,10 @@ def tracer(name: str = TRACER_NAME) -> trace.Tracer:
     provider = _provider
     if provider is None:
         return trace.NoOpTracer()
-    return provider.get_tracer(name)
+    cached = _tracers.get((provider, name))
+    if cached is None:
+        cached = _tracers[(provider, name)] = provider.get_tracer(name)
+    return cached
 
 
 def instrumented_libraries() -> Sequence[str]:
