@@ -1,7 +1,8 @@
 """Cost of tracing: trivial messages in-process, or the real parsing pipeline, tracing off vs on.
 
     .venv/bin/python benchmarks/tracing_overhead.py [--messages 2000] [--threads 4] [--redis-url redis://127.0.0.1:6379/0]
-    PYTHONPATH=. .venv/bin/python benchmarks/tracing_overhead.py --pipeline [--youtube 1500] [--tiktok 0] [--threads 4] [--rounds 2]
+    PYTHONPATH=. .venv/bin/python benchmarks/tracing_overhead.py --pipeline [--youtube 1500] [--tiktok 0] [--threads 4] [--rounds 3]
+        [--modes off on sampled] [--sample-ratio 0.1] [--census]
 
 Default: no-op messages through an in-process Dramatiq worker. ``--pipeline``: the real
 thing, as benchmarks/parsing_throughput.py runs it (a `zenith worker --queues parsing`
@@ -21,6 +22,7 @@ import argparse
 import threading
 import time
 import uuid
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dramatiq
@@ -33,10 +35,14 @@ from zenith.telemetry.tracing import setup_tracing, shutdown_tracing
 
 class _Sink(BaseHTTPRequestHandler):
     received = 0
+    census: Counter | None = None  # span name -> count, when --census asks for it
+    spans = 0
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         type(self).received += 1
+        if type(self).census is not None:
+            type(self)._count(body)
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", "0")
@@ -44,6 +50,17 @@ class _Sink(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         return None
+
+    @classmethod
+    def _count(cls, body: bytes) -> None:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+        request = ExportTraceServiceRequest.FromString(body)
+        for resource_spans in request.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    cls.spans += 1
+                    cls.census[span.name[:90]] += 1
 
 
 def run(*, messages: int, threads: int, redis_url: str, traced: bool, endpoint: str) -> tuple[float, float]:
@@ -85,18 +102,30 @@ def run_pipeline(args, *, endpoint: str) -> None:
     from benchmarks import parsing_throughput
 
     for round_index in range(args.rounds):
-        for mode in ("off", "on"):
-            if mode == "on":
-                os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint  # the worker inherits it
-            else:
+        for mode in args.modes:
+            os.environ.pop("OTEL_TRACES_SAMPLER", None)
+            os.environ.pop("OTEL_TRACES_SAMPLER_ARG", None)
+            if mode == "off":
                 os.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+            else:
+                os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint  # the worker inherits it
+            if mode == "sampled":  # each batch message is a trace root in the worker: kept with this probability
+                os.environ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio"
+                os.environ["OTEL_TRACES_SAMPLER_ARG"] = str(args.sample_ratio)
             before = _Sink.received
-            print(f"-- round {round_index + 1}, worker tracing {mode}", flush=True)
+            print(f"-- round {round_index + 1}, worker tracing {mode}" + (f" ({args.sample_ratio})" if mode == "sampled" else "") + f"; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
             asyncio.run(parsing_throughput.run(argparse.Namespace(
                 youtube=args.youtube, tiktok=args.tiktok, threads=args.threads, latency_ms=args.latency_ms, redis_url=args.redis_url,
             )))
             print(f"   OTLP export requests: {_Sink.received - before}", flush=True)
-    os.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+            if _Sink.census:
+                print(f"   spans exported: {_Sink.spans} ({_Sink.spans / (args.youtube + args.tiktok):.1f} per video)", flush=True)
+                for name, count in _Sink.census.most_common():
+                    print(f"     {count:7d}  {name}", flush=True)
+                _Sink.census.clear()
+                _Sink.spans = 0
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"):
+        os.environ.pop(name, None)
 
 
 def main() -> None:
@@ -108,8 +137,14 @@ def main() -> None:
     parser.add_argument("--pipeline", action="store_true", help="measure the real parsing pipeline instead of no-op messages")
     parser.add_argument("--youtube", type=int, default=1500, help="--pipeline: YouTube videos per run")
     parser.add_argument("--tiktok", type=int, default=0, help="--pipeline: TikTok videos per run")
+    parser.add_argument("--modes", nargs="+", default=["off", "on"], choices=["off", "on", "sampled"],
+                        help="--pipeline: worker tracing modes per round, in order (sampled: parentbased_traceidratio)")
+    parser.add_argument("--sample-ratio", type=float, default=0.1, help="--pipeline: OTEL_TRACES_SAMPLER_ARG of the sampled mode")
     parser.add_argument("--latency-ms", type=int, default=50, help="--pipeline: fake platforms' answer delay")
+    parser.add_argument("--census", action="store_true", help="--pipeline: decode the exported spans and count them by name")
     args = parser.parse_args()
+    if args.census:
+        _Sink.census = Counter()
     sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     endpoint = f"http://127.0.0.1:{sink.server_address[1]}"
