@@ -104,3 +104,26 @@ def test_parse_retry_after_seconds_and_http_date():
     assert parse_retry_after("Wed, 01 May 2024 12:00:30 GMT", now=now) == 30.0
     assert parse_retry_after("Wed, 01 May 2024 11:00:00 GMT", now=now) == 0.0
     assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+
+
+def _failed_calls(kind: str) -> float:
+    from zenith.telemetry.metrics import get_metrics
+
+    value = get_metrics().platform_errors.labels(platform="unknown", kind=kind)._value.get()
+    return value
+
+
+async def test_every_failed_call_is_counted_once_including_the_last(sleeps):
+    before = _failed_calls("network")
+    fn = Script(*[TransientError(str(n)) for n in range(10)])
+    with pytest.raises(TransientError):
+        await call_with_retry(fn, policy=POLICY, sleep=sleeps)
+    assert _failed_calls("network") - before == fn.calls == 4
+
+
+async def test_blocked_and_permanent_outcomes_are_not_counted_as_failed_calls(sleeps):
+    before = {kind: _failed_calls(kind) for kind in ("blockederror", "permanenterror", "network")}
+    for error in (BlockedError("captcha"), PermanentError("gone", reason=NOT_FOUND)):
+        with pytest.raises(type(error)):
+            await call_with_retry(Script(error), policy=POLICY, sleep=sleeps)
+    assert {kind: _failed_calls(kind) for kind in before} == before

@@ -156,8 +156,7 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
                 elif isinstance(result, PermanentError):
                     await _fail(runtime, video, result)
                 else:
-                    kind = type(result).__name__ if result is not None else "missing"
-                    get_metrics().platform_errors.labels(platform=platform, kind=kind).inc()
+                    # the failed call behind it was counted in platform_errors by the retry helper
                     trace.get_current_span().set_attribute("zenith.check.retry_later", True)
                     retry_later.append(video.id)
 

@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from zenith.platforms.errors import BadResponseError, TransientError
+from zenith.platforms.errors import BadResponseError, PlatformError, TransientError
 from zenith.telemetry.metrics import get_metrics
 
 log = logging.getLogger(__name__)
@@ -92,12 +92,16 @@ def error_kind(exc: BaseException | None) -> str:
     return type(exc).__name__.lower()
 
 
+def _count_failed_call(exc: BaseException | None) -> None:
+    get_metrics().platform_errors.labels(platform=getattr(exc, "platform", None) or "unknown", kind=error_kind(exc)).inc()
+
+
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     wait = state.next_action.sleep if state.next_action else 0
     log.warning("retrying after %s (attempt %d, waiting %.2fs)", exc, state.attempt_number, wait)
     # every failed attempt counts, including those a retry then hides
-    get_metrics().platform_errors.labels(platform=getattr(exc, "platform", None) or "unknown", kind=error_kind(exc)).inc()
+    _count_failed_call(exc)
 
 
 async def call_with_retry(
@@ -119,7 +123,14 @@ async def call_with_retry(
         before_sleep=_log_retry,
         reraise=True,
     )
-    return await retrying(fn, *args, **kwargs)
+    try:
+        return await retrying(fn, *args, **kwargs)
+    except PlatformError as exc:
+        # the last failed attempt, which before_sleep never sees; blocked and permanent
+        # outcomes are not call failures and are counted by whoever handles them
+        if isinstance(exc, (TransientError, BadResponseError)):
+            _count_failed_call(exc)
+        raise
 
 
 def retry_transient(policy: RetryPolicy = DEFAULT_POLICY) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
