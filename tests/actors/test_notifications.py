@@ -115,7 +115,7 @@ async def test_a_refusal_reason_is_rendered_from_its_key_in_the_users_language(r
     state, _ = sandbox
     user = await make_user(language="ru")
     state.add_user(user.telegram_id)
-    params = {"payout_id": 7, "amount": "1000.00", "asset": "USDT", "converted": "USDT", "reason_key": "payout.reason.user_not_found"}
+    params = {"payout_id": 7, "amount": "1000.00", "asset": "USDT", "reason_key": "payout.reason.user_not_found"}
     async with running_worker(modules=NOTIFY_ONLY) as worker:
         send(NOTIFY, user.id, "notify.payout.failed", params, "payout:7:failed", None, broker=worker.broker)
         message = await eventually(lambda: state.messages_for(user.telegram_id), what="the notice")

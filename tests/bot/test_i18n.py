@@ -56,6 +56,27 @@ def test_money_and_int_formats_follow_the_language():
     assert translate("en", "videos.history_line", when="2024-05-01T12:30:00+00:00", views=1234567) == "01.05.2024 12:30 — 1,234,567"
 
 
+def test_asset_amounts_follow_the_language():
+    # what the payouts actor sends: the stored numeric(36,18) as a decimal string
+    params = {"payout_id": 7, "asset_amount": "10471.204000000000000000", "asset": "USDT"}
+    assert "отправлена: 10\u202f471,204 USDT." in translate("ru", "notify.payout.paid", **params)
+    assert "sent: 10,471.204 USDT." in translate("en", "notify.payout.paid", **params)
+    quote = translate(
+        "ru", "withdraw.quote", amount=Decimal("1000"), asset_amount=Decimal("10.471204"), asset="USDT", rate="95.5", rate_time="2024-05-01T12:30:00+00:00"
+    )
+    assert "1\u202f000,00 ₽</b> → <b>10,471204 USDT</b>" in quote
+    assert translate("en", "withdraw.created", payout_id=3, amount="500", asset_amount=Decimal("5.00000000"), asset="TON").startswith(
+        "Payout #3 requested: 500.00 RUB → 5 TON."
+    )
+
+
+def test_times_are_shown_in_utc():
+    card = translate("en", "videos.card", title="t", platform="YouTube", status="s", url="u", views=1, earned="0", submitted="2024-05-01T15:30:00+03:00")
+    assert card.endswith("Submitted: 01.05.2024 12:30 UTC")
+    assert translate("ru", "balance.history_header").endswith("(время UTC)")
+    assert translate("en", "videos.history_header").endswith("(UTC)")
+
+
 def test_string_parameters_are_escaped_unless_marked_up():
     assert "&lt;script&gt;" in translate("en", "notify.video.duplicate", url="<script>")
     assert "<a href='x'>v</a>" in translate("en", "notify.video.duplicate", url=Markup("<a href='x'>v</a>"))
@@ -71,4 +92,4 @@ def test_unknown_language_and_key_fall_back():
 
 def test_missing_parameter_renders_without_raising():
     text = translate("en", "notify.payout.paid", payout_id=7)
-    assert text.startswith("✅ Payout #7 sent: ….")
+    assert text.startswith("✅ Payout #7 sent: … ….")

@@ -31,7 +31,7 @@ from datetime import timedelta
 from zenith.actors.rates import RateStale, crypto_pay_configured, current_rate
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
-from zenith.domain.money import convert_rub_to_asset, format_asset
+from zenith.domain.money import convert_rub_to_asset
 from zenith.domain.payouts import needs_admin_approval
 from zenith.messaging.contract import NOTIFY, PROCESS_PAYOUT, REFRESH_RATES
 from zenith.platforms.cryptopay_types import (
@@ -73,12 +73,11 @@ def refusal_reason_key(name: str | None) -> str:
 
 def _notify(runtime: Runtime, payout: payouts.Payout, step: str, params: dict) -> None:
     """Tell the creator about ``step`` (approved, paid, failed), once per payout and step."""
-    common = {"payout_id": payout.id, "amount": str(payout.amount_rub), "asset": payout.asset, "converted": _converted(payout)}
+    # amounts travel as decimal strings; the notice renders them in the creator's language
+    common = {"payout_id": payout.id, "amount": str(payout.amount_rub), "asset": payout.asset}
+    if payout.asset_amount is not None:
+        common["asset_amount"] = str(payout.asset_amount)
     runtime.send(NOTIFY, payout.user_id, f"notify.payout.{step}", {**common, **params}, f"payout:{payout.id}:{step}", None)
-
-
-def _converted(payout: payouts.Payout) -> str:
-    return format_asset(payout.asset_amount, payout.asset) if payout.asset_amount is not None else payout.asset
 
 
 async def process_payout(payout_id: int) -> None:

@@ -111,7 +111,11 @@ def format_rub(amount: Decimal | int | str, lang: str) -> str:
 
 
 def format_asset(amount: Decimal | int | str, asset: str) -> str:
-    """A crypto amount for people, trailing zeros dropped: ``"12.5 USDT"``, ``"0.00012 BTC"``."""
+    """A crypto amount, trailing zeros dropped: ``"12.5 USDT"``, ``"0.00012 BTC"``.
+
+    Language-neutral; a text for a user passes the amount itself and lets `zenith.i18n`
+    format it in the user's language (``{asset_amount:asset} {asset}``).
+    """
     value = to_decimal(amount).quantize(asset_quant(asset), rounding=ROUND_DOWN)
     text = f"{value:f}"
     if "." in text:

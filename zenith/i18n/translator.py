@@ -7,8 +7,13 @@ string or, for words that follow a number, a dict of plural forms chosen by the
 
 - ``{amount:money}``  a Decimal (or a decimal string, as messages carry them) with two
   decimals and the language's separators: ru ``1 234,50``, en ``1,234.50``;
+- ``{converted:asset}`` a crypto amount (Decimal or decimal string, already rounded to
+  the asset's decimals by `zenith.domain.money`) with trailing zeros dropped and the
+  language's separators: ru ``10,471204``, en ``10.471204``; the asset code is a
+  parameter of its own (``{converted:asset} {asset}``);
 - ``{views:int}``     an integer with thousands separators;
-- ``{when:date}``     an ISO timestamp/datetime shown as ``DD.MM.YYYY HH:MM`` (UTC).
+- ``{when:date}``     an ISO timestamp/datetime shown as ``DD.MM.YYYY HH:MM`` in UTC
+  (an aware time is converted; a naive one is taken as UTC), so texts say "UTC".
 
 Texts are sent with HTML parse mode, so string parameters are HTML-escaped; a parameter
 that is already markup is passed wrapped in `Markup`.
@@ -20,7 +25,7 @@ import html
 import json
 import logging
 import string
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
 from functools import lru_cache
 from pathlib import Path
@@ -126,12 +131,21 @@ class _Formatter(string.Formatter):
             sign = "-" if amount < 0 else ""
             whole, _, cents = f"{abs(amount):f}".partition(".")
             return f"{sign}{_group(whole, self.thousands)}{self.decimal}{cents or '00'}"
+        if format_spec == "asset":
+            amount = _to_decimal(value)
+            sign = "-" if amount < 0 else ""
+            whole, _, fraction = f"{abs(amount):f}".partition(".")
+            fraction = fraction.rstrip("0")
+            return f"{sign}{_group(whole, self.thousands)}{self.decimal + fraction if fraction else ''}"
         if format_spec == "int":
             number = int(_to_decimal(value))
             sign = "-" if number < 0 else ""
             return f"{sign}{_group(str(abs(number)), self.thousands)}"
         if format_spec == "date":
             moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+            if moment.tzinfo is not None:
+                # the database session's time zone is not ours to assume; texts say UTC
+                moment = moment.astimezone(timezone.utc)
             return moment.strftime("%d.%m.%Y %H:%M")
         if isinstance(value, Markup):
             return super().format_field(str(value), format_spec)

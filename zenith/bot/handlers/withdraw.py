@@ -18,7 +18,7 @@ from zenith.bot.keyboards.inline import assets_keyboard, cancel_keyboard, confir
 from zenith.bot.keyboards.menu import menu_button
 from zenith.bot.services import BotServices
 from zenith.bot.states import Withdraw
-from zenith.domain.money import convert_rub_to_asset, format_asset
+from zenith.domain.money import convert_rub_to_asset
 from zenith.domain.payouts import WithdrawalRejected, WithdrawalRejectReason, needs_admin_approval, validate_withdrawal
 from zenith.i18n import Translator
 from zenith.messaging.contract import PROCESS_PAYOUT
@@ -147,7 +147,7 @@ async def enter_amount(message: Message, user: User, i18n: Translator, services:
         i18n(
             "withdraw.quote",
             amount=withdrawal.amount_rub,
-            converted=format_asset(converted, withdrawal.asset),
+            asset_amount=converted,
             asset=withdrawal.asset,
             rate=rate.rate,
             rate_time=rate.fetched_at.astimezone(timezone.utc),
@@ -198,5 +198,5 @@ async def confirm_withdrawal(query: CallbackQuery, callback_data: WithdrawConfir
     await query.message.edit_reply_markup(reply_markup=None)
     converted = convert_rub_to_asset(amount_rub=amount, rate_rub_per_asset=rate.rate, asset=asset)
     await query.message.answer(
-        i18n("withdraw.created_auto" if automatic else "withdraw.created", payout_id=payout.id, amount=amount, converted=format_asset(converted, asset))
+        i18n("withdraw.created_auto" if automatic else "withdraw.created", payout_id=payout.id, amount=amount, asset_amount=converted, asset=asset)
     )
