@@ -8,6 +8,7 @@ its own end-to-end test) to keep these tests short.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -69,8 +70,22 @@ async def _balances(pool, user) -> ledger.UserBalances:
 
 
 async def _admin_card(sandbox, command: str, marker: str):
+    """The card containing `marker` in the queue `command` shows, paging on with Next ›
+    while it is not on the page (other tests of the session leave items waiting)."""
     sandbox.state.user_sends_text(ADMIN_ID, command, language_code="en")
-    return await sandbox.state.wait_for_message(ADMIN_ID, contains=marker, after=0)
+    floor = sandbox.state.chats[ADMIN_ID].last_user_message_id
+
+    def card_or_pager(message) -> bool:
+        return marker in (message.content or "") or bool(re.match(r"Page \d+/\d+$", message.content or ""))
+
+    while True:
+        found = await sandbox.state.wait_for_message(ADMIN_ID, predicate=card_or_pager, after=floor)
+        if marker in found.content:
+            return found
+        onward = [data for data in found.callback_data() if int(data.rsplit(":", 1)[1]) >= int(found.content.split()[1].split("/")[0])]
+        assert onward, f"{marker!r} is on no page of {command}"
+        sandbox.state.user_presses_button(ADMIN_ID, found.message_id, onward[0])
+        floor = found.message_id
 
 
 async def _admin_rejects(sandbox, card, data: str, reason: str, done: str) -> None:
@@ -116,7 +131,7 @@ async def test_bronze_videos_wait_for_moderation_then_one_is_credited_and_one_re
     await sandbox.state.wait_for_message(ADMIN_ID, contains=f"Video #{approved.id} approved")
     await sandbox.state.wait_for_message(uid, contains="+1,300.00 RUB", after=0, timeout=20)
 
-    reject_card = await sandbox.state.wait_for_message(ADMIN_ID, contains=f"#{rejected.id}", after=0)
+    reject_card = await _admin_card(sandbox, "/moderation", f"#{rejected.id}")
     await _admin_rejects(sandbox, reject_card, f"av:no:{rejected.id}", "Re-upload of someone else's clip", f"Video #{rejected.id} rejected")
     told = await sandbox.state.wait_for_message(uid, contains="rejected", after=0, predicate=lambda m: bad in m.content, timeout=20)
     assert "Re-upload of someone else's clip" in told.text
