@@ -16,6 +16,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from zenith.bot.callbacks import AdminQueue
+from zenith.bot.keyboards.admin import queue_pages_keyboard
 from zenith.bot.keyboards.inline import cancel_keyboard
 from zenith.bot.services import BotServices
 from zenith.i18n import Translator
@@ -69,18 +71,38 @@ async def read_queue_page(conn, *, oldest: Callable[..., Awaitable[list[Any]]], 
 
 
 async def send_queue(
-    message: Message, *, i18n: Translator, header: str, cards: Sequence[Card], empty_key: str, pages: InlineKeyboardMarkup | None = None, page_text: str = ""
+    message: Message, *, i18n: Translator, queue: AdminQueue, shown: QueuePage, cards: Sequence[Card], header_key: str, empty_key: str
 ) -> None:
-    """The header, one message per card (each with its own buttons) and, with more than
-    one page, `page_text` with the ‹ Previous / Next › buttons `pages`; or `empty_key`."""
+    """One page of a decision queue: or `empty_key` when nothing waits.
+
+    Parameters:
+      queue: which queue, for the ‹ Previous / Next › buttons.
+      shown: the page read by `read_queue_page`; `cards` are its items, in order.
+      header_key: text above the cards, given ``total``, ``first`` and ``last`` (1-based).
+      empty_key: the whole answer when `cards` is empty.
+
+    Each card is a message with its own buttons; with more than one page, a last message
+    says which page this is and carries the buttons to the others.
+    """
     if not cards:
         await message.answer(i18n(empty_key))
         return
-    await message.answer(header)
+    await message.answer(i18n(header_key, total=shown.total, first=shown.first, last=shown.first + len(cards) - 1))
     for card in cards:
         await message.answer(card.text, reply_markup=card.keyboard, disable_web_page_preview=True)
-    if pages is not None and pages.inline_keyboard:
-        await message.answer(page_text, reply_markup=pages)
+    pages = queue_pages_keyboard(i18n, queue=queue, page=shown.page, pages=shown.pages)
+    if pages.inline_keyboard:
+        await message.answer(i18n("common.page", page=shown.page + 1, pages=shown.pages), reply_markup=pages)
+
+
+async def turn_queue_page(query: CallbackQuery, *, i18n: Translator, is_admin: bool) -> bool:
+    """A ‹ Previous / Next › press: False (refused) for a non-admin; else answered, the
+    old page's buttons closed, and True -- the caller sends the page asked for."""
+    if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
+        return False
+    await query.answer()
+    await close_buttons(query.message)
+    return True
 
 
 async def close_buttons(message: Message) -> None:

@@ -14,14 +14,14 @@ from zenith.bot.handlers.admin.decisions import (
     Card,
     DecisionKind,
     approve_target,
-    close_buttons,
     finish_rejection,
     read_queue_page,
     send_queue,
     start_rejection,
+    turn_queue_page,
 )
 from zenith.bot.handlers.admin.filters import user_label
-from zenith.bot.keyboards.admin import moderation_keyboard, queue_pages_keyboard
+from zenith.bot.keyboards.admin import moderation_keyboard
 from zenith.bot.services import BotServices
 from zenith.bot.states import AdminDialog
 from zenith.i18n import Translator
@@ -59,15 +59,8 @@ async def _send_queue(message: Message, *, i18n: Translator, services: BotServic
         )
         for video in queue
     ]
-    header = i18n("admin.queue_header", total=shown.total, first=shown.first, last=shown.first + len(cards) - 1)
     await send_queue(
-        message,
-        i18n=i18n,
-        header=header,
-        cards=cards,
-        empty_key="admin.queue_empty",
-        pages=queue_pages_keyboard(i18n, queue=AdminQueue.MODERATION, page=shown.page, pages=shown.pages),
-        page_text=i18n("common.page", page=shown.page + 1, pages=shown.pages),
+        message, i18n=i18n, queue=AdminQueue.MODERATION, shown=shown, cards=cards, header_key="admin.queue_header", empty_key="admin.queue_empty"
     )
 
 
@@ -84,12 +77,8 @@ async def queue_button(query: CallbackQuery, i18n: Translator, services: BotServ
 
 @router.callback_query(AdminQueuePageCb.filter(F.queue == AdminQueue.MODERATION))
 async def queue_page(query: CallbackQuery, callback_data: AdminQueuePageCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
-    if not is_admin:
-        await query.answer(i18n("admin.refused"), show_alert=True)
-        return
-    await query.answer()
-    await close_buttons(query.message)
-    await _send_queue(query.message, i18n=i18n, services=services, page=callback_data.page)
+    if await turn_queue_page(query, i18n=i18n, is_admin=is_admin):
+        await _send_queue(query.message, i18n=i18n, services=services, page=callback_data.page)
 
 
 async def _approve(conn, video_id: int, admin_id: int) -> videos.Video | None:
