@@ -206,12 +206,9 @@ def run_clock(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        try:
-            from zenith.supervisor.heartbeat import loop_liveness, start_heartbeat
+        from zenith.supervisor.heartbeat import loop_liveness, start_heartbeat
 
-            start_heartbeat(alive=loop_liveness(loop))
-        except ImportError:
-            pass
+        start_heartbeat(alive=loop_liveness(loop))  # only under the supervisor
         try:
             await run_loop(runtime, stop=stop, interval=float(settings.clock_tick_seconds), gauges=GaugeSampler(runtime))
         finally:

@@ -114,12 +114,9 @@ def _run_in_process(settings: Settings, *, queues: Sequence[str] | None, threads
     signal.signal(signal.SIGINT, on_signal)
     worker = build_worker(settings, queues=queues, threads=threads, redis_url=_resolve_redis_url(settings))
     worker.start()
-    try:
-        from zenith.supervisor.heartbeat import start_heartbeat
-    except ImportError:
-        start_heartbeat = None
-    if start_heartbeat is not None:
-        start_heartbeat()
+    from zenith.supervisor.heartbeat import start_heartbeat
+
+    start_heartbeat()  # only under the supervisor (ZENITH_HEARTBEAT_FILE set)
     from zenith.telemetry.metrics import serve_role_metrics
     from zenith.telemetry.tracing import shutdown_tracing
 
