@@ -8,6 +8,7 @@ part that differs, and call ``proceed()`` to run the rest of the chain.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any, Awaitable, Callable
 
 from aiogram import BaseMiddleware
@@ -25,8 +26,9 @@ class UpdateMiddleware(BaseMiddleware):
             return await handler(event, data)
         return await self.on_update(event, data, lambda: handler(event, data))
 
+    @abstractmethod
     async def on_update(self, update: Update, data: dict[str, Any], proceed: Proceed) -> Any:
-        raise NotImplementedError
+        """Act on `update`; ``await proceed()`` runs the rest of the chain."""
 
 
 class SenderMiddleware(BaseMiddleware):
@@ -41,5 +43,6 @@ class SenderMiddleware(BaseMiddleware):
             return await handler(event, data)
         return await self.on_event(event, data, sender, lambda: handler(event, data))
 
+    @abstractmethod
     async def on_event(self, event: TelegramObject, data: dict[str, Any], sender: User, proceed: Proceed) -> Any:
-        raise NotImplementedError
+        """Act on `event` from `sender`; ``await proceed()`` runs the rest of the chain."""
