@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from zenith.config import Settings
 
@@ -42,27 +42,25 @@ class EmbeddedServerError(RuntimeError):
 
 def resolve_database_url(settings: Settings) -> str:
     """``settings.database_url`` if set, else the URL of an embedded PostgreSQL under DATA_DIR."""
-    if settings.database_url:
-        return settings.database_url
-    folder = Path(settings.data_dir).expanduser().resolve() / "postgres"
-    with _lock:
-        if folder not in _started:
-            _started[folder] = _start_postgres(folder)
-        url = _started[folder][1]
-    os.environ["DATABASE_URL"] = url
-    return url
+    return settings.database_url or _embedded_url(settings, name="postgres", start=_start_postgres, env="DATABASE_URL")
 
 
 def resolve_redis_url(settings: Settings) -> str:
     """``settings.redis_url`` if set, else the URL of an embedded Redis under DATA_DIR."""
-    if settings.redis_url:
-        return settings.redis_url
-    folder = Path(settings.data_dir).expanduser().resolve() / "redis"
+    return settings.redis_url or _embedded_url(settings, name="redis", start=_start_redis, env="REDIS_URL")
+
+
+def _embedded_url(settings: Settings, *, name: str, start: Callable[[Path], tuple[Any, str]], env: str) -> str:
+    """The URL of the server in ``DATA_DIR/<name>``, started once per process by ``start(folder)``.
+
+    The URL is also put in ``os.environ[env]`` so child processes use the same server.
+    """
+    folder = Path(settings.data_dir).expanduser().resolve() / name
     with _lock:
         if folder not in _started:
-            _started[folder] = _start_redis(folder)
+            _started[folder] = start(folder)
         url = _started[folder][1]
-    os.environ["REDIS_URL"] = url
+    os.environ[env] = url
     return url
 
 
