@@ -41,6 +41,10 @@ def test_honcho_runs_release_then_web_worker_and_clock(tree, empty_database_url,
             "PORT": str(port),  # honcho's base port: the first process it starts (web) gets it
             "SUPERVISOR_POOLS": "parsing",  # the worker dyno, kept small for the test
             "TELEGRAM_BOT_TOKEN": "123456:not-used-by-web-without-a-webhook",
+            # the clock logs a tick only when it did something; with a Crypto Pay token its
+            # first tick sends refresh_rates (no rates pool runs here, so nothing calls this URL)
+            "CRYPTO_PAY_TOKEN": "1:not-used-no-rates-worker",
+            "CRYPTO_PAY_URL": "http://127.0.0.1:9/api",
         }
     )
     # Heroku runs `release` alone, before the new processes start.
