@@ -31,7 +31,7 @@ from zenith.platforms.cryptopay_types import (
     TransferRejectedError,
 )
 from zenith.platforms.errors import BadResponseError, PlatformError, TransientError, parse_retry_after
-from zenith.platforms.http_common import MAX_API_BODY, TRANSPORT_ERRORS, parse_json, read_limited
+from zenith.platforms.http_common import MAX_API_BODY, TRANSPORT_ERRORS, OwnedSession, parse_json, read_limited
 
 MAX_SPEND_ID_LENGTH = 64
 MAX_COMMENT_LENGTH = 1024
@@ -55,8 +55,7 @@ class CryptoPayClient:
         self._token = token
         self._base_url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session = session
-        self._owns_session = session is None
+        self._session = OwnedSession(session=session, timeout=self._timeout)
 
     async def __aenter__(self) -> "CryptoPayClient":
         return self
@@ -65,9 +64,7 @@ class CryptoPayClient:
         await self.close()
 
     async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._session.close()
 
     async def get_me(self) -> AppInfo:
         """The app this token belongs to (a cheap token check)."""
@@ -156,12 +153,11 @@ class CryptoPayClient:
 
     async def _call(self, method: str, params: dict[str, Any], *, spend_id: str | None = None) -> Any:
         """One API call. ``spend_id`` marks a transfer: unclear outcomes become ambiguous."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        session = await self._session.get()
         url = f"{self._base_url}/{method}"
         headers = {"Crypto-Pay-API-Token": self._token}
         try:
-            async with self._session.post(url, json=params, headers=headers, timeout=self._timeout) as response:
+            async with session.post(url, json=params, headers=headers, timeout=self._timeout) as response:
                 raw = await read_limited(response, limit=MAX_API_BODY, platform=PLATFORM)
                 status = response.status
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))

@@ -74,3 +74,40 @@ def as_platform_error(exc: BaseException, *, platform: str) -> PlatformError:
     if isinstance(exc, TRANSPORT_ERRORS):
         return transient_from_exception(exc, platform=platform)
     return BadResponseError(f"{platform}: {type(exc).__name__}: {exc}", platform=platform)
+
+
+class OwnedSession:
+    """An aiohttp session opened when first needed and closed only if we opened it.
+
+    A session passed in by the caller is the caller's: ``close`` leaves it open.
+    After ``close`` an owned session is reopened by the next ``get``.
+
+    :param session: the caller's session to use; default ``None``: open our own.
+    :param timeout: default timeout of the session we open (required).
+    :param headers: default headers of the session we open (e.g. browser headers).
+        Default none.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        timeout: aiohttp.ClientTimeout,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self._session = session
+        self._owned = session is None
+        self._timeout = timeout
+        self._headers = headers
+
+    async def get(self) -> aiohttp.ClientSession:
+        """The session, opening ours on first use (must run inside the event loop)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session if we opened it; the caller's is left alone."""
+        if self._owned and self._session is not None:
+            session, self._session = self._session, None
+            await session.close()

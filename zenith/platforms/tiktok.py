@@ -18,6 +18,7 @@ from zenith.platforms.base import AccountInfo, VideoResult
 from zenith.platforms.errors import NOT_FOUND, BlockedError, PermanentError, PlatformError
 from zenith.platforms.http_common import (
     TRANSPORT_ERRORS,
+    OwnedSession,
     as_platform_error,
     is_retryable_status,
     read_limited,
@@ -67,13 +68,10 @@ class TikTokAdapter:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._semaphore = asyncio.Semaphore(concurrency)
         self._retry = retry
-        self._session = session
-        self._owns_session = session is None
+        self._session = OwnedSession(session=session, timeout=self._timeout, headers=BROWSER_HEADERS)
 
     async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._session.close()
 
     def video_url(self, video_id: str) -> str:
         # TikTok resolves a video by its id alone; "_" stands in for the unknown handle.
@@ -117,10 +115,9 @@ class TikTokAdapter:
         return parse_video_page(html, video_id)
 
     async def _get_page(self, url: str) -> str:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(headers=BROWSER_HEADERS, timeout=self._timeout)
+        session = await self._session.get()
         try:
-            async with self._session.get(url, timeout=self._timeout, max_redirects=3) as response:
+            async with session.get(url, timeout=self._timeout, max_redirects=3) as response:
                 if response.status == 403:
                     raise BlockedError(f"tiktok: HTTP 403 for {url}", platform=PLATFORM)
                 if response.status in (404, 410):

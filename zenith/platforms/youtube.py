@@ -28,6 +28,7 @@ from zenith.platforms.errors import (
 from zenith.platforms.http_common import (
     MAX_API_BODY,
     TRANSPORT_ERRORS,
+    OwnedSession,
     is_retryable_status,
     parse_json,
     read_limited,
@@ -156,13 +157,10 @@ class YouTubeAdapter:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._semaphore = asyncio.Semaphore(concurrency)
         self._retry = retry
-        self._session = session
-        self._owns_session = session is None
+        self._session = OwnedSession(session=session, timeout=self._timeout)
 
     async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._session.close()
 
     async def fetch_many(self, video_ids: list[str]) -> dict[str, VideoResult]:
         """Stats per id; raises ``QuotaExceededError`` / ``BlockedError`` / ``YouTubeConfigError``."""
@@ -227,11 +225,10 @@ class YouTubeAdapter:
         return results
 
     async def _get(self, resource: str, params: dict[str, str]) -> dict[str, Any]:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        session = await self._session.get()
         url = f"{self._base_url}/{resource}"
         try:
-            async with self._session.get(url, params={**params, "key": self._api_key}, timeout=self._timeout) as response:
+            async with session.get(url, params={**params, "key": self._api_key}, timeout=self._timeout) as response:
                 raw = await read_limited(response, limit=MAX_API_BODY, platform=PLATFORM)
                 status = response.status
                 retryable = transient_from_status(response, platform=PLATFORM) if is_retryable_status(status) else None
