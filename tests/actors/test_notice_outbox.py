@@ -1,7 +1,8 @@
 """Notices staged in the outbox with their transaction: a worker that commits and then
 fails to send (or is SIGKILLed before sending) only delays the notice — the clock
 relays it after the grace period, and the creator receives it exactly once, even when
-a relay and the original send both go out."""
+a relay and the original send both go out. The same holds for a payout's "approved"
+notice, staged with the payout's move to 'sending'."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import signal
 import uuid
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import redis
 
@@ -16,9 +18,10 @@ from zenith.actors import notice_outbox
 from zenith.actors.clock import tick
 from zenith.actors.runtime import Runtime
 from zenith.messaging.broker import build_broker
-from zenith.messaging.contract import SUBMIT_VIDEO, send
-from zenith.storage import outbox
-from zenith.storage.db import fetch_all
+from zenith.messaging.contract import PROCESS_PAYOUT, REFRESH_RATES, SUBMIT_VIDEO, send
+from zenith.storage import ledger, outbox, payouts
+from zenith.storage import rates as rate_store
+from zenith.storage.db import fetch_all, unit_of_work
 
 from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 
@@ -133,3 +136,59 @@ async def test_a_worker_sigkilled_between_commit_and_notice_only_delays_the_noti
     assert len(state.messages_for(user.telegram_id)) == 1
     [row] = await _rows(pool, user.id)
     assert row.relays == 1 and row.sent_at is not None
+
+
+async def test_a_payout_approved_notice_whose_send_failed_after_sending_committed_is_relayed_once(
+    running_worker, sandbox, fake_cryptopay, make_user, pool, make_settings, actor_env, monkeypatch
+):
+    state, _ = sandbox
+    user = await make_user(tier="gold", language="en")  # approved automatically
+    state.add_user(user.telegram_id)
+    fake_cryptopay.state.known_users.add(user.telegram_id)
+    async with unit_of_work(pool) as conn:
+        await ledger.adjust(conn, user_id=user.id, amount=Decimal("924.50"), idempotency_key=f"test:{uuid.uuid4().hex}", memo="test balance")
+        payout, _ = await payouts.create_requested(conn, user_id=user.id, amount_rub=Decimal("924.50"), asset="USDT", request_id=uuid.uuid4().hex)
+
+    broker_down = {"now": True}
+    real_send = notice_outbox._send
+
+    def send_after_commit(runtime, entry):
+        if broker_down["now"]:
+            raise redis.exceptions.ConnectionError("broker unreachable")
+        real_send(runtime, entry)
+
+    monkeypatch.setattr(notice_outbox, "_send", send_after_commit)
+    settings = make_settings(**actor_env)
+    async with running_worker() as worker:
+        runtime = Runtime(settings, broker=worker.broker, database_url=settings.database_url, redis_url=settings.redis_url)
+        try:
+            send(REFRESH_RATES, broker=worker.broker)
+            await eventually(lambda: _rate_stored(pool), what="rates refreshed")
+            send(PROCESS_PAYOUT, payout.id, broker=worker.broker)
+            # 'sending' committed with its notice, whose send failed; the transfer went on
+            await state.wait_for_message(user.telegram_id, contains="sent", timeout=20)
+            [row] = await _rows(pool, user.id)
+            assert row.key == "notify.payout.approved" and row.dedup_key == f"payout:{payout.id}:approved"
+            assert row.sent_at is None
+
+            broker_down["now"] = False
+            await tick(datetime.now(timezone.utc) + AFTER_GRACE, runtime=runtime)
+            await eventually(lambda: len(state.messages_for(user.telegram_id)) == 2, what="approved notice relayed")
+            # relayed again (as if two clocks raced): the dedup key keeps it one message
+            async with pool.connection() as conn:
+                await fetch_all(conn, "UPDATE outbox SET sent_at = NULL WHERE user_id = %s RETURNING id", (user.id,))
+            await tick(datetime.now(timezone.utc) + AFTER_GRACE, runtime=runtime)
+            await asyncio.sleep(2.5)  # a second notice to one chat would arrive within this
+        finally:
+            await runtime.close()
+
+    [row] = await _rows(pool, user.id)
+    assert row.relays == 2 and row.sent_at is not None
+    texts = [m.text for m in state.messages_for(user.telegram_id)]
+    assert len(texts) == 2 and all(f"#{payout.id}" in text for text in texts)
+    assert sum("approved" in text for text in texts) == 1 and sum("sent" in text for text in texts) == 1
+
+
+async def _rate_stored(pool):
+    async with pool.connection() as conn:
+        return await rate_store.latest(conn, source="USDT")

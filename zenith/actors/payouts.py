@@ -18,6 +18,9 @@ Every step is a conditional status change, so running the message twice, or two
 workers at once, never pays twice or refunds twice (ledger keys are per payout). A
 delivery that finds the payout paid or failed repeats its final notice under the same
 dedup key, so a worker dying between the status commit and the notice loses nothing.
+The "approved" notice has no such later delivery (a retry finds the payout in 'sending'
+and goes on to paid), so it is staged in the outbox with the 'sending' commit and the
+clock relays it if the worker dies before sending it.
 
 Without CRYPTO_PAY_TOKEN an approved (or sending) payout is held as it is: one operator
 log line per delivery, the creator told once (``notify.payout.unavailable``), no retry.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from zenith.actors.notice_outbox import publish, stage
 from zenith.actors.rates import RateStale, crypto_pay_configured, current_rate
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
@@ -42,6 +46,7 @@ from zenith.platforms.cryptopay_types import (
     TransferRejectedError,
 )
 from zenith.storage import payouts, users
+from zenith.storage.db import unit_of_work
 from zenith.telemetry.metrics import get_metrics
 from zenith.telemetry.subject import tag_payout
 
@@ -71,13 +76,20 @@ def refusal_reason_key(name: str | None) -> str:
     return REFUSAL_REASON_KEYS.get(name or "", DEFAULT_REFUSAL_KEY)
 
 
-def _notify(runtime: Runtime, payout: payouts.Payout, step: str, params: dict) -> None:
-    """Tell the creator about ``step`` (approved, paid, failed), once per payout and step."""
+def _notice(payout: payouts.Payout, step: str, params: dict) -> dict:
+    """The notice of ``step`` (approved, paid, failed, unavailable): user_id, key, params,
+    dedup_key -- one per payout and step."""
     # amounts travel as decimal strings; the notice renders them in the creator's language
     common = {"payout_id": payout.id, "amount": str(payout.amount_rub), "asset": payout.asset}
     if payout.asset_amount is not None:
         common["asset_amount"] = str(payout.asset_amount)
-    runtime.send(NOTIFY, payout.user_id, f"notify.payout.{step}", {**common, **params}, f"payout:{payout.id}:{step}", None)
+    return {"user_id": payout.user_id, "key": f"notify.payout.{step}", "params": {**common, **params}, "dedup_key": f"payout:{payout.id}:{step}"}
+
+
+def _notify(runtime: Runtime, payout: payouts.Payout, step: str, params: dict) -> None:
+    """Tell the creator about ``step`` now, once per payout and step."""
+    notice = _notice(payout, step, params)
+    runtime.send(NOTIFY, notice["user_id"], notice["key"], notice["params"], notice["dedup_key"], None)
 
 
 async def process_payout(payout_id: int) -> None:
@@ -153,19 +165,22 @@ async def _start_sending(runtime: Runtime, payout: payouts.Payout) -> payouts.Pa
         return None
     asset_amount = convert_rub_to_asset(amount_rub=payout.amount_rub, rate_rub_per_asset=rate.rate, asset=payout.asset)
     pool = await runtime.db()
-    async with pool.connection() as conn:  # autocommit: 'sending' is durable before the transfer
-        if asset_amount <= 0:
+    if asset_amount <= 0:
+        async with pool.connection() as conn:
             failed = await payouts.transition(conn, payout_id=payout.id, to_status="failed", from_statuses=("approved",), failure_reason="AMOUNT_TOO_SMALL")
-            if failed is not None:
-                await _tell_failed(runtime, failed, "AMOUNT_TOO_SMALL")
-            return None
+        if failed is not None:
+            await _tell_failed(runtime, failed, "AMOUNT_TOO_SMALL")
+        return None
+    # 'sending' and its "approved" notice commit together, before the transfer
+    async with unit_of_work(pool) as conn:
         sending = await payouts.transition(
             conn, payout_id=payout.id, to_status="sending", from_statuses=("approved",),
             asset_amount=asset_amount, rate=rate.rate, rate_fetched_at=rate.fetched_at,
         )
         if sending is None:  # another delivery moved it first; it carries on from there
             return None
-    _notify(runtime, sending, "approved", {})
+        staged = await stage(conn, **_notice(sending, "approved", {}))
+    await publish(runtime, [staged])
     return sending
 
 

@@ -11,8 +11,9 @@ and only repeats the follow-ups (the first check, a notification with dedup key
 ``submission:{request_id}``), which are themselves idempotent.
 
 ``verify_account(account_id)``: fetch the profile / channel description and look for
-the account's one-time code; mark the account verified or failed and tell the creator.
-Marking is idempotent (a verified account stays verified).
+the account's one-time code; mark the account verified or failed and tell the creator
+(the notice staged in the outbox in the marking transaction). Marking is idempotent (a
+verified account stays verified).
 """
 
 from __future__ import annotations
@@ -292,9 +293,11 @@ async def verify_account(account_id: int) -> None:
         if is_last_attempt(runtime.broker):
             _notify(runtime, account.user_id, "notify.account.check_failed", params, _check_dedup(account, "unreachable"))
         raise
-    key = await _record_verification(runtime, account, info)
-    dedup = f"account:{account.id}:verified" if key == "notify.account.verified" else _check_dedup(account, key.rsplit(".", 1)[-1])
-    _notify(runtime, account.user_id, key, params, dedup)
+    key, dedup, staged = await _record_verification(runtime, account, info, params=params)
+    if staged is not None or dedup is not None:
+        await publish(runtime, [staged])  # None: staged by an earlier delivery, sent or relayed from there
+    else:  # outside a Dramatiq message there is no dedup key to stage under
+        _notify(runtime, account.user_id, key, params, None)
 
 
 def _check_dedup(account: accounts.PlatformAccount, outcome: str) -> str | None:
@@ -304,8 +307,12 @@ def _check_dedup(account: accounts.PlatformAccount, outcome: str) -> str | None:
     return f"account:{account.id}:{outcome}:{message_id}" if message_id else None
 
 
-async def _record_verification(runtime: Runtime, account: accounts.PlatformAccount, info) -> str:
-    """Mark the account verified or failed from the fetched profile; the notice key to send."""
+async def _record_verification(
+    runtime: Runtime, account: accounts.PlatformAccount, info, *, params: dict
+) -> tuple[str, str | None, outbox.OutboxEntry | None]:
+    """Mark the account verified or failed from the fetched profile, staging the notice in
+    the same transaction; returns its key, dedup key and outbox row (None when the dedup
+    key was staged before, or there is none: see ``_check_dedup``)."""
     try:
         found = info is not None and code_present(info.description, account.verification_code)
     except InvalidCode:
@@ -313,17 +320,25 @@ async def _record_verification(runtime: Runtime, account: accounts.PlatformAccou
         found = False
     pool = await runtime.db()
     async with unit_of_work(pool) as conn:
-        if found:
-            try:
-                await accounts.mark_verified(conn, account_id=account.id, external_id=info.external_id)
-                return "notify.account.verified"
-            except accounts.AccountTaken:
-                key, reason = "notify.account.taken", "verified by another user"
-        elif info is None:
-            key, reason = "notify.account.not_found", "profile not found"
-        else:
-            key, reason = "notify.account.failed", "code not found in the profile"
-        await accounts.mark_failed(conn, account_id=account.id, reason=reason)
+        key = await _mark(conn, account, info, found=found)
+        dedup = f"account:{account.id}:verified" if key == "notify.account.verified" else _check_dedup(account, key.rsplit(".", 1)[-1])
+        staged = await stage(conn, user_id=account.user_id, key=key, params=params, dedup_key=dedup) if dedup else None
+    return key, dedup, staged
+
+
+async def _mark(conn, account: accounts.PlatformAccount, info, *, found: bool) -> str:
+    """Mark the account verified or failed (in the caller's transaction); the notice key."""
+    if found:
+        try:
+            await accounts.mark_verified(conn, account_id=account.id, external_id=info.external_id)
+            return "notify.account.verified"
+        except accounts.AccountTaken:
+            key, reason = "notify.account.taken", "verified by another user"
+    elif info is None:
+        key, reason = "notify.account.not_found", "profile not found"
+    else:
+        key, reason = "notify.account.failed", "code not found in the profile"
+    await accounts.mark_failed(conn, account_id=account.id, reason=reason)
     return key
 
 ACTORS = (

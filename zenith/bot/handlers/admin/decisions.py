@@ -3,7 +3,9 @@
 Both queues work the same way: cards with Approve / Reject, approval at once, rejection
 after the admin types a reason (kept in the FSM state with the target id). What differs
 -- the storage call, the audit action, what the creator is told -- stays in
-`moderation.py` and `payouts.py`.
+`moderation.py` and `payouts.py`. The creator's notice of a decision is staged in the
+outbox in the decision's transaction and published after the commit, so a bot dying (or
+a broker failing) in between only delays it: the clock relays it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from zenith.bot.keyboards.admin import queue_pages_keyboard
 from zenith.bot.keyboards.inline import cancel_keyboard
 from zenith.bot.services import BotServices
 from zenith.i18n import Translator
+from zenith.messaging import notices
+from zenith.storage import outbox
 
 # the creator sees the reason; keep it a sentence, not an essay
 MAX_REASON_LENGTH = 500
@@ -169,7 +173,10 @@ class DecisionKind:
       reject: ``(conn, target_id, admin_id, reason) -> target | None``, the same way.
       tag: ``target -> None``: names the target on the update's span (and on the messages
         sent after it) via `zenith.telemetry.subject`, so the decision is found by its id.
-      after_approve / after_reject: ``(services, target[, reason])`` -- the messages to send.
+      approved_notice / rejected_notice: ``target[, reason] -> dict | None`` -- the creator's
+        notice as ``outbox.add`` arguments (user_id, key, params, dedup_key), staged in
+        the decision's transaction; None: nothing to tell now.
+      after_approve: ``(services, target)`` -- the work messages to send after the commit.
       approved_key / rejected_key: the admin's confirmation; id_param: its id placeholder.
     """
 
@@ -180,8 +187,9 @@ class DecisionKind:
     approve: Callable[..., Awaitable[Any]]
     reject: Callable[..., Awaitable[Any]]
     tag: Callable[[Any], None]
+    approved_notice: Callable[[Any], dict | None]
+    rejected_notice: Callable[[Any, str], dict | None]
     after_approve: Callable[..., Awaitable[None]]
-    after_reject: Callable[..., Awaitable[None]]
     approved_key: str
     rejected_key: str
     id_param: str
@@ -193,6 +201,7 @@ async def approve_target(query: CallbackQuery, *, kind: DecisionKind, target_id:
     try:
         async with services.transaction() as conn:
             target = await kind.approve(conn, target_id, query.from_user.id)
+            staged = await _stage(conn, kind.approved_notice(target) if target is not None else None)
     except kind.missing:
         await answer_undecidable(query, i18n=i18n, found=False)
         return
@@ -200,6 +209,7 @@ async def approve_target(query: CallbackQuery, *, kind: DecisionKind, target_id:
         await answer_undecidable(query, i18n=i18n, found=True)
         return
     kind.tag(target)
+    await _publish(services, staged)
     await kind.after_approve(services, target)
     await confirm_decision(query, text=i18n(kind.approved_key, **{kind.id_param: target.id}))
 
@@ -226,9 +236,19 @@ async def finish_rejection(message: Message, *, kind: DecisionKind, i18n: Transl
     rejection = await take_reason(message, state=state)
     async with services.transaction() as conn:
         target = await kind.reject(conn, rejection.target_id, rejection.admin_id, rejection.reason)
+        staged = await _stage(conn, kind.rejected_notice(target, rejection.reason) if target is not None else None)
     if target is None:
         await message.answer(i18n("admin.already_decided"))
         return
     kind.tag(target)
-    await kind.after_reject(services, target, rejection.reason)
+    await _publish(services, staged)
     await message.answer(i18n(kind.rejected_key, **{kind.id_param: target.id}))
+
+
+async def _stage(conn, notice: dict | None) -> outbox.OutboxEntry | None:
+    """The decision's notice in its transaction (None: no notice, or staged before)."""
+    return await outbox.add(conn, **notice) if notice is not None else None
+
+
+async def _publish(services: BotServices, staged: outbox.OutboxEntry | None) -> None:
+    await notices.publish([staged], send=services.send, connect=services.read)

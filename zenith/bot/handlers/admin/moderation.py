@@ -25,7 +25,7 @@ from zenith.bot.keyboards.admin import moderation_keyboard
 from zenith.bot.services import BotServices
 from zenith.bot.states import AdminDialog
 from zenith.i18n import Translator
-from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY
+from zenith.messaging.contract import CHECK_VIDEOS
 from zenith.storage import audit, users, videos
 from zenith.telemetry.subject import tag_video
 
@@ -104,15 +104,19 @@ async def _reject(conn, video_id: int, admin_id: int, reason: str) -> videos.Vid
     return video
 
 
-async def _after_approve(services: BotServices, video: videos.Video) -> None:
-    # the first check starts now; the creator hears that the video earns
-    await services.send(CHECK_VIDEOS, [video.id])
-    await services.send(NOTIFY, video.user_id, "notify.video.approved", {"url": video.url}, f"video:{video.id}:approved", None)
+def _approved_notice(video: videos.Video) -> dict:
+    # the creator hears that the video earns
+    return {"user_id": video.user_id, "key": "notify.video.approved", "params": {"url": video.url}, "dedup_key": f"video:{video.id}:approved"}
 
 
-async def _after_reject(services: BotServices, video: videos.Video, reason: str) -> None:
+def _rejected_notice(video: videos.Video, reason: str) -> dict:
     params = {"url": video.url, "reason": reason}
-    await services.send(NOTIFY, video.user_id, "notify.video.rejected", params, f"video:{video.id}:rejected", None)
+    return {"user_id": video.user_id, "key": "notify.video.rejected", "params": params, "dedup_key": f"video:{video.id}:rejected"}
+
+
+async def _after_approve(services: BotServices, video: videos.Video) -> None:
+    # the first check starts now (if this message is lost, next_check_at = now makes the clock send it)
+    await services.send(CHECK_VIDEOS, [video.id])
 
 
 VIDEO = DecisionKind(
@@ -123,8 +127,9 @@ VIDEO = DecisionKind(
     approve=_approve,
     reject=_reject,
     tag=lambda video: tag_video(video.id, video.platform),
+    approved_notice=_approved_notice,
+    rejected_notice=_rejected_notice,
     after_approve=_after_approve,
-    after_reject=_after_reject,
     approved_key="admin.approved_video",
     rejected_key="admin.rejected_video",
     id_param="video_id",

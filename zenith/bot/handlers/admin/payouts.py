@@ -23,7 +23,7 @@ from zenith.bot.keyboards.admin import payout_decision_keyboard
 from zenith.bot.services import BotServices
 from zenith.bot.states import AdminDialog
 from zenith.i18n import Translator
-from zenith.messaging.contract import NOTIFY, PROCESS_PAYOUT
+from zenith.messaging.contract import PROCESS_PAYOUT
 from zenith.storage import audit, ledger, payouts, users
 from zenith.telemetry.subject import tag_payout
 
@@ -105,9 +105,9 @@ async def _after_approve(services: BotServices, payout: payouts.Payout) -> None:
     await services.send(PROCESS_PAYOUT, payout.id)
 
 
-async def _after_reject(services: BotServices, payout: payouts.Payout, reason: str) -> None:
+def _rejected_notice(payout: payouts.Payout, reason: str) -> dict:
     params = {"payout_id": payout.id, "reason": reason, "amount": str(payout.amount_rub)}
-    await services.send(NOTIFY, payout.user_id, "notify.payout.rejected", params, f"payout:{payout.id}:rejected", None)
+    return {"user_id": payout.user_id, "key": "notify.payout.rejected", "params": params, "dedup_key": f"payout:{payout.id}:rejected"}
 
 
 PAYOUT = DecisionKind(
@@ -118,8 +118,9 @@ PAYOUT = DecisionKind(
     approve=_approve,
     reject=_reject,
     tag=lambda payout: tag_payout(payout.id),
+    approved_notice=lambda payout: None,  # the payouts actor tells the creator (outbox, with 'sending')
+    rejected_notice=_rejected_notice,
     after_approve=_after_approve,
-    after_reject=_after_reject,
     approved_key="admin.approved_payout",
     rejected_key="admin.rejected_payout",
     id_param="payout_id",

@@ -1,0 +1,56 @@
+"""Publishing outbox notices from a process that is not a worker (the bot).
+
+The bot stages a notice with ``zenith.storage.outbox.add`` inside the transaction of the
+decision it reports, and after the commit calls ``publish``: the ``notify`` message is
+enqueued and the row stamped sent. If that fails (or the process dies first) the row
+stays unsent and the clock relays it; the row's dedup key makes the two sends one.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Awaitable, Callable, Iterable
+
+import psycopg
+
+from zenith.messaging.contract import NOTIFY
+from zenith.storage import outbox
+
+logger = logging.getLogger(__name__)
+
+
+async def publish(
+    entries: Iterable[outbox.OutboxEntry | None],
+    *,
+    send: Callable[..., Awaitable[Any]],
+    connect: Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection]],
+) -> int:
+    """After the commit: enqueue ``notify`` for each staged notice and stamp it sent; returns how many went out.
+
+    Parameters:
+      entries: rows from ``outbox.add`` (None, a replay's, is skipped).
+      send: ``async (route, *args)`` enqueuing a message (``BotServices.send``).
+      connect: an async context manager giving an autocommit connection (``BotServices.read``).
+
+    Best effort: a failed enqueue or stamp is logged and left to the clock's relay, so
+    the decision already committed is not reported as failed.
+    """
+    sent: list[int] = []
+    for entry in entries:
+        if entry is None:
+            continue
+        try:
+            await send(NOTIFY, entry.user_id, entry.key, entry.params, entry.dedup_key, None)
+        except Exception:
+            logger.warning("notice %s not enqueued; the clock relays it", entry.dedup_key, exc_info=True)
+            continue
+        sent.append(entry.id)
+    if sent:
+        try:
+            async with connect() as conn:
+                await outbox.mark_sent(conn, ids=sent)
+        except Exception:  # the relay sends them again; the dedup key absorbs it
+            logger.warning("outbox rows %s not stamped sent", sent, exc_info=True)
+    return len(sent)
+
