@@ -209,6 +209,20 @@ async def queued(redis: Redis, namespace: str, queue: str) -> list[QueuedMessage
     return found
 
 
+def private_text_update(update_id: int, user_id: int, text: str) -> dict:
+    """A raw Telegram Update: a text message in the user's private chat (webhook bodies)."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": user_id, "type": "private"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Web", "language_code": "en"},
+            "text": text,
+        },
+    }
+
+
 async def wait_until(predicate, *, timeout: float = 10.0, interval: float = 0.05):
     """Poll an async predicate until it returns something truthy; fail after `timeout`."""
     deadline = asyncio.get_running_loop().time() + timeout

@@ -15,7 +15,7 @@ import zenith.bot.runtime as bot_runtime
 from zenith.bot.main import poll
 from zenith.bot.runtime import max_concurrent_updates, open_bot_runtime
 from zenith.web.app import build_web_app
-from tests.bot.conftest import new_telegram_id, wait_until
+from tests.bot.conftest import new_telegram_id, private_text_update, wait_until
 
 SECRET = "bound-secret"
 
@@ -108,19 +108,6 @@ async def _true(value: bool) -> bool:
     return value
 
 
-def _update(update_id: int, user_id: int, text: str) -> dict:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": 1,
-            "date": 1_700_000_000,
-            "chat": {"id": user_id, "type": "private"},
-            "from": {"id": user_id, "is_bot": False, "first_name": "Web", "language_code": "en"},
-            "text": text,
-        },
-    }
-
-
 @pytest.fixture
 async def gated_web(make_settings, bot_env, broker, sandbox):
     """The web app with a webhook handling at most 2 updates at once, updates held by a gate."""
@@ -150,11 +137,11 @@ async def test_saturated_webhook_answers_503_and_the_update_comes_back(gated_web
         sandbox.state.add_user(uid, first_name="Web", language_code="en")
     ids = [new_telegram_id() for _ in range(3)]
     for update_id, uid in zip(ids[:2], users[:2]):
-        async with client.post("/telegram/webhook", json=_update(update_id, uid, "/help"), headers=headers) as response:
+        async with client.post("/telegram/webhook", json=private_text_update(update_id, uid, "/help"), headers=headers) as response:
             assert response.status == 200
     await wait_until(lambda: _true(gate.in_flight == 2))
     # both slots taken: the third waits its second for one, then is turned away unhandled
-    async with client.post("/telegram/webhook", json=_update(ids[2], users[2], "/help"), headers=headers) as response:
+    async with client.post("/telegram/webhook", json=private_text_update(ids[2], users[2], "/help"), headers=headers) as response:
         assert response.status == 503
         assert response.headers["Retry-After"] == "1"
     assert gate.seen == ids[:2]
@@ -162,7 +149,7 @@ async def test_saturated_webhook_answers_503_and_the_update_comes_back(gated_web
     for uid in users[:2]:
         await sandbox.state.wait_for_message(uid, contains="Help")
     # Telegram delivers the refused update again: now it is handled (not taken for a duplicate)
-    async with client.post("/telegram/webhook", json=_update(ids[2], users[2], "/help"), headers=headers) as response:
+    async with client.post("/telegram/webhook", json=private_text_update(ids[2], users[2], "/help"), headers=headers) as response:
         assert response.status == 200
     await sandbox.state.wait_for_message(users[2], contains="Help")
     assert gate.most_at_once == 2

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestServer
 from zenith.bot.runtime import open_bot_runtime
 from zenith.web.app import build_web_app
 from zenith.web.webhook import public_webhook_url, webhook_path
-from tests.bot.conftest import new_telegram_id, queued
+from tests.bot.conftest import new_telegram_id, private_text_update, queued
 
 SECRET = "s3cret-Token_value"
 
@@ -28,22 +28,9 @@ async def web(make_settings, bot_env, broker, sandbox):
             await server.close()
 
 
-def _update(update_id: int, user_id: int, text: str) -> dict:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": 1,
-            "date": 1_700_000_000,
-            "chat": {"id": user_id, "type": "private"},
-            "from": {"id": user_id, "is_bot": False, "first_name": "Web", "language_code": "en"},
-            "text": text,
-        },
-    }
-
-
 async def test_wrong_or_missing_secret_is_refused(web, redis, namespace):
     uid = new_telegram_id()
-    body = _update(1, uid, "https://youtu.be/dQw4w9WgXcQ")
+    body = private_text_update(1, uid, "https://youtu.be/dQw4w9WgXcQ")
     for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}, {"X-Telegram-Bot-Api-Secret-Token": SECRET + "x"}):
         async with web.post("/telegram/webhook", json=body, headers=headers) as response:
             assert response.status == 401
@@ -54,7 +41,7 @@ async def test_right_secret_is_handled(web, sandbox, redis, namespace):
     uid = new_telegram_id()
     sandbox.state.add_user(uid, first_name="Web", language_code="en")
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    async with web.post("/telegram/webhook", json=_update(new_telegram_id(), uid, "https://youtu.be/dQw4w9WgXcQ"), headers=headers) as response:
+    async with web.post("/telegram/webhook", json=private_text_update(new_telegram_id(), uid, "https://youtu.be/dQw4w9WgXcQ"), headers=headers) as response:
         assert response.status == 200
     (message,) = await queued(redis, namespace, "submission")
     assert message.args[1] == "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
