@@ -14,7 +14,9 @@ from zenith.domain.payouts import (
     Withdrawal,
     WithdrawalRejected,
     WithdrawalRejectReason as W,
+    OPEN_STATUSES,
     check_transition,
+    entered_from,
     is_final,
     needs_admin_approval,
     spend_id_for,
@@ -27,6 +29,7 @@ ALLOWED = {
     (S.REQUESTED, S.REJECTED),
     (S.APPROVED, S.SENDING),
     (S.APPROVED, S.FAILED),
+    (S.APPROVED, S.REJECTED),  # an admin may still stop a payout that was not sent
     (S.SENDING, S.PAID),
     (S.SENDING, S.FAILED),
 }
@@ -50,6 +53,21 @@ def test_table_matches_and_finals():
     assert {(old, new) for old, targets in ALLOWED_TRANSITIONS.items() for new in targets} == ALLOWED
     assert FINAL_STATUSES == {S.PAID, S.FAILED, S.REJECTED}
     assert is_final("paid") and not is_final(S.SENDING)
+
+
+def test_open_statuses_are_the_non_final_ones():
+    assert OPEN_STATUSES == {S.REQUESTED, S.APPROVED, S.SENDING}
+
+
+@pytest.mark.parametrize("new", list(S))
+def test_entered_from_is_the_table_read_backwards(new):
+    assert entered_from(new) == {old for old, targets in ALLOWED_TRANSITIONS.items() if new in targets}
+    assert entered_from(new.value) == entered_from(new)
+
+
+def test_nothing_enters_requested():
+    assert entered_from(S.REQUESTED) == frozenset()
+    assert str(InvalidTransition(None, S.REQUESTED)) == "no payout status may go to requested"
 
 
 def test_paid_can_never_be_paid_again_or_failed():

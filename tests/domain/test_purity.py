@@ -40,5 +40,5 @@ def test_domain_module_imports_only_stdlib_rules_and_itself(path):
 
 def test_every_domain_module_is_covered():
     assert {path.stem for path in MODULES} == {
-        "__init__", "links", "money", "tiers", "earnings", "schedule", "payouts", "verification",
+        "__init__", "links", "money", "tiers", "earnings", "schedule", "payouts", "verification", "videos",
     }

@@ -3,15 +3,17 @@
 States::
 
     requested --> approved --> sending --> paid
-        |             |           |
-        v             v           v
-     rejected       failed      failed
+        |           |   |         |
+        v           v   v         v
+     rejected  rejected failed  failed
 
 ``rejected`` and ``failed`` refund the reserved balance; ``paid``, ``failed`` and
 ``rejected`` are final. A payout stays in ``sending`` until the provider answers
 definitely: a retry re-sends with the same ``spend_id`` and can never pay twice.
 ``approved -> failed`` covers a payout that could not be started (e.g. its asset was
-withdrawn from the allowed list) and so never reached the provider.
+withdrawn from the allowed list) and so never reached the provider; ``approved ->
+rejected`` lets an admin still stop a payout that has not been sent.
+This table is the one the storage layer enforces (``zenith.storage.payouts.transition``).
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ __all__ = [
     "Withdrawal",
     "WithdrawalRejectReason",
     "WithdrawalRejected",
+    "OPEN_STATUSES",
     "check_transition",
+    "entered_from",
     "is_final",
     "needs_admin_approval",
     "spend_id_for",
@@ -56,21 +60,26 @@ class PayoutStatus(StrEnum):
 
 ALLOWED_TRANSITIONS: dict[PayoutStatus, frozenset[PayoutStatus]] = {
     PayoutStatus.REQUESTED: frozenset({PayoutStatus.APPROVED, PayoutStatus.REJECTED}),
-    PayoutStatus.APPROVED: frozenset({PayoutStatus.SENDING, PayoutStatus.FAILED}),
+    PayoutStatus.APPROVED: frozenset({PayoutStatus.SENDING, PayoutStatus.FAILED, PayoutStatus.REJECTED}),
     PayoutStatus.SENDING: frozenset({PayoutStatus.PAID, PayoutStatus.FAILED}),
     PayoutStatus.PAID: frozenset(),
     PayoutStatus.FAILED: frozenset(),
     PayoutStatus.REJECTED: frozenset(),
 }
 FINAL_STATUSES = frozenset(status for status, targets in ALLOWED_TRANSITIONS.items() if not targets)
+# the reserved amount of these is still held: the user's open payouts
+OPEN_STATUSES = frozenset(PayoutStatus) - FINAL_STATUSES
 
 
 class InvalidTransition(ValueError):
-    """A payout may not move from ``old`` to ``new``."""
+    """A payout may not move from ``old`` to ``new`` (``old`` None: from no status at all)."""
 
-    def __init__(self, old: PayoutStatus, new: PayoutStatus) -> None:
+    def __init__(self, old: PayoutStatus | None, new: PayoutStatus) -> None:
         self.old = old
         self.new = new
+        if old is None:
+            super().__init__(f"no payout status may go to {new.value}")
+            return
         allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[old])) or "nothing (final)"
         super().__init__(f"payout cannot go from {old.value} to {new.value}; allowed: {allowed}")
 
@@ -84,6 +93,12 @@ def check_transition(old: PayoutStatus | str, new: PayoutStatus | str) -> None:
     old, new = PayoutStatus(old), PayoutStatus(new)
     if new not in ALLOWED_TRANSITIONS[old]:
         raise InvalidTransition(old, new)
+
+
+def entered_from(new: PayoutStatus | str) -> frozenset[PayoutStatus]:
+    """The statuses a payout may move to ``new`` from (empty for ``requested``)."""
+    new = PayoutStatus(new)
+    return frozenset(old for old, targets in ALLOWED_TRANSITIONS.items() if new in targets)
 
 
 def is_final(status: PayoutStatus | str) -> bool:
