@@ -39,6 +39,8 @@ from zenith.actors import notice_outbox
 from zenith.actors.rates import crypto_pay_configured
 from zenith.actors.runtime import Runtime, configure_runtime, get_runtime
 from zenith.config import get_settings
+from zenith.domain.links import Platform
+from zenith.domain.payouts import PayoutStatus
 from zenith.messaging.contract import CHECK_VIDEOS, PROCESS_PAYOUT, REFRESH_RATES
 from zenith.storage import payouts, videos
 from zenith.telemetry.links import InvalidTraceId, link_to_trace, new_trace_for_message
@@ -46,7 +48,7 @@ from zenith.telemetry.links import InvalidTraceId, link_to_trace, new_trace_for_
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 5.0
-BATCH_SIZE = {"youtube": 50, "tiktok": 20}  # ids per check_videos message
+BATCH_SIZE = {Platform.YOUTUBE: 50, Platform.TIKTOK: 20}  # ids per check_videos message
 MAX_BATCHES_PER_TICK = 200  # bounds one tick; the rest is due again next tick
 STALE_CHECK_AFTER = timedelta(minutes=15)
 STUCK_PAYOUT_AFTER = timedelta(minutes=2)
@@ -114,7 +116,7 @@ async def nudge_payouts(runtime: Runtime, now: datetime) -> int:
     cutoff = now - STUCK_PAYOUT_AFTER
     async with pool.connection() as conn:
         stuck = await payouts.find_stuck_sending(conn, updated_before=cutoff, limit=PAYOUT_SCAN_LIMIT)
-        for status in ("approved", "requested"):
+        for status in (PayoutStatus.APPROVED, PayoutStatus.REQUESTED):
             stuck += [p for p in await payouts.list_by_status(conn, status=status, limit=PAYOUT_SCAN_LIMIT) if p.updated_at < cutoff]
     nudged = 0
     for payout in stuck:

@@ -37,6 +37,7 @@ from zenith.actors.runtime import Runtime, get_runtime
 from zenith.config import Settings
 from zenith.domain.earnings import EarningsPolicy, earned_total
 from zenith.domain.schedule import CheckSchedule, growth_per_hour, next_check_at, parse_schedule
+from zenith.domain.videos import VideoStatus, is_tracked
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY
 from zenith.platforms.base import VideoStats
 from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError, PlatformError
@@ -45,7 +46,7 @@ from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import current_trace_id_hex, video_attributes
 from zenith.telemetry.metrics import get_metrics
 from zenith.telemetry.subject import tag_video
-from zenith.telemetry.trace_store import record_video_trace
+from zenith.telemetry.video_traces import record_video_trace
 from zenith.telemetry.tracing import tracer
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ async def _check_videos(runtime: Runtime, video_ids: list[int], attempt: int) ->
     pool = await runtime.db()
     async with pool.connection() as conn:
         found = await videos.get_many(conn, list(video_ids))
-    tracked = [video for video in found if video.status == "approved"]
+    tracked = [video for video in found if is_tracked(video.status)]
     if len(found) == 1:
         tag_video(found[0].id, found[0].platform)
     by_platform: dict[str, list[videos.Video]] = defaultdict(list)
@@ -176,7 +177,7 @@ async def _tell_delayed(runtime: Runtime, video_ids: list[int]) -> None:
             found = await videos.get_many(conn, video_ids)
         day = datetime.now(timezone.utc).date().isoformat()
         for video in found:
-            if video.status == "approved":
+            if is_tracked(video.status):
                 runtime.send(NOTIFY, video.user_id, "notify.video.check_delayed", {"url": video.url}, f"video:{video.id}:check-delayed:{day}", None)
     except Exception:
         logger.exception("could not tell the creators of videos %s that their check is delayed", video_ids[:10])
@@ -237,7 +238,7 @@ async def _stage_check_notices(conn, result: checks.CheckResult, *, now: datetim
         if amount is not None:
             params = {"amount": str(amount), "url": video.url, "views": video.views}
             staged.append(await stage(conn, user_id=video.user_id, key="notify.video.credited", params=params, dedup_key=f"credit:{video.id}:{result.snapshot.id}"))
-    if video.status == "finished":
+    if video.status == VideoStatus.FINISHED:
         params = {"url": video.url, "earned": str(video.credited)}
         staged.append(await stage(conn, user_id=video.user_id, key="notify.video.finished", params=params, dedup_key=f"video:{video.id}:finished"))
     return staged
@@ -247,7 +248,7 @@ async def _fail(runtime: Runtime, video: videos.Video, error: PermanentError) ->
     pool = await runtime.db()
     staged = None
     async with unit_of_work(pool) as conn:
-        changed = await videos.set_status(conn, video_id=video.id, status="failed", reason=error.reason.lower(), from_statuses=("approved",))
+        changed = await videos.set_status(conn, video_id=video.id, status=VideoStatus.FAILED, reason=error.reason.lower(), from_statuses=(VideoStatus.APPROVED,))
         if changed is not None:
             staged = await stage(conn, user_id=video.user_id, key="notify.video.not_found", params={"url": video.url}, dedup_key=f"video:{video.id}:failed")
     get_metrics().platform_errors.labels(platform=video.platform, kind=error.reason).inc()

@@ -36,7 +36,7 @@ from zenith.actors.rates import RateStale, crypto_pay_configured, current_rate
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
 from zenith.domain.money import convert_rub_to_asset
-from zenith.domain.payouts import needs_admin_approval
+from zenith.domain.payouts import PayoutStatus, needs_admin_approval
 from zenith.messaging.contract import NOTIFY, PROCESS_PAYOUT, REFRESH_RATES
 from zenith.platforms.cryptopay_types import (
     AmbiguousTransferError,
@@ -103,21 +103,21 @@ async def process_payout(payout_id: int) -> None:
     pool = await runtime.db()
     async with pool.connection() as conn:
         payout = await payouts.get(conn, payout_id)
-    if payout.status == "requested":
+    if payout.status == PayoutStatus.REQUESTED:
         payout = await _auto_approve(runtime, payout)
         if payout is None:
             return  # waits for an admin
-    if payout.status in ("approved", "sending") and not crypto_pay_configured(runtime.settings):
+    if payout.status in (PayoutStatus.APPROVED, PayoutStatus.SENDING) and not crypto_pay_configured(runtime.settings):
         _hold_unconfigured(runtime, payout)
         return
-    if payout.status == "approved":
+    if payout.status == PayoutStatus.APPROVED:
         payout = await _start_sending(runtime, payout)
         if payout is None:
             return
         await _send(runtime, payout, reconcile_first=False)
-    elif payout.status == "sending":
+    elif payout.status == PayoutStatus.SENDING:
         await _send(runtime, payout, reconcile_first=True)
-    elif payout.status in ("paid", "failed"):
+    elif payout.status in (PayoutStatus.PAID, PayoutStatus.FAILED):
         _repeat_final_notice(runtime, payout)
 
 
@@ -133,10 +133,10 @@ def _repeat_final_notice(runtime: Runtime, payout: payouts.Payout) -> None:
     """A delivery finding the payout already paid or failed: a worker may have died between
     committing that status and sending its notice, so send it again (the dedup key makes
     it a no-op when the first one went out)."""
-    if payout.status == "paid":
-        _notify(runtime, payout, "paid", {})
+    if payout.status == PayoutStatus.PAID:
+        _notify(runtime, payout, PayoutStatus.PAID, {})
     else:
-        _notify(runtime, payout, "failed", {"reason_key": refusal_reason_key(payout.failure_reason)})
+        _notify(runtime, payout, PayoutStatus.FAILED, {"reason_key": refusal_reason_key(payout.failure_reason)})
 
 
 async def _auto_approve(runtime: Runtime, payout: payouts.Payout) -> payouts.Payout | None:
@@ -146,11 +146,11 @@ async def _auto_approve(runtime: Runtime, payout: payouts.Payout) -> payouts.Pay
         if user.status != "active" or needs_admin_approval(tier=user.tier, amount_rub=payout.amount_rub, gold_limit=runtime.settings.gold_auto_payout_limit_rub):
             return None
         approved = await payouts.transition(
-            conn, payout_id=payout.id, to_status="approved", from_statuses=("requested",),
+            conn, payout_id=payout.id, to_status=PayoutStatus.APPROVED, from_statuses=(PayoutStatus.REQUESTED,),
             decided_by=SYSTEM_ADMIN_ID, decision_reason="gold tier, under the automatic limit",
         )
         if approved is not None:
-            get_metrics().payouts.labels(status="approved").inc()
+            get_metrics().payouts.labels(status=PayoutStatus.APPROVED).inc()
         return approved or await payouts.get(conn, payout.id)
 
 
@@ -167,19 +167,19 @@ async def _start_sending(runtime: Runtime, payout: payouts.Payout) -> payouts.Pa
     pool = await runtime.db()
     if asset_amount <= 0:
         async with pool.connection() as conn:
-            failed = await payouts.transition(conn, payout_id=payout.id, to_status="failed", from_statuses=("approved",), failure_reason="AMOUNT_TOO_SMALL")
+            failed = await payouts.transition(conn, payout_id=payout.id, to_status=PayoutStatus.FAILED, from_statuses=(PayoutStatus.APPROVED,), failure_reason="AMOUNT_TOO_SMALL")
         if failed is not None:
             await _tell_failed(runtime, failed, "AMOUNT_TOO_SMALL")
         return None
     # 'sending' and its "approved" notice commit together, before the transfer
     async with unit_of_work(pool) as conn:
         sending = await payouts.transition(
-            conn, payout_id=payout.id, to_status="sending", from_statuses=("approved",),
+            conn, payout_id=payout.id, to_status=PayoutStatus.SENDING, from_statuses=(PayoutStatus.APPROVED,),
             asset_amount=asset_amount, rate=rate.rate, rate_fetched_at=rate.fetched_at,
         )
         if sending is None:  # another delivery moved it first; it carries on from there
             return None
-        staged = await stage(conn, **_notice(sending, "approved", {}))
+        staged = await stage(conn, **_notice(sending, PayoutStatus.APPROVED, {}))
     await publish(runtime, [staged])
     return sending
 
@@ -211,7 +211,7 @@ async def _send(runtime: Runtime, payout: payouts.Payout, *, reconcile_first: bo
             raise TransferOutcomeUnknown(f"payout {payout.id}: {exc}; not listed yet, will reconcile") from exc
     except TransferRejectedError as exc:
         async with pool.connection() as conn:
-            failed = await payouts.transition(conn, payout_id=payout.id, to_status="failed", from_statuses=("sending",), failure_reason=exc.name or str(exc))
+            failed = await payouts.transition(conn, payout_id=payout.id, to_status=PayoutStatus.FAILED, from_statuses=(PayoutStatus.SENDING,), failure_reason=exc.name or str(exc))
         if failed is not None:
             await _tell_failed(runtime, failed, exc.name)
         return
@@ -226,16 +226,16 @@ async def _send(runtime: Runtime, payout: payouts.Payout, *, reconcile_first: bo
 async def _mark_paid(runtime: Runtime, payout: payouts.Payout, transfer: Transfer) -> None:
     pool = await runtime.db()
     async with pool.connection() as conn:
-        paid = await payouts.transition(conn, payout_id=payout.id, to_status="paid", from_statuses=("sending",), provider_transfer_id=str(transfer.transfer_id))
+        paid = await payouts.transition(conn, payout_id=payout.id, to_status=PayoutStatus.PAID, from_statuses=(PayoutStatus.SENDING,), provider_transfer_id=str(transfer.transfer_id))
     if paid is None:
         return
-    get_metrics().payouts.labels(status="paid").inc()
-    _notify(runtime, paid, "paid", {})
+    get_metrics().payouts.labels(status=PayoutStatus.PAID).inc()
+    _notify(runtime, paid, PayoutStatus.PAID, {})
 
 
 async def _tell_failed(runtime: Runtime, payout: payouts.Payout, name: str | None) -> None:
-    get_metrics().payouts.labels(status="failed").inc()
-    _notify(runtime, payout, "failed", {"reason_key": refusal_reason_key(name)})
+    get_metrics().payouts.labels(status=PayoutStatus.FAILED).inc()
+    _notify(runtime, payout, PayoutStatus.FAILED, {"reason_key": refusal_reason_key(name)})
 
 ACTORS = (
     ActorSpec(PROCESS_PAYOUT, process_payout, {"throws": (payouts.PayoutNotFound,), "max_retries": 10, "min_backoff": 5_000, "max_backoff": 600_000, "time_limit": 120_000}),

@@ -11,6 +11,8 @@ from enum import Enum
 
 from aiogram.filters.callback_data import CallbackData
 
+from zenith.domain.links import Platform
+
 
 class Language(str, Enum):
     RU = "ru"
@@ -26,14 +28,9 @@ class AccountAction(str, Enum):
     CHECK = "check"
 
 
-class AccountPlatform(str, Enum):
-    TIKTOK = "tiktok"
-    YOUTUBE = "youtube"
-
-
 class AccountCb(CallbackData, prefix="acc"):
     action: AccountAction
-    platform: AccountPlatform
+    platform: Platform
     account_id: int = 0
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from zenith.domain.links import Platform
+
 _TIKTOK_HANDLE = re.compile(r"[a-z0-9._]{2,24}")
 _YOUTUBE_HANDLE = re.compile(r"[a-z0-9._-]{3,30}")
 _YOUTUBE_CHANNEL_ID = re.compile(r"UC[A-Za-z0-9_-]{22}")
 _PREFIX = re.compile(r"(?i)^(?:https?://)?(?:www\.|m\.)?")
 
-EXAMPLES = {"tiktok": "@creator", "youtube": "https://www.youtube.com/@creator"}
+EXAMPLES = {Platform.TIKTOK: "@creator", Platform.YOUTUBE: "https://www.youtube.com/@creator"}
 
 
 class HandleNotUnderstood(ValueError):
@@ -21,7 +23,7 @@ class HandleNotUnderstood(ValueError):
 class AccountRef:
     """What the creator named: a handle (lower case, no "@") and, for /channel/ links, the channel id."""
 
-    platform: str
+    platform: Platform
     handle: str
     external_id: str | None = None
 
@@ -30,7 +32,7 @@ class AccountRef:
         return self.external_id or f"@{self.handle}"
 
 
-def parse_account(platform: str, text: str) -> AccountRef:
+def parse_account(platform: Platform | str, text: str) -> AccountRef:
     """Read a TikTok or YouTube account from the creator's text; raise `HandleNotUnderstood`.
 
     TikTok: ``@name``, ``name``, ``tiktok.com/@name``. YouTube: ``@handle``,
@@ -41,7 +43,7 @@ def parse_account(platform: str, text: str) -> AccountRef:
     if not raw or len(raw) > 200 or any(c.isspace() for c in raw):
         raise HandleNotUnderstood(text)
     rest = _PREFIX.sub("", raw)
-    if platform == "tiktok":
+    if platform == Platform.TIKTOK:
         host, _, path = rest.partition("/")
         if host.lower() == "tiktok.com":
             if not path.startswith("@"):
@@ -52,15 +54,15 @@ def parse_account(platform: str, text: str) -> AccountRef:
         handle = rest.lstrip("@").lower()
         if "/" in handle or not _TIKTOK_HANDLE.fullmatch(handle):
             raise HandleNotUnderstood(text)
-        return AccountRef(platform="tiktok", handle=handle)
-    if platform == "youtube":
+        return AccountRef(platform=Platform.TIKTOK, handle=handle)
+    if platform == Platform.YOUTUBE:
         host, slash, path = rest.partition("/")
         if host.lower() == "youtube.com" and slash:
             if path.startswith("channel/"):
                 channel_id = path[len("channel/"):]
                 if not _YOUTUBE_CHANNEL_ID.fullmatch(channel_id):
                     raise HandleNotUnderstood(text)
-                return AccountRef(platform="youtube", handle=channel_id.lower(), external_id=channel_id)
+                return AccountRef(platform=Platform.YOUTUBE, handle=channel_id.lower(), external_id=channel_id)
             if not path.startswith("@"):
                 raise HandleNotUnderstood(text)
             rest = path
@@ -69,5 +71,5 @@ def parse_account(platform: str, text: str) -> AccountRef:
         handle = rest.lstrip("@").lower()
         if "/" in handle or not _YOUTUBE_HANDLE.fullmatch(handle):
             raise HandleNotUnderstood(text)
-        return AccountRef(platform="youtube", handle=handle)
+        return AccountRef(platform=Platform.YOUTUBE, handle=handle)
     raise HandleNotUnderstood(f"unknown platform {platform!r}")

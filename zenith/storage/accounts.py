@@ -12,9 +12,8 @@ from datetime import datetime
 
 import psycopg
 
+from zenith.domain.links import Platform
 from zenith.storage.db import fetch_all, fetch_one
-
-PLATFORMS = ("youtube", "tiktok")
 
 
 class AccountNotFound(LookupError):
@@ -29,7 +28,7 @@ class AccountTaken(Exception):
 class PlatformAccount:
     id: int
     user_id: int
-    platform: str
+    platform: Platform
     handle: str
     external_id: str | None
     verification_code: str
@@ -37,6 +36,9 @@ class PlatformAccount:
     failure_reason: str | None
     created_at: datetime
     verified_at: datetime | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "platform", Platform(self.platform))
 
 
 def normalize_handle(handle: str) -> str:
@@ -47,17 +49,16 @@ def normalize_handle(handle: str) -> str:
     return value
 
 
-def _platform(platform: str) -> str:
-    if platform not in PLATFORMS:
-        raise ValueError(f"platform must be one of {PLATFORMS}, got {platform!r}")
-    return platform
+def _platform(platform: Platform | str) -> str:
+    """The stored text of ``platform``; ValueError for an unknown one."""
+    return Platform(platform).value
 
 
 async def create_pending(
     conn: psycopg.AsyncConnection,
     *,
     user_id: int,
-    platform: str,
+    platform: Platform | str,
     handle: str,
     verification_code: str,
     external_id: str | None = None,
@@ -159,7 +160,7 @@ async def list_verified(conn: psycopg.AsyncConnection, *, user_id: int) -> list[
 
 
 async def find_verified(
-    conn: psycopg.AsyncConnection, *, platform: str, handle: str | None = None, external_id: str | None = None
+    conn: psycopg.AsyncConnection, *, platform: Platform | str, handle: str | None = None, external_id: str | None = None
 ) -> PlatformAccount | None:
     """The verified account on ``platform`` with that handle or external id (channel id)."""
     if (handle is None) == (external_id is None):

@@ -15,6 +15,8 @@ from decimal import Decimal
 
 import psycopg
 
+from zenith.domain.earnings import delta_to_credit
+from zenith.domain.videos import is_tracked
 from zenith.storage import ledger, snapshots, videos
 
 
@@ -45,8 +47,8 @@ async def record_check(
       views, likes, comments: the stats fetched from the platform.
       taken_at: when they were fetched; one snapshot per (video, taken_at).
       earned_total: what the video has earned in all at these views (Decimal, 2 places).
-        Credited now: ``earned_total - video.credited`` if positive; views that went
-        down never take money back.
+        Credited now: ``domain.earnings.delta_to_credit`` (what is above
+        ``video.credited``); views that went down never take money back.
       next_check_at: next re-check (None: no more checks).
       finished: the tracking window is over; the video becomes 'finished'.
       title: refreshed title, if the platform reported one.
@@ -61,7 +63,10 @@ async def record_check(
     if not created:
         return CheckResult(video=video, snapshot=snapshot, credited_now=Decimal("0.00"), replay=True)
     earned_total = ledger.check_amount(earned_total) if earned_total != 0 else Decimal("0.00")
-    delta = earned_total - video.credited if video.status == "approved" else Decimal("0.00")
+    if is_tracked(video.status):
+        delta = delta_to_credit(total_now=earned_total, already_credited=video.credited)
+    else:
+        delta = Decimal("0.00")
     credited = video.credited
     if delta > 0:
         await ledger.credit_earning(
@@ -77,4 +82,4 @@ async def record_check(
         conn, video_id=video_id, views=views, likes=likes, comments=comments, checked_at=taken_at,
         next_check_at=next_check_at, credited=credited, title=title, finished=finished,
     )
-    return CheckResult(video=updated, snapshot=snapshot, credited_now=max(delta, Decimal("0.00")), replay=False)
+    return CheckResult(video=updated, snapshot=snapshot, credited_now=delta, replay=False)

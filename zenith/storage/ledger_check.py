@@ -16,10 +16,9 @@ import asyncio
 
 import psycopg
 
+from zenith.domain.payouts import OPEN_STATUSES
 from zenith.storage.db import fetch_all, fetch_one
 from zenith.storage.ledger import EARNINGS, PAYOUTS
-
-OPEN_PAYOUT_STATUSES = ("requested", "approved", "sending")
 
 
 async def check_ledger(conn: psycopg.AsyncConnection) -> list[str]:
@@ -82,7 +81,7 @@ async def check_ledger(conn: psycopg.AsyncConnection) -> list[str]:
          WHERE coalesce(a.balance, 0) <> coalesce(o.total, 0)
          ORDER BY 1
         """,
-        (list(OPEN_PAYOUT_STATUSES),),
+        (sorted(status.value for status in OPEN_STATUSES),),
     ):
         problems.append(
             f"user {row['user_id']}: reserved {row['reserved']} != open payouts {row['open_total']}"

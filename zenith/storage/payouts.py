@@ -6,6 +6,7 @@ carries its ledger transfer in the same transaction: the request reserves the am
 rejected/failed release it back, paid settles it to ``system:payouts``. The reserved
 balance therefore always equals the user's open payouts (``zenith ledger check``).
 ``spend_id`` is what Crypto Pay receives, so a retried transfer can never pay twice.
+The steps allowed are the domain's (``zenith.domain.payouts.ALLOWED_TRANSITIONS``).
 """
 
 from __future__ import annotations
@@ -16,19 +17,10 @@ from decimal import Decimal
 
 import psycopg
 
+from zenith.domain.payouts import OPEN_STATUSES, InvalidTransition, PayoutStatus, check_transition, entered_from
 from zenith.storage import ledger
 from zenith.storage.db import fetch_all, fetch_one
 
-STATUSES = ("requested", "approved", "sending", "paid", "failed", "rejected")
-OPEN_STATUSES = ("requested", "approved", "sending")
-# to-status -> statuses it may be entered from
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "approved": ("requested",),
-    "rejected": ("requested", "approved"),
-    "sending": ("approved",),
-    "paid": ("sending",),
-    "failed": ("approved", "sending"),
-}
 # the fields a transition may set besides the status
 _FIELDS = ("failure_reason", "provider_transfer_id", "asset_amount", "rate", "rate_fetched_at",
            "decided_by", "decision_reason")
@@ -36,10 +28,6 @@ _FIELDS = ("failure_reason", "provider_transfer_id", "asset_amount", "rate", "ra
 
 class PayoutNotFound(LookupError):
     """No payout with that id."""
-
-
-class InvalidTransition(ValueError):
-    """The state machine has no such step (e.g. paid -> sending)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +39,7 @@ class Payout:
     asset_amount: Decimal | None
     rate: Decimal | None
     rate_fetched_at: datetime | None
-    status: str
+    status: PayoutStatus
     failure_reason: str | None
     spend_id: str
     provider_transfer_id: str | None
@@ -62,6 +50,9 @@ class Payout:
     attempts: int
     created_at: datetime
     updated_at: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", PayoutStatus(self.status))
 
     @property
     def is_open(self) -> bool:
@@ -118,16 +109,16 @@ async def transition(
     conn: psycopg.AsyncConnection,
     *,
     payout_id: int,
-    to_status: str,
-    from_statuses: tuple[str, ...] | None = None,
-    **fields,
+    to_status: PayoutStatus | str,
+    from_statuses: tuple[PayoutStatus | str, ...] | None = None,
+    **fields: object,
 ) -> Payout | None:
     """Move the payout to ``to_status`` if it is in one of ``from_statuses``.
 
     Parameters:
-      to_status: 'approved', 'rejected', 'sending', 'paid' or 'failed'.
-      from_statuses: statuses allowed before (default: every one the state machine
-        allows; a narrower tuple must be a subset).
+      to_status: approved, rejected, sending, paid or failed (a `PayoutStatus`).
+      from_statuses: statuses allowed before (default: every one the domain's state
+        machine allows; a narrower tuple must be a subset, else `InvalidTransition`).
       fields: columns to set with the status: failure_reason, provider_transfer_id,
         asset_amount, rate, rate_fetched_at, decided_by, decision_reason.
 
@@ -135,20 +126,21 @@ async def transition(
     else moved it; nothing changed). Entering 'sending' counts an attempt; 'rejected'
     and 'failed' release the reservation, 'paid' settles it, in the same transaction.
     """
-    allowed = TRANSITIONS.get(to_status)
-    if allowed is None:
-        raise InvalidTransition(f"no transition into {to_status!r}")
+    to_status = PayoutStatus(to_status)
+    allowed = sorted(entered_from(to_status))
+    if not allowed:
+        raise InvalidTransition(None, to_status)
     if from_statuses is not None:
-        if not set(from_statuses) <= set(allowed):
-            raise InvalidTransition(f"{to_status!r} cannot be entered from {from_statuses}")
-        allowed = tuple(from_statuses)
+        for old in from_statuses:
+            check_transition(old, to_status)
+        allowed = [PayoutStatus(old) for old in from_statuses]
     unknown = set(fields) - set(_FIELDS)
     if unknown:
         raise TypeError(f"transition() got unknown fields: {sorted(unknown)}")
     assignments = "".join(f", {name} = %({name})s" for name in fields)
     if "decided_by" in fields:
         assignments += ", decided_at = now()"
-    if to_status == "sending":
+    if to_status is PayoutStatus.SENDING:
         assignments += ", attempts = attempts + 1"
     async with conn.transaction():
         row = await fetch_one(
@@ -158,15 +150,15 @@ async def transition(
              WHERE id = %(id)s AND status = ANY(%(allowed)s)
             RETURNING *
             """,
-            {"to": to_status, "id": payout_id, "allowed": list(allowed), **fields},
+            {"to": to_status.value, "id": payout_id, "allowed": [status.value for status in allowed], **fields},
         )
         if row is None:
             await get(conn, payout_id)  # PayoutNotFound for a wrong id
             return None
         payout = Payout(**row)
-        if to_status in ("rejected", "failed"):
+        if to_status in (PayoutStatus.REJECTED, PayoutStatus.FAILED):
             await ledger.release_reservation(conn, user_id=payout.user_id, payout_id=payout.id, amount=payout.amount_rub)
-        elif to_status == "paid":
+        elif to_status is PayoutStatus.PAID:
             await ledger.settle_payout(conn, user_id=payout.user_id, payout_id=payout.id, amount=payout.amount_rub)
     return payout
 
@@ -182,24 +174,20 @@ async def record_attempt(conn: psycopg.AsyncConnection, *, payout_id: int) -> Pa
 
 
 async def list_by_status(
-    conn: psycopg.AsyncConnection, *, status: str, limit: int = 50, after_id: int = 0
+    conn: psycopg.AsyncConnection, *, status: PayoutStatus | str, limit: int = 50, after_id: int = 0
 ) -> list[Payout]:
-    """Payouts in ``status``, oldest first; page with ``after_id``."""
-    if status not in STATUSES:
-        raise ValueError(f"payout status must be one of {STATUSES}, got {status!r}")
+    """Payouts in ``status``, oldest first; page with ``after_id``. ValueError for an unknown status."""
     rows = await fetch_all(
         conn,
         "SELECT * FROM payouts WHERE status = %s AND id > %s ORDER BY created_at, id LIMIT %s",
-        (status, after_id, limit),
+        (PayoutStatus(status).value, after_id, limit),
     )
     return [Payout(**row) for row in rows]
 
 
-async def count_by_status(conn: psycopg.AsyncConnection, *, status: str) -> int:
+async def count_by_status(conn: psycopg.AsyncConnection, *, status: PayoutStatus | str) -> int:
     """How many payouts are in ``status`` (counted on the ``payouts_status_created`` index)."""
-    if status not in STATUSES:
-        raise ValueError(f"payout status must be one of {STATUSES}, got {status!r}")
-    row = await fetch_one(conn, "SELECT count(*) AS n FROM payouts WHERE status = %s", (status,))
+    row = await fetch_one(conn, "SELECT count(*) AS n FROM payouts WHERE status = %s", (PayoutStatus(status).value,))
     return row["n"]
 
 

@@ -7,11 +7,11 @@ from datetime import datetime
 
 import psycopg
 
+from zenith.domain.tiers import Tier
 from zenith.storage.db import fetch_all, fetch_one
 from zenith.storage.ledger import ensure_user_accounts
 
 LANGUAGES = ("ru", "en")
-TIERS = ("bronze", "gold")
 STATUSES = ("active", "banned", "inactive")
 
 
@@ -26,10 +26,13 @@ class User:
     username: str | None
     first_name: str | None
     language: str
-    tier: str
+    tier: Tier
     status: str
     created_at: datetime
     updated_at: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tier", Tier(self.tier))
 
     @property
     def is_active(self) -> bool:
@@ -146,8 +149,9 @@ async def set_language(conn: psycopg.AsyncConnection, *, user_id: int, language:
     return await _set(conn, user_id, "language", _check(language, LANGUAGES, "language"))
 
 
-async def set_tier(conn: psycopg.AsyncConnection, *, user_id: int, tier: str) -> User:
-    return await _set(conn, user_id, "tier", _check(tier, TIERS, "tier"))
+async def set_tier(conn: psycopg.AsyncConnection, *, user_id: int, tier: Tier | str) -> User:
+    """Set the user's tier; ValueError for an unknown one."""
+    return await _set(conn, user_id, "tier", Tier(tier).value)
 
 
 async def ban(conn: psycopg.AsyncConnection, *, user_id: int) -> User:

@@ -8,10 +8,9 @@ from decimal import Decimal
 
 import psycopg
 
+from zenith.domain.links import Platform
+from zenith.domain.videos import VideoStatus
 from zenith.storage.db import fetch_all, fetch_one
-
-PLATFORMS = ("youtube", "tiktok")
-STATUSES = ("pending_moderation", "approved", "rejected", "failed", "finished")
 
 
 class VideoNotFound(LookupError):
@@ -29,14 +28,14 @@ class DuplicateVideo(Exception):
 @dataclass(frozen=True)
 class Video:
     id: int
-    platform: str
+    platform: Platform
     external_id: str
     user_id: int
     account_id: int | None
     url: str
     title: str | None
     author: str | None
-    status: str
+    status: VideoStatus
     status_reason: str | None
     status_changed_at: datetime
     moderated_by: int | None
@@ -52,6 +51,10 @@ class Video:
     trace_id: str | None
     request_id: str | None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "platform", Platform(self.platform))
+        object.__setattr__(self, "status", VideoStatus(self.status))
+
 
 @dataclass(frozen=True)
 class VideoPage:
@@ -59,16 +62,15 @@ class VideoPage:
     total: int
 
 
-def _status(status: str) -> str:
-    if status not in STATUSES:
-        raise ValueError(f"video status must be one of {STATUSES}, got {status!r}")
-    return status
+def _status(status: VideoStatus | str) -> str:
+    """The stored text of ``status``; ValueError for an unknown one."""
+    return VideoStatus(status).value
 
 
 async def insert(
     conn: psycopg.AsyncConnection,
     *,
-    platform: str,
+    platform: Platform | str,
     external_id: str,
     user_id: int,
     url: str,
@@ -76,7 +78,7 @@ async def insert(
     account_id: int | None = None,
     title: str | None = None,
     author: str | None = None,
-    status: str = "pending_moderation",
+    status: VideoStatus | str = VideoStatus.PENDING_MODERATION,
     published_at: datetime | None = None,
     next_check_at: datetime | None = None,
     trace_id: str | None = None,
@@ -87,9 +89,7 @@ async def insert(
     ``request_id`` was stored before (a resent message). Raises ``DuplicateVideo`` when
     the same platform video was submitted by another request.
     """
-    if platform not in PLATFORMS:
-        raise ValueError(f"platform must be one of {PLATFORMS}, got {platform!r}")
-    values = (platform, external_id, user_id, url, request_id, account_id, title, author,
+    values = (Platform(platform).value, external_id, user_id, url, request_id, account_id, title, author,
               _status(status), published_at, next_check_at, trace_id)
     # A conflicting row can vanish between the statements (its transaction rolled
     # back); then the insert is simply tried again.
@@ -107,9 +107,9 @@ async def insert(
         )
         if row is not None:
             return Video(**row), True
-        replay = await fetch_one(conn, "SELECT * FROM videos WHERE request_id = %s", (request_id,))
+        replay = await find_by_request(conn, request_id=request_id)
         if replay is not None:
-            return Video(**replay), False
+            return replay, False
         existing = await find(conn, platform=platform, external_id=external_id)
         if existing is not None:
             raise DuplicateVideo(existing)
@@ -131,10 +131,16 @@ async def get_many(conn: psycopg.AsyncConnection, video_ids: list[int]) -> list[
     return [Video(**row) for row in rows]
 
 
-async def find(conn: psycopg.AsyncConnection, *, platform: str, external_id: str) -> Video | None:
+async def find(conn: psycopg.AsyncConnection, *, platform: Platform | str, external_id: str) -> Video | None:
     row = await fetch_one(
-        conn, "SELECT * FROM videos WHERE platform = %s AND external_id = %s", (platform, external_id)
+        conn, "SELECT * FROM videos WHERE platform = %s AND external_id = %s", (Platform(platform).value, external_id)
     )
+    return Video(**row) if row else None
+
+
+async def find_by_request(conn: psycopg.AsyncConnection, *, request_id: str) -> Video | None:
+    """The video stored by the submission with ``request_id``, if any (request ids are unique)."""
+    row = await fetch_one(conn, "SELECT * FROM videos WHERE request_id = %s", (request_id,))
     return Video(**row) if row else None
 
 
@@ -174,9 +180,9 @@ async def set_status(
     conn: psycopg.AsyncConnection,
     *,
     video_id: int,
-    status: str,
+    status: VideoStatus | str,
     reason: str | None = None,
-    from_statuses: tuple[str, ...] | None = None,
+    from_statuses: tuple[VideoStatus | str, ...] | None = None,
     moderated_by: int | None = None,
     next_check_at: datetime | None = None,
 ) -> Video | None:
@@ -188,7 +194,7 @@ async def set_status(
       moderated_by: Telegram id of the admin deciding.
       next_check_at: first re-check when approving; leaving 'approved' clears the schedule.
     """
-    allowed = list(from_statuses) if from_statuses is not None else list(STATUSES)
+    allowed = [_status(old) for old in from_statuses] if from_statuses is not None else [status.value for status in VideoStatus]
     row = await fetch_one(
         conn,
         """
@@ -224,19 +230,19 @@ async def moderation_queue(
     return [Video(**row) for row in rows]
 
 
-async def count_by_status(conn: psycopg.AsyncConnection) -> dict[str, int]:
+async def count_by_status(conn: psycopg.AsyncConnection) -> dict[VideoStatus, int]:
     """Number of videos in each status (every status present, zero if none).
 
     Reads the whole table (a Seq Scan: 180 ms at 500,000 videos): for reports, never
     on a screen someone waits for; count one status with ``count_with_status``.
     """
     rows = await fetch_all(conn, "SELECT status, count(*) AS n FROM videos GROUP BY status")
-    counts = dict.fromkeys(STATUSES, 0)
-    counts.update({row["status"]: row["n"] for row in rows})
+    counts = dict.fromkeys(VideoStatus, 0)
+    counts.update({VideoStatus(row["status"]): row["n"] for row in rows})
     return counts
 
 
-async def count_with_status(conn: psycopg.AsyncConnection, *, status: str) -> int:
+async def count_with_status(conn: psycopg.AsyncConnection, *, status: VideoStatus | str) -> int:
     """Number of videos in ``status``, counted on the ``videos_status_submitted`` index.
 
     Cheap for the small statuses (``pending_moderation``: the admin queue's size); the
@@ -269,16 +275,16 @@ async def update_stats(
         UPDATE videos
            SET views = %(views)s, likes = %(likes)s, comments = %(comments)s,
                last_checked_at = %(checked_at)s, check_enqueued_at = NULL,
-               next_check_at = CASE WHEN %(finished)s THEN NULL ELSE %(next)s::timestamptz END,
+               next_check_at = CASE WHEN %(tracking_over)s THEN NULL ELSE %(next)s::timestamptz END,
                credited = coalesce(%(credited)s, credited),
                title = coalesce(%(title)s, title),
-               status = CASE WHEN %(finished)s AND status = 'approved' THEN 'finished' ELSE status END,
-               status_changed_at = CASE WHEN %(finished)s AND status = 'approved' THEN now() ELSE status_changed_at END
+               status = CASE WHEN %(tracking_over)s AND status = 'approved' THEN 'finished' ELSE status END,
+               status_changed_at = CASE WHEN %(tracking_over)s AND status = 'approved' THEN now() ELSE status_changed_at END
          WHERE id = %(id)s
         RETURNING *
         """,
         {"views": views, "likes": likes, "comments": comments, "checked_at": checked_at,
-         "next": next_check_at, "credited": credited, "title": title, "finished": finished, "id": video_id},
+         "next": next_check_at, "credited": credited, "title": title, "tracking_over": finished, "id": video_id},
     )
     if row is None:
         raise VideoNotFound(f"no video with id {video_id}")

@@ -13,6 +13,7 @@ from zenith.bot.keyboards.inline import accounts_keyboard, cancel_keyboard, chec
 from zenith.bot.keyboards.menu import menu_button
 from zenith.bot.services import BotServices
 from zenith.bot.states import LinkAccount
+from zenith.domain.links import Platform
 from zenith.domain.verification import generate_code
 from zenith.i18n import Markup, Translator
 from zenith.messaging.contract import VERIFY_ACCOUNT
@@ -23,7 +24,7 @@ router = Router(name=__name__)
 
 
 def _display(account: accounts.PlatformAccount) -> str:
-    return account.external_id if account.platform == "youtube" and account.external_id and account.handle == account.external_id.lower() else f"@{account.handle}"
+    return account.external_id if account.platform == Platform.YOUTUBE and account.external_id and account.handle == account.external_id.lower() else f"@{account.handle}"
 
 
 @router.message(Command("accounts"))

@@ -15,6 +15,7 @@ from zenith.bot.charts import views_chart_png
 from zenith.bot.keyboards.inline import video_card_keyboard, videos_keyboard
 from zenith.bot.keyboards.menu import menu_button
 from zenith.bot.services import BotServices
+from zenith.domain.videos import VideoStatus
 from zenith.i18n import Translator
 from zenith.storage import snapshots, videos
 from zenith.storage.users import User
@@ -24,7 +25,7 @@ router = Router(name=__name__)
 PAGE_SIZE = 5
 HISTORY_LINES = 8
 CAPTION_LIMIT = 1024
-STATUS_ICONS = {"pending_moderation": "⏳", "approved": "🟢", "rejected": "✖️", "failed": "⚠️", "finished": "🏁"}
+STATUS_ICONS = {VideoStatus.PENDING_MODERATION: "⏳", VideoStatus.APPROVED: "🟢", VideoStatus.REJECTED: "✖️", VideoStatus.FAILED: "⚠️", VideoStatus.FINISHED: "🏁"}
 
 
 # a list line or button shows the title cut to this many characters
@@ -123,7 +124,7 @@ async def video_card(query: CallbackQuery, callback_data: VideoCb, user: User, i
             submitted=video.submitted_at,
         )
     ]
-    if video.status_reason and video.status in ("rejected", "failed"):
+    if video.status_reason and video.status in (VideoStatus.REJECTED, VideoStatus.FAILED):
         parts.append(i18n("videos.card_reason", reason=video.status_reason))
     if history:
         lines = [i18n("videos.history_line", when=s.taken_at, views=s.views) for s in history[-HISTORY_LINES:]]

@@ -16,6 +16,7 @@ from zenith.bot.callbacks import (
     Decision,
     UserAction,
 )
+from zenith.domain.tiers import Tier
 from zenith.i18n import Translator
 
 _SECTIONS = (
@@ -59,9 +60,9 @@ def queue_pages_keyboard(i18n: Translator, *, queue: AdminQueue, page: int, page
     return builder.as_markup()
 
 
-def user_actions_keyboard(i18n: Translator, *, user_id: int, tier: str, banned: bool) -> InlineKeyboardMarkup:
+def user_actions_keyboard(i18n: Translator, *, user_id: int, tier: Tier | str, banned: bool) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    if tier == "gold":
+    if tier == Tier.GOLD:
         builder.button(text=i18n("admin.make_bronze"), callback_data=AdminUserCb(action=UserAction.BRONZE, user_id=user_id))
     else:
         builder.button(text=i18n("admin.make_gold"), callback_data=AdminUserCb(action=UserAction.GOLD, user_id=user_id))

@@ -10,7 +10,6 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from zenith.bot.callbacks import (
     AccountAction,
     AccountCb,
-    AccountPlatform,
     CancelCb,
     Language,
     LanguageCb,
@@ -19,6 +18,7 @@ from zenith.bot.callbacks import (
     WithdrawAssetCb,
     WithdrawConfirmCb,
 )
+from zenith.domain.links import Platform
 from zenith.i18n import Translator, get_translator
 
 
@@ -45,10 +45,10 @@ def accounts_keyboard(i18n: Translator, *, unverified: Iterable[tuple[int, str, 
     for account_id, platform, handle in unverified:
         builder.button(
             text=i18n("accounts.check", handle=handle),
-            callback_data=AccountCb(action=AccountAction.CHECK, platform=AccountPlatform(platform), account_id=account_id),
+            callback_data=AccountCb(action=AccountAction.CHECK, platform=Platform(platform), account_id=account_id),
         )
-    builder.button(text=i18n("accounts.add_tiktok"), callback_data=AccountCb(action=AccountAction.ADD, platform=AccountPlatform.TIKTOK))
-    builder.button(text=i18n("accounts.add_youtube"), callback_data=AccountCb(action=AccountAction.ADD, platform=AccountPlatform.YOUTUBE))
+    builder.button(text=i18n("accounts.add_tiktok"), callback_data=AccountCb(action=AccountAction.ADD, platform=Platform.TIKTOK))
+    builder.button(text=i18n("accounts.add_youtube"), callback_data=AccountCb(action=AccountAction.ADD, platform=Platform.YOUTUBE))
     builder.adjust(1)
     return builder.as_markup()
 
@@ -57,7 +57,7 @@ def check_account_keyboard(i18n: Translator, *, account_id: int, platform: str, 
     builder = InlineKeyboardBuilder()
     builder.button(
         text=i18n("accounts.check", handle=handle),
-        callback_data=AccountCb(action=AccountAction.CHECK, platform=AccountPlatform(platform), account_id=account_id),
+        callback_data=AccountCb(action=AccountAction.CHECK, platform=Platform(platform), account_id=account_id),
     )
     return builder.as_markup()
 

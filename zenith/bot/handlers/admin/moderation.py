@@ -24,6 +24,7 @@ from zenith.bot.handlers.admin.filters import user_label
 from zenith.bot.keyboards.admin import moderation_keyboard
 from zenith.bot.services import BotServices
 from zenith.bot.states import AdminDialog
+from zenith.domain.videos import VideoStatus
 from zenith.i18n import Translator
 from zenith.messaging.contract import CHECK_VIDEOS
 from zenith.storage import audit, users, videos
@@ -34,7 +35,7 @@ router = Router(name=__name__)
 
 
 async def _count_waiting(conn) -> int:
-    return await videos.count_with_status(conn, status="pending_moderation")
+    return await videos.count_with_status(conn, status=VideoStatus.PENDING_MODERATION)
 
 
 async def _send_queue(message: Message, *, i18n: Translator, services: BotServices, page: int = 0) -> None:
@@ -85,8 +86,8 @@ async def _approve(conn, video_id: int, admin_id: int) -> videos.Video | None:
     video = await videos.set_status(
         conn,
         video_id=video_id,
-        status="approved",
-        from_statuses=("pending_moderation",),
+        status=VideoStatus.APPROVED,
+        from_statuses=(VideoStatus.PENDING_MODERATION,),
         moderated_by=admin_id,
         next_check_at=datetime.now(timezone.utc),
     )
@@ -97,7 +98,7 @@ async def _approve(conn, video_id: int, admin_id: int) -> videos.Video | None:
 
 async def _reject(conn, video_id: int, admin_id: int, reason: str) -> videos.Video | None:
     video = await videos.set_status(
-        conn, video_id=video_id, status="rejected", reason=reason, from_statuses=("pending_moderation",), moderated_by=admin_id
+        conn, video_id=video_id, status=VideoStatus.REJECTED, reason=reason, from_statuses=(VideoStatus.PENDING_MODERATION,), moderated_by=admin_id
     )
     if video is not None:
         await audit.record(conn, admin_id=admin_id, action="video.reject", target_type="video", target_id=video.id, reason=reason)
@@ -123,7 +124,7 @@ VIDEO = DecisionKind(
     dialog=AdminDialog.reject_video_reason,
     load=videos.get,
     missing=videos.VideoNotFound,
-    pending=lambda video: video.status == "pending_moderation",
+    pending=lambda video: video.status == VideoStatus.PENDING_MODERATION,
     approve=_approve,
     reject=_reject,
     tag=lambda video: tag_video(video.id, video.platform),

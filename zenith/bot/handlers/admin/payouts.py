@@ -22,6 +22,7 @@ from zenith.bot.handlers.admin.filters import user_label
 from zenith.bot.keyboards.admin import payout_decision_keyboard
 from zenith.bot.services import BotServices
 from zenith.bot.states import AdminDialog
+from zenith.domain.payouts import PayoutStatus
 from zenith.i18n import Translator
 from zenith.messaging.contract import PROCESS_PAYOUT
 from zenith.storage import audit, ledger, payouts, users
@@ -32,11 +33,11 @@ router = Router(name=__name__)
 
 
 async def _oldest_requested(conn, *, limit: int) -> list[payouts.Payout]:
-    return await payouts.list_by_status(conn, status="requested", limit=limit)
+    return await payouts.list_by_status(conn, status=PayoutStatus.REQUESTED, limit=limit)
 
 
 async def _count_requested(conn) -> int:
-    return await payouts.count_by_status(conn, status="requested")
+    return await payouts.count_by_status(conn, status=PayoutStatus.REQUESTED)
 
 
 async def _send_requested(message: Message, *, i18n: Translator, services: BotServices, page: int = 0) -> None:
@@ -84,7 +85,7 @@ async def payouts_page(query: CallbackQuery, callback_data: AdminQueuePageCb, i1
 
 
 async def _approve(conn, payout_id: int, admin_id: int) -> payouts.Payout | None:
-    payout = await payouts.transition(conn, payout_id=payout_id, to_status="approved", from_statuses=("requested",), decided_by=admin_id)
+    payout = await payouts.transition(conn, payout_id=payout_id, to_status=PayoutStatus.APPROVED, from_statuses=(PayoutStatus.REQUESTED,), decided_by=admin_id)
     if payout is not None:
         await audit.record(conn, admin_id=admin_id, action="payout.approve", target_type="payout", target_id=payout.id)
     return payout
@@ -93,7 +94,7 @@ async def _approve(conn, payout_id: int, admin_id: int) -> payouts.Payout | None
 async def _reject(conn, payout_id: int, admin_id: int, reason: str) -> payouts.Payout | None:
     # rejecting releases the reservation back to the available balance in the same transaction
     payout = await payouts.transition(
-        conn, payout_id=payout_id, to_status="rejected", from_statuses=("requested",), decided_by=admin_id, decision_reason=reason
+        conn, payout_id=payout_id, to_status=PayoutStatus.REJECTED, from_statuses=(PayoutStatus.REQUESTED,), decided_by=admin_id, decision_reason=reason
     )
     if payout is not None:
         await audit.record(conn, admin_id=admin_id, action="payout.reject", target_type="payout", target_id=payout.id, reason=reason)
@@ -114,7 +115,7 @@ PAYOUT = DecisionKind(
     dialog=AdminDialog.reject_payout_reason,
     load=payouts.get,
     missing=payouts.PayoutNotFound,
-    pending=lambda payout: payout.status == "requested",
+    pending=lambda payout: payout.status == PayoutStatus.REQUESTED,
     approve=_approve,
     reject=_reject,
     tag=lambda payout: tag_payout(payout.id),
