@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import create_database, drop_database
 from zenith.storage.migrate import apply_migrations
 from zenith.telemetry.trace_command import search_url, trace_report
-from zenith.telemetry.trace_store import record_video_trace
+from zenith.telemetry.video_traces import record_video_trace
 from zenith.telemetry.tracing import tracer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

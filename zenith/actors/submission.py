@@ -28,15 +28,16 @@ from zenith.actors.notice_outbox import publish, stage
 from zenith.actors.platform_pause import pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
-from zenith.domain.links import LinkRejected, ParsedLink, parse_link
+from zenith.domain.links import LinkRejected, ParsedLink, Platform, parse_link
 from zenith.domain.tiers import TierPolicy
+from zenith.domain.videos import VideoStatus, initial_status, is_tracked
 from zenith.domain.verification import InvalidCode, code_present
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY, SUBMIT_VIDEO, VERIFY_ACCOUNT
 from zenith.platforms.base import VideoStats
 from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError
 from zenith.platforms.safe_http import DisallowedUrlError, UnsafeUrlError
 from zenith.storage import accounts, outbox, users, videos
-from zenith.storage.db import fetch_one, unit_of_work
+from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import PLATFORM, current_trace_id_hex
 from zenith.telemetry.metrics import get_metrics
 from zenith.telemetry.subject import tag_video
@@ -47,7 +48,7 @@ logger = logging.getLogger(__name__)
 # due after this long (the normal path overwrites next_check_at long before).
 FIRST_CHECK_SAFETY_NET = timedelta(minutes=5)
 # the notice of a stored video, by its status
-STATUS_NOTICES = {"approved": "notify.video.approved", "pending_moderation": "notify.video.accepted"}
+STATUS_NOTICES = {VideoStatus.APPROVED: "notify.video.approved", VideoStatus.PENDING_MODERATION: "notify.video.accepted"}
 
 
 class SubmissionRefused(Exception):
@@ -116,7 +117,7 @@ def _owner_account(verified: list[accounts.PlatformAccount], stats: VideoStats) 
             continue
         if account.external_id and stats.author_id and account.external_id == stats.author_id:
             return account
-        if stats.platform == "tiktok" and stats.author and account.handle == accounts.normalize_handle(stats.author):
+        if stats.platform == Platform.TIKTOK and stats.author and account.handle == accounts.normalize_handle(stats.author):
             return account
     return None
 
@@ -147,7 +148,7 @@ async def _give_up(runtime: Runtime, user_id: int, url: str, request_id: str) ->
     try:
         pool = await runtime.db()
         async with pool.connection() as conn:
-            stored = await fetch_one(conn, "SELECT id FROM videos WHERE request_id = %s", (request_id,))
+            stored = await videos.find_by_request(conn, request_id=request_id)
         if stored is None:
             _notify(runtime, user_id, "notify.video.submit_failed", {"url": url}, f"submission:{request_id}")
     except Exception:
@@ -199,7 +200,7 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
     """Insert the video and stage its notice in one transaction; (video, staged notice or None)."""
     pool = await runtime.db()
     policy = TierPolicy.for_tier(user.tier, gold_auto_payout_limit_rub=runtime.settings.gold_auto_payout_limit_rub)
-    status = "approved" if policy.auto_approve_videos else "pending_moderation"
+    status = initial_status(auto_approve=policy.auto_approve_videos)
     now = datetime.now(timezone.utc)
     async with unit_of_work(pool) as conn:
         owner = _owner_account(await accounts.list_verified(conn, user_id=user.id), stats)
@@ -218,7 +219,7 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
                 author=stats.author,
                 status=status,
                 published_at=stats.published_at,
-                next_check_at=now + FIRST_CHECK_SAFETY_NET if status == "approved" else None,
+                next_check_at=now + FIRST_CHECK_SAFETY_NET if is_tracked(status) else None,
                 trace_id=current_trace_id_hex(),
             )
         except videos.DuplicateVideo:
@@ -231,7 +232,7 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
 
 def _first_check(runtime: Runtime, video: videos.Video) -> None:
     """Send an approved video's first check (if lost, the safety net makes it due)."""
-    if video.status == "approved" and video.last_checked_at is None:
+    if is_tracked(video.status) and video.last_checked_at is None:
         runtime.send(CHECK_VIDEOS, [video.id])
 
 

@@ -84,6 +84,12 @@ async def unit_of_work(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.Async
             yield conn
 
 
+async def ping(pool: AsyncConnectionPool) -> None:
+    """Run a trivial query on a pool connection; raises when PostgreSQL does not answer."""
+    async with pool.connection() as conn:
+        await conn.execute("SELECT 1")
+
+
 @asynccontextmanager
 async def connect(url: str) -> AsyncIterator[psycopg.AsyncConnection]:
     """One autocommit connection with ``dict_row``, closed at the end (CLI commands, tests)."""

@@ -9,8 +9,9 @@ from typing import TextIO
 from urllib.parse import urlencode
 
 from zenith.config import Settings, get_settings
+from zenith.storage.db import connect_sync
+from zenith.storage.video_traces import VideoNotFound, VideoTraces, load
 from zenith.telemetry.attributes import VIDEO_ID
-from zenith.telemetry.trace_store import VideoNotFound, VideoTraces, load_video_traces
 
 # Services whose spans carry zenith.video_id: the worker pools are named after their
 # queue, a worker on every queue (`zenith worker` without --queues) is zenith-worker-all.
@@ -34,8 +35,8 @@ def print_traces(traces: VideoTraces, *, jaeger_ui_url: str, out: TextIO) -> Non
         print(f"first trace  {traces.first_trace_id}  {trace_url(jaeger_ui_url, traces.first_trace_id)}", file=out)
     else:
         print("first trace  (none stored: submitted while tracing was off)", file=out)
-    for trace_id, kind, recorded_at in traces.later:
-        print(f"{kind:<12} {trace_id}  {trace_url(jaeger_ui_url, trace_id)}  {recorded_at.isoformat(timespec='seconds')}", file=out)
+    for later in traces.later:
+        print(f"{later.kind:<12} {later.trace_id}  {trace_url(jaeger_ui_url, later.trace_id)}  {later.recorded_at.isoformat(timespec='seconds')}", file=out)
     if not traces.later:
         print("no later traces stored", file=out)
     for service in SEARCH_SERVICES:
@@ -43,11 +44,9 @@ def print_traces(traces: VideoTraces, *, jaeger_ui_url: str, out: TextIO) -> Non
 
 
 def trace_report(settings: Settings, *, video_id: int, database_url: str, out: TextIO) -> int:
-    import psycopg
-
-    with psycopg.connect(database_url) as conn:
+    with connect_sync(database_url) as conn:
         try:
-            traces = load_video_traces(conn, video_id=video_id)
+            traces = load(conn, video_id=video_id)
         except VideoNotFound as exc:
             print(f"zenith trace: {exc}", file=sys.stderr)
             return 1

@@ -9,6 +9,8 @@ from aiohttp import web
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
+from zenith.storage.db import ping
+
 logger = logging.getLogger(__name__)
 
 POOL_KEY = web.AppKey("pool", AsyncConnectionPool)
@@ -18,8 +20,7 @@ CHECK_TIMEOUT_SECONDS = 2.0
 
 async def _database_ok(pool: AsyncConnectionPool) -> bool:
     async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-        async with pool.connection() as conn:
-            await conn.execute("SELECT 1")
+        await ping(pool)
     return True
 
 

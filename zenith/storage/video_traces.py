@@ -1,0 +1,58 @@
+"""Which traces worked on a video: the first in ``videos.trace_id``, later ones in ``video_traces``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg.rows import dict_row
+
+from zenith.domain.links import Platform
+
+
+class VideoNotFound(LookupError):
+    """No video has this id."""
+
+
+@dataclass(frozen=True)
+class LaterTrace:
+    """A trace after the video's first one (a re-check, a moderator's approval)."""
+
+    trace_id: str
+    kind: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class VideoTraces:
+    video_id: int
+    platform: Platform
+    first_trace_id: str | None
+    later: list[LaterTrace]  # oldest first, the first trace left out
+
+
+async def record(conn: psycopg.AsyncConnection, *, video_id: int, trace_id: str, kind: str) -> None:
+    """Remember that trace ``trace_id`` worked on the video; recording it twice is a no-op.
+
+    Joins the caller's transaction if one is open.
+    """
+    await conn.execute(
+        "INSERT INTO video_traces (video_id, trace_id, kind) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+        (video_id, trace_id, kind),
+    )
+
+
+def load(conn: psycopg.Connection, *, video_id: int) -> VideoTraces:
+    """The video's first trace and its later ones (synchronous: the CLI reads them); raises ``VideoNotFound``."""
+    with conn.cursor(row_factory=dict_row) as cursor:
+        video = cursor.execute("SELECT platform, trace_id FROM videos WHERE id = %s", (video_id,)).fetchone()
+        if video is None:
+            raise VideoNotFound(f"no video with id {video_id}")
+        rows = cursor.execute(
+            "SELECT trace_id, kind, recorded_at FROM video_traces WHERE video_id = %s ORDER BY recorded_at, trace_id",
+            (video_id,),
+        ).fetchall()
+    first = video["trace_id"]
+    later = [LaterTrace(**row) for row in rows if row["trace_id"] != first]
+    return VideoTraces(video_id=video_id, platform=Platform(video["platform"]), first_trace_id=first, later=later)
