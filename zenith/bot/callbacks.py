@@ -47,6 +47,12 @@ class WithdrawAssetCb(CallbackData, prefix="wa"):
     asset: str
 
 
+class WithdrawAmountCb(CallbackData, prefix="wm"):
+    # the readings live in the FSM state; index picks one, the nonce ties the press to that question
+    nonce: str
+    index: int
+
+
 class WithdrawConfirmCb(CallbackData, prefix="wc"):
     # the amount/asset live in the FSM state; the nonce ties the press to that quote
     nonce: str

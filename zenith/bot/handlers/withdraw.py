@@ -12,9 +12,9 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from zenith.bot.amounts import AmountNotUnderstood, normalize_amount_text
-from zenith.bot.callbacks import WithdrawAssetCb, WithdrawConfirmCb
-from zenith.bot.keyboards.inline import assets_keyboard, cancel_keyboard, confirm_keyboard
+from zenith.bot.amounts import AmountAmbiguous, AmountNotUnderstood, read_amount
+from zenith.bot.callbacks import WithdrawAmountCb, WithdrawAssetCb, WithdrawConfirmCb
+from zenith.bot.keyboards.inline import amount_choices_keyboard, assets_keyboard, cancel_keyboard, confirm_keyboard
 from zenith.bot.keyboards.menu import menu_button
 from zenith.bot.services import BotServices
 from zenith.bot.states import Withdraw
@@ -108,21 +108,59 @@ async def choose_asset(query: CallbackQuery, callback_data: WithdrawAssetCb, use
 
 @router.message(Withdraw.amount, F.text)
 async def enter_amount(message: Message, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
-    asset = (await state.get_data()).get("asset", "")
-    settings = services.settings
-    if not payouts_configured(settings):
+    if not payouts_configured(services.settings):
         await _refuse_unconfigured(message, user=user, i18n=i18n, services=services, state=state)
         return
     try:
-        text = normalize_amount_text(message.text or "")
+        amount = read_amount(message.text or "")
     except AmountNotUnderstood:
         await message.answer(i18n("withdraw.not_a_number"), reply_markup=cancel_keyboard(i18n))
         return
+    except AmountAmbiguous as doubt:
+        await _ask_which_amount(message, doubt, i18n=i18n, state=state)
+        return
+    await _quote(message, amount, user=user, i18n=i18n, services=services, state=state)
+
+
+@router.callback_query(Withdraw.amount, WithdrawAmountCb.filter())
+async def choose_amount(query: CallbackQuery, callback_data: WithdrawAmountCb, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+    data = await state.get_data()
+    choices = data.get("amount_choices") or []
+    # the nonce ties the press to the question shown; an old or forged button does nothing
+    if not data.get("choice_nonce") or not secrets.compare_digest(str(data["choice_nonce"]), callback_data.nonce) or not 0 <= callback_data.index < len(choices):
+        await query.answer(i18n("common.not_available"), show_alert=True)
+        return
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await state.update_data(amount_choices=None, choice_nonce=None)
+    if not payouts_configured(services.settings):
+        await _refuse_unconfigured(query.message, user=user, i18n=i18n, services=services, state=state)
+        return
+    await _quote(query.message, Decimal(choices[callback_data.index]), user=user, i18n=i18n, services=services, state=state)
+
+
+async def _ask_which_amount(message: Message, doubt: AmountAmbiguous, *, i18n: Translator, state: FSMContext) -> None:
+    """Ask back with a button per reading ("600.12 RUB" / "600,123.00 RUB"); typing again works too."""
+    nonce = secrets.token_hex(6)
+    await state.update_data(amount_choices=[str(choice) for choice in doubt.choices], choice_nonce=nonce)
+    if len(doubt.choices) > 1:
+        question = i18n("withdraw.did_you_mean_two", first=doubt.choices[0], second=doubt.choices[1])
+    else:
+        question = i18n("withdraw.did_you_mean_one", amount=doubt.choices[0])
+    if doubt.foreign_currency:
+        question = f"{i18n('withdraw.amounts_in_rub')}\n{question}"
+    await message.answer(question, reply_markup=amount_choices_keyboard(i18n, nonce=nonce, choices=doubt.choices))
+
+
+async def _quote(message: Message, amount: Decimal, *, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+    """Check ``amount`` against the balance and the rules, then show the quote with Confirm."""
+    asset = (await state.get_data()).get("asset", "")
+    settings = services.settings
     async with services.read() as conn:
         balances = await ledger.balances(conn, user.id)
         try:
             withdrawal = validate_withdrawal(
-                amount_rub=text,
+                amount_rub=str(amount),
                 available=balances.available,
                 minimum=settings.payout_min_rub,
                 asset=asset,

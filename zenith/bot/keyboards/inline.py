@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
 
 from aiogram.types import InlineKeyboardMarkup
@@ -15,6 +16,7 @@ from zenith.bot.callbacks import (
     LanguageCb,
     VideoCb,
     VideosPageCb,
+    WithdrawAmountCb,
     WithdrawAssetCb,
     WithdrawConfirmCb,
 )
@@ -109,4 +111,14 @@ def confirm_keyboard(i18n: Translator, *, nonce: str, confirm_cb: type = Withdra
     builder.button(text=i18n("common.confirm"), callback_data=confirm_cb(nonce=nonce))
     builder.button(text=i18n("common.cancel"), callback_data=CancelCb())
     builder.adjust(2)
+    return builder.as_markup()
+
+
+def amount_choices_keyboard(i18n: Translator, *, nonce: str, choices: Sequence[Decimal]) -> InlineKeyboardMarkup:
+    """One button per reading of an ambiguous amount ("600.12 RUB", "600,123.00 RUB"), then Cancel."""
+    builder = InlineKeyboardBuilder()
+    for index, amount in enumerate(choices):
+        builder.button(text=i18n("withdraw.choice_button", amount=amount), callback_data=WithdrawAmountCb(nonce=nonce, index=index))
+    builder.button(text=i18n("common.cancel"), callback_data=CancelCb())
+    builder.adjust(*([1] * len(choices)), 1)
     return builder.as_markup()
