@@ -32,6 +32,7 @@ ALLOWED = {
     (S.APPROVED, S.REJECTED),  # an admin may still stop a payout that was not sent
     (S.SENDING, S.PAID),
     (S.SENDING, S.FAILED),
+    (S.SENDING, S.APPROVED),  # refused for lack of funds: waits to be sent again
 }
 EVERY_PAIR = [(old, new) for old in S for new in S]
 
@@ -73,8 +74,8 @@ def test_nothing_enters_requested():
 def test_paid_can_never_be_paid_again_or_failed():
     with pytest.raises(InvalidTransition, match="from paid to failed; allowed: nothing"):
         check_transition(S.PAID, S.FAILED)
-    with pytest.raises(InvalidTransition, match="from sending to approved"):
-        check_transition(S.SENDING, S.APPROVED)
+    with pytest.raises(InvalidTransition, match="from sending to requested"):
+        check_transition(S.SENDING, S.REQUESTED)
 
 
 def test_unknown_status_is_a_value_error():

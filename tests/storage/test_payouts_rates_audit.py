@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -135,3 +136,29 @@ async def test_audit_log(pool, make_user):
         assert [e.action for e in entries] == ["user.unban", "user.ban"]
         assert entries[1] == first and first.details == {"amount": "1.00"}
         assert (await audit.recent(conn, admin_id=777, limit=1))[0].action == "user.unban"
+
+
+async def test_payouts_refused_for_funds_wait_approved_and_only_the_first_is_first(pool, make_user):
+    asset = f"W{uuid.uuid4().hex[:8].upper()}"  # an asset no other test's payouts use
+    waiting = []
+    for _ in range(2):
+        user = await _funded_user(pool, make_user, "1000.00")
+        async with unit_of_work(pool) as conn:
+            payout, _ = await payouts.create_requested(conn, user_id=user.id, amount_rub=D("700.00"), asset=asset)
+            await payouts.transition(conn, payout_id=payout.id, to_status="approved")
+            await payouts.transition(conn, payout_id=payout.id, to_status="sending", asset_amount=D("7"))
+        waiting.append(payout)
+    async with unit_of_work(pool) as conn:
+        first, is_first = await payouts.wait_for_funds(conn, payout_id=waiting[0].id)
+        second, second_is_first = await payouts.wait_for_funds(conn, payout_id=waiting[1].id)
+        replay, _ = await payouts.wait_for_funds(conn, payout_id=waiting[1].id)
+    assert (is_first, second_is_first, replay) == (True, False, None)
+    assert first.status == second.status == "approved" and first.funds_wait_since is not None
+    async with unit_of_work(pool) as conn:
+        resumed = await payouts.end_funds_wait(conn, payout_id=first.id)
+        assert await payouts.end_funds_wait(conn, payout_id=first.id) is None
+        again = await payouts.transition(conn, payout_id=first.id, to_status="sending", from_statuses=("approved",))
+        balances = await ledger.balances(conn, first.user_id)
+        assert await check_ledger(conn) == []
+    assert resumed.funds_wait_since is None and again.status == "sending" and again.attempts == 2
+    assert balances.reserved == D("700.00")  # the money stayed reserved throughout

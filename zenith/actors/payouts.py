@@ -24,12 +24,21 @@ clock relays it if the worker dies before sending it.
 
 Without CRYPTO_PAY_TOKEN an approved (or sending) payout is held as it is: one operator
 log line per delivery, the creator told once (``notify.payout.unavailable``), no retry.
+
+The app's wallet short of funds (``INSUFFICIENT_FUNDS``, nothing was sent) is not a
+refusal: the payout goes back to 'approved', waiting (``funds_wait_since``), its money
+still reserved; the creator is told it is delayed (``notify.payout.delayed``) and, when it
+is the first payout of that asset to wait, the admins are alerted once
+(``notify.admin.wallet_empty``). Each later delivery (the clock nudges approved payouts
+every few minutes) asks getBalance first and sends only when the wallet holds the amount;
+the same ``spend_id`` is sent, so it can still be paid only once.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
 
 from zenith.actors.notice_outbox import publish, stage
 from zenith.actors.rates import RateStale, crypto_pay_configured, current_rate
@@ -39,6 +48,7 @@ from zenith.domain.money import convert_rub_to_asset
 from zenith.domain.payouts import PayoutStatus, needs_admin_approval
 from zenith.messaging.contract import NOTIFY, PROCESS_PAYOUT, REFRESH_RATES
 from zenith.platforms.cryptopay_types import (
+    INSUFFICIENT_FUNDS,
     AmbiguousTransferError,
     CryptoPayConfigError,
     SpendIdAlreadyUsedError,
@@ -110,6 +120,10 @@ async def process_payout(payout_id: int) -> None:
     if payout.status in (PayoutStatus.APPROVED, PayoutStatus.SENDING) and not crypto_pay_configured(runtime.settings):
         _hold_unconfigured(runtime, payout)
         return
+    if payout.status == PayoutStatus.APPROVED and payout.funds_wait_since is not None:
+        payout = await _end_wait_if_funded(runtime, payout)
+        if payout is None:
+            return  # the wallet is still short: the clock's next nudge looks again
     if payout.status == PayoutStatus.APPROVED:
         payout = await _start_sending(runtime, payout)
         if payout is None:
@@ -210,6 +224,9 @@ async def _send(runtime: Runtime, payout: payouts.Payout, *, reconcile_first: bo
         if transfer is None:
             raise TransferOutcomeUnknown(f"payout {payout.id}: {exc}; not listed yet, will reconcile") from exc
     except TransferRejectedError as exc:
+        if exc.name == INSUFFICIENT_FUNDS:
+            await _wait_for_funds(runtime, payout)
+            return
         async with pool.connection() as conn:
             failed = await payouts.transition(conn, payout_id=payout.id, to_status=PayoutStatus.FAILED, from_statuses=(PayoutStatus.SENDING,), failure_reason=exc.name or str(exc))
         if failed is not None:
@@ -221,6 +238,51 @@ async def _send(runtime: Runtime, payout: payouts.Payout, *, reconcile_first: bo
         runtime.send(PROCESS_PAYOUT, payout.id, delay_ms=CONFIG_ERROR_RETRY_MS)
         return
     await _mark_paid(runtime, payout, transfer)
+
+
+async def _wait_for_funds(runtime: Runtime, payout: payouts.Payout) -> None:
+    """Back to 'approved', waiting for the wallet; the creator told it is delayed, the admins
+    alerted when this is the first payout of its asset to wait (both staged with the change)."""
+    pool = await runtime.db()
+    async with unit_of_work(pool) as conn:
+        waiting, first = await payouts.wait_for_funds(conn, payout_id=payout.id)
+        if waiting is None:  # another delivery moved it first
+            return
+        staged = [await stage(conn, **_notice(waiting, "delayed", {}))]
+        if first:
+            staged += await _stage_wallet_alert(runtime, conn, waiting)
+    get_metrics().payouts.labels(status="waiting_for_funds").inc()
+    logger.warning("payout %s waits: the Crypto Pay wallet is short of %s (INSUFFICIENT_FUNDS); it is sent once getBalance shows the funds", payout.id, payout.asset)
+    await publish(runtime, staged)
+
+
+async def _stage_wallet_alert(runtime: Runtime, conn, payout: payouts.Payout) -> list:
+    """One alert per admin that the wallet ran dry, named by the first payout left waiting."""
+    logger.error("Crypto Pay wallet is short of %s: payout %s and any after it wait until the app's wallet is funded", payout.asset, payout.id)
+    staged = []
+    for telegram_id in sorted(runtime.settings.admin_ids):
+        admin = await users.find_by_telegram_id(conn, telegram_id)
+        if admin is None:  # never opened the bot: the error line above is all it gets
+            continue
+        params = {"payout_id": payout.id, "asset": payout.asset, "asset_amount": str(payout.asset_amount or 0), "amount": str(payout.amount_rub)}
+        staged.append(await stage(conn, user_id=admin.id, key="notify.admin.wallet_empty", params=params, dedup_key=f"wallet-empty:{payout.asset}:{payout.id}:{admin.id}"))
+    return staged
+
+
+async def _end_wait_if_funded(runtime: Runtime, payout: payouts.Payout) -> payouts.Payout | None:
+    """The waiting payout, no longer waiting, if getBalance shows enough of its asset; else None."""
+    client = await runtime.crypto_pay()
+    available = next((balance.available for balance in await client.get_balance() if balance.currency_code == payout.asset), Decimal(0))
+    needed = payout.asset_amount or Decimal(0)
+    if available < needed or available <= 0:
+        logger.info("payout %s still waits: wallet has %s %s, needs %s", payout.id, available, payout.asset, needed)
+        return None
+    pool = await runtime.db()
+    async with pool.connection() as conn:
+        resumed = await payouts.end_funds_wait(conn, payout_id=payout.id)
+    if resumed is not None:
+        logger.info("payout %s: the wallet has %s %s again, sending", payout.id, available, payout.asset)
+    return resumed
 
 
 async def _mark_paid(runtime: Runtime, payout: payouts.Payout, transfer: Transfer) -> None:

@@ -3,9 +3,9 @@
 States::
 
     requested --> approved --> sending --> paid
-        |           |   |         |
-        v           v   v         v
-     rejected  rejected failed  failed
+        |           |   |  ^      |
+        v           v   v  +------+ (the wallet is short of funds: wait, send again later)
+     rejected  rejected failed    failed
 
 ``rejected`` and ``failed`` refund the reserved balance; ``paid``, ``failed`` and
 ``rejected`` are final. A payout stays in ``sending`` until the provider answers
@@ -13,6 +13,9 @@ definitely: a retry re-sends with the same ``spend_id`` and can never pay twice.
 ``approved -> failed`` covers a payout that could not be started (e.g. its asset was
 withdrawn from the allowed list) and so never reached the provider; ``approved ->
 rejected`` lets an admin still stop a payout that has not been sent.
+``sending -> approved`` is the one step back: the provider refused the transfer because
+the app's wallet is short of funds (nothing was sent), so the payout keeps its
+reservation and waits to be sent again with the same ``spend_id``.
 This table is the one the storage layer enforces (``zenith.storage.payouts.transition``).
 """
 
@@ -61,7 +64,7 @@ class PayoutStatus(StrEnum):
 ALLOWED_TRANSITIONS: dict[PayoutStatus, frozenset[PayoutStatus]] = {
     PayoutStatus.REQUESTED: frozenset({PayoutStatus.APPROVED, PayoutStatus.REJECTED}),
     PayoutStatus.APPROVED: frozenset({PayoutStatus.SENDING, PayoutStatus.FAILED, PayoutStatus.REJECTED}),
-    PayoutStatus.SENDING: frozenset({PayoutStatus.PAID, PayoutStatus.FAILED}),
+    PayoutStatus.SENDING: frozenset({PayoutStatus.PAID, PayoutStatus.FAILED, PayoutStatus.APPROVED}),
     PayoutStatus.PAID: frozenset(),
     PayoutStatus.FAILED: frozenset(),
     PayoutStatus.REJECTED: frozenset(),

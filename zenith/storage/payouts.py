@@ -50,6 +50,7 @@ class Payout:
     attempts: int
     created_at: datetime
     updated_at: datetime
+    funds_wait_since: datetime | None = None  # refused for lack of funds: waits for the wallet
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", PayoutStatus(self.status))
@@ -161,6 +162,44 @@ async def transition(
         elif to_status is PayoutStatus.PAID:
             await ledger.settle_payout(conn, user_id=payout.user_id, payout_id=payout.id, amount=payout.amount_rub)
     return payout
+
+
+async def wait_for_funds(conn: psycopg.AsyncConnection, *, payout_id: int) -> tuple[Payout | None, bool]:
+    """Put a payout refused for lack of funds back to 'approved', waiting (reservation kept).
+
+    Returns ``(payout, first)``: the payout (None if it was not in 'sending': another
+    delivery moved it) and whether no other payout of its asset was waiting already (the
+    wallet just ran dry: the moment to alert the admins). An advisory lock per asset makes
+    two payouts refused at once agree on which was first.
+    """
+    async with conn.transaction():
+        current = await get(conn, payout_id)
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('payout-funds:' || %s))", (current.asset,))
+        others = await fetch_one(
+            conn,
+            "SELECT count(*) AS n FROM payouts WHERE asset = %s AND funds_wait_since IS NOT NULL AND status = 'approved' AND id <> %s",
+            (current.asset, payout_id),
+        )
+        row = await fetch_one(
+            conn,
+            """
+            UPDATE payouts SET status = 'approved', funds_wait_since = now(), updated_at = now()
+             WHERE id = %s AND status = 'sending'
+            RETURNING *
+            """,
+            (payout_id,),
+        )
+    return (Payout(**row) if row else None), others["n"] == 0
+
+
+async def end_funds_wait(conn: psycopg.AsyncConnection, *, payout_id: int) -> Payout | None:
+    """The wallet has funds again: the waiting payout may be sent; None if it was not waiting."""
+    row = await fetch_one(
+        conn,
+        "UPDATE payouts SET funds_wait_since = NULL, updated_at = now() WHERE id = %s AND status = 'approved' AND funds_wait_since IS NOT NULL RETURNING *",
+        (payout_id,),
+    )
+    return Payout(**row) if row else None
 
 
 async def record_attempt(conn: psycopg.AsyncConnection, *, payout_id: int) -> Payout | None:
