@@ -14,6 +14,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 
+# A secret shorter than this is refused at start-up: it could be guessed, and log masking
+# (whole tokens, zenith.telemetry.logs) is only safe for values that are not ordinary words.
+MIN_SECRET_LENGTH = 16
+
+
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the environment variable."""
 
@@ -241,6 +246,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             values[setting.attr] = setting.parse(raw)
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{setting.env} is malformed ({exc}); expected: {setting.help}") from None
+    for setting in SETTINGS:
+        value = values[setting.attr]
+        if setting.secret and isinstance(value, str) and len(value.strip()) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"{setting.env} is too short ({len(value.strip())} characters): a secret needs at least {MIN_SECRET_LENGTH}, "
+                "so it cannot be guessed and masking it in logs cannot hide ordinary words"
+            )
     if values["database_pool_min"] < 0 or values["database_pool_max"] < max(1, values["database_pool_min"]):
         raise ConfigError("DATABASE_POOL_MAX must be >= DATABASE_POOL_MIN and >= 1")
     if values["redis_max_connections"] < 1 or values["bot_max_concurrent_updates"] < 0:

@@ -17,7 +17,7 @@ from zenith.bot.runtime import max_concurrent_updates, open_bot_runtime
 from zenith.web.app import build_web_app
 from tests.bot.conftest import new_telegram_id, private_text_update, wait_until
 
-SECRET = "bound-secret"
+SECRET = "bound-secret-for-tests"
 
 
 class UpdateGate:

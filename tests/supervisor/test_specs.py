@@ -33,7 +33,7 @@ def test_webhook_moves_the_bot_off_the_worker_dyno(make_settings):
 
 def test_up_runs_everything_and_the_sandbox_only_without_a_token(make_settings):
     assert up_pool_names(make_settings()) == ("sandbox", "submission", "parsing", "rates", "payouts", "notifications", "clock", "bot", "web")
-    assert "sandbox" not in up_pool_names(make_settings(TELEGRAM_BOT_TOKEN="123:abc"))
+    assert "sandbox" not in up_pool_names(make_settings(TELEGRAM_BOT_TOKEN="123456:real-looking-bot-token"))
 
 
 def test_env_overrides_processes_and_threads(make_settings):

@@ -79,8 +79,8 @@ def test_linked_root_span_starts_a_new_trace_linked_to_the_first(span_exporter):
 
 
 def test_user_ids_are_pseudonymous_and_salted(make_settings):
-    salted = make_settings(TELEMETRY_USER_ID_SALT="s1")
-    other = make_settings(TELEMETRY_USER_ID_SALT="s2")
+    salted = make_settings(TELEMETRY_USER_ID_SALT="salt-number-one-for-tests")
+    other = make_settings(TELEMETRY_USER_ID_SALT="salt-number-two-for-tests")
     value = hashed_user_id(123456789, settings=salted)
     assert len(value) == 16 and "123456789" not in value
     assert value == hashed_user_id(123456789, settings=salted)
@@ -139,3 +139,26 @@ async def test_metrics_handler_serves_the_app_registry(aiohttp_client_factory):
             assert response.status == 200
             assert response.content_type == "text/plain"
             assert 'payouts_total{status="failed"} 1.0' in await response.text()
+
+
+def test_secrets_are_masked_as_whole_tokens_never_inside_words():
+    from zenith.telemetry.logs import SecretMasker
+
+    secret = "xception-Key_0123"
+    masker = SecretMasker([secret, "cryptopay-token-abcdef"])
+    assert masker.mask(f"GET /v3/videos?key={secret}&id=1") == "GET /v3/videos?key=***&id=1"
+    assert masker.mask(f'{{"token": "{secret}"}} and {secret}.') == '{"token": "***"} and ***.'
+    assert masker.mask(f"https://api.telegram.org/bot{secret}/getMe") == "https://api.telegram.org/bot***/getMe"
+    # the same letters inside a longer word are not the secret: the text stays readable
+    assert masker.mask(f"an e{secret}s error in my_{secret}") == f"an e{secret}s error in my_{secret}"
+    assert masker.mask("cryptopay-token-abcdef-2 and cryptopay-token-abcdef") == "***-2 and ***"
+
+
+@pytest.mark.parametrize("variable", ["TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET", "YOUTUBE_API_KEY", "CRYPTO_PAY_TOKEN", "TELEMETRY_USER_ID_SALT"])
+def test_a_secret_shorter_than_the_minimum_stops_start_up_naming_the_variable(make_settings, variable):
+    from zenith.config import MIN_SECRET_LENGTH, ConfigError
+
+    with pytest.raises(ConfigError, match=rf"^{variable} is too short \(3 characters\): a secret needs at least {MIN_SECRET_LENGTH}"):
+        make_settings(**{variable: "exc"})
+    assert make_settings(**{variable: "e" * MIN_SECRET_LENGTH}).secrets() == ["e" * MIN_SECRET_LENGTH]
+    assert make_settings(**{variable: ""}).secrets() == []

@@ -34,7 +34,13 @@ _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) 
 
 
 class SecretMasker:
-    """Replaces known secret values and bot-token-shaped strings with "***".
+    """Replaces known secret values, as whole tokens, and bot-token-shaped strings with "***".
+
+    A secret is masked where it stands as a token of its own: not glued to letters, digits
+    or "_" on either side ("key=SECRET&", "/botSECRET/getMe" counts: Bot API URLs put the
+    token right after "/bot"). So a secret that happens to be a piece of a word never
+    turns ordinary text into "e***ception"; settings refuse secrets shorter than
+    ``zenith.config.MIN_SECRET_LENGTH`` anyway.
 
     Parameters:
       secrets(Iterable[str]): Values to hide (``settings.secrets()``); longest first, so
@@ -43,12 +49,19 @@ class SecretMasker:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._pattern = re.compile("|".join(_whole_token(secret) for secret in self.secrets)) if self.secrets else None
 
     def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
+        if self._pattern is not None:
+            text = self._pattern.sub(MASK, text)
         return BOT_TOKEN_PATTERN.sub(MASK, text)
+
+
+def _whole_token(secret: str) -> str:
+    """A regex matching ``secret`` only where no word character touches it (or after "/bot")."""
+    before = r"(?:(?<=/bot)|(?<!\w))" if re.match(r"\w", secret) else ""
+    after = r"(?!\w)" if re.match(r"\w", secret[-1]) else ""
+    return f"{before}{re.escape(secret)}{after}"
 
 
 class JsonFormatter(logging.Formatter):
