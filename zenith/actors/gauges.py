@@ -10,6 +10,8 @@ import asyncio
 import logging
 import time
 
+from redis.exceptions import RedisError
+
 from zenith.actors.runtime import Runtime
 from zenith.storage import users
 from zenith.telemetry.metrics import ZenithMetrics, get_metrics
@@ -44,10 +46,17 @@ class GaugeSampler:
             await self._active_users()
 
     async def _queue_depths(self) -> None:
-        from zenith.supervisor.status import queue_depths
+        from zenith.supervisor.status import queue_depths, redis_queue_depths
 
-        settings = self.runtime.settings.replace(redis_url=self.runtime.redis_url())  # the resolved URL
-        depths, note = await asyncio.to_thread(queue_depths, settings, namespace=self.runtime.namespace)
+        settings = self.runtime.settings
+        if (settings.broker_url or "").startswith(("amqp://", "amqps://")):
+            depths, note = await asyncio.to_thread(queue_depths, settings, namespace=self.runtime.namespace)
+        else:
+            # the process's Redis pool: a new connection per tick added up to thousands per run
+            try:
+                depths, note = await redis_queue_depths(await self.runtime.broker_redis(), namespace=self.runtime.namespace), None
+            except (RedisError, OSError) as exc:
+                depths, note = {}, f"queue depths unknown: Redis unreachable ({exc})"
         if note:
             logger.warning("queue_depth not sampled: %s", note)
         for queue, depth in depths.items():

@@ -115,6 +115,21 @@ class Runtime:
 
         return await self._get("redis", factory)
 
+    async def broker_redis(self):
+        """The Redis client of the broker's queues: the process's own client (`redis`), or
+        one more, created once, when BROKER_URL names another Redis."""
+        url = self.settings.broker_url
+        if not url or url == self.redis_url():
+            return await self.redis()
+
+        async def factory():
+            from zenith.storage.redis_pool import blocking_redis
+
+            client = blocking_redis(url, decode_responses=True, max_connections=4)
+            return client, client.aclose
+
+        return await self._get("broker_redis", factory)
+
     async def bot(self):
         """The aiogram Bot the notifications actor sends with."""
 

@@ -82,15 +82,33 @@ def queue_depths(settings: Settings, *, queues: Iterable[str] = QUEUES, namespac
         try:
             pipe = client.pipeline(transaction=False)
             names = list(queues)
-            for queue in names:
-                pipe.llen(f"{namespace}:{queue}")
-                pipe.llen(f"{namespace}:{queue}.DQ")
+            for key in _depth_keys(namespace, names):
+                pipe.llen(key)
             counts = pipe.execute()
         finally:
             client.close()
     except (RedisError, OSError) as exc:
         return {}, f"queue depths unknown: Redis unreachable ({exc})"
     return {queue: counts[2 * i] + counts[2 * i + 1] for i, queue in enumerate(names)}, None
+
+
+async def redis_queue_depths(client, *, namespace: str, queues: Iterable[str] = QUEUES) -> dict[str, int]:
+    """Messages waiting per queue of a Redis broker, read with an open async client.
+
+    For a long-lived process (the clock samples every tick): it reuses the process's
+    connection pool instead of opening a connection per call as `queue_depths` does.
+    """
+    names = list(queues)
+    pipe = client.pipeline(transaction=False)
+    for key in _depth_keys(namespace, names):
+        pipe.llen(key)
+    counts = await pipe.execute()
+    return {queue: int(counts[2 * i]) + int(counts[2 * i + 1]) for i, queue in enumerate(names)}
+
+
+def _depth_keys(namespace: str, queues: list[str]) -> list[str]:
+    """The Redis broker's lists of each queue: ready messages, then delayed (``.DQ``)."""
+    return [key for queue in queues for key in (f"{namespace}:{queue}", f"{namespace}:{queue}.DQ")]
 
 
 def _rabbitmq_depths(settings: Settings, queues: Iterable[str]) -> tuple[dict[str, int], str | None]:
