@@ -144,6 +144,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VIDEO_CAP_RUB", "video_cap_rub", _decimal, "50000", "Most one video can earn, in RUB"),
     Setting("FIXED_AMOUNT_PER_VIDEO_RUB", "fixed_amount_per_video_rub", _decimal, "0", "If > 0: pay this fixed amount per approved video instead of per view"),
     Setting("TRACKING_DAYS", "tracking_days", _int, "30", "Days after submission that a video's views are tracked"),
+    Setting("PAY_TIKTOK_PHOTO_POSTS", "pay_tiktok_photo_posts", _bool, "false", "Accept TikTok photo posts (/@user/photo/ID) and pay for their views like videos; false: refuse them, saying they are photo posts"),
     Setting("CLOCK_TICK_SECONDS", "clock_tick_seconds", _decimal, "5", "Seconds between two rounds of `zenith clock` (due re-checks, rates, payouts)"),
     Setting("CHECK_SCHEDULE", "check_schedule", _str, "0-24h:1h,24h-72h:3h,72h-7d:12h,7d-:24h", "Re-check interval by video age (age range:interval)"),
     # Supervisor (zenith supervise / zenith up)
@@ -203,6 +204,7 @@ class Settings:
     video_cap_rub: Decimal
     fixed_amount_per_video_rub: Decimal
     tracking_days: int
+    pay_tiktok_photo_posts: bool
     clock_tick_seconds: Decimal
     check_schedule: str
     supervisor_pools: tuple[str, ...]

@@ -14,6 +14,7 @@ from zenith.domain.links import (
     extract_links,
     is_valid_video_id,
     parse_link,
+    with_author,
 )
 
 YT = "dQw4w9WgXcQ"
@@ -217,7 +218,7 @@ REJECTED = [
     (f"https://www.youtube-nocookie.com/watch?v={YT}", R.NOT_A_VIDEO),
     ("https://www.tiktok.com/", R.NOT_A_VIDEO),
     ("https://www.tiktok.com/@some.user", R.NOT_A_VIDEO),
-    (f"https://www.tiktok.com/@some.user/photo/{TT}", R.NOT_A_VIDEO),
+    (f"https://www.tiktok.com/@some.user/photo/{TT}", R.PHOTO_POST),
     (f"https://www.tiktok.com/@some.user/video", R.NOT_A_VIDEO),
     (f"https://www.tiktok.com/@bad$handle/video/{TT}", R.NOT_A_VIDEO),
     ("https://www.tiktok.com/tag/cats", R.NOT_A_VIDEO),
@@ -342,3 +343,33 @@ def test_every_extracted_candidate_gets_a_verdict():
         except LinkRejected as rejected:
             verdicts.append(rejected.reason)
     assert verdicts == [YT, R.UNSUPPORTED_HOST, R.BAD_SCHEME, R.NOT_A_VIDEO]
+
+
+def test_photo_posts_are_named_and_refused_unless_paid_for():
+    with pytest.raises(LinkRejected) as caught:
+        parse_link(f"https://www.tiktok.com/@Some.User/photo/{TT}?is_from_webapp=1")
+    assert caught.value.reason is R.PHOTO_POST
+    paid = parse_link(f"https://www.tiktok.com/@Some.User/photo/{TT}", photo_posts=True)
+    assert paid.photo_post and paid.video_id == TT and paid.author_handle == "some.user"
+    assert paid.canonical_url == f"https://www.tiktok.com/@some.user/photo/{TT}"
+    assert parse_link(paid.canonical_url, photo_posts=True) == paid  # the stored URL parses back the same
+    assert not parse_link(TT_URL, photo_posts=True).photo_post
+    with pytest.raises(LinkRejected) as caught:  # a profile is still a profile
+        parse_link("https://www.tiktok.com/@some.user/", photo_posts=True)
+    assert caught.value.reason is R.NOT_A_VIDEO
+
+
+@pytest.mark.parametrize("link", [f"https://m.tiktok.com/v/{TT}.html", f"https://www.tiktok.com/embed/v2/{TT}", f"https://www.tiktok.com/@typed.name/video/{TT}"])
+def test_the_platforms_author_replaces_a_missing_or_typed_handle(link):
+    shown = with_author(parse_link(link), "Real_Author")
+    assert shown.canonical_url == f"https://www.tiktok.com/@real_author/video/{TT}" and shown.author_handle == "real_author"
+
+
+def test_with_author_leaves_youtube_and_unusable_handles_alone():
+    youtube = parse_link("https://youtu.be/dQw4w9WgXcQ")
+    assert with_author(youtube, "someone") is youtube
+    bare = parse_link(f"https://m.tiktok.com/v/{TT}.html")
+    assert with_author(bare, None) is bare and with_author(bare, "bad handle/") is bare
+    assert bare.canonical_url == TT_NO_HANDLE
+    photo = parse_link(f"https://www.tiktok.com/@x/photo/{TT}", photo_posts=True)
+    assert with_author(photo, "y").canonical_url == f"https://www.tiktok.com/@y/photo/{TT}"

@@ -28,7 +28,7 @@ from zenith.actors.notice_outbox import publish, stage
 from zenith.actors.platform_pause import pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
-from zenith.domain.links import LinkRejected, ParsedLink, Platform, parse_link
+from zenith.domain.links import LinkRejected, LinkRejectReason, ParsedLink, Platform, parse_link, with_author
 from zenith.domain.tiers import TierPolicy
 from zenith.domain.videos import VideoStatus, initial_status, is_tracked
 from zenith.domain.verification import InvalidCode, code_present
@@ -72,14 +72,19 @@ def _notify(runtime: Runtime, user_id: int, key: str, params: dict, dedup_key: s
 
 
 async def _resolve(runtime: Runtime, url: str) -> ParsedLink:
+    photo_posts = runtime.settings.pay_tiktok_photo_posts
     try:
-        parsed = parse_link(url)
+        parsed = parse_link(url, photo_posts=photo_posts)
         if parsed.needs_resolving:
             resolver = await runtime.link_resolver()
-            parsed = parse_link(await resolver.resolve_short_link(parsed.canonical_url))
+            parsed = parse_link(await resolver.resolve_short_link(parsed.canonical_url), photo_posts=photo_posts)
     except DisallowedUrlError as exc:  # the short link redirects off TikTok / YouTube
         raise SubmissionRefused("notify.video.unsafe_link", outcome="unsafe_link", params={"host": exc.host or "?"}) from None
-    except (LinkRejected, UnsafeUrlError, PermanentError):
+    except LinkRejected as exc:
+        if exc.reason is LinkRejectReason.PHOTO_POST:  # a short link to a photo post
+            raise SubmissionRefused("notify.video.photo_post", outcome="photo_post") from None
+        raise SubmissionRefused("notify.video.not_found", outcome="bad_link") from None
+    except (UnsafeUrlError, PermanentError):
         raise SubmissionRefused("notify.video.not_found", outcome="bad_link") from None
     if parsed.video_id is None:  # a short link pointing at another short link
         raise SubmissionRefused("notify.video.not_found", outcome="bad_link")
@@ -185,6 +190,8 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
             pause = await pause_platform(redis, prefix=runtime.namespace, platform=parsed.platform.value, until=exc.until, reason=str(exc))
             runtime.send(SUBMIT_VIDEO, user_id, url, request_id, delay_ms=pause)
             return
+        # shown back with the author the platform reports (m.tiktok.com/v/ID and embeds carry none)
+        parsed = with_author(parsed, stats.author)
         video, staged = await _store(runtime, user=user, parsed=parsed, stats=stats, request_id=request_id, dedup=dedup)
     except SubmissionRefused as refused:
         # nothing was stored: a redelivery after a crash runs this again and tells the creator
@@ -247,7 +254,7 @@ def _follow_up(runtime: Runtime, video: videos.Video, dedup: str) -> None:
 
 def _platform_label(url: str) -> str:
     try:
-        return parse_link(url).platform.value
+        return parse_link(url, photo_posts=True).platform.value
     except LinkRejected:
         return "unknown"
 

@@ -26,6 +26,7 @@ __all__ = [
     "Platform",
     "canonical_video_url",
     "extract_links",
+    "with_author",
     "is_valid_video_id",
     "parse_link",
 ]
@@ -49,6 +50,7 @@ class LinkRejectReason(StrEnum):
     UNSUPPORTED_HOST = "unsupported_host"
     NOT_A_VIDEO = "not_a_video"
     BAD_VIDEO_ID = "bad_video_id"
+    PHOTO_POST = "photo_post"  # a TikTok photo post (slideshow) while they are not paid for
 
 
 class LinkRejected(ValueError):
@@ -66,7 +68,8 @@ class ParsedLink:
 
     ``video_id`` is None exactly when ``needs_resolving`` is True; ``canonical_url`` is
     always https. ``author_handle`` is the TikTok ``@handle`` from the path (lower case,
-    without ``@``) when the link carries one; YouTube links never do.
+    without ``@``) when the link carries one; YouTube links never do. ``photo_post`` marks
+    a TikTok photo post (``/@user/photo/ID``), accepted only when they are paid for.
     """
 
     platform: Platform
@@ -74,6 +77,7 @@ class ParsedLink:
     canonical_url: str
     needs_resolving: bool
     author_handle: str | None
+    photo_post: bool = False
 
 
 _YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
@@ -97,12 +101,13 @@ _YOUTUBE_ID_PATHS = frozenset({"shorts", "embed", "live", "v"})
 _BAD_SCHEMES = frozenset({"javascript", "vbscript", "data", "file", "ftp", "blob", "about", "mailto", "tel", "intent"})
 
 
-def parse_link(text: str) -> ParsedLink:
+def parse_link(text: str, *, photo_posts: bool = False) -> ParsedLink:
     """Parse one link into a `ParsedLink`, or raise `LinkRejected` with the reason.
 
     Accepts surrounding whitespace and ``<...>``, no scheme, ``http`` or ``https``, upper
     case hosts and trailing slashes. Anything else unusual (control or invisible
-    characters, whitespace inside, backslashes) is refused as ``NOT_A_URL``.
+    characters, whitespace inside, backslashes) is refused as ``NOT_A_URL``. A TikTok
+    photo post is refused as ``PHOTO_POST`` unless ``photo_posts`` (they are paid for).
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_link expects str, got {type(text).__name__}")
@@ -116,7 +121,7 @@ def parse_link(text: str) -> ParsedLink:
     host, path, query = _split_authority(rest)
     segments = [segment for segment in path.split("/") if segment]
     if host in _TIKTOK_HOSTS or host in _TIKTOK_SHORT_HOSTS:
-        return _parse_tiktok(host, segments)
+        return _parse_tiktok(host, segments, photo_posts=photo_posts)
     return _parse_youtube(host, segments, query)
 
 
@@ -126,13 +131,13 @@ def is_valid_video_id(platform: Platform | str, video_id: str) -> bool:
     return isinstance(video_id, str) and pattern.fullmatch(video_id) is not None
 
 
-def canonical_video_url(platform: Platform | str, video_id: str, *, author_handle: str | None = None) -> str:
+def canonical_video_url(platform: Platform | str, video_id: str, *, author_handle: str | None = None, photo_post: bool = False) -> str:
     """The one https URL the project uses for a video.
 
     YouTube: ``https://www.youtube.com/watch?v=<id>``. TikTok:
-    ``https://www.tiktok.com/@<handle>/video/<id>``, or ``@/video/<id>`` when the handle is
-    unknown (TikTok redirects that to the right author). Raises `LinkRejected`
-    (``BAD_VIDEO_ID``) for an id of the wrong shape.
+    ``https://www.tiktok.com/@<handle>/video/<id>`` (``/photo/<id>`` for a photo post), or
+    ``@/video/<id>`` when the handle is unknown (TikTok redirects that to the right
+    author). Raises `LinkRejected` (``BAD_VIDEO_ID``) for an id of the wrong shape.
     """
     platform = Platform(platform)
     if not is_valid_video_id(platform, video_id):
@@ -142,7 +147,24 @@ def canonical_video_url(platform: Platform | str, video_id: str, *, author_handl
     handle = (author_handle or "").lstrip("@").lower()
     if _TIKTOK_HANDLE.fullmatch(handle) is None:
         raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, f"bad TikTok handle {author_handle!r}")
-    return f"https://www.tiktok.com/@{handle}/video/{video_id}"
+    return f"https://www.tiktok.com/@{handle}/{'photo' if photo_post else 'video'}/{video_id}"
+
+
+def with_author(parsed: ParsedLink, author: str | None) -> ParsedLink:
+    """``parsed`` with its canonical URL naming ``author``, the platform's own answer.
+
+    Links without the author (``m.tiktok.com/v/ID``, embeds) would otherwise be shown back
+    as ``tiktok.com/@/video/ID``; and the handle the platform reports wins over one typed
+    in the link. YouTube URLs carry no author; an unusable handle leaves ``parsed`` as is.
+    """
+    handle = (author or "").strip().lstrip("@").lower()
+    if parsed.platform is not Platform.TIKTOK or parsed.video_id is None or not handle or _TIKTOK_HANDLE.fullmatch(handle) is None:
+        return parsed
+    url = canonical_video_url(Platform.TIKTOK, parsed.video_id, author_handle=handle, photo_post=parsed.photo_post)
+    return ParsedLink(
+        platform=parsed.platform, video_id=parsed.video_id, canonical_url=url, needs_resolving=False,
+        author_handle=handle, photo_post=parsed.photo_post,
+    )
 
 
 def extract_links(text: str, *, limit: int = MAX_LINKS_PER_MESSAGE) -> list[str]:
@@ -278,7 +300,7 @@ def _youtube(video_id: str) -> ParsedLink:
     )
 
 
-def _parse_tiktok(host: str, segments: list[str]) -> ParsedLink:
+def _parse_tiktok(host: str, segments: list[str], *, photo_posts: bool) -> ParsedLink:
     if host in _TIKTOK_SHORT_HOSTS:
         if len(segments) != 1:
             raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, f"{host} link without a single code")
@@ -292,7 +314,14 @@ def _parse_tiktok(host: str, segments: list[str]) -> ParsedLink:
             if _TIKTOK_HANDLE.fullmatch(handle) is None:
                 raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "bad TikTok handle")
             return _tiktok(segments[2], handle=handle.lower() or None)
-        raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "TikTok profile or photo post, not a video")
+        if len(segments) == 3 and segments[1].lower() == "photo":
+            if not photo_posts:
+                raise LinkRejected(LinkRejectReason.PHOTO_POST, "TikTok photo post; photo posts are not paid for")
+            handle = segments[0][1:]
+            if _TIKTOK_HANDLE.fullmatch(handle) is None:
+                raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "bad TikTok handle")
+            return _tiktok(segments[2], handle=handle.lower() or None, photo_post=True)
+        raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "TikTok profile, not a video")
     if kind == "v" and len(segments) == 2:
         video_id = segments[1]
         return _tiktok(video_id[: -len(".html")] if video_id.lower().endswith(".html") else video_id, handle=None)
@@ -301,15 +330,16 @@ def _parse_tiktok(host: str, segments: list[str]) -> ParsedLink:
     raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "not a TikTok video page")
 
 
-def _tiktok(video_id: str, *, handle: str | None) -> ParsedLink:
+def _tiktok(video_id: str, *, handle: str | None, photo_post: bool = False) -> ParsedLink:
     if _TIKTOK_ID.fullmatch(video_id) is None:
         raise LinkRejected(LinkRejectReason.BAD_VIDEO_ID, f"TikTok id {video_id[:40]!r}")
     return ParsedLink(
         platform=Platform.TIKTOK,
         video_id=video_id,
-        canonical_url=canonical_video_url(Platform.TIKTOK, video_id, author_handle=handle),
+        canonical_url=canonical_video_url(Platform.TIKTOK, video_id, author_handle=handle, photo_post=photo_post),
         needs_resolving=False,
         author_handle=handle,
+        photo_post=photo_post,
     )
 
 

@@ -66,7 +66,7 @@ async def submit_links(message: Message, user: User, i18n: Translator, services:
     refused: list[str] = []
     for index, candidate in enumerate(candidates[:MAX_LINKS_PER_MESSAGE]):
         try:
-            parsed = parse_link(candidate)
+            parsed = parse_link(candidate, photo_posts=services.settings.pay_tiktok_photo_posts)
         except LinkRejected as exc:
             get_metrics().video_submissions.labels(platform="unknown", status="invalid_link").inc()
             refused.append(i18n("submit.rejected_line", url=_echo(candidate), reason=i18n(f"reject.{exc.reason.value}")))
