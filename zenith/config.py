@@ -149,8 +149,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CHECK_SCHEDULE", "check_schedule", _str, "0-24h:1h,24h-72h:3h,72h-7d:12h,7d-:24h", "Re-check interval by video age (age range:interval)"),
     # Supervisor (zenith supervise / zenith up)
     Setting("SUPERVISOR_POOLS", "supervisor_pools", _str_tuple, "", "Pools `zenith supervise` runs, comma-separated; empty: the worker dyno's pools"),
-    Setting("SUPERVISOR_MAX_RESTARTS", "supervisor_max_restarts", _int, "10", "Restart intensity: more restarts than this within SUPERVISOR_RESTART_WINDOW stops the supervisor (exit 1)"),
-    Setting("SUPERVISOR_RESTART_WINDOW", "supervisor_restart_window", _decimal, "60", "Seconds over which SUPERVISOR_MAX_RESTARTS is counted"),
+    Setting("SUPERVISOR_POOL_MAX_RESTARTS", "supervisor_pool_max_restarts", _int, "10", "Each pool's restart intensity: a pool restarted more often than this within SUPERVISOR_POOL_RESTART_WINDOW is stopped and marked failed"),
+    Setting("SUPERVISOR_POOL_RESTART_WINDOW", "supervisor_pool_restart_window", _decimal, "300", "Seconds over which each pool's SUPERVISOR_POOL_MAX_RESTARTS is counted"),
+    Setting("SUPERVISOR_CRITICAL_POOLS", "supervisor_critical_pools", _str_tuple, "", "Pools whose failure stops the whole supervisor with exit 1, comma-separated; empty: a failed pool is stopped and reported while the others keep serving"),
     Setting("SUPERVISOR_BACKOFF_BASE_SECONDS", "supervisor_backoff_base_seconds", _decimal, "0.5", "Delay before the first restart of a process; doubles while it keeps crashing"),
     Setting("SUPERVISOR_BACKOFF_CAP_SECONDS", "supervisor_backoff_cap_seconds", _decimal, "30", "Longest delay between restarts of a crash-looping process"),
     Setting("SUPERVISOR_HEALTHY_AFTER_SECONDS", "supervisor_healthy_after_seconds", _decimal, "60", "A process that ran this long resets its restart backoff"),
@@ -208,8 +209,9 @@ class Settings:
     clock_tick_seconds: Decimal
     check_schedule: str
     supervisor_pools: tuple[str, ...]
-    supervisor_max_restarts: int
-    supervisor_restart_window: Decimal
+    supervisor_pool_max_restarts: int
+    supervisor_pool_restart_window: Decimal
+    supervisor_critical_pools: tuple[str, ...]
     supervisor_backoff_base_seconds: Decimal
     supervisor_backoff_cap_seconds: Decimal
     supervisor_healthy_after_seconds: Decimal

@@ -71,14 +71,18 @@ def test_pool_selection_from_flag_then_setting(make_settings):
 
 
 def test_policy_from_settings_and_its_validation(make_settings):
-    policy = policy_from_settings(make_settings(SUPERVISOR_MAX_RESTARTS="3", SUPERVISOR_RESTART_WINDOW="10", SUPERVISOR_BACKOFF_BASE_SECONDS="0.25"))
+    policy = policy_from_settings(make_settings(SUPERVISOR_POOL_MAX_RESTARTS="3", SUPERVISOR_POOL_RESTART_WINDOW="10", SUPERVISOR_BACKOFF_BASE_SECONDS="0.25"))
     assert (policy.max_restarts, policy.restart_window, policy.backoff_base, policy.backoff_cap, policy.shutdown_deadline) == (3, 10.0, 0.25, 30.0, 25.0)
-    with pytest.raises(ConfigError, match="SUPERVISOR_MAX_RESTARTS"):
-        policy_from_settings(make_settings(SUPERVISOR_MAX_RESTARTS="-1"))
+    with pytest.raises(ConfigError, match="SUPERVISOR_POOL_MAX_RESTARTS"):
+        policy_from_settings(make_settings(SUPERVISOR_POOL_MAX_RESTARTS="-1"))
     with pytest.raises(ConfigError, match="SUPERVISOR_BACKOFF_CAP_SECONDS"):
         policy_from_settings(make_settings(SUPERVISOR_BACKOFF_BASE_SECONDS="5", SUPERVISOR_BACKOFF_CAP_SECONDS="1"))
-    with pytest.raises(ConfigError, match="SUPERVISOR_RESTART_WINDOW"):
-        make_settings(SUPERVISOR_RESTART_WINDOW="a minute")
+    with pytest.raises(ConfigError, match="SUPERVISOR_POOL_RESTART_WINDOW"):
+        make_settings(SUPERVISOR_POOL_RESTART_WINDOW="a minute")
+    assert policy_from_settings(make_settings(SUPERVISOR_CRITICAL_POOLS="web,clock")).critical_pools == ("web", "clock")
+    assert policy_from_settings(make_settings()).critical_pools == ()
+    with pytest.raises(ConfigError, match="SUPERVISOR_CRITICAL_POOLS: unknown pool"):
+        policy_from_settings(make_settings(SUPERVISOR_CRITICAL_POOLS="webb"))
 
 
 def test_restart_types_follow_otp():

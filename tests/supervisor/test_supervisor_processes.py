@@ -1,4 +1,4 @@
-"""The supervisor with real child processes: restarts, backoff, intensity, hangs, shutdown."""
+"""The supervisor with real child processes: restarts, backoff, a pool's intensity, hangs, shutdown."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_normal_exit_of_temporary_and_transient_is_not_restarted(supervisors):
     assert sup.process.poll() is None  # keeper still supervised
 
 
-def test_crash_loop_backs_off_then_intensity_stops_everything(supervisors):
+def test_crash_loop_backs_off_then_the_pool_alone_fails(supervisors):
     sup = supervisors.start(
         [supervisors.pool("healthy"), supervisors.pool("crasher", args=("--exit-after", "0", "--code", "1"))],
         backoff_base=0.2,
@@ -63,7 +63,7 @@ def test_crash_loop_backs_off_then_intensity_stops_everything(supervisors):
         restart_window=60.0,
     )
     healthy = sup.wait_starts("healthy.0", 1, timeout=10)[0]
-    assert sup.process.wait(timeout=20) == 1
+    wait_until(lambda: _events(sup, "pool_failed"), timeout=20, what="the crasher pool to give up")
     delays = [e["delay"] for e in _events(sup, "process_restart_scheduled")]
     print("backoff delays:", delays)
     assert len(delays) == 4 and all(later > earlier for earlier, later in zip(delays, delays[1:]))
@@ -71,13 +71,19 @@ def test_crash_loop_backs_off_then_intensity_stops_everything(supervisors):
     starts = sup.starts("crasher.0")
     gaps = [b["at"] - a["at"] for a, b in zip(starts, starts[1:])]
     assert len(starts) == 5 and all(gap >= delay for gap, delay in zip(gaps, delays))
-    assert _events(sup, "restart_intensity_exceeded")
-    # The healthy pool ran untouched until the supervisor gave up, then was stopped.
-    assert sup.starts("healthy.0") == [healthy]
-    stopped = [e for e in _events(sup, "process_stopped") if e["pool"] == "healthy"]
-    assert stopped and not [e for e in _events(sup, "process_exited") if e["pool"] == "healthy"]
-    assert not pid_alive(healthy["pid"])
-    assert sup.status()["supervisor"]["state"] == "failed"
+    failed = _events(sup, "pool_failed")
+    assert [e["pool"] for e in failed] == ["crasher"] and failed[0]["level"] == "ERROR"
+    # The healthy pool keeps running untouched; the supervisor goes on.
+    time.sleep(1.0)
+    assert sup.process.poll() is None
+    assert sup.starts("healthy.0") == [healthy] and pid_alive(healthy["pid"])
+    assert len(sup.starts("crasher.0")) == 5  # no restart after the budget
+    wait_until(lambda: _slot(sup, "crasher")["state"] == "failed", timeout=5, what="status shows the failed slot")
+    pools = {p["name"]: p for p in sup.status()["pools"]}
+    assert pools["crasher"]["state"] == "failed" and "restart intensity exceeded" in pools["crasher"]["failed_reason"]
+    assert pools["healthy"]["state"] == "running" and sup.status()["supervisor"]["failed_pools"] == ["crasher"]
+    sup.process.send_signal(signal.SIGTERM)
+    assert sup.process.wait(timeout=10) == 0
 
 
 def test_hung_child_is_killed_and_restarted(supervisors):

@@ -2,9 +2,9 @@
 
 `Backoff` is per process, like Kubernetes' CrashLoopBackOff: the first restart comes
 fast, each further crash doubles the delay up to a cap, and a process that stayed up
-for a while starts again from the first delay. `RestartIntensity` is per supervisor,
-like an Erlang/OTP supervisor's MaxR/MaxT: too many restarts in a window means
-something outside the processes is broken, and the whole dyno should be restarted.
+for a while starts again from the first delay. `RestartIntensity` is per pool, like an
+Erlang/OTP child supervisor's MaxR/MaxT: too many restarts of one pool in a window means
+restarting it does not help, so the pool gives up and escalates to the root.
 """
 
 from __future__ import annotations

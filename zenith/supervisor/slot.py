@@ -21,6 +21,7 @@ RUNNING = "running"
 BACKOFF = "backoff"  # waiting to be restarted
 FINISHED = "finished"  # exited and not restarted (temporary/transient)
 STOPPED = "stopped"  # stopped by the supervisor's shutdown
+FAILED = "failed"  # stopped because its pool exhausted its restart budget
 
 
 @dataclass

@@ -83,9 +83,10 @@ class SupervisorPolicy:
     """How the supervisor restarts and stops processes.
 
     Parameters:
-      max_restarts(int): Restart intensity: more restarts than this within
-        `restart_window` seconds (all pools together) stop the supervisor.  Default: 10.
-      restart_window(float): Seconds over which restarts are counted.  Default: 60.
+      max_restarts(int): Each pool's restart intensity: a pool restarted more often
+        than this within `restart_window` seconds is stopped and marked failed (it
+        escalates to the root supervisor).  Default: 10.
+      restart_window(float): Seconds over which a pool's restarts are counted.  Default: 300.
       backoff_base(float): Delay before the first restart.  Default: 0.5.
       backoff_cap(float): Longest delay between restarts.  Default: 30.
       healthy_after(float): Uptime after which a process's backoff resets.  Default: 60.
@@ -93,16 +94,19 @@ class SupervisorPolicy:
         SIGKILL.  Default: 25 (Heroku SIGKILLs the dyno after 30).
       status_interval(float): Seconds between status snapshots.  Default: 5.
       jitter(float): Relative random spread of each backoff delay.  Default: 0.2.
+      critical_pools(tuple[str, ...]): Pools whose failure stops the whole supervisor
+        with exit code 1.  Default: none.
     """
 
     max_restarts: int = 10
-    restart_window: float = 60.0
+    restart_window: float = 300.0
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     healthy_after: float = 60.0
     shutdown_deadline: float = 25.0
     status_interval: float = 5.0
     jitter: float = 0.2
+    critical_pools: tuple[str, ...] = ()
 
 
 # Worker pools: (pool/queue name, default threads). Start order = this order.
@@ -123,8 +127,8 @@ SINGLETON_HEARTBEAT_TIMEOUT = 60.0
 def policy_from_settings(settings: Settings) -> SupervisorPolicy:
     """The restart policy of SUPERVISOR_* settings; ConfigError names a bad variable."""
     checks = (
-        ("SUPERVISOR_MAX_RESTARTS", settings.supervisor_max_restarts, 0),
-        ("SUPERVISOR_RESTART_WINDOW", settings.supervisor_restart_window, 0.001),
+        ("SUPERVISOR_POOL_MAX_RESTARTS", settings.supervisor_pool_max_restarts, 0),
+        ("SUPERVISOR_POOL_RESTART_WINDOW", settings.supervisor_pool_restart_window, 0.001),
         ("SUPERVISOR_BACKOFF_BASE_SECONDS", settings.supervisor_backoff_base_seconds, 0),
         ("SUPERVISOR_BACKOFF_CAP_SECONDS", settings.supervisor_backoff_cap_seconds, 0),
         ("SUPERVISOR_HEALTHY_AFTER_SECONDS", settings.supervisor_healthy_after_seconds, 0),
@@ -136,9 +140,13 @@ def policy_from_settings(settings: Settings) -> SupervisorPolicy:
             raise ConfigError(f"{env} is malformed: must be >= {minimum}, got {value}")
     if settings.supervisor_backoff_cap_seconds < settings.supervisor_backoff_base_seconds:
         raise ConfigError("SUPERVISOR_BACKOFF_CAP_SECONDS must be >= SUPERVISOR_BACKOFF_BASE_SECONDS")
+    unknown = sorted(set(settings.supervisor_critical_pools) - set(ALL_POOLS))
+    if unknown:
+        raise ConfigError(f"SUPERVISOR_CRITICAL_POOLS: unknown pool(s) {', '.join(unknown)}; known: {', '.join(ALL_POOLS)}")
     return SupervisorPolicy(
-        max_restarts=settings.supervisor_max_restarts,
-        restart_window=float(settings.supervisor_restart_window),
+        max_restarts=settings.supervisor_pool_max_restarts,
+        restart_window=float(settings.supervisor_pool_restart_window),
+        critical_pools=tuple(settings.supervisor_critical_pools),
         backoff_base=float(settings.supervisor_backoff_base_seconds),
         backoff_cap=float(settings.supervisor_backoff_cap_seconds),
         healthy_after=float(settings.supervisor_healthy_after_seconds),

@@ -3,7 +3,8 @@
 Snapshots come from this machine's status file (DATA_DIR/status/supervisor.json) and,
 when REDIS_URL is set, from every supervisor that published to Redis. The command exits
 1 when no supervisor is running here or anywhere it can see (no snapshot, or only
-stale or stopped ones), so it doubles as a health check.
+stale or stopped ones) and 2 when a live supervisor has a pool that exhausted its restart
+budget, so it doubles as a health check.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from zenith.messaging.contract import QUEUES
 from zenith.supervisor.publish import STATUS_KEY_PREFIX, status_file_path, status_key_prefix
 
 LIVE_STATES = ("starting", "running", "stopping")
+EXIT_NOT_RUNNING = 1
+EXIT_POOL_FAILED = 2
 
 
 def read_local_snapshot(settings: Settings) -> dict[str, Any] | None:
@@ -125,6 +128,11 @@ def _rabbitmq_depths(settings: Settings, queues: Iterable[str]) -> tuple[dict[st
     return depths, None
 
 
+def failed_pools(snapshot: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Pools of `snapshot` that exhausted their restart budget and were stopped."""
+    return [pool for pool in snapshot.get("pools", []) if pool.get("state") == "failed"]
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -150,7 +158,7 @@ def render(snapshots: list[dict[str, Any]], depths: Mapping[str, int], note: str
         age = current - float(snapshot.get("published_at") or 0.0)
         lines.append(
             f"supervisor pid {sup.get('pid')} on {sup.get('host')}: {sup.get('state')}, up {_duration(_since(sup.get('started_at'), current))}, "
-            f"restarts {sup.get('recent_restarts')}/{sup.get('max_restarts')} in {sup.get('restart_window')}s, "
+            f"each pool may restart {sup.get('max_restarts')} times in {sup.get('restart_window')}s, "
             f"published {age:.0f}s ago{freshness}"
         )
         rows = [("POOL", "PROCS", "PIDS", "UPTIME", "RESTARTS", "LAST EXIT", "STATE")]
@@ -161,10 +169,15 @@ def render(snapshots: list[dict[str, Any]], depths: Mapping[str, int], note: str
             exits = [s["last_exit"] for s in slots if s.get("last_exit")]
             last = max(exits, key=lambda e: e.get("at") or 0)["reason"] if exits else "-"
             states = ",".join(sorted({s.get("state", "?") for s in slots}))
+            if pool.get("state") == "failed":
+                states = "FAILED"
             running = sum(1 for s in slots if s.get("state") == "running")
-            rows.append((pool["name"], f"{running}/{pool.get('processes')}", pids, _duration(min((u for u in uptimes if u is not None), default=None)), str(pool.get("restarts", 0)), last, states))
+            restarts = f"{pool.get('restarts', 0)} ({pool.get('recent_restarts', 0)}/{pool.get('max_restarts', '?')} recent)"
+            rows.append((pool["name"], f"{running}/{pool.get('processes')}", pids, _duration(min((u for u in uptimes if u is not None), default=None)), restarts, last, states))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines.extend("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
+        for pool in failed_pools(snapshot):
+            lines.append(f"pool {pool['name']} FAILED: {pool.get('failed_reason')}; stopped until the supervisor is restarted")
         lines.append("")
     if not snapshots:
         lines.append("no supervisor status found")
@@ -191,8 +204,18 @@ def collect(settings: Settings) -> list[dict[str, Any]]:
     return list(found.values())
 
 
+def exit_code(snapshots: list[dict[str, Any]], *, now: float | None = None) -> int:
+    """0: a supervisor is live and none of the live ones has a failed pool; 2: a live
+    supervisor has a failed pool (an operator must act); 1: no live supervisor."""
+    live = [s for s in snapshots if is_fresh(s, now=now)]
+    if not live:
+        return EXIT_NOT_RUNNING
+    return EXIT_POOL_FAILED if any(failed_pools(s) for s in live) else 0
+
+
 def run_status(args: argparse.Namespace) -> int:
-    """`zenith status [--json]`: exit 0 when at least one supervisor is live, else 1."""
+    """`zenith status [--json]`: exit 0 when a supervisor is live and healthy, 2 when a
+    live one has a failed pool, 1 when none is live."""
     settings = get_settings()
     snapshots = collect(settings)
     depths, note = queue_depths(settings)
@@ -200,4 +223,4 @@ def run_status(args: argparse.Namespace) -> int:
         print(json.dumps({"supervisors": snapshots, "queues": depths, "note": note}, indent=1, sort_keys=True))
     else:
         print(render(snapshots, depths, note))
-    return 0 if any(is_fresh(s) for s in snapshots) else 1
+    return exit_code(snapshots)

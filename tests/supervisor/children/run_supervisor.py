@@ -22,7 +22,8 @@ def main() -> int:
     ]
     settings = load_settings()
     configure_logging(settings)
-    return supervise(pools, settings=settings, policy=SupervisorPolicy(**config["policy"]))
+    policy = {**config["policy"], "critical_pools": tuple(config["policy"].get("critical_pools", ()))}
+    return supervise(pools, settings=settings, policy=SupervisorPolicy(**policy))
 
 
 if __name__ == "__main__":
