@@ -1,17 +1,29 @@
 """Typed callback data of every inline button (scheme: docs/bot.md "Callback data").
 
-Actions are enums, so a forged or stale value fails to unpack and the press lands in
-the fallback handler ("not available") instead of any handler that acts. Ids in callback
-data are never trusted: handlers re-check that the video/payout belongs to the presser.
+Actions are enums and numbers are bounded, so a forged or stale value fails to unpack
+and the press lands in the fallback handler ("not available") instead of any handler
+that acts: no handler ever sends PostgreSQL a number out of its range (a forged
+``vl:99999999999999999999`` would overflow bigint). Ids in callback data are never
+trusted: handlers re-check that the video/payout belongs to the presser.
 """
 
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 from zenith.domain.links import Platform
+
+BIGINT_MAX = 2**63 - 1  # PostgreSQL bigint (bigserial ids)
+# More pages than any listing has: page * page size must stay far inside bigint.
+PAGE_MAX = 1_000_000
+
+RowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+OptionalRowId = Annotated[int, Field(ge=0, le=BIGINT_MAX)]  # 0: none
+Page = Annotated[int, Field(ge=0, le=PAGE_MAX)]
 
 
 class Language(str, Enum):
@@ -31,16 +43,16 @@ class AccountAction(str, Enum):
 class AccountCb(CallbackData, prefix="acc"):
     action: AccountAction
     platform: Platform
-    account_id: int = 0
+    account_id: OptionalRowId = 0
 
 
 class VideosPageCb(CallbackData, prefix="vl"):
-    page: int
+    page: Page
 
 
 class VideoCb(CallbackData, prefix="v"):
-    video_id: int
-    page: int = 0
+    video_id: RowId
+    page: Page = 0
 
 
 class WithdrawAssetCb(CallbackData, prefix="wa"):
@@ -87,17 +99,17 @@ class AdminQueue(str, Enum):
 class AdminQueuePageCb(CallbackData, prefix="aq"):
     # page number, zero-based; the handler clamps it to the pages the queue has now
     queue: AdminQueue
-    page: int
+    page: Page
 
 
 class AdminVideoCb(CallbackData, prefix="av"):
     action: Decision
-    video_id: int
+    video_id: RowId
 
 
 class AdminPayoutCb(CallbackData, prefix="ap"):
     action: Decision
-    payout_id: int
+    payout_id: RowId
 
 
 class UserAction(str, Enum):
@@ -109,7 +121,7 @@ class UserAction(str, Enum):
 
 class AdminUserCb(CallbackData, prefix="au"):
     action: UserAction
-    user_id: int
+    user_id: RowId
 
 
 class BroadcastCb(CallbackData, prefix="ab"):
