@@ -40,6 +40,8 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 
+import dramatiq
+
 from zenith.actors.notice_outbox import publish, stage
 from zenith.actors.rates import RateStale, crypto_pay_configured, current_rate
 from zenith.actors.registry import ActorSpec
@@ -77,8 +79,13 @@ REFUSAL_REASON_KEYS = {
 DEFAULT_REFUSAL_KEY = "payout.reason.refused"
 
 
-class TransferOutcomeUnknown(RuntimeError):
-    """Crypto Pay's answer was ambiguous and getTransfers does not show the transfer yet."""
+class TransferOutcomeUnknown(dramatiq.Retry):
+    """Crypto Pay's answer was ambiguous and getTransfers does not show the transfer yet.
+
+    An expected state, not a fault: the payout stays in 'sending' and the next delivery
+    (Dramatiq's backoff, or the clock's reconciliation) asks getTransfers again. As a
+    `dramatiq.Retry` it is retried like any failure but not logged as an error.
+    """
 
 
 def refusal_reason_key(name: str | None) -> str:
@@ -218,11 +225,11 @@ async def _send(runtime: Runtime, payout: payouts.Payout, *, reconcile_first: bo
     except SpendIdAlreadyUsedError:
         transfer = await client.find_transfer(payout.spend_id)
         if transfer is None:
-            raise TransferOutcomeUnknown(f"payout {payout.id}: spend_id used but no transfer listed yet") from None
+            raise _outcome_unknown(payout, "spend_id used but no transfer listed yet") from None
     except AmbiguousTransferError as exc:
         transfer = await client.find_transfer(payout.spend_id)
         if transfer is None:
-            raise TransferOutcomeUnknown(f"payout {payout.id}: {exc}; not listed yet, will reconcile") from exc
+            raise _outcome_unknown(payout, f"{exc}; not listed yet") from exc
     except TransferRejectedError as exc:
         if exc.name == INSUFFICIENT_FUNDS:
             await _wait_for_funds(runtime, payout)
@@ -283,6 +290,11 @@ async def _end_wait_if_funded(runtime: Runtime, payout: payouts.Payout) -> payou
     if resumed is not None:
         logger.info("payout %s: the wallet has %s %s again, sending", payout.id, available, payout.asset)
     return resumed
+
+
+def _outcome_unknown(payout: payouts.Payout, why: str) -> TransferOutcomeUnknown:
+    logger.warning("payout %s: transfer outcome unknown (%s); it stays in 'sending' and is reconciled on the next try", payout.id, why)
+    return TransferOutcomeUnknown(f"payout {payout.id}: {why}")
 
 
 async def _mark_paid(runtime: Runtime, payout: payouts.Payout, transfer: Transfer) -> None:

@@ -57,9 +57,9 @@ class PrivateChatOnlyMiddleware(BaseMiddleware):
     async def _first_in_chat(self, chat_id: int) -> bool:
         try:
             return bool(await self.redis.set(f"{self.prefix}:group_notice:{chat_id}", 1, nx=True, ex=self.notice_ttl_seconds))
-        except RedisError:
+        except RedisError as exc:
             # without the mark the notice could repeat on every message: stay quiet instead
-            logger.warning("group notice mark unavailable; message ignored silently", exc_info=True)
+            logger.warning("group notice mark unavailable (%r); message ignored silently", exc)
             return False
 
     async def _notice(self, event: TelegramObject, bot: Bot | None) -> str:

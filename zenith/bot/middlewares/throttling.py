@@ -47,8 +47,8 @@ class ThrottlingMiddleware(SenderMiddleware):
                 pipe.incr(key)
                 pipe.expire(key, self.window_seconds * 2)
                 count, _ = await pipe.execute()
-        except RedisError:
-            logger.warning("throttling unavailable; letting the event through", exc_info=True)
+        except RedisError as exc:
+            logger.warning("throttling unavailable (%r); letting the event through", exc)
             return await proceed()
         if count <= self.limit:
             return await proceed()
