@@ -1,7 +1,8 @@
-"""Drop an update Telegram delivers a second time (same update_id)."""
+"""Drop an update Telegram delivers a second time (same update_id, same content)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -13,18 +14,44 @@ from zenith.bot.middlewares.base import Proceed, UpdateMiddleware
 
 logger = logging.getLogger(__name__)
 
+# KEYS[1]: the update id's key; ARGV: fingerprint, ttl. Returns 1 when this delivery is
+# to be handled (first time, or an id reused for other content), 0 for a duplicate,
+# 2 when the id was seen before with other content (the server renumbered).
+_CLAIM = """
+local seen = redis.call('GET', KEYS[1])
+if seen == ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+if seen then return 2 end
+return 1
+"""
+DUPLICATE = 0
+RENUMBERED = 2
+
+
+def fingerprint(update: Update) -> str:
+    """A digest of the update's content: the same update delivered again has the same one."""
+    return hashlib.sha256(update.model_dump_json(exclude_none=True).encode()).hexdigest()[:32]
+
 
 class UpdateDedupMiddleware(UpdateMiddleware):
-    """Outer middleware on ``dp.update``: the first delivery of an update_id wins.
+    """Outer middleware on ``dp.update``: the first delivery of an update wins.
 
     Telegram re-sends an update when the webhook answer was lost or polling restarted
     before the offset was confirmed; handling it twice would answer twice (submission
     itself is also idempotent through its request_id).
 
+    An update is known by its update_id *and* a digest of its content. The id alone is
+    not enough across restarts of the Bot API side: Telegram may start a new sequence
+    (after a week without updates its next id is chosen at random), and a restarted
+    local sandbox numbers from where it began, so yesterday's ids come back with new
+    messages. A re-delivery is the very same update, so it carries the same digest and
+    is dropped; a reused id with other content is a new update and is handled.
+
     Parameters:
       redis: an async Redis client.
-      prefix: key prefix, e.g. "zenith:bot" (keys: ``{prefix}:update:{bot_id}:{update_id}``).
-      ttl_seconds: how long an update_id is remembered (default one day; Telegram keeps
+      prefix: key prefix, e.g. "zenith:bot" (keys: ``{prefix}:update:{bot_id}:{update_id}``,
+        value: the content digest).
+      ttl_seconds: how long an update is remembered (default one day; Telegram keeps
         undelivered updates for 24 hours).
     """
 
@@ -32,17 +59,20 @@ class UpdateDedupMiddleware(UpdateMiddleware):
         self.redis = redis
         self.prefix = prefix
         self.ttl_seconds = ttl_seconds
+        self._claim = redis.register_script(_CLAIM)
 
     async def on_update(self, update: Update, data: dict[str, Any], proceed: Proceed) -> Any:
         bot = data.get("bot")
         key = f"{self.prefix}:update:{bot.id if bot else 0}:{update.update_id}"
         try:
-            first = await self.redis.set(key, 1, nx=True, ex=self.ttl_seconds)
-        except RedisError:
+            outcome = await self._claim(keys=[key], args=[fingerprint(update), self.ttl_seconds])
+        except RedisError as exc:
             # Redis down: handle the update rather than drop it (submission stays idempotent).
-            logger.warning("update de-duplication unavailable; handling update %s", update.update_id, exc_info=True)
-            first = True
-        if not first:
+            logger.warning("update de-duplication unavailable (%r); handling update %s", exc, update.update_id)
+            outcome = None
+        if outcome == DUPLICATE:
             logger.info("update %s delivered again; skipped", update.update_id)
             return None
+        if outcome == RENUMBERED:
+            logger.info("update id %s was seen before with other content (the Bot API server renumbered); handled as new", update.update_id)
         return await proceed()
