@@ -8,6 +8,7 @@ delivery of an update is still dropped, also by a restarted bot.
 from __future__ import annotations
 
 import asyncio
+import socket
 
 from zenith.sandbox.runner import start_sandbox
 
@@ -47,3 +48,22 @@ async def test_fresh_sandbox_reusing_update_ids_is_answered_and_duplicates_are_d
         await bot.dispatcher.feed_raw_update(bot.bot, again[2])
         await asyncio.sleep(0.5)
         assert _help_replies(fresh.state, other) == 3
+
+
+async def test_bot_polling_through_a_sandbox_restart_gets_the_new_updates(make_bot, bot_settings, tmp_path):
+    # The bot keeps polling with an offset above every id it has seen; a sandbox that kept
+    # no state would number below it and those updates would be confirmed away unseen.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    uid = new_telegram_id()
+    async with start_sandbox(port=port, state_dir=tmp_path) as first:
+        await make_bot(settings=bot_settings.replace(telegram_api_url=first.url))
+        for _ in range(3):
+            first.state.user_sends_text(uid, "/help", language_code="en")
+            await first.state.wait_for_message(uid, contains="Help")
+        last_id = first.state.updates.next_update_id - 1
+    async with start_sandbox(port=port, state_dir=tmp_path) as second:
+        update = second.state.user_sends_text(uid, "/help", language_code="en")
+        assert update["update_id"] > last_id
+        await second.state.wait_for_message(uid, contains="Help", timeout=20)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -53,8 +54,9 @@ class SandboxHandle:
     Attributes after start: ``url`` ("http://host:port"), ``port``, ``token``, ``state``.
     """
 
-    def __init__(self, *, host: str, port: int, token: str, webhook_retry_delay: float) -> None:
+    def __init__(self, *, host: str, port: int, token: str, webhook_retry_delay: float, state_dir: Path | None = None) -> None:
         self.host = host
+        self.state_dir = state_dir
         self.port = port
         self.token = token
         self.url = ""
@@ -75,7 +77,7 @@ class SandboxHandle:
 
     async def start(self) -> "SandboxHandle":
         """Serve on the running loop."""
-        self._state = SandboxState(token=self.token)
+        self._state = SandboxState(token=self.token, state_dir=self.state_dir)
         runner = web.AppRunner(build_app(self._state, webhook_retry_delay=self._webhook_retry_delay),
                                shutdown_timeout=2.0, access_log=None)
         await runner.setup()
@@ -135,7 +137,7 @@ class SandboxHandle:
 
 
 def start_sandbox(host: str = "127.0.0.1", port: int = 0, *, token: str = SANDBOX_TOKEN,
-                  webhook_retry_delay: float = 0.5) -> SandboxHandle:
+                  webhook_retry_delay: float = 0.5, state_dir: Path | None = None) -> SandboxHandle:
     """A sandbox ready to be entered with ``async with`` (this loop) or ``with`` (a thread).
 
     Parameters:
@@ -143,5 +145,6 @@ def start_sandbox(host: str = "127.0.0.1", port: int = 0, *, token: str = SANDBO
       port: TCP port; 0 (default) picks a free one, see ``handle.port`` / ``handle.url``.
       token: the bot token the sandbox accepts (default ``SANDBOX_TOKEN``).
       webhook_retry_delay: seconds between webhook delivery attempts after a failure.
+      state_dir: folder keeping the next update id across restarts (default: none).
     """
-    return SandboxHandle(host=host, port=port, token=token, webhook_retry_delay=webhook_retry_delay)
+    return SandboxHandle(host=host, port=port, token=token, webhook_retry_delay=webhook_retry_delay, state_dir=state_dir)

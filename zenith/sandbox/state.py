@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from zenith.sandbox import SANDBOX_TOKEN
@@ -17,7 +18,8 @@ from zenith.sandbox.chats import Chat, ChatEvent, ChatMessage, SimUser
 from zenith.sandbox.errors import SandboxUsageError, bad_request, forbidden
 from zenith.sandbox.files import FileStore
 from zenith.sandbox.limits import FaultPlan, RateLimiter
-from zenith.sandbox.updates import UpdateQueue
+from zenith.sandbox.update_ids import UpdateIdReservation
+from zenith.sandbox.updates import FIRST_UPDATE_ID, UpdateQueue
 
 
 class SandboxTimeout(AssertionError):
@@ -30,10 +32,12 @@ class SandboxState:
     Parameters:
       token: the only bot token accepted (default: ``SANDBOX_TOKEN``).
       bot_name / bot_username: what getMe returns.
+      state_dir: folder where the next update id is kept, so ids keep increasing across
+        restarts as Telegram's do (default: None, numbering starts afresh each time).
     """
 
     def __init__(self, *, token: str = SANDBOX_TOKEN, bot_name: str = "Zenith Sandbox Bot",
-                 bot_username: str = "zenith_sandbox_bot") -> None:
+                 bot_username: str = "zenith_sandbox_bot", state_dir: Path | None = None) -> None:
         bot_id, _, _ = token.partition(":")
         if not bot_id.isdigit():
             raise ValueError("token must look like '<digits>:<secret>'")
@@ -44,7 +48,11 @@ class SandboxState:
         self.bot_sender = {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")}
         self.chats: dict[int, Chat] = {}
         self.files = FileStore()
-        self.updates = UpdateQueue()
+        if state_dir is None:
+            self.updates = UpdateQueue()
+        else:
+            reservation = UpdateIdReservation(state_dir, first=FIRST_UPDATE_ID)
+            self.updates = UpdateQueue(next_update_id=reservation.start(), reservation=reservation)
         self.rate_limits = RateLimiter()
         self.faults = FaultPlan()
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}

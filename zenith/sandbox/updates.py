@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zenith.sandbox.errors import bad_request, conflict
+from zenith.sandbox.update_ids import UpdateIdReservation
 
 # Update types Telegram sends only when asked for explicitly.
 OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -53,6 +54,8 @@ class UpdateQueue:
     allowed_updates: list[str] | None = None
     webhook: WebhookConfig | None = None
     next_update_id: int = FIRST_UPDATE_ID
+    # keeps ids increasing across restarts (zenith sandbox); None: in memory only
+    reservation: UpdateIdReservation | None = None
     closing: bool = False
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _poll_generation: int = 0
@@ -66,6 +69,8 @@ class UpdateQueue:
         """Queue an update of type ``kind``; ``None`` if allowed_updates filters it out."""
         if not self.allows(kind):
             return None
+        if self.reservation is not None:
+            self.reservation.take(self.next_update_id)
         update = {"update_id": self.next_update_id, kind: payload}
         self.next_update_id += 1
         self.pending.append(update)
