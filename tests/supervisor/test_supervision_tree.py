@@ -140,3 +140,25 @@ def test_backoff_of_a_process_that_was_healthy_resets(supervisors):
     delays = [e["delay"] for e in _events(sup, "process_restart_scheduled")]
     print("delays after healthy runs:", delays)
     assert len(delays) >= 4 and all(0.15 <= delay <= 0.25 for delay in delays)
+
+
+def test_backoff_of_a_pool_healthy_for_a_while_is_reset_while_it_runs(supervisors):
+    # Three quick crashes grow the backoff; then the process stays up: once it has been
+    # healthy for healthy_after seconds its backoff is back to zero in the status, and a
+    # later crash is restarted after the first delay again.
+    marker = supervisors.root / "crash-count"
+    sup = supervisors.start(
+        [supervisors.pool("flaky", args=("--exit-after", "0.1", "--code", "1", "--crashes-file", str(marker), "--crashes", "3"))],
+        backoff_base=0.2,
+        backoff_cap=10.0,
+        healthy_after=1.0,
+        max_restarts=20,
+    )
+    sup.wait_starts("flaky.0", 4, timeout=20)
+    wait_until(lambda: _events(sup, "process_healthy"), timeout=10, what="the process declared healthy")
+    wait_until(lambda: _pools(sup)["flaky"]["slots"][0]["backoff"]["failures"] == 0, timeout=5, what="status shows the backoff reset")
+    delays = [e["delay"] for e in _events(sup, "process_restart_scheduled")]
+    assert len(delays) == 3 and delays[2] > delays[0]  # it had grown
+    os.kill(sup.starts("flaky.0")[-1]["pid"], signal.SIGKILL)
+    sup.wait_starts("flaky.0", 5, timeout=10)
+    assert 0.15 <= _events(sup, "process_restart_scheduled")[-1]["delay"] <= 0.25

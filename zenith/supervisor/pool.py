@@ -197,6 +197,21 @@ class PoolSupervisor:
         self._failing = asyncio.create_task(self.stop(deadline=time.monotonic() + self.pool.stop_grace), name=f"fail-{self.name}")
         self.on_done(self)
 
+    # ------------------------------------------------------------------ health
+
+    def reset_healthy_backoffs(self, now_mono: float) -> None:
+        """A process up for `healthy_after` seconds restarts fast again if it dies.
+
+        Done while it runs (not only when it dies), so the status shows the pool as
+        recovered and the backoff of a pool that has been healthy for a while is reset.
+        """
+        for slot in self.slots:
+            uptime = slot.uptime(now_mono)
+            if slot.backoff.failures and uptime is not None and uptime >= self.policy.healthy_after:
+                slot.backoff.reset()
+                self.on_change()
+                log_event(logging.INFO, "process_healthy", "process healthy again; backoff reset", pool=self.name, index=slot.index, child_pid=slot.pid, uptime=round(uptime, 3))
+
     # ------------------------------------------------------------ hang detection
 
     def kill_hung(self, now: float) -> None:

@@ -128,6 +128,7 @@ class Supervisor:
         self.runtime_dir.mkdir(parents=True, exist_ok=True)
         status_task = asyncio.create_task(self._publish_status_loop(), name="supervisor-status")
         hang_task = asyncio.create_task(self._detect_hangs(), name="supervisor-hangs")
+        health_task = asyncio.create_task(self._reset_healthy_backoffs(), name="supervisor-health")
         try:
             log_event(logging.INFO, "supervisor_started", "supervisor started", supervisor_pid=os.getpid(), pools=",".join(p.name for p in self.pools))
             for child in self.children:
@@ -143,9 +144,9 @@ class Supervisor:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
-            hang_task.cancel()
-            status_task.cancel()
-            await asyncio.gather(hang_task, status_task, return_exceptions=True)
+            for task in (hang_task, health_task, status_task):
+                task.cancel()
+            await asyncio.gather(hang_task, health_task, status_task, return_exceptions=True)
             self.state = "failed" if self.exit_code else "stopped"
             await self._publish_status()
             if self.publisher is not None:
@@ -219,6 +220,14 @@ class Supervisor:
             now = time.time()
             for child in self.children:
                 child.kill_hung(now)
+
+    async def _reset_healthy_backoffs(self) -> None:
+        period = min(5.0, max(0.1, self.policy.healthy_after / 4))
+        while not self._stop_requested.is_set():
+            await asyncio.sleep(period)
+            now_mono = time.monotonic()
+            for child in self.children:
+                child.reset_healthy_backoffs(now_mono)
 
     # ------------------------------------------------------------------ shutdown
 

@@ -26,7 +26,15 @@ def main() -> int:
     parser.add_argument("--hang-after", type=float, default=None, help="stop beating after this many seconds")
     parser.add_argument("--term-delay", type=float, default=0.0, help="seconds to linger after SIGTERM")
     parser.add_argument("--ignore-term", action="store_true")
+    parser.add_argument("--crashes-file", default=None, help="counts starts; with --crashes, only the first N starts exit")
+    parser.add_argument("--crashes", type=int, default=None)
     args = parser.parse_args()
+    if args.crashes_file is not None and args.crashes is not None:
+        counter = Path(args.crashes_file)
+        started_before = int(counter.read_text()) if counter.exists() else 0
+        counter.write_text(str(started_before + 1))
+        if started_before >= args.crashes:
+            args.exit_after = None  # crashed enough: stay up from now on
 
     name = f"{os.environ['ZENITH_POOL']}.{os.environ['ZENITH_PROCESS_INDEX']}"
     with open(Path(args.marker_dir) / f"{name}.jsonl", "a", encoding="utf-8") as out:
