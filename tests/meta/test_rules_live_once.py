@@ -34,6 +34,7 @@ STATUS_VALUES = {status.value for status in PayoutStatus} | {status.value for st
 OTHER_MEANINGS = {
     ("supervisor/supervisor.py", "failed"): "a supervised process's state",
     ("supervisor/slot.py", "finished"): "a supervised process's state",
+    ("supervisor/slot.py", "failed"): "a supervised process's (and pool's) state",
     ("telemetry/dramatiq_metrics.py", "failed"): "a Dramatiq message's outcome",
 }
 

@@ -25,11 +25,11 @@ logger = logging.getLogger("zenith.supervisor")
 
 HUNG = "hung"
 
-# Pool states, as shown by `zenith status`.
-POOL_RUNNING = "running"
-POOL_FAILED = "failed"  # exhausted its restart budget; its processes were stopped
-POOL_FINISHED = "finished"  # every process exited and none is restarted
-POOL_STOPPED = "stopped"  # stopped by the supervisor's shutdown
+# Pool states, as shown by `zenith status` (the words of the slot states).
+POOL_RUNNING = RUNNING
+POOL_FAILED = FAILED  # exhausted its restart budget; its processes were stopped
+POOL_FINISHED = FINISHED  # every process exited and none is restarted
+POOL_STOPPED = STOPPED  # stopped by the supervisor's shutdown
 
 
 def log_event(level: int, event: str, message: str, **fields: Any) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 from zenith.config import Settings, get_settings
 from zenith.messaging.contract import QUEUES
 from zenith.supervisor.publish import STATUS_KEY_PREFIX, status_file_path, status_key_prefix
+from zenith.supervisor.slot import FAILED
 
 LIVE_STATES = ("starting", "running", "stopping")
 EXIT_NOT_RUNNING = 1
@@ -130,7 +131,7 @@ def _rabbitmq_depths(settings: Settings, queues: Iterable[str]) -> tuple[dict[st
 
 def failed_pools(snapshot: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """Pools of `snapshot` that exhausted their restart budget and were stopped."""
-    return [pool for pool in snapshot.get("pools", []) if pool.get("state") == "failed"]
+    return [pool for pool in snapshot.get("pools", []) if pool.get("state") == FAILED]
 
 
 def _duration(seconds: float | None) -> str:
@@ -169,7 +170,7 @@ def render(snapshots: list[dict[str, Any]], depths: Mapping[str, int], note: str
             exits = [s["last_exit"] for s in slots if s.get("last_exit")]
             last = max(exits, key=lambda e: e.get("at") or 0)["reason"] if exits else "-"
             states = ",".join(sorted({s.get("state", "?") for s in slots}))
-            if pool.get("state") == "failed":
+            if pool.get("state") == FAILED:
                 states = "FAILED"
             running = sum(1 for s in slots if s.get("state") == "running")
             restarts = f"{pool.get('restarts', 0)} ({pool.get('recent_restarts', 0)}/{pool.get('max_restarts', '?')} recent)"
