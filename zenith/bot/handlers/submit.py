@@ -9,14 +9,11 @@ from aiogram.types import Message
 
 from zenith.bot.keyboards.menu import menu_button
 from zenith.bot.services import BotServices
-from zenith.domain.links import MAX_LINKS_PER_MESSAGE, LinkRejected, ParsedLink, extract_links, parse_link
+from zenith.domain.links import MAX_LINKS_PER_MESSAGE, LinkRejected, extract_links
 from zenith.i18n import Markup, Translator
-from zenith.messaging.contract import SUBMIT_VIDEO
+from zenith.messaging.submissions import submit_link
 from zenith.storage import accounts
 from zenith.storage.users import User
-from zenith.telemetry.attributes import user_attributes
-from zenith.telemetry.metrics import get_metrics
-from zenith.telemetry.tracing import tracer
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +62,14 @@ async def submit_links(message: Message, user: User, i18n: Translator, services:
     platforms: set[str] = set()
     refused: list[str] = []
     for index, candidate in enumerate(candidates[:MAX_LINKS_PER_MESSAGE]):
+        request_id = submission_request_id(user_id=user.id, message_id=message.message_id, index=index)
         try:
-            parsed = parse_link(candidate, photo_posts=services.settings.pay_tiktok_photo_posts)
+            parsed = await submit_link(
+                send=services.send, settings=services.settings, user=user, link=candidate, request_id=request_id, source="bot"
+            )
         except LinkRejected as exc:
-            get_metrics().video_submissions.labels(platform="unknown", status="invalid_link").inc()
             refused.append(i18n("submit.rejected_line", url=_echo(candidate), reason=i18n(f"reject.{exc.reason.value}")))
             continue
-        request_id = submission_request_id(user_id=user.id, message_id=message.message_id, index=index)
-        await _submit(services, user=user, telegram_id=message.from_user.id, parsed=parsed, request_id=request_id)
         accepted += 1
         platforms.add(parsed.platform.value)
     parts: list[str] = []
@@ -86,15 +83,6 @@ async def submit_links(message: Message, user: User, i18n: Translator, services:
         # said now, not only in the "not from your verified accounts" notice that follows
         parts.append(i18n("submit.no_accounts"))
     await message.answer("\n\n".join(parts), disable_web_page_preview=True)
-
-
-async def _submit(services: BotServices, *, user: User, telegram_id: int, parsed: ParsedLink, request_id: str) -> None:
-    # the first span of the video's trace; submit_video, check_videos and notify follow as children
-    attributes = {**user_attributes(telegram_id, settings=services.settings), "zenith.platform": parsed.platform.value}
-    with tracer("zenith.bot").start_as_current_span("submit link", attributes=attributes):
-        await services.send(SUBMIT_VIDEO, user.id, parsed.canonical_url, request_id)
-    get_metrics().video_submissions.labels(platform=parsed.platform.value, status="queued").inc()
-    logger.info("submission queued", extra={"request_id": request_id, "platform": parsed.platform.value})  # our ids only
 
 
 async def _verified_platforms(services: BotServices, *, user: User) -> set[str]:
