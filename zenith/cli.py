@@ -31,6 +31,18 @@ def _add_ledger(p: argparse.ArgumentParser) -> None:
     sub.add_parser("check", help="prove the books balance; exit 1 on any discrepancy")
 
 
+def _add_apikey(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="apikey_command", required=True)
+    create = sub.add_parser("create", help="make a key; its secret is printed once")
+    create.add_argument("--name", required=True, help="who or what uses the key (1-100 characters)")
+    create.add_argument("--scope", required=True, choices=("read", "submit", "admin"), help="read < submit < admin")
+    create.add_argument("--rate-limit", type=int, default=None, help="requests a minute (default: API_RATE_LIMIT_PER_MINUTE)")
+    listing = sub.add_parser("list", help="every key with its scope, limit and state (never the secret)")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    revoke = sub.add_parser("revoke", help="stop a key at once")
+    revoke.add_argument("key_id", help="the key's public id (the 8 characters after zk_)")
+
+
 def _add_status(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -63,6 +75,7 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]] 
     "web": ("zenith.web.main:run_web", "run the web process (webhook, API, health, metrics)", _add_nothing),
     "migrate": ("zenith.storage.migrate:run_migrate", "apply SQL migrations", _add_nothing),
     "ledger": ("zenith.storage.ledger_check:run_ledger", "ledger tools", _add_ledger),
+    "apikey": ("zenith.web.api.key_command:run_apikey", "create, list and revoke HTTP API keys", _add_apikey),
     "status": ("zenith.supervisor.status:run_status", "show pools, processes and queues", _add_status),
     "trace": ("zenith.telemetry.trace_command:run_trace", "print a video's trace ids and Jaeger links", _add_trace),
     "sandbox": ("zenith.sandbox.main:run_sandbox", "run the local Telegram Bot API sandbox", _add_nothing),
