@@ -114,6 +114,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REDIS_MAX_CONNECTIONS", "redis_max_connections", _int, "64", "Redis connections at most of the bot/web process's client; beyond, a command waits (up to 5 s) for a free one"),
     Setting("BOT_MAX_CONCURRENT_UPDATES", "bot_max_concurrent_updates", _int, "0", "Telegram updates the bot/web process handles at once (polling waits, the webhook answers 503 beyond); 0: 3 x DATABASE_POOL_MAX"),
     Setting("PORT", "port", _int, "8080", "HTTP port of the web process (webhook, API, health, metrics)"),
+    Setting("API_RATE_LIMIT_PER_MINUTE", "api_rate_limit_per_minute", _int, "600", "Requests a minute an API key may make unless `zenith apikey create --rate-limit` gives it its own limit"),
+    Setting("API_MAX_BODY_BYTES", "api_max_body_bytes", _int, "16384", "Largest request body the HTTP API reads; a larger one is refused with 413 body_too_large"),
     # Telegram
     Setting("TELEGRAM_BOT_TOKEN", "telegram_bot_token", _optional_str, "", "Bot token from @BotFather; empty: use the local Bot API sandbox", secret=True),
     Setting("TELEGRAM_API_URL", "telegram_api_url", _optional_url, "", "Bot API base URL (empty: api.telegram.org, or the sandbox when no token is set)"),
@@ -179,6 +181,8 @@ class Settings:
     redis_max_connections: int
     bot_max_concurrent_updates: int
     port: int
+    api_rate_limit_per_minute: int
+    api_max_body_bytes: int
     telegram_bot_token: str | None
     telegram_api_url: str | None
     admin_ids: frozenset[int]
@@ -261,6 +265,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("DATABASE_POOL_MAX must be >= DATABASE_POOL_MIN and >= 1")
     if values["redis_max_connections"] < 1 or values["bot_max_concurrent_updates"] < 0:
         raise ConfigError("REDIS_MAX_CONNECTIONS must be >= 1 and BOT_MAX_CONCURRENT_UPDATES >= 0")
+    if values["api_rate_limit_per_minute"] < 1 or values["api_max_body_bytes"] < 1024:
+        raise ConfigError("API_RATE_LIMIT_PER_MINUTE must be >= 1 and API_MAX_BODY_BYTES >= 1024")
     if not 0 <= values["port"] <= 65535:
         raise ConfigError(f"PORT is malformed: {values['port']} is not a TCP port")
     if values["default_language"] not in {"ru", "en"}:

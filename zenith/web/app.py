@@ -1,31 +1,46 @@
-"""The aiohttp application of the web process: webhook, health and metrics."""
+"""The aiohttp application of the web process: webhook, HTTP API, health and metrics."""
 
 from __future__ import annotations
 
+import dramatiq
 from aiohttp import web
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
 
 from zenith.bot.runtime import BotRuntime
+from zenith.config import Settings
 from zenith.telemetry.metrics import metrics_handler
-from zenith.web.health import POOL_KEY, REDIS_KEY, healthz
+from zenith.web.api.app import API_PREFIX, build_api_app
+from zenith.web.api.context import ApiContext
+from zenith.web.health import BROKER_KEY, POOL_KEY, REDIS_KEY, healthz, readyz
 from zenith.web.webhook import WebhookHandler, webhook_path
 
 WEBHOOK_HANDLER_KEY = web.AppKey("webhook_handler", WebhookHandler)
 
 
+def build_service_app(*, settings: Settings, pool: AsyncConnectionPool, redis: Redis, broker: dramatiq.Broker) -> web.Application:
+    """Everything but the webhook: GET /healthz, GET /readyz, GET /metrics and the HTTP API under /api/v1."""
+    app = web.Application()
+    app[POOL_KEY] = pool
+    app[REDIS_KEY] = redis
+    app[BROKER_KEY] = broker
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_handler)
+    app.add_subapp(API_PREFIX, build_api_app(ApiContext(settings=settings, pool=pool, redis=redis, broker=broker)))
+    return app
+
+
 def build_web_app(*, runtime: BotRuntime, with_webhook: bool, handle_in_background: bool = True) -> web.Application:
-    """Routes: GET /healthz, GET /metrics and, with `with_webhook`, POST <webhook path>.
+    """`build_service_app` and, with `with_webhook`, POST <webhook path>.
 
     Parameters:
-      runtime: the open bot runtime (dispatcher, bot, pool, Redis).
+      runtime: the open bot runtime (dispatcher, bot, pool, Redis, broker).
       with_webhook: serve Telegram's webhook (WEBHOOK_URL set); needs WEBHOOK_SECRET.
       handle_in_background: answer the webhook before the update is handled (default True).
     """
-    app = web.Application()
     services = runtime.services
-    app[POOL_KEY] = services.pool
-    app[REDIS_KEY] = services.redis
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_handler)
+    app = build_service_app(settings=services.settings, pool=services.pool, redis=services.redis, broker=services.broker)
     if with_webhook:
         handler = WebhookHandler(
             dispatcher=runtime.dispatcher,

@@ -1,0 +1,53 @@
+"""What the API's handlers need: settings, the database pool, Redis and the broker, each with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, AsyncIterator
+
+import dramatiq
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+
+from zenith.config import Settings
+from zenith.messaging.contract import Route, send
+
+
+@dataclass
+class ApiContext:
+    """The web process's connections as the API uses them.
+
+    Parameters:
+      settings: the process settings (API_RATE_LIMIT_PER_MINUTE, API_MAX_BODY_BYTES, ...).
+      pool: the async PostgreSQL pool.
+      redis: async Redis client (per-key rate limits).
+      broker: the Dramatiq broker submissions are sent through.
+      db_timeout: seconds one database block may take (default 5); beyond, 503 unavailable.
+      send_timeout: seconds one broker send may take (default 5).
+    """
+
+    settings: Settings
+    pool: AsyncConnectionPool
+    redis: Redis
+    broker: dramatiq.Broker
+    db_timeout: float = 5.0
+    send_timeout: float = 5.0
+
+    @property
+    def redis_prefix(self) -> str:
+        return f"{self.settings.redis_namespace}:api"
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        """An autocommit connection for reads, under the database deadline."""
+        async with asyncio.timeout(self.db_timeout):
+            async with self.pool.connection() as conn:
+                yield conn
+
+    async def send(self, route: Route, *args: Any) -> dramatiq.Message:
+        """Send a message without blocking the event loop (Dramatiq's enqueue is synchronous)."""
+        async with asyncio.timeout(self.send_timeout):
+            return await asyncio.to_thread(send, route, *args, broker=self.broker)

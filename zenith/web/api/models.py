@@ -1,0 +1,158 @@
+"""Request and response bodies of the HTTP API as pydantic models.
+
+They validate what comes in and shape what goes out, and the OpenAPI document is built
+from their JSON Schema (``openapi.py``): what the document promises is what the code checks.
+Money is a decimal string ("1234.50"), never a float.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from zenith.domain.links import MAX_LINK_LENGTH, Platform
+from zenith.storage import payouts, videos
+
+# ids are PostgreSQL bigints
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# RUB with two decimals, written as a string so no client reads it as a float
+Money = Annotated[Decimal, PlainSerializer(lambda value: f"{value:.2f}", return_type=str), Field(json_schema_extra={"pattern": r"^-?\d+\.\d{2}$"})]
+PayoutStatus = Literal[payouts.STATUSES]
+OpenPayoutStatus = Literal[payouts.OPEN_STATUSES]
+VideoStatus = Literal[videos.STATUSES]
+PlatformName = Literal[tuple(platform.value for platform in Platform)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# ---- requests -------------------------------------------------------------------------
+
+class CreatorPath(Strict):
+    creator_id: Id = Field(description="The creator's id (users.id)")
+
+
+class VideoPath(Strict):
+    video_id: Id = Field(description="The video's id")
+
+
+class LimitQuery(Strict):
+    limit: int = Field(20, ge=1, le=100, description="Items at most")
+
+
+class PageQuery(LimitQuery):
+    offset: int = Field(0, ge=0, le=100_000, description="Items to skip")
+
+
+class QueueQuery(Strict):
+    limit: int = Field(20, ge=1, le=100, description="Items per page")
+    after: int = Field(0, ge=0, le=MAX_ID, description="Id of the last item of the previous page (0: first page)")
+
+
+class PayoutQueueQuery(QueueQuery):
+    status: OpenPayoutStatus = Field("requested", description="Which open payouts to list")
+
+
+class SubmitVideo(Strict):
+    url: str = Field(min_length=1, max_length=MAX_LINK_LENGTH, description="The video's TikTok or YouTube link")
+    idempotency_key: str | None = Field(
+        None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Resending the same link for the same creator with the same key submits it once",
+    )
+
+
+# ---- responses ------------------------------------------------------------------------
+
+class ErrorDetail(BaseModel):
+    field: str
+    problem: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable machine-readable code (see docs/api.md)")
+    message: str = Field(description="What went wrong, in the Accept-Language language (ru or en)")
+    details: list[ErrorDetail]
+
+
+class Error(BaseModel):
+    error: ErrorBody
+
+
+class SubmissionAccepted(BaseModel):
+    request_id: str = Field(description="The submission's id; the stored video carries it")
+    status: Literal["queued"]
+    platform: PlatformName
+    url: str = Field(description="The link as it will be checked")
+
+
+class CreatorStats(BaseModel):
+    creator_id: int
+    videos: int
+    views: int
+    earned: Money = Field(description="Every earning credited, RUB")
+    held: Money = Field(description="Earnings held for review, RUB")
+    available: Money = Field(description="What can be withdrawn now, RUB")
+    reserved: Money = Field(description="Held for payouts in progress, RUB")
+    paid_out: Money = Field(description="Paid out so far, RUB")
+
+
+class VideoSummary(BaseModel):
+    id: int
+    creator_id: int
+    platform: PlatformName
+    url: str
+    title: str | None
+    status: VideoStatus
+    status_reason: str | None
+    views: int
+    credited: Money
+    submitted_at: datetime
+    last_checked_at: datetime | None
+    request_id: str | None
+
+
+class ViewSnapshot(BaseModel):
+    taken_at: datetime
+    views: int
+    likes: int
+    comments: int
+
+
+class VideoDetail(VideoSummary):
+    history: list[ViewSnapshot] = Field(description="View counts over time, oldest first (at most 500)")
+
+
+class VideoList(BaseModel):
+    items: list[VideoSummary]
+    total: int
+
+
+class Payout(BaseModel):
+    id: int
+    creator_id: int
+    amount_rub: Money
+    asset: str
+    asset_amount: Decimal | None = Field(description="Crypto amount sent, as a decimal string")
+    status: PayoutStatus
+    failure_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PayoutList(BaseModel):
+    items: list[Payout]
+
+
+class ModerationQueue(BaseModel):
+    items: list[VideoSummary]
+    waiting: int = Field(description="Videos waiting for moderation in all")
+
+
+class PayoutQueue(BaseModel):
+    items: list[Payout]
+    waiting: int = Field(description="Payouts in this status in all")
