@@ -1,0 +1,95 @@
+"""What the API reads: a creator's stats across credits and a payout, their payouts and
+videos, and the admin queues, each checked against what the ledger and tables hold."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from zenith.domain.api_keys import Scope
+from zenith.storage import ledger, payouts, videos
+from zenith.storage.db import unit_of_work
+
+
+async def _get(api, key: str, path: str) -> dict:
+    async with api.client.get(api.base + path, headers={"Authorization": f"Bearer {key}"}) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def _credit(pool, user_id: int, amount: str) -> None:
+    async with unit_of_work(pool) as conn:
+        await ledger.credit_earning(conn, user_id=user_id, amount=Decimal(amount), idempotency_key=uuid.uuid4().hex)
+
+
+async def _video(pool, user_id: int, *, status: str = "pending_moderation") -> videos.Video:
+    async with unit_of_work(pool) as conn:
+        video, _ = await videos.insert(
+            conn, platform="youtube", external_id="r" + uuid.uuid4().hex[:10], user_id=user_id,
+            url="https://www.youtube.com/watch?v=reads", request_id=uuid.uuid4().hex, status=status,
+        )
+    return video
+
+
+async def test_stats_follow_every_credit_and_the_payout(api, pool, make_user):
+    creator = await make_user()
+    key = await api.key(Scope.READ)
+    path = f"/api/v1/creators/{creator.id}/stats"
+    zero = {"videos": 0, "views": 0, "earned": "0.00", "held": "0.00", "available": "0.00", "reserved": "0.00", "paid_out": "0.00"}
+    assert await _get(api, key, path) == {"creator_id": creator.id, **zero}
+
+    await _credit(pool, creator.id, "700.10")
+    assert (await _get(api, key, path))["available"] == "700.10"
+    await _credit(pool, creator.id, "0.01")
+    stats = await _get(api, key, path)
+    assert (stats["earned"], stats["available"]) == ("700.11", "700.11")
+
+    async with unit_of_work(pool) as conn:
+        payout, _ = await payouts.create_requested(conn, user_id=creator.id, amount_rub=Decimal("500.00"), asset="USDT")
+    stats = await _get(api, key, path)
+    assert (stats["available"], stats["reserved"], stats["paid_out"]) == ("200.11", "500.00", "0.00")
+    async with unit_of_work(pool) as conn:
+        for status in ("approved", "sending", "paid"):
+            await payouts.transition(conn, payout_id=payout.id, to_status=status)
+    stats = await _get(api, key, path)
+    assert (stats["earned"], stats["available"], stats["reserved"], stats["paid_out"]) == ("700.11", "200.11", "0.00", "500.00")
+
+    listed = await _get(api, key, f"/api/v1/creators/{creator.id}/payouts")
+    assert [(p["id"], p["status"], p["amount_rub"]) for p in listed["items"]] == [(payout.id, "paid", "500.00")]
+
+
+async def test_video_counts_and_pages(api, pool, make_user):
+    creator = await make_user()
+    key = await api.key(Scope.READ)
+    made = [await _video(pool, creator.id) for _ in range(3)]
+    page = await _get(api, key, f"/api/v1/creators/{creator.id}/videos?limit=2")
+    assert page["total"] == 3 and [v["id"] for v in page["items"]] == [made[2].id, made[1].id]
+    rest = await _get(api, key, f"/api/v1/creators/{creator.id}/videos?limit=2&offset=2")
+    assert [v["id"] for v in rest["items"]] == [made[0].id]
+    assert (await _get(api, key, f"/api/v1/creators/{creator.id}/stats"))["videos"] == 3
+    detail = await _get(api, key, f"/api/v1/videos/{made[0].id}")
+    assert detail["status"] == "pending_moderation" and detail["history"] == []
+
+
+async def test_admin_queues_page_through_what_waits(api, pool, make_user):
+    creator = await make_user()
+    key = await api.key(Scope.ADMIN)
+    waiting = [await _video(pool, creator.id) for _ in range(2)]
+    await _video(pool, creator.id, status="approved")
+    queue = await _get(api, key, "/api/v1/admin/moderation?limit=100")
+    ids = [item["id"] for item in queue["items"]]
+    assert waiting[0].id in ids and waiting[1].id in ids and ids.index(waiting[0].id) < ids.index(waiting[1].id)
+    assert queue["waiting"] >= 2 and all(item["status"] == "pending_moderation" for item in queue["items"])
+    after = await _get(api, key, f"/api/v1/admin/moderation?after={waiting[0].id}&limit=100")
+    assert waiting[0].id not in [item["id"] for item in after["items"]]
+
+    await _credit(pool, creator.id, "900.00")
+    async with unit_of_work(pool) as conn:
+        payout, _ = await payouts.create_requested(conn, user_id=creator.id, amount_rub=Decimal("600.00"), asset="TON")
+    requested = await _get(api, key, "/api/v1/admin/payouts?limit=100")
+    assert payout.id in [item["id"] for item in requested["items"]] and requested["waiting"] >= 1
+    async with unit_of_work(pool) as conn:
+        await payouts.transition(conn, payout_id=payout.id, to_status="approved")
+    approved = await _get(api, key, "/api/v1/admin/payouts?status=approved&limit=100")
+    assert payout.id in [item["id"] for item in approved["items"]]
+    assert payout.id not in [item["id"] for item in (await _get(api, key, "/api/v1/admin/payouts?limit=100"))["items"]]
