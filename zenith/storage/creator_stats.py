@@ -8,7 +8,7 @@ from decimal import Decimal
 import psycopg
 
 from zenith.storage.db import fetch_one
-from zenith.storage.ledger import EARNINGS, available_account, balances
+from zenith.storage.ledger import EARNINGS, PAYOUTS, available_account, reserved_account
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ async def creator_stats(conn: psycopg.AsyncConnection, user_id: int) -> CreatorS
 
     ``earned`` is every earning credited from ``system:earnings`` (held or available);
     ``held`` is the balance of ``user:{id}:held``, 0 when the ledger keeps no such account.
-    Read on one connection; run it in a REPEATABLE READ transaction for one snapshot.
+    One statement, so one snapshot: the figures always agree with each other.
     """
     row = await fetch_one(
         conn,
@@ -42,23 +42,29 @@ async def creator_stats(conn: psycopg.AsyncConnection, user_id: int) -> CreatorS
           (SELECT coalesce(sum(views), 0) FROM videos WHERE user_id = %(user)s) AS views,
           (SELECT coalesce(sum(amount), 0) FROM ledger_transfers
             WHERE to_account = ANY(%(earning_accounts)s) AND from_account = %(earnings)s) AS earned,
-          (SELECT balance FROM ledger_accounts WHERE key = %(held)s) AS held
+          (SELECT balance FROM ledger_accounts WHERE key = %(held)s) AS held,
+          (SELECT balance FROM ledger_accounts WHERE key = %(available)s) AS available,
+          (SELECT balance FROM ledger_accounts WHERE key = %(reserved)s) AS reserved,
+          (SELECT coalesce(sum(amount), 0) FROM ledger_transfers
+            WHERE from_account = %(reserved)s AND to_account = %(payouts)s) AS paid_out
         """,
         {
             "user": user_id,
             "earning_accounts": [available_account(user_id), held_account(user_id)],
             "earnings": EARNINGS,
             "held": held_account(user_id),
+            "available": available_account(user_id),
+            "reserved": reserved_account(user_id),
+            "payouts": PAYOUTS,
         },
     )
-    money = await balances(conn, user_id)
-    zero = Decimal("0.00")
+    cent = Decimal("0.01")
     return CreatorStats(
         videos=row["videos"],
         views=int(row["views"]),
-        earned=Decimal(row["earned"]).quantize(Decimal("0.01")),
-        held=row["held"] or zero,
-        available=money.available,
-        reserved=money.reserved,
-        paid_out=money.paid_out,
+        earned=Decimal(row["earned"]).quantize(cent),
+        held=Decimal(row["held"] or 0).quantize(cent),
+        available=Decimal(row["available"] or 0).quantize(cent),
+        reserved=Decimal(row["reserved"] or 0).quantize(cent),
+        paid_out=Decimal(row["paid_out"]).quantize(cent),
     )

@@ -8,6 +8,7 @@ import uuid
 
 from zenith.domain.api_keys import Scope
 from zenith.domain.links import LinkRejected
+from zenith.domain.videos import VideoStatus
 from zenith.i18n import translate
 from zenith.messaging.submissions import CreatorBlocked, submit_link
 from zenith.storage import payouts, snapshots, users, videos
@@ -73,9 +74,7 @@ async def submit_video(call: Call) -> models.SubmissionAccepted:
 async def get_creator_stats(call: Call) -> models.CreatorStats:
     async with call.context.read() as conn:
         creator = await _creator(call, conn)
-        async with conn.transaction():  # one snapshot: money and counts agree with each other
-            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            stats = await creator_stats(conn, creator.id)
+        stats = await creator_stats(conn, creator.id)
     return models.CreatorStats(creator_id=creator.id, **vars(stats))
 
 
@@ -108,7 +107,7 @@ async def get_video(call: Call) -> models.VideoDetail:
 async def moderation_queue(call: Call) -> models.ModerationQueue:
     async with call.context.read() as conn:
         waiting = await videos.moderation_queue(conn, limit=call.query.limit, after_id=call.query.after)
-        count = await videos.count_with_status(conn, status="pending_moderation")
+        count = await videos.count_with_status(conn, status=VideoStatus.PENDING_MODERATION)
     return models.ModerationQueue(items=[_video(video) for video in waiting], waiting=count)
 
 

@@ -14,17 +14,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from zenith.domain.links import MAX_LINK_LENGTH, Platform
-from zenith.storage import payouts, videos
+from zenith.domain.payouts import OPEN_STATUSES, PayoutStatus
+from zenith.domain.videos import VideoStatus
 
 # ids are PostgreSQL bigints
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # RUB with two decimals, written as a string so no client reads it as a float
 Money = Annotated[Decimal, PlainSerializer(lambda value: f"{value:.2f}", return_type=str), Field(json_schema_extra={"pattern": r"^-?\d+\.\d{2}$"})]
-PayoutStatus = Literal[payouts.STATUSES]
-OpenPayoutStatus = Literal[payouts.OPEN_STATUSES]
-VideoStatus = Literal[videos.STATUSES]
-PlatformName = Literal[tuple(platform.value for platform in Platform)]
+# the open statuses in the order payouts go through them (the document must not change between runs)
+OpenPayoutStatus = Literal[tuple(status for status in PayoutStatus if status in OPEN_STATUSES)]
 
 
 class Strict(BaseModel):
@@ -55,7 +54,7 @@ class QueueQuery(Strict):
 
 
 class PayoutQueueQuery(QueueQuery):
-    status: OpenPayoutStatus = Field("requested", description="Which open payouts to list")
+    status: OpenPayoutStatus = Field(PayoutStatus.REQUESTED, description="Which open payouts to list")
 
 
 class SubmitVideo(Strict):
@@ -86,7 +85,7 @@ class Error(BaseModel):
 class SubmissionAccepted(BaseModel):
     request_id: str = Field(description="The submission's id; the stored video carries it")
     status: Literal["queued"]
-    platform: PlatformName
+    platform: Platform
     url: str = Field(description="The link as it will be checked")
 
 
@@ -104,7 +103,7 @@ class CreatorStats(BaseModel):
 class VideoSummary(BaseModel):
     id: int
     creator_id: int
-    platform: PlatformName
+    platform: Platform
     url: str
     title: str | None
     status: VideoStatus
