@@ -146,6 +146,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VIDEO_CAP_RUB", "video_cap_rub", _decimal, "50000", "Most one video can earn, in RUB"),
     Setting("FIXED_AMOUNT_PER_VIDEO_RUB", "fixed_amount_per_video_rub", _decimal, "0", "If > 0: pay this fixed amount per approved video instead of per view"),
     Setting("TRACKING_DAYS", "tracking_days", _int, "30", "Days after submission that a video's views are tracked"),
+    Setting("EARNINGS_DIGEST", "earnings_digest", _bool, "true", "Send each creator a daily digest of what each video earned since the last one (a video's first credit is still announced at once, later ones only in the digest; creators can turn it off in the bot); false: credits announced at most once per video per 6 h"),
+    Setting("EARNINGS_DIGEST_HOUR_UTC", "earnings_digest_hour_utc", _int, "9", "Hour of the day (UTC, 0-23) from which the clock sends the day's digests"),
     Setting("PAY_TIKTOK_PHOTO_POSTS", "pay_tiktok_photo_posts", _bool, "false", "Accept TikTok photo posts (/@user/photo/ID) and pay for their views like videos; false: refuse them, saying they are photo posts"),
     Setting("CLOCK_TICK_SECONDS", "clock_tick_seconds", _decimal, "5", "Seconds between two rounds of `zenith clock` (due re-checks, rates, payouts)"),
     Setting("CHECK_SCHEDULE", "check_schedule", _str, "0-24h:1h,24h-72h:3h,72h-7d:12h,7d-:24h", "Re-check interval by video age (age range:interval)"),
@@ -210,6 +212,8 @@ class Settings:
     fixed_amount_per_video_rub: Decimal
     tracking_days: int
     pay_tiktok_photo_posts: bool
+    earnings_digest: bool
+    earnings_digest_hour_utc: int
     clock_tick_seconds: Decimal
     check_schedule: str
     supervisor_pools: tuple[str, ...]
@@ -269,6 +273,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("API_RATE_LIMIT_PER_MINUTE must be >= 1 and API_MAX_BODY_BYTES >= 1024")
     if not 0 <= values["port"] <= 65535:
         raise ConfigError(f"PORT is malformed: {values['port']} is not a TCP port")
+    if not 0 <= values["earnings_digest_hour_utc"] <= 23:
+        raise ConfigError(f"EARNINGS_DIGEST_HOUR_UTC is malformed: {values['earnings_digest_hour_utc']} is not an hour (0-23)")
     if values["default_language"] not in {"ru", "en"}:
         raise ConfigError("DEFAULT_LANGUAGE is malformed: use ru or en")
     declared = {f.name for f in fields(Settings)} - {"extra"}

@@ -13,6 +13,8 @@ Every CLOCK_TICK_SECONDS (default 5) the `zenith clock` process runs `tick(now)`
 * notices: relays outbox notices still unsent `notice_outbox.RELAY_GRACE` after their
   transaction committed (the worker died before sending), and once an hour deletes
   those sent more than `notice_outbox.RETENTION` ago.
+* digests: from EARNINGS_DIGEST_HOUR_UTC, each creator's daily earnings digest
+  (`zenith.actors.digest`), once per creator and day.
 * rates: sends ``refresh_rates`` every RATE_REFRESH_SECONDS (one clock wins a Redis key).
 * payouts: re-sends ``process_payout`` for payouts stuck in 'sending' (it reconciles
   with getTransfers), 'approved' (the message was lost) or 'requested' (a lost
@@ -36,6 +38,7 @@ import signal
 from datetime import datetime, timedelta, timezone
 
 from zenith.actors import notice_outbox
+from zenith.actors.digest import send_daily_digests
 from zenith.actors.rates import crypto_pay_configured
 from zenith.actors.runtime import Runtime, configure_runtime, get_runtime
 from zenith.config import get_settings
@@ -144,10 +147,11 @@ async def tick(now: datetime | None = None, *, runtime: Runtime | None = None) -
     """
     runtime = runtime or get_runtime()
     now = now or datetime.now(timezone.utc)
-    done = {"checks": 0, "notices": 0, "rates": 0, "payouts": 0}
+    done = {"checks": 0, "notices": 0, "digests": 0, "rates": 0, "payouts": 0}
     duties = [
         ("checks", lambda: enqueue_due_checks(runtime, now)),
         ("notices", lambda: relay_notices(runtime, now)),
+        ("digests", lambda: send_daily_digests(runtime, now)),
     ]
     if crypto_pay_configured(runtime.settings):
         duties += [

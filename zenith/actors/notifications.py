@@ -55,6 +55,7 @@ TEXT_LIMIT = 4096  # Telegram: characters in one text message
 CAPTION_LIMIT = 1024  # Telegram: characters in a photo caption
 PARTS_SENT_TTL_SECONDS = 7 * 86_400  # how long the parts already sent are remembered
 LOCALISED_SUFFIX = "_key"  # params["reason_key"] = "payout.reason..." -> params["reason"]
+ITEMS_SUFFIX = "_items"  # params["lines_items"] = [{"key": ..., "params": ...}] -> params["lines"]
 
 
 class BroadcastTextMissing(LookupError):
@@ -66,11 +67,15 @@ def _limiter(runtime: Runtime, redis) -> TelegramRateLimiter:
 
 
 def _localised(language: str, params: dict[str, Any]) -> dict[str, Any]:
-    """``params`` plus ``<name>`` rendered from each ``<name>_key`` catalogue key."""
+    """``params`` plus ``<name>`` rendered from each ``<name>_key`` catalogue key, and from
+    each ``<name>_items`` list of ``{"key": ..., "params": {...}}`` one rendered line per item."""
     rendered = dict(params)
     for name, value in params.items():
         if name.endswith(LOCALISED_SUFFIX) and isinstance(value, str) and len(name) > len(LOCALISED_SUFFIX):
             rendered[name[: -len(LOCALISED_SUFFIX)]] = Markup(translate(language, value))
+        elif name.endswith(ITEMS_SUFFIX) and isinstance(value, list) and len(name) > len(ITEMS_SUFFIX):
+            lines = [translate(language, item["key"], **item.get("params", {})) for item in value if isinstance(item, dict) and isinstance(item.get("key"), str)]
+            rendered[name[: -len(ITEMS_SUFFIX)]] = Markup("\n".join(lines))
     return rendered
 
 

@@ -41,7 +41,7 @@ from zenith.domain.videos import VideoStatus, is_tracked
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY
 from zenith.platforms.base import VideoStats
 from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError, PlatformError
-from zenith.storage import checks, credit_notices, users, videos
+from zenith.storage import checks, credit_notices, digests, users, videos
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import current_trace_id_hex, video_attributes
 from zenith.telemetry.metrics import get_metrics
@@ -62,6 +62,8 @@ MAX_RETRY_ATTEMPTS = 4
 # credit notices: at most one per video in this window; amounts in between add up
 # (decided in the credit's transaction, `storage.credit_notices`)
 CREDIT_NOTIFY_WINDOW_SECONDS = 6 * 3600
+# with the daily digest (EARNINGS_DIGEST) a window that never reopens: only the first credit
+DIGEST_ONLY_WINDOW = timedelta(days=3650)
 
 
 @lru_cache(maxsize=8)
@@ -213,7 +215,7 @@ async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, no
                 title=stats.title,
             )
             span.set_attributes({"zenith.views": stats.views, "zenith.credited": str(result.credited_now), "zenith.check.replay": result.replay})
-        staged = await _stage_check_notices(conn, result, now=now)
+        staged = await _stage_check_notices(conn, result, now=now, digest=runtime.settings.earnings_digest)
         if video.trace_id != current_trace_id_hex():
             # a check in a trace of its own (a re-check from the clock, a moderator's approval):
             # remember it, so `zenith trace VIDEO_ID` lists it next to the first trace
@@ -222,18 +224,21 @@ async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, no
     await publish(runtime, staged)
 
 
-async def _stage_check_notices(conn, result: checks.CheckResult, *, now: datetime) -> list:
+async def _stage_check_notices(conn, result: checks.CheckResult, *, now: datetime, digest: bool = False) -> list:
     """Stage the notices a stored check calls for, in its transaction: money credited (at
-    most one per video per CREDIT_NOTIFY_WINDOW_SECONDS, amounts in between adding up) and
-    tracking finished. A replayed snapshot calls for none."""
+    most one per video per CREDIT_NOTIFY_WINDOW_SECONDS, amounts in between adding up; with
+    ``digest`` and the creator not opted out, only the video's first credit: the daily
+    digest reports the rest) and tracking finished. A replayed snapshot calls for none."""
     if result.replay:
         return []
     video = result.video
     staged = []
     if result.credited_now > 0:
+        # with the daily digest on, only a video's first credit is announced at once
+        in_digest = digest and await digests.is_enabled(conn, user_id=video.user_id)
         amount = await credit_notices.due_amount(
             conn, video_id=video.id, credited_total=video.credited, credited_now=result.credited_now,
-            now=now, window=timedelta(seconds=CREDIT_NOTIFY_WINDOW_SECONDS),
+            now=now, window=DIGEST_ONLY_WINDOW if in_digest else timedelta(seconds=CREDIT_NOTIFY_WINDOW_SECONDS),
         )
         if amount is not None:
             params = {"amount": str(amount), "url": video.url, "views": video.views}

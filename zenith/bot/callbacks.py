@@ -35,6 +35,16 @@ class LanguageCb(CallbackData, prefix="lang"):
     code: Language
 
 
+class DigestSwitch(str, Enum):
+    ON = "on"
+    OFF = "off"
+
+
+class DigestCb(CallbackData, prefix="dg"):
+    # what the press asks for: the daily earnings digest on or off
+    switch: DigestSwitch
+
+
 class AccountAction(str, Enum):
     ADD = "add"
     CHECK = "check"

@@ -7,13 +7,13 @@ from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from zenith.bot.callbacks import CancelCb, LanguageCb
+from zenith.bot.callbacks import CancelCb, DigestCb, DigestSwitch, LanguageCb
 from zenith.bot.keyboards.inline import language_keyboard
 from zenith.bot.keyboards.menu import main_menu, menu_button
 from zenith.bot.services import BotServices
 from zenith.domain.links import Platform
 from zenith.i18n import Markup, Translator, get_translator
-from zenith.storage import users
+from zenith.storage import digests, users
 from zenith.storage.users import User
 
 router = Router(name=__name__)
@@ -52,8 +52,30 @@ async def show_help(message: Message, i18n: Translator, is_admin: bool, services
 
 @router.message(Command("language"))
 @router.message(menu_button("menu.language"))
-async def choose_language(message: Message, i18n: Translator) -> None:
-    await message.answer(i18n("language.choose"), reply_markup=language_keyboard())
+async def choose_language(message: Message, user: User, i18n: Translator, services: BotServices) -> None:
+    await message.answer(i18n("language.choose"), reply_markup=language_keyboard(i18n, digest_enabled=await _digest_state(services, user)))
+
+
+async def _digest_state(services: BotServices, user: User) -> bool | None:
+    """Whether the creator gets the daily digest; None when EARNINGS_DIGEST is off (no switch)."""
+    if not services.settings.earnings_digest:
+        return None
+    async with services.read() as conn:
+        return await digests.is_enabled(conn, user_id=user.id)
+
+
+@router.callback_query(DigestCb.filter())
+async def switch_digest(query: CallbackQuery, callback_data: DigestCb, user: User, i18n: Translator, services: BotServices) -> None:
+    if not services.settings.earnings_digest:
+        await query.answer(i18n("common.not_available"), show_alert=True)
+        return
+    enabled = callback_data.switch is DigestSwitch.ON
+    async with services.read() as conn:
+        await digests.set_enabled(conn, user_id=user.id, enabled=enabled)
+    await query.answer()
+    if query.message is not None:
+        await query.message.edit_reply_markup(reply_markup=language_keyboard(i18n, digest_enabled=enabled))
+        await query.message.answer(i18n("language.digest_turned_on" if enabled else "language.digest_turned_off"))
 
 
 @router.callback_query(LanguageCb.filter())

@@ -12,6 +12,8 @@ from zenith.bot.callbacks import (
     AccountAction,
     AccountCb,
     CancelCb,
+    DigestCb,
+    DigestSwitch,
     Language,
     LanguageCb,
     VideoCb,
@@ -30,10 +32,15 @@ def cancel_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def language_keyboard() -> InlineKeyboardMarkup:
+def language_keyboard(i18n: Translator | None = None, *, digest_enabled: bool | None = None) -> InlineKeyboardMarkup:
+    """A button per language; with ``digest_enabled`` (not None) a row switching the daily digest."""
     builder = InlineKeyboardBuilder()
     for language in Language:
         builder.button(text=get_translator(language.value)(f"language.name_{language.value}"), callback_data=LanguageCb(code=language))
+    if i18n is not None and digest_enabled is not None:
+        label, switch = ("language.digest_on", DigestSwitch.OFF) if digest_enabled else ("language.digest_off", DigestSwitch.ON)
+        builder.button(text=i18n(label), callback_data=DigestCb(switch=switch))
+        builder.adjust(len(Language), 1)
     return builder.as_markup()
 
 
