@@ -3,6 +3,7 @@ one WARNING line, no ERROR, and the retry pays exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from decimal import Decimal
@@ -33,7 +34,12 @@ async def test_unknown_transfer_outcome_is_a_warning_and_the_retry_pays_once(run
                 async with pool.connection() as conn:
                     return await rate_store.latest(conn, source="USDT")
 
+            # this fake answered the refresh (a rate stored by an earlier test of the session
+            # would satisfy rates_stored at once, and the refresh still in flight would then
+            # take the scripted 500 meant for the transfer)
+            await eventually(lambda: any(method == "getExchangeRates" for method, _ in fake_cryptopay.state.calls), what="rates fetched")
             await eventually(rates_stored, what="rates refreshed")
+            await asyncio.sleep(0.5)  # the refresh stores its rates after the call
             # the transfer call fails with HTTP 500 before Crypto Pay did anything: nobody
             # can tell whether it paid until getTransfers is asked again later
             fake_cryptopay.state.fail_next("500")
