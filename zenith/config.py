@@ -151,6 +151,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAY_TIKTOK_PHOTO_POSTS", "pay_tiktok_photo_posts", _bool, "false", "Accept TikTok photo posts (/@user/photo/ID) and pay for their views like videos; false: refuse them, saying they are photo posts"),
     Setting("CLOCK_TICK_SECONDS", "clock_tick_seconds", _decimal, "5", "Seconds between two rounds of `zenith clock` (due re-checks, rates, payouts)"),
     Setting("CHECK_SCHEDULE", "check_schedule", _str, "0-24h:1h,24h-72h:3h,72h-7d:12h,7d-:24h", "Re-check interval by video age (age range:interval)"),
+    # Trust layer (docs/trust.md): what a platform returns is evidence, not money
+    Setting("TRUST_MAX_VIEWS", "trust_max_views", _int, "20000000000", "A view, like or comment count above this is refused as bad data (never credited, never clamped)"),
+    Setting("TRUST_MAX_LIKES_PER_VIEW", "trust_max_likes_per_view", _decimal, "1.0", "More likes or comments per view than this (plus 100) refuses the answer as inconsistent"),
+    Setting("TRUST_SPIKE_FACTOR", "trust_spike_factor", _decimal, "10", "New views per hour above this many times the baseline (the video's and the creator's past peak, its lifetime rate) are a spike and go on hold"),
+    Setting("TRUST_RATE_FLOOR_PER_HOUR", "trust_rate_floor_per_hour", _int, "1000", "The spike baseline is never below this many views per hour"),
+    Setting("TRUST_MIN_VIEWS_FOR_SIGNAL", "trust_min_views_for_signal", _int, "5000", "Growth of fewer views than this between two checks never makes a signal"),
+    Setting("TRUST_MIN_LIKES_PER_VIEW", "trust_min_likes_per_view", _decimal, "0.002", "New likes per new view below this is low engagement (held), where the platform shows likes"),
+    Setting("TRUST_ENGAGEMENT_MIN_VIEWS", "trust_engagement_min_views", _int, "20000", "Engagement is judged only over at least this many new views"),
+    Setting("TRUST_LATE_GRACE_HOURS", "trust_late_grace_hours", _int, "24", "Growth seen this many hours after the tracking window closed is held as late growth"),
+    Setting("TRUST_HOLD_QUIET_DAYS", "trust_hold_quiet_days", _int, "14", "A hold with no new signal from its creator for this many days is released automatically (0: only admins release)"),
+    Setting("TRUST_RISK_SIGNAL_WEIGHT", "trust_risk_signal_weight", _int, "2", "Risk score per open signal of the creator"),
+    Setting("TRUST_RISK_REJECTED_WEIGHT", "trust_risk_rejected_weight", _int, "1", "Risk score per rejected item (reversed hold, rejected video) in the creator's history"),
+    Setting("TRUST_LOW_RISK_MAX", "trust_low_risk_max", _int, "1", "Highest risk score that is low risk; only low-risk Gold creators get automatic video approval and payouts"),
+    Setting("TRUST_RISK_WINDOW_DAYS", "trust_risk_window_days", _int, "30", "Open signals older than this many days no longer count in the risk score"),
     # Supervisor (zenith supervise / zenith up)
     Setting("SUPERVISOR_POOLS", "supervisor_pools", _str_tuple, "", "Pools `zenith supervise` runs, comma-separated; empty: the worker dyno's pools"),
     Setting("SUPERVISOR_POOL_MAX_RESTARTS", "supervisor_pool_max_restarts", _int, "10", "Each pool's restart intensity: a pool restarted more often than this within SUPERVISOR_POOL_RESTART_WINDOW is stopped and marked failed"),
@@ -216,6 +230,19 @@ class Settings:
     earnings_digest_hour_utc: int
     clock_tick_seconds: Decimal
     check_schedule: str
+    trust_max_views: int
+    trust_max_likes_per_view: Decimal
+    trust_spike_factor: Decimal
+    trust_rate_floor_per_hour: int
+    trust_min_views_for_signal: int
+    trust_min_likes_per_view: Decimal
+    trust_engagement_min_views: int
+    trust_late_grace_hours: int
+    trust_hold_quiet_days: int
+    trust_risk_signal_weight: int
+    trust_risk_rejected_weight: int
+    trust_low_risk_max: int
+    trust_risk_window_days: int
     supervisor_pools: tuple[str, ...]
     supervisor_pool_max_restarts: int
     supervisor_pool_restart_window: Decimal

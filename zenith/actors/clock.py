@@ -39,6 +39,7 @@ from datetime import datetime, timedelta, timezone
 
 from zenith.actors import notice_outbox
 from zenith.actors.digest import send_daily_digests
+from zenith.actors.hold_release import release_quiet_holds
 from zenith.actors.rates import crypto_pay_configured
 from zenith.actors.runtime import Runtime, configure_runtime, get_runtime
 from zenith.config import get_settings
@@ -147,11 +148,12 @@ async def tick(now: datetime | None = None, *, runtime: Runtime | None = None) -
     """
     runtime = runtime or get_runtime()
     now = now or datetime.now(timezone.utc)
-    done = {"checks": 0, "notices": 0, "digests": 0, "rates": 0, "payouts": 0}
+    done = {"checks": 0, "notices": 0, "digests": 0, "holds": 0, "rates": 0, "payouts": 0}
     duties = [
         ("checks", lambda: enqueue_due_checks(runtime, now)),
         ("notices", lambda: relay_notices(runtime, now)),
         ("digests", lambda: send_daily_digests(runtime, now)),
+        ("holds", lambda: release_quiet_holds(runtime, now)),
     ]
     if crypto_pay_configured(runtime.settings):
         duties += [

@@ -34,6 +34,7 @@ from zenith.actors.notice_outbox import publish, stage
 from zenith.actors.platform_pause import DEFAULT_PAUSE_MS, pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
+from zenith.actors.trust_gate import growth_judge, record_refusal, refusal, trust_policy
 from zenith.config import Settings
 from zenith.domain.earnings import EarningsPolicy, earned_total
 from zenith.domain.schedule import CheckSchedule, growth_per_hour, next_check_at, parse_schedule
@@ -194,6 +195,13 @@ async def _users(runtime: Runtime, user_ids: set[int]) -> dict[int, users.User]:
 
 async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, now: datetime, policy: EarningsPolicy, schedule: CheckSchedule, window: timedelta, owner: users.User) -> None:
     pool = await runtime.db()
+    trust = trust_policy(runtime.settings)
+    refused = refusal(stats, trust)
+    if refused is not None:  # an answer that cannot be real is never money, not even clamped
+        next_at = next_check_at(schedule=schedule, submitted_at=video.submitted_at, now=now, tracking_window=window, views_per_hour=None)
+        async with unit_of_work(pool) as conn:
+            await record_refusal(conn, video=video, signal=refused, taken_at=now, next_check_at=next_at)
+        return
     # a banned creator's videos earn nothing more: the total stays at what was credited
     total = video.credited if owner.status == "banned" else earned_total(views=stats.views, platform=video.platform, tier=owner.tier, policy=policy)
     speed = None
@@ -213,6 +221,7 @@ async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, no
                 next_check_at=next_at,
                 finished=next_at is None,
                 title=stats.title,
+                judge=growth_judge(trust, stats=stats, taken_at=now, tracking_window=window),
             )
             span.set_attributes({"zenith.views": stats.views, "zenith.credited": str(result.credited_now), "zenith.check.replay": result.replay})
         staged = await _stage_check_notices(conn, result, now=now, digest=runtime.settings.earnings_digest)
@@ -243,6 +252,9 @@ async def _stage_check_notices(conn, result: checks.CheckResult, *, now: datetim
         if amount is not None:
             params = {"amount": str(amount), "url": video.url, "views": video.views}
             staged.append(await stage(conn, user_id=video.user_id, key="notify.video.credited", params=params, dedup_key=f"credit:{video.id}:{result.snapshot.id}"))
+    if result.held_now > 0:
+        params = {"amount": str(result.held_now), "url": video.url}
+        staged.append(await stage(conn, user_id=video.user_id, key="notify.video.held", params=params, dedup_key=f"held:{video.id}:{result.snapshot.id}"))
     if video.status == VideoStatus.FINISHED:
         params = {"url": video.url, "earned": str(video.credited)}
         staged.append(await stage(conn, user_id=video.user_id, key="notify.video.finished", params=params, dedup_key=f"video:{video.id}:finished"))

@@ -2,7 +2,8 @@
 
 ``process_payout(payout_id)`` moves a payout as far as it can go now:
 
-* requested: approved automatically for the gold tier up to GOLD_AUTO_PAYOUT_LIMIT_RUB;
+* requested: approved automatically for the gold tier up to GOLD_AUTO_PAYOUT_LIMIT_RUB
+  when the creator's risk is low (no open trust signal, few rejected items: docs/trust.md);
   otherwise it waits for an admin (the bot approves it and sends process_payout again).
 * approved: converted at a rate no older than RATE_MAX_AGE_SECONDS (stale: a refresh
   is requested and the message comes back later, status unchanged), then moved to
@@ -46,6 +47,7 @@ from zenith.actors.notice_outbox import publish, stage
 from zenith.actors.rates import RateStale, crypto_pay_configured, current_rate
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
+from zenith.actors.trust_gate import trust_policy
 from zenith.domain.money import convert_rub_to_asset
 from zenith.domain.payouts import PayoutStatus, needs_admin_approval
 from zenith.messaging.contract import NOTIFY, PROCESS_PAYOUT, REFRESH_RATES
@@ -57,7 +59,7 @@ from zenith.platforms.cryptopay_types import (
     Transfer,
     TransferRejectedError,
 )
-from zenith.storage import payouts, users
+from zenith.storage import payouts, trust_signals, users
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.metrics import get_metrics
 from zenith.telemetry.subject import tag_payout
@@ -165,6 +167,11 @@ async def _auto_approve(runtime: Runtime, payout: payouts.Payout) -> payouts.Pay
     async with pool.connection() as conn:
         user = await users.get(conn, payout.user_id)
         if user.status != "active" or needs_admin_approval(tier=user.tier, amount_rub=payout.amount_rub, gold_limit=runtime.settings.gold_auto_payout_limit_rub):
+            return None
+        trust = trust_policy(runtime.settings)
+        risk = await trust_signals.creator_risk(conn, user.id, rules=trust.risk, window=trust.risk_window)
+        if not risk.low:  # a signal on a Gold creator: a person looks at this withdrawal
+            logger.info("payout %s of gold user %s waits for an admin: risk score %s", payout.id, user.id, risk.score)
             return None
         approved = await payouts.transition(
             conn, payout_id=payout.id, to_status=PayoutStatus.APPROVED, from_statuses=(PayoutStatus.REQUESTED,),

@@ -28,15 +28,17 @@ from zenith.actors.notice_outbox import publish, stage
 from zenith.actors.platform_pause import pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
+from zenith.actors.trust_gate import trust_policy
 from zenith.domain.links import LinkRejected, LinkRejectReason, ParsedLink, Platform, parse_link, with_author
 from zenith.domain.tiers import TierPolicy
+from zenith.domain.trust import Signal, SignalKind
 from zenith.domain.videos import VideoStatus, initial_status, is_tracked
 from zenith.domain.verification import InvalidCode, code_present
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY, SUBMIT_VIDEO, VERIFY_ACCOUNT
 from zenith.platforms.base import VideoStats
 from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError
 from zenith.platforms.safe_http import DisallowedUrlError, UnsafeUrlError
-from zenith.storage import accounts, outbox, users, videos
+from zenith.storage import accounts, outbox, trust_signals, users, videos
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import PLATFORM, current_trace_id_hex
 from zenith.telemetry.metrics import get_metrics
@@ -183,6 +185,8 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
             _follow_up(runtime, existing, dedup)  # this very message was handled before
             return
         if existing is not None:
+            if existing.user_id != user.id:
+                await _record_duplicate(pool, user=user, existing=existing, request_id=request_id)
             raise SubmissionRefused("notify.video.duplicate", outcome="duplicate")
         try:
             stats = await _fetch_stats(runtime, parsed)
@@ -207,9 +211,10 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
     """Insert the video and stage its notice in one transaction; (video, staged notice or None)."""
     pool = await runtime.db()
     policy = TierPolicy.for_tier(user.tier, gold_auto_payout_limit_rub=runtime.settings.gold_auto_payout_limit_rub)
-    status = initial_status(auto_approve=policy.auto_approve_videos)
     now = datetime.now(timezone.utc)
     async with unit_of_work(pool) as conn:
+        # Gold's automatic approval only while the creator's risk is low
+        status = initial_status(auto_approve=policy.auto_approve_videos and await _low_risk(runtime, conn, user))
         owner = _owner_account(await accounts.list_verified(conn, user_id=user.id), stats)
         if owner is None:
             raise SubmissionRefused("notify.video.not_owner", outcome="not_owner")
@@ -235,6 +240,22 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
         staged = await stage(conn, user_id=video.user_id, key=key, params={"url": video.url}, dedup_key=dedup) if key else None
     tag_video(video.id, video.platform)  # this span, and the check and notices sent next, are about it
     return video, staged
+
+
+async def _record_duplicate(pool, *, user: users.User, existing: videos.Video, request_id: str) -> None:
+    """Another creator's video sent by this one: a signal with both sides, once per submission."""
+    signal = Signal(SignalKind.DUPLICATE_VIDEO, {
+        "platform": existing.platform, "external_id": existing.external_id, "video_id": existing.id, "owner_user_id": existing.user_id,
+    })
+    async with unit_of_work(pool) as conn:
+        await trust_signals.record(conn, signal, user_id=user.id, video_id=existing.id, dedup_key=f"duplicate:{request_id}")
+
+
+async def _low_risk(runtime: Runtime, conn, user: users.User) -> bool:
+    """Gold's automatic approval holds only while the creator's risk is low (docs/trust.md)."""
+    trust = trust_policy(runtime.settings)
+    risk = await trust_signals.creator_risk(conn, user.id, rules=trust.risk, window=trust.risk_window)
+    return risk.low
 
 
 def _first_check(runtime: Runtime, video: videos.Video) -> None:
@@ -342,6 +363,10 @@ async def _mark(conn, account: accounts.PlatformAccount, info, *, found: bool) -
             return "notify.account.verified"
         except accounts.AccountTaken:
             key, reason = "notify.account.taken", "verified by another user"
+            evidence = {"platform": account.platform, "handle": account.handle, "external_id": info.external_id}
+            await trust_signals.record(
+                conn, Signal(SignalKind.SHARED_CHANNEL, evidence), user_id=account.user_id, dedup_key=f"account:{account.id}:shared_channel"
+            )
     elif info is None:
         key, reason = "notify.account.not_found", "profile not found"
     else:

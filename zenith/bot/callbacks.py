@@ -90,6 +90,7 @@ class AdminSection(str, Enum):
     USER = "user"
     BROADCAST = "bc"
     STATUS = "st"
+    REVIEW = "rev"
 
 
 class AdminMenuCb(CallbackData, prefix="am"):
@@ -104,6 +105,7 @@ class Decision(str, Enum):
 class AdminQueue(str, Enum):
     MODERATION = "mod"
     PAYOUTS = "pay"
+    REVIEW = "rev"
 
 
 class AdminQueuePageCb(CallbackData, prefix="aq"):
@@ -115,6 +117,18 @@ class AdminQueuePageCb(CallbackData, prefix="aq"):
 class AdminVideoCb(CallbackData, prefix="av"):
     action: Decision
     video_id: RowId
+
+
+class HoldAction(str, Enum):
+    RELEASE = "ok"
+    REVERSE = "no"
+    RELEASE_ALL = "allok"  # every open hold of the hold's creator
+    REVERSE_ALL = "allno"
+
+
+class AdminHoldCb(CallbackData, prefix="ah"):
+    action: HoldAction
+    hold_id: int
 
 
 class AdminPayoutCb(CallbackData, prefix="ap"):

@@ -15,7 +15,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 
-def views_chart_png(points: Sequence[tuple[datetime, int]], *, title: str) -> bytes:
+def views_chart_png(
+    points: Sequence[tuple[datetime, int]], *, title: str, marked: Sequence[tuple[datetime, datetime]] = ()
+) -> bytes:
     """A line chart of views over time; needs at least one point.
 
     Uses `Figure` directly (not pyplot), so charts can be drawn from several threads.
@@ -23,6 +25,7 @@ def views_chart_png(points: Sequence[tuple[datetime, int]], *, title: str) -> by
     Parameters:
       points: (taken_at, views), oldest first.
       title: the chart's title (already translated).
+      marked: (start, end) intervals shaded red, e.g. the growth held for review.
     """
     if not points:
         raise ValueError("a chart needs at least one point")
@@ -32,6 +35,9 @@ def views_chart_png(points: Sequence[tuple[datetime, int]], *, title: str) -> by
     views = [count for _, count in points]
     axes.plot(times, views, marker="o", markersize=3, linewidth=1.8, color="#2a7ae2")
     axes.fill_between(times, views, alpha=0.12, color="#2a7ae2")
+    for start, end in marked:
+        axes.axvspan(start, end, color="#d62728", alpha=0.25)
+        axes.axvline(end, color="#d62728", linewidth=1.2, linestyle="--")
     axes.set_title(title)
     axes.grid(True, alpha=0.3)
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{int(value):,}".replace(",", " ")))

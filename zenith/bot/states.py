@@ -16,6 +16,8 @@ class Withdraw(StatesGroup):
 class AdminDialog(StatesGroup):
     reject_video_reason = State()  # data: target_id (the video)
     reject_payout_reason = State()  # data: target_id (the payout)
+    reverse_hold_reason = State()  # data: target_id (the hold)
+    reverse_holds_reason = State()  # data: target_id (a hold; every open hold of its creator)
     user_lookup = State()
     broadcast_text = State()
     broadcast_confirm = State()  # data: text, nonce

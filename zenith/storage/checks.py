@@ -5,10 +5,15 @@ The parsing actor computes what the video has earned in total at its new view co
 of work. The video row is locked, so two checks of the same video (a retry racing a
 re-sent message) are serialised, and the credit is keyed by the snapshot, so a replay
 of the same check credits nothing.
+
+Trust: a ``judge`` (the parsing actor's, domain.trust rules) looks at the video's
+history under that lock; growth it doubts is credited to the creator's held account
+(``trust_holds``) instead of available, and its signals are stored with the snapshot.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,8 +21,13 @@ from decimal import Decimal
 import psycopg
 
 from zenith.domain.earnings import delta_to_credit
+from zenith.domain.trust import Signal
 from zenith.domain.videos import is_tracked
-from zenith.storage import ledger, snapshots, videos
+from zenith.storage import ledger, snapshots, trust_holds, trust_signals, videos
+
+# Called under the video's lock, before the new snapshot is stored: the signals about
+# the growth from the video's last check to the new one (domain.trust.judge_growth).
+GrowthJudge = Callable[[psycopg.AsyncConnection, videos.Video], Awaitable[Sequence[Signal]]]
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,8 @@ class CheckResult:
     snapshot: snapshots.Snapshot
     credited_now: Decimal  # 0.00 on a replay or when nothing new was earned
     replay: bool  # the same snapshot had been stored before
+    held_now: Decimal = Decimal("0.00")  # earned but put on hold for review (not in credited_now)
+    signals: tuple[Signal, ...] = ()
 
 
 async def record_check(
@@ -40,6 +52,7 @@ async def record_check(
     next_check_at: datetime | None,
     finished: bool = False,
     title: str | None = None,
+    judge: GrowthJudge | None = None,
 ) -> CheckResult:
     """Store a check of ``video_id`` and credit what it earned since the last one.
 
@@ -52,11 +65,14 @@ async def record_check(
       next_check_at: next re-check (None: no more checks).
       finished: the tracking window is over; the video becomes 'finished'.
       title: refreshed title, if the platform reported one.
+      judge: trust rules over the growth; a signal that holds growth sends the new
+        earnings to the held account (``held_now``) instead of available.
 
     Must run inside a transaction (``unit_of_work``). Credits only approved (or just
     finishing) videos.
     """
     video = await videos.get(conn, video_id, for_update=True)
+    signals = tuple(await judge(conn, video)) if judge is not None else ()
     snapshot, created = await snapshots.insert(
         conn, video_id=video_id, views=views, likes=likes, comments=comments, taken_at=taken_at
     )
@@ -68,7 +84,14 @@ async def record_check(
     else:
         delta = Decimal("0.00")
     credited = video.credited
-    if delta > 0:
+    hold = delta > 0 and any(signal.holds_growth for signal in signals)
+    if hold:
+        held = await trust_holds.hold_earning(
+            conn, user_id=video.user_id, video_id=video.id, snapshot_id=snapshot.id, amount=delta,
+            views_before=video.views, views_now=views,
+        )
+        credited = video.credited + delta
+    elif delta > 0:
         await ledger.credit_earning(
             conn,
             user_id=video.user_id,
@@ -78,8 +101,17 @@ async def record_check(
             snapshot_id=snapshot.id,
         )
         credited = video.credited + delta
+    for signal in signals:
+        await trust_signals.record(
+            conn, signal, user_id=video.user_id, video_id=video.id, snapshot_id=snapshot.id,
+            hold_id=held.id if hold else None, dedup_key=f"snapshot:{snapshot.id}:{signal.kind.value}",
+        )
     updated = await videos.update_stats(
         conn, video_id=video_id, views=views, likes=likes, comments=comments, checked_at=taken_at,
         next_check_at=next_check_at, credited=credited, title=title, finished=finished,
     )
-    return CheckResult(video=updated, snapshot=snapshot, credited_now=delta, replay=False)
+    zero = Decimal("0.00")
+    return CheckResult(
+        video=updated, snapshot=snapshot, credited_now=zero if hold else delta, replay=False,
+        held_now=delta if hold else zero, signals=signals,
+    )

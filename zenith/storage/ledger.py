@@ -3,6 +3,8 @@
 Accounts are named by string keys:
   ``user:{user_id}:available``  earned, can be withdrawn
   ``user:{user_id}:reserved``   held for a payout in progress
+  ``user:{user_id}:held``       earnings on review (doubtful growth), not withdrawable;
+                                released to available or reversed (``storage.trust_holds``)
   ``system:earnings``           source of credited earnings (goes negative by what was earned)
   ``system:payouts``            money that left to Crypto Pay
   ``system:adjustments``        manual corrections by admins (may go negative)
@@ -38,9 +40,9 @@ EARNINGS = "system:earnings"
 PAYOUTS = "system:payouts"
 ADJUSTMENTS = "system:adjustments"
 SYSTEM_ACCOUNTS = frozenset({EARNINGS, PAYOUTS, ADJUSTMENTS})
-KINDS = frozenset({"earning", "reserve", "release", "payout", "adjustment"})
+KINDS = frozenset({"earning", "reserve", "release", "payout", "adjustment", "hold", "hold_release", "hold_reverse"})
 CENT = Decimal("0.01")
-_USER_KEY = re.compile(r"^user:(\d+):(available|reserved)$")
+_USER_KEY = re.compile(r"^user:(\d+):(available|reserved|held)$")
 # A system account's balance: what came in minus what went out (both sides indexed).
 DERIVED_BALANCE_SQL = """
     SELECT round(coalesce((SELECT sum(amount) FROM ledger_transfers WHERE to_account = %(key)s), 0)
@@ -79,6 +81,7 @@ class UserBalances:
     available: Decimal
     reserved: Decimal
     paid_out: Decimal
+    held: Decimal = Decimal("0.00")  # on review: earned but not withdrawable until released
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,10 @@ def available_account(user_id: int) -> str:
 
 def reserved_account(user_id: int) -> str:
     return f"user:{int(user_id)}:reserved"
+
+
+def held_account(user_id: int) -> str:
+    return f"user:{int(user_id)}:held"
 
 
 def check_amount(amount: Decimal) -> Decimal:
@@ -149,7 +156,7 @@ async def transfer(
       from_account, to_account: account keys (see the module docstring); must differ.
       amount: positive Decimal, at most two decimal places (RUB).
       idempotency_key: unique name of this movement, e.g. ``earning:snapshot:42``.
-      kind: 'earning', 'reserve', 'release', 'payout' or 'adjustment'.
+      kind: 'earning', 'reserve', 'release', 'payout', 'adjustment', 'hold', 'hold_release' or 'hold_reverse'.
       video_id, payout_id, snapshot_id, memo: references kept with the transfer.
 
     Returns True if the transfer was made, False if the key was already used (then
@@ -222,9 +229,14 @@ async def _lock_accounts(conn: psycopg.AsyncConnection, *, from_account: str, to
     systems = [key for key in (from_account, to_account) if key in SYSTEM_ACCOUNTS]
     accounts = await _select_accounts(conn, users=users, systems=systems)
     missing = [key for key in users if key not in accounts]
-    if missing:  # a user's accounts are created with the user; this is the on-demand path
+    if missing:  # a user's accounts are created with the user (held: on its first hold); this is the on-demand path
         for key in missing:
-            await ensure_user_accounts(conn, int(_USER_KEY.match(key).group(1)))
+            user_id = int(_USER_KEY.match(key).group(1))
+            await ensure_user_accounts(conn, user_id)
+            await conn.execute(
+                "INSERT INTO ledger_accounts (key, user_id, balance) VALUES (%s, %s, 0) ON CONFLICT (key) DO NOTHING",
+                (key, user_id),
+            )
         accounts = await _select_accounts(conn, users=users, systems=systems)
     missing = {from_account, to_account} - set(accounts)
     if missing:
@@ -359,14 +371,16 @@ async def balances(conn: psycopg.AsyncConnection, user_id: int) -> UserBalances:
         SELECT
           (SELECT balance FROM ledger_accounts WHERE key = %(available)s) AS available,
           (SELECT balance FROM ledger_accounts WHERE key = %(reserved)s) AS reserved,
+          (SELECT balance FROM ledger_accounts WHERE key = %(held)s) AS held,
           (SELECT sum(amount) FROM ledger_transfers
             WHERE from_account = %(reserved)s AND to_account = %(payouts)s) AS paid_out
         """,
-        {"available": available_account(user_id), "reserved": reserved_account(user_id), "payouts": PAYOUTS},
+        {"available": available_account(user_id), "reserved": reserved_account(user_id), "held": held_account(user_id), "payouts": PAYOUTS},
     )
     zero = Decimal("0.00")
     return UserBalances(
-        available=row["available"] or zero, reserved=row["reserved"] or zero, paid_out=row["paid_out"] or zero
+        available=row["available"] or zero, reserved=row["reserved"] or zero, paid_out=row["paid_out"] or zero,
+        held=row["held"] or zero,
     )
 
 

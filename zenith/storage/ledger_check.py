@@ -5,8 +5,9 @@ balance (user accounts keep one; system accounts keep none, NULL, and any value 
 there must still agree), and checks the ledger's invariants: every user account has a
 cached balance, no user account (nor a system account without ``allow_negative``) below
 zero, all balances - user accounts' cached, system accounts' derived - summing to zero
-(double entry), no non-positive transfer, and each user's reserved balance equal to the
-open payouts (requested, approved, sending) waiting on it.
+(double entry), no non-positive transfer, each user's reserved balance equal to the
+open payouts (requested, approved, sending) waiting on it, and each user's held balance
+(earnings on review) equal to their holds still waiting for a decision.
 """
 
 from __future__ import annotations
@@ -86,6 +87,21 @@ async def check_ledger(conn: psycopg.AsyncConnection) -> list[str]:
         problems.append(
             f"user {row['user_id']}: reserved {row['reserved']} != open payouts {row['open_total']}"
         )
+    for row in await fetch_all(
+        conn,
+        """
+        WITH open AS (
+            SELECT user_id, sum(amount) AS total FROM trust_holds WHERE status = 'held' GROUP BY user_id
+        )
+        SELECT coalesce(a.user_id, o.user_id) AS user_id, coalesce(a.balance, 0) AS held,
+               coalesce(o.total, 0) AS open_total
+          FROM (SELECT user_id, balance FROM ledger_accounts WHERE key LIKE 'user:%:held') a
+          FULL JOIN open o ON o.user_id = a.user_id
+         WHERE coalesce(a.balance, 0) <> coalesce(o.total, 0)
+         ORDER BY 1
+        """,
+    ):
+        problems.append(f"user {row['user_id']}: held {row['held']} != open holds {row['open_total']}")
     return problems
 
 

@@ -35,6 +35,8 @@ async def show_balance(message: Message, user: User, i18n: Translator, services:
         transfers = await ledger.history(conn, user.id, HISTORY_LIMIT)
     own = {ledger.available_account(user.id), ledger.reserved_account(user.id)}
     parts = [i18n("balance.text", available=balances.available, reserved=balances.reserved, paid=balances.paid_out)]
+    if balances.held > 0:  # growth held for review: shown, never withdrawable
+        parts[0] += "\n" + i18n("balance.held", held=balances.held)
     if transfers:
         lines = [
             i18n(

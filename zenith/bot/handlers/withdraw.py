@@ -20,9 +20,10 @@ from zenith.bot.services import BotServices
 from zenith.bot.states import Withdraw
 from zenith.domain.money import convert_rub_to_asset
 from zenith.domain.payouts import WithdrawalRejected, WithdrawalRejectReason, needs_admin_approval, validate_withdrawal
+from zenith.domain.trust import TrustPolicy
 from zenith.i18n import Translator
 from zenith.messaging.contract import PROCESS_PAYOUT
-from zenith.storage import ledger, payouts, rates
+from zenith.storage import ledger, payouts, rates, trust_signals
 from zenith.storage.users import User
 
 logger = logging.getLogger(__name__)
@@ -216,6 +217,9 @@ async def confirm_withdrawal(query: CallbackQuery, callback_data: WithdrawConfir
     automatic = not needs_admin_approval(tier=user.tier, amount_rub=amount, gold_limit=settings.gold_auto_payout_limit_rub)
     try:
         async with services.transaction() as conn:
+            if automatic:  # the payouts actor sends a Gold creator with an open signal to review
+                trust = TrustPolicy.from_settings(settings)
+                automatic = (await trust_signals.creator_risk(conn, user.id, rules=trust.risk, window=trust.risk_window)).low
             rate = await _fresh_rate(services, conn, asset=asset)
             # the payout row and its reservation in one transaction; the nonce makes a double tap one payout
             payout, _created = await payouts.create_requested(

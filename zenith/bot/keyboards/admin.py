@@ -6,6 +6,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from zenith.bot.callbacks import (
+    AdminHoldCb,
     AdminMenuCb,
     AdminPayoutCb,
     AdminQueue,
@@ -14,6 +15,7 @@ from zenith.bot.callbacks import (
     AdminUserCb,
     AdminVideoCb,
     Decision,
+    HoldAction,
     UserAction,
 )
 from zenith.domain.tiers import Tier
@@ -25,6 +27,7 @@ _SECTIONS = (
     (AdminSection.USER, "admin.user"),
     (AdminSection.BROADCAST, "admin.broadcast"),
     (AdminSection.STATUS, "admin.status"),
+    (AdminSection.REVIEW, "admin.review"),
 )
 
 
@@ -32,7 +35,7 @@ def admin_menu_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for section, key in _SECTIONS:
         builder.button(text=i18n(key), callback_data=AdminMenuCb(section=section))
-    builder.adjust(2, 2, 1)
+    builder.adjust(2, 2, 2)
     return builder.as_markup()
 
 
@@ -40,6 +43,18 @@ def moderation_keyboard(i18n: Translator, *, video_id: int) -> InlineKeyboardMar
     builder = InlineKeyboardBuilder()
     builder.button(text=i18n("admin.approve"), callback_data=AdminVideoCb(action=Decision.APPROVE, video_id=video_id))
     builder.button(text=i18n("admin.reject"), callback_data=AdminVideoCb(action=Decision.REJECT, video_id=video_id))
+    return builder.as_markup()
+
+
+def hold_review_keyboard(i18n: Translator, *, hold_id: int) -> InlineKeyboardMarkup:
+    """Release / Reverse this hold, and the same for every open hold of its creator."""
+    builder = InlineKeyboardBuilder()
+    for action, key in (
+        (HoldAction.RELEASE, "admin.hold_release"), (HoldAction.REVERSE, "admin.hold_reverse"),
+        (HoldAction.RELEASE_ALL, "admin.hold_release_all"), (HoldAction.REVERSE_ALL, "admin.hold_reverse_all"),
+    ):
+        builder.button(text=i18n(key), callback_data=AdminHoldCb(action=action, hold_id=hold_id))
+    builder.adjust(2, 2)
     return builder.as_markup()
 
 

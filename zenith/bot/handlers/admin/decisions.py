@@ -176,7 +176,8 @@ class DecisionKind:
       approved_notice / rejected_notice: ``target[, reason] -> dict | None`` -- the creator's
         notice as ``outbox.add`` arguments (user_id, key, params, dedup_key), staged in
         the decision's transaction; None: nothing to tell now.
-      after_approve: ``(services, target)`` -- the work messages to send after the commit.
+      after_approve: ``(services, target)`` -- the work messages to send after the commit
+        (None: the decision's transaction did everything).
       approved_key / rejected_key: the admin's confirmation; id_param: its id placeholder.
     """
 
@@ -189,7 +190,7 @@ class DecisionKind:
     tag: Callable[[Any], None]
     approved_notice: Callable[[Any], dict | None]
     rejected_notice: Callable[[Any, str], dict | None]
-    after_approve: Callable[..., Awaitable[None]]
+    after_approve: Callable[..., Awaitable[None]] | None
     approved_key: str
     rejected_key: str
     id_param: str
@@ -210,7 +211,8 @@ async def approve_target(query: CallbackQuery, *, kind: DecisionKind, target_id:
         return
     kind.tag(target)
     await _publish(services, staged)
-    await kind.after_approve(services, target)
+    if kind.after_approve is not None:
+        await kind.after_approve(services, target)
     await confirm_decision(query, text=i18n(kind.approved_key, **{kind.id_param: target.id}))
 
 
