@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from zenith.domain.verification import generate_code
 from zenith.messaging.contract import CHECK_VIDEOS, PROCESS_PAYOUT, SUBMIT_VIDEO, send
-from zenith.storage import accounts, audit, ledger, payouts, users, videos
+from zenith.storage import accounts, audit, ledger, payouts, snapshots, trust_holds, users, videos
 from zenith.storage.db import unit_of_work
 from tests.bot.conftest import ADMIN_ID, drain, new_telegram_id, store_rate
 
@@ -246,13 +247,18 @@ async def test_non_admin_is_refused_every_admin_command_and_button(e2e_bot, work
         video, _ = await videos.insert(
             conn, platform="youtube", external_id=uuid.uuid4().hex[:11], user_id=creator.id, url=f"https://youtu.be/x{creator.id}", request_id=f"t:{creator.id}:v", status="pending_moderation"
         )
+        snapshot, _ = await snapshots.insert(conn, video_id=video.id, views=90_000, taken_at=datetime.now(timezone.utc))
+        hold = await trust_holds.hold_earning(
+            conn, user_id=creator.id, video_id=video.id, snapshot_id=snapshot.id, amount=Decimal("5000"), views_before=10_000, views_now=90_000
+        )
     intruder = new_telegram_id()
-    for text in ("/admin", "/moderation", "/payouts", "/user", "/broadcast", "/status", "🛠 Admin", "🛠 Админка"):
+    for text in ("/admin", "/moderation", "/payouts", "/review", "/user", "/broadcast", "/status", "🛠 Admin", "🛠 Админка"):
         sandbox.state.user_sends_text(intruder, text, language_code="en")
         await sandbox.state.wait_for_message(intruder, contains=ADMIN_REFUSED)
     last = sandbox.state.messages_for(intruder)[-1]
-    buttons = [f"am:{s}" for s in ("mod", "pay", "user", "bc", "st")]
+    buttons = [f"am:{s}" for s in ("mod", "pay", "user", "bc", "st", "rev")] + [f"aq:{q}:0" for q in ("mod", "pay", "rev")]
     buttons += [f"av:{a}:{video.id}" for a in ("ok", "no")] + [f"ap:{a}:{payout.id}" for a in ("ok", "no")]
+    buttons += [f"ah:{a}:{hold.id}" for a in ("ok", "no", "allok", "allno")]
     buttons += [f"au:{a}:{creator.id}" for a in ("gold", "bronze", "ban", "unban")] + ["ab:0123456789ab"]
     for data in buttons:
         update = sandbox.state.user_sends_callback(intruder, last.message_id, data)
@@ -265,6 +271,8 @@ async def test_non_admin_is_refused_every_admin_command_and_button(e2e_bot, work
     async with pool.connection() as conn:
         assert (await videos.get(conn, video.id)).status == "pending_moderation"
         assert (await payouts.get(conn, payout.id)).status == "requested"
+        assert (await trust_holds.get(conn, hold.id)).status == "held"
+        assert (await ledger.balances(conn, creator.id)).held == Decimal("5000.00")
         after = await users.get(conn, creator.id)
         trail = await audit.recent(conn, admin_id=intruder)
     assert (after.tier, after.status) == ("bronze", "active") and trail == []
@@ -272,3 +280,4 @@ async def test_non_admin_is_refused_every_admin_command_and_button(e2e_bot, work
     async with unit_of_work(pool) as conn:  # leave the shared queues as they were
         await videos.set_status(conn, video_id=video.id, status="rejected", reason="test", from_statuses=("pending_moderation",), moderated_by=ADMIN_ID)
         await payouts.transition(conn, payout_id=payout.id, to_status="rejected", from_statuses=("requested",), decided_by=ADMIN_ID, decision_reason="test")
+        await trust_holds.decide(conn, hold_id=hold.id, decision=trust_holds.REVERSE, admin_id=ADMIN_ID, reason="test")

@@ -137,12 +137,12 @@ async def test_forged_and_foreign_callbacks_do_nothing(bot, sandbox, pool, redis
 
 async def test_non_admin_is_refused_admin_commands_and_buttons(bot, sandbox, redis, namespace):
     uid = new_telegram_id()
-    for command in ("/admin", "/moderation", "/payouts", "/broadcast", "/status", "/user"):
+    for command in ("/admin", "/moderation", "/payouts", "/broadcast", "/status", "/user", "/review"):
         sandbox.state.user_sends_text(uid, command, language_code="en")
         await sandbox.state.wait_for_message(uid, contains="for admins only")
     sandbox.state.user_sends_text(uid, "🛠 Admin", language_code="en")
     last = await sandbox.state.wait_for_message(uid, contains="for admins only")
-    for data in ("am:mod", "av:ok:1", "av:no:1", "ap:ok:1", "au:gold:1", "au:ban:1", "ab:abc"):
+    for data in ("am:mod", "am:rev", "av:ok:1", "av:no:1", "ap:ok:1", "ah:ok:1", "ah:no:1", "ah:allok:1", "ah:allno:1", "aq:rev:1", "au:gold:1", "au:ban:1", "ab:abc"):
         update = sandbox.state.user_sends_callback(uid, last.message_id, data)
         answer = await sandbox.state.wait_for_callback_answer(update["callback_query"]["id"])
         assert answer["text"] == "This command is for admins only."

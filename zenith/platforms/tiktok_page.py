@@ -53,6 +53,8 @@ def blocked_reason(html: str) -> str | None:
 def _int(value: Any) -> int | None:
     if value is None or value == "":
         return None
+    if isinstance(value, float) and not value.is_integer():  # int() would drop the fraction unseen
+        raise BadResponseError(f"tiktok: {value!r} is not a whole count", platform=PLATFORM)
     try:
         return int(value)
     except (TypeError, ValueError):

@@ -11,7 +11,7 @@ from zenith.domain.trust import (
     GrowthPoint, GrowthRules, PlausibilityLimits, RiskRules, SignalKind, check_answer, judge_growth, risk_score,
 )
 
-from tests.trust.curves import START, Curve, fraudulent_curves, organic_curves
+from tests.domain.trust_curves import START, Curve, fraudulent_curves, organic_curves
 
 LIMITS = PlausibilityLimits()
 RULES = GrowthRules()
