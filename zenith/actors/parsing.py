@@ -11,6 +11,10 @@ at its new view count and what was already credited, computed under the video ro
 lock; a replayed message (or a second snapshot) therefore credits nothing twice, and a
 replay of the same snapshot is a no-op.
 
+Trust (docs/trust.md): an answer that cannot be real is refused before anything is
+stored (``trust_gate``); the growth of a plausible one is judged under the video's lock,
+and doubtful growth is credited to the creator's held account for an admin to decide.
+
 Errors: a video that is private, deleted or gone is marked failed and its creator told;
 a platform that blocks us or whose quota is used up is paused (Redis TTL until its
 reset) and the whole batch is re-sent for then, burning no retries; a video that failed
