@@ -161,9 +161,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRUST_ENGAGEMENT_MIN_VIEWS", "trust_engagement_min_views", _int, "20000", "Engagement is judged only over at least this many new views"),
     Setting("TRUST_LATE_GRACE_HOURS", "trust_late_grace_hours", _int, "24", "Growth seen this many hours after the tracking window closed is held as late growth"),
     Setting("TRUST_HOLD_QUIET_DAYS", "trust_hold_quiet_days", _int, "14", "A hold with no new signal from its creator for this many days is released automatically (0: only admins release)"),
-    Setting("TRUST_RISK_SIGNAL_WEIGHT", "trust_risk_signal_weight", _int, "2", "Risk score per open signal of the creator"),
+    Setting("TRUST_RISK_SIGNAL_WEIGHT", "trust_risk_signal_weight", _int, "3", "Risk score per open signal of the creator"),
     Setting("TRUST_RISK_REJECTED_WEIGHT", "trust_risk_rejected_weight", _int, "1", "Risk score per rejected item (reversed hold, rejected video) in the creator's history"),
-    Setting("TRUST_LOW_RISK_MAX", "trust_low_risk_max", _int, "1", "Highest risk score that is low risk; only low-risk Gold creators get automatic video approval and payouts"),
+    Setting("TRUST_LOW_RISK_MAX", "trust_low_risk_max", _int, "2", "Highest risk score that is low risk; only low-risk Gold creators get automatic video approval and payouts"),
     Setting("TRUST_RISK_WINDOW_DAYS", "trust_risk_window_days", _int, "30", "Open signals older than this many days no longer count in the risk score"),
     # Supervisor (zenith supervise / zenith up)
     Setting("SUPERVISOR_POOLS", "supervisor_pools", _str_tuple, "", "Pools `zenith supervise` runs, comma-separated; empty: the worker dyno's pools"),

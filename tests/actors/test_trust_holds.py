@@ -121,3 +121,5 @@ async def test_a_gold_creator_with_an_open_signal_goes_through_moderation(runnin
         flagged_video = await eventually(lambda: stored(flagged), what="flagged creator's video")
     assert trusted_video.status == "approved"
     assert flagged_video.status == "pending_moderation"
+    async with unit_of_work(pool) as conn:  # leave the shared moderation queue as it was
+        await videos.set_status(conn, video_id=flagged_video.id, status="rejected", reason="test", from_statuses=("pending_moderation",), moderated_by=1)

@@ -103,9 +103,8 @@ async def test_a_gold_creators_bought_views_are_held_until_an_admin_releases_the
     assert (balances.available, balances.held, balances.reserved) == (ORGANIC - 600 + BOUGHT, 0, Decimal("600.00"))
     assert await _decisions(pool, hold.id) == [("hold.release", ADMIN_ID, None)]
     assert await _books_of(pool, creator) == []
-    async with unit_of_work(pool) as conn:  # leave the shared payouts queue as it was
+    async with unit_of_work(pool) as conn:  # leave the shared payouts queue as it was (rejecting releases the reservation)
         await payouts.transition(conn, payout_id=waiting.id, to_status="rejected", from_statuses=("requested",), decided_by=ADMIN_ID, decision_reason="test")
-        await ledger.release_reservation(conn, user_id=creator.id, payout_id=waiting.id, amount=waiting.amount_rub)
 
 
 async def test_an_admin_reverses_one_hold_then_every_other_hold_of_the_creator(e2e_bot, worker, sandbox, fakes, pool):

@@ -116,7 +116,7 @@ def test_risk_score_counts_open_signals_and_rejections_but_not_bad_data():
     rules = RiskRules()
     assert risk_score(open_signals={}, rejected_items=0, rules=rules).low
     assert risk_score(open_signals={"implausible": 5}, rejected_items=0, rules=rules).low
-    assert risk_score(open_signals={"implausible": 5}, rejected_items=1, rules=rules).low
+    assert risk_score(open_signals={"implausible": 5}, rejected_items=2, rules=rules).low
     spike = risk_score(open_signals={"spike": 1}, rejected_items=0, rules=rules)
-    assert spike.score == 2 and not spike.low
-    assert not risk_score(open_signals={}, rejected_items=2, rules=rules).low
+    assert spike.score == 3 and not spike.low
+    assert not risk_score(open_signals={}, rejected_items=3, rules=rules).low

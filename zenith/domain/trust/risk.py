@@ -20,14 +20,15 @@ __all__ = ["RiskRules", "RiskScore", "risk_score"]
 @dataclass(frozen=True)
 class RiskRules:
     """Parameters (settings in brackets):
-      signal_weight: per open signal (TRUST_RISK_SIGNAL_WEIGHT, 2).
+      signal_weight: per open signal (TRUST_RISK_SIGNAL_WEIGHT, 3).
       rejected_weight: per rejected item (TRUST_RISK_REJECTED_WEIGHT, 1).
-      low_risk_max: the highest score that is still low risk (TRUST_LOW_RISK_MAX, 1).
+      low_risk_max: the highest score that is still low risk (TRUST_LOW_RISK_MAX, 2):
+        with the defaults one open signal ends low risk, two rejected items do not.
     """
 
-    signal_weight: int = 2
+    signal_weight: int = 3
     rejected_weight: int = 1
-    low_risk_max: int = 1
+    low_risk_max: int = 2
 
 
 # Evidence about the data, not the creator: a platform's garbage answer says nothing of them.
