@@ -19,6 +19,7 @@ from zenith.storage import accounts, ledger, payouts, users
 from zenith.storage.db import fetch_all, open_pool, unit_of_work
 
 from tests.actors.conftest import REPO_ROOT, eventually, new_channel_id, new_youtube_id
+from tests.view_history import let_time_pass
 
 
 def _children_of(pid: int) -> list[int]:
@@ -93,6 +94,9 @@ async def test_the_pipeline_runs_on_worker_and_clock_processes(spawn, actor_env,
             return rows and rows[0]["credited"] == Decimal(amount)
 
         await eventually(lambda: credited("650.00"), timeout=40, what="first check credited")
+        async with pool.connection() as conn:  # the re-check comes hours later: 10,000 more views is ordinary growth, not a spike to hold
+            stored = await fetch_all(conn, "SELECT id FROM videos WHERE user_id = %s", (user.id,))
+        await let_time_pass(pool, stored[0]["id"], 3)
         fake_youtube.state.set_views(video_id, 20_000)
         await eventually(lambda: credited("1300.00"), timeout=30, what="the clock's re-check credited the delta")
 

@@ -23,6 +23,7 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from tests.bot.conftest import new_telegram_id, wait_until
+from tests.view_history import let_time_pass
 from zenith.actors.clock import tick
 from zenith.actors.runtime import Runtime
 from zenith.storage import accounts, users, videos
@@ -191,6 +192,7 @@ async def test_submission_is_one_trace_through_every_hop_and_a_recheck_is_a_link
     assert any(line["message"] == "video checked" and line["trace_id"] == _hex(trace_id) and line["video_id"] == video.id for line in lines)
 
     # a re-check from the clock: a new trace, linked to the first, recorded for `zenith trace`
+    await let_time_pass(pool, video.id, 3)  # hours later: 10,000 more views is ordinary growth, not a spike to hold
     youtube.state.set_views(external_id, 30_000)
     async with unit_of_work(pool) as conn:
         await conn.execute("UPDATE videos SET next_check_at = now() - interval '1 second' WHERE id = %s", (video.id,))
