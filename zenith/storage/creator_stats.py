@@ -8,7 +8,7 @@ from decimal import Decimal
 import psycopg
 
 from zenith.storage.db import fetch_one
-from zenith.storage.ledger import EARNINGS, PAYOUTS, available_account, reserved_account
+from zenith.storage.ledger import EARNINGS, PAYOUTS, available_account, held_account, reserved_account
 
 
 @dataclass(frozen=True)
@@ -22,16 +22,12 @@ class CreatorStats:
     paid_out: Decimal
 
 
-def held_account(user_id: int) -> str:
-    """Where growth under review waits, when the ledger keeps such an account for the user."""
-    return f"user:{int(user_id)}:held"
-
-
 async def creator_stats(conn: psycopg.AsyncConnection, user_id: int) -> CreatorStats:
     """The creator's figures; money from the ledger, counts from the videos.
 
-    ``earned`` is every earning credited from ``system:earnings`` (held or available);
-    ``held`` is the balance of ``user:{id}:held``, 0 when the ledger keeps no such account.
+    ``earned`` is every earning credited from ``system:earnings`` (held or available) less
+    held earnings reversed after review; ``held`` is the balance of ``user:{id}:held``, 0
+    before the creator's first hold.
     One statement, so one snapshot: the figures always agree with each other.
     """
     row = await fetch_one(
@@ -41,7 +37,9 @@ async def creator_stats(conn: psycopg.AsyncConnection, user_id: int) -> CreatorS
           (SELECT count(*) FROM videos WHERE user_id = %(user)s) AS videos,
           (SELECT coalesce(sum(views), 0) FROM videos WHERE user_id = %(user)s) AS views,
           (SELECT coalesce(sum(amount), 0) FROM ledger_transfers
-            WHERE to_account = ANY(%(earning_accounts)s) AND from_account = %(earnings)s) AS earned,
+            WHERE to_account = ANY(%(earning_accounts)s) AND from_account = %(earnings)s)
+          - (SELECT coalesce(sum(amount), 0) FROM ledger_transfers
+            WHERE from_account = %(held)s AND to_account = %(earnings)s) AS earned,
           (SELECT balance FROM ledger_accounts WHERE key = %(held)s) AS held,
           (SELECT balance FROM ledger_accounts WHERE key = %(available)s) AS available,
           (SELECT balance FROM ledger_accounts WHERE key = %(reserved)s) AS reserved,
