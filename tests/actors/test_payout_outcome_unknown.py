@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from zenith.messaging.contract import PROCESS_PAYOUT, REFRESH_RATES, send
@@ -28,11 +29,14 @@ async def test_unknown_transfer_outcome_is_a_warning_and_the_retry_pays_once(run
         payout, _ = await payouts.create_requested(conn, user_id=user.id, amount_rub=Decimal("924.50"), asset="USDT", request_id=uuid.uuid4().hex)
     with caplog.at_level(logging.INFO):
         async with running_worker() as worker:
+            refreshing_since = datetime.now(timezone.utc)
             send(REFRESH_RATES, broker=worker.broker)
 
             async def rates_stored():
+                # this refresh's rates (the database is shared: older ones may be there)
                 async with pool.connection() as conn:
-                    return await rate_store.latest(conn, source="USDT")
+                    latest = await rate_store.latest(conn, source="USDT")
+                return latest is not None and latest.fetched_at >= refreshing_since
 
             # this fake answered the refresh (a rate stored by an earlier test of the session
             # would satisfy rates_stored at once, and the refresh still in flight would then

@@ -77,19 +77,22 @@ def actor_specs(modules: Iterable[str] = ACTOR_MODULES) -> list[ActorSpec]:
 def register_actors(broker: dramatiq.Broker, *, modules: Iterable[str] = ACTOR_MODULES) -> dict[str, dramatiq.Actor]:
     """Bind every actor to ``broker``; returns them by actor name.
 
-    Also adds Dramatiq's CurrentMessage middleware (see `zenith.actors.attempts`).
+    Also adds Dramatiq's CurrentMessage middleware (see `zenith.actors.attempts`), and
+    wraps each function so a passing platform failure is retried without an ERROR
+    traceback (see `zenith.actors.passing_failures`).
 
     Parameters:
       broker: the broker to register on (its queues get declared).
       modules: the actor modules to import (default: all of them).
     """
     from zenith.actors.attempts import ensure_current_message
+    from zenith.actors.passing_failures import retried_quietly
 
     ensure_current_message(broker)  # actors ask whether a delivery is their last try
     bound: dict[str, dramatiq.Actor] = {}
     for spec in actor_specs(modules):
         bound[spec.route.actor_name] = dramatiq.actor(
-            spec.fn,
+            retried_quietly(spec.route.actor_name, spec.fn),  # a platform 5xx/429 is no ERROR
             broker=broker,
             actor_name=spec.route.actor_name,
             queue_name=spec.route.queue_name,
