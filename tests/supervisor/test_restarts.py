@@ -27,7 +27,7 @@ def test_intensity_allows_max_restarts_within_the_window_then_raises():
     intensity = RestartIntensity(max_restarts=3, window=10.0)
     for t in (0.0, 1.0, 2.0):
         intensity.record(t)
-    with pytest.raises(RestartIntensityExceeded, match="4 restarts within 10 s"):
+    with pytest.raises(RestartIntensityExceeded, match="4 exits to restart within 10 s"):
         intensity.record(3.0)
 
 

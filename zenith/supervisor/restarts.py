@@ -75,7 +75,7 @@ class RestartIntensity:
             self._times.popleft()
         if len(self._times) > self.max_restarts:
             raise RestartIntensityExceeded(
-                f"{len(self._times)} restarts within {self.window:g} s (at most {self.max_restarts} allowed)"
+                f"{len(self._times)} exits to restart within {self.window:g} s (at most {self.max_restarts} restarts allowed)"
             )
 
     def recent(self, now: float) -> int:
