@@ -1,7 +1,7 @@
 """Video links: from whatever a creator pastes to a platform, a video id and a canonical URL.
 
 Pure string rules, no network. Links that only a redirect can explain (TikTok short
-links) come back with ``needs_resolving=True``; the submission actor resolves them with
+links, Instagram share links) come back with ``needs_resolving=True``; the submission actor resolves them with
 the safe HTTP client and parses the final URL again.
 
 Hosts are matched exactly against an allowlist after a strict split of the authority, so
@@ -38,6 +38,7 @@ MAX_LINKS_PER_MESSAGE = 10
 class Platform(StrEnum):
     YOUTUBE = "youtube"
     TIKTOK = "tiktok"
+    INSTAGRAM = "instagram"
 
 
 class LinkRejectReason(StrEnum):
@@ -67,8 +68,8 @@ class ParsedLink:
     """A link that names one video (or a short link that must be resolved first).
 
     ``video_id`` is None exactly when ``needs_resolving`` is True; ``canonical_url`` is
-    always https. ``author_handle`` is the TikTok ``@handle`` from the path (lower case,
-    without ``@``) when the link carries one; YouTube links never do. ``photo_post`` marks
+    always https. ``author_handle`` is the TikTok ``@handle`` or Instagram username from
+    the path (lower case, without ``@``) when the link carries one; YouTube links never do. ``photo_post`` marks
     a TikTok photo post (``/@user/photo/ID``), accepted only when they are paid for.
     """
 
@@ -84,6 +85,10 @@ _YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 _TIKTOK_ID = re.compile(r"[0-9]{15,25}")
 _TIKTOK_HANDLE = re.compile(r"[A-Za-z0-9._]{0,64}")
 _TIKTOK_SHORT_CODE = re.compile(r"[A-Za-z0-9_-]{4,32}")
+# Instagram shortcodes are base64url; public posts have 11 characters, posts of private
+# accounts ~39, posts from before 2016 fewer than 11.
+_INSTAGRAM_ID = re.compile(r"[A-Za-z0-9_-]{5,48}")
+_INSTAGRAM_HANDLE = re.compile(r"[A-Za-z0-9._]{1,30}")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 _HOST_CHARS = re.compile(r"[a-z0-9.-]+")
 
@@ -92,9 +97,16 @@ _YOUTUBE_SHORT_HOSTS = frozenset({"youtu.be"})
 _YOUTUBE_NOCOOKIE_HOSTS = frozenset({"youtube-nocookie.com", "www.youtube-nocookie.com"})
 _TIKTOK_HOSTS = frozenset({"tiktok.com", "www.tiktok.com", "m.tiktok.com"})
 _TIKTOK_SHORT_HOSTS = frozenset({"vm.tiktok.com", "vt.tiktok.com"})
+_INSTAGRAM_HOSTS = frozenset({"instagram.com", "www.instagram.com", "m.instagram.com", "instagr.am", "www.instagr.am"})
 _SUPPORTED_HOSTS = (
-    _YOUTUBE_HOSTS | _YOUTUBE_SHORT_HOSTS | _YOUTUBE_NOCOOKIE_HOSTS | _TIKTOK_HOSTS | _TIKTOK_SHORT_HOSTS
+    _YOUTUBE_HOSTS | _YOUTUBE_SHORT_HOSTS | _YOUTUBE_NOCOOKIE_HOSTS | _TIKTOK_HOSTS | _TIKTOK_SHORT_HOSTS | _INSTAGRAM_HOSTS
 )
+# /<kind>/<shortcode> on instagram.com: a reel, a post, an old IGTV video
+_INSTAGRAM_MEDIA_PATHS = frozenset({"reel", "reels", "p", "tv"})
+# what may follow the shortcode: the embed page of the same post
+_INSTAGRAM_SUFFIXES = ((), ("embed",), ("embed", "captioned"))
+# first path segments that are Instagram pages, never a username
+_INSTAGRAM_RESERVED = frozenset({"stories", "explore", "accounts", "direct", "about", "developer", "legal", "s", "share", "web", "api"})
 # /<kind>/<id> on youtube.com hosts
 _YOUTUBE_ID_PATHS = frozenset({"shorts", "embed", "live", "v"})
 # Schemes refused outright even without "//" (javascript:alert(1), data:text/html,...)
@@ -122,19 +134,23 @@ def parse_link(text: str, *, photo_posts: bool = False) -> ParsedLink:
     segments = [segment for segment in path.split("/") if segment]
     if host in _TIKTOK_HOSTS or host in _TIKTOK_SHORT_HOSTS:
         return _parse_tiktok(host, segments, photo_posts=photo_posts)
+    if host in _INSTAGRAM_HOSTS:
+        return _parse_instagram(segments)
     return _parse_youtube(host, segments, query)
 
 
 def is_valid_video_id(platform: Platform | str, video_id: str) -> bool:
     """True when ``video_id`` has the shape of a video id on ``platform``."""
-    pattern = _YOUTUBE_ID if Platform(platform) is Platform.YOUTUBE else _TIKTOK_ID
+    pattern = {Platform.YOUTUBE: _YOUTUBE_ID, Platform.TIKTOK: _TIKTOK_ID, Platform.INSTAGRAM: _INSTAGRAM_ID}[Platform(platform)]
     return isinstance(video_id, str) and pattern.fullmatch(video_id) is not None
 
 
 def canonical_video_url(platform: Platform | str, video_id: str, *, author_handle: str | None = None, photo_post: bool = False) -> str:
     """The one https URL the project uses for a video.
 
-    YouTube: ``https://www.youtube.com/watch?v=<id>``. TikTok:
+    YouTube: ``https://www.youtube.com/watch?v=<id>``. Instagram:
+    ``https://www.instagram.com/p/<shortcode>/`` (the one path every reel and post answers
+    on; shortcodes are case-sensitive, kept as given). TikTok:
     ``https://www.tiktok.com/@<handle>/video/<id>`` (``/photo/<id>`` for a photo post), or
     ``@/video/<id>`` when the handle is unknown (TikTok redirects that to the right
     author). Raises `LinkRejected` (``BAD_VIDEO_ID``) for an id of the wrong shape.
@@ -144,6 +160,8 @@ def canonical_video_url(platform: Platform | str, video_id: str, *, author_handl
         raise LinkRejected(LinkRejectReason.BAD_VIDEO_ID, f"{platform.value} id {video_id!r}")
     if platform is Platform.YOUTUBE:
         return f"https://www.youtube.com/watch?v={video_id}"
+    if platform is Platform.INSTAGRAM:
+        return f"https://www.instagram.com/p/{video_id}/"
     handle = (author_handle or "").lstrip("@").lower()
     if _TIKTOK_HANDLE.fullmatch(handle) is None:
         raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, f"bad TikTok handle {author_handle!r}")
@@ -352,4 +370,38 @@ def _tiktok_short(base: str, code: str) -> ParsedLink:
         canonical_url=f"{base}{code}/",
         needs_resolving=True,
         author_handle=None,
+    )
+
+
+def _parse_instagram(segments: list[str]) -> ParsedLink:
+    """``/reel/CODE``, ``/reels/CODE``, ``/p/CODE``, ``/tv/CODE``, the same under
+    ``/<username>/``, each optionally ``/embed`` or ``/embed/captioned``; ``/share/...``
+    links are resolved by a redirect first. Stories, profiles, audio pages are refused."""
+    kind = segments[0].lower() if segments else ""
+    if kind == "share":
+        codes = segments[2:] if len(segments) == 3 and segments[1].lower() in {"reel", "p"} else segments[1:]
+        if len(codes) != 1 or _INSTAGRAM_ID.fullmatch(codes[0]) is None:
+            raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "Instagram share link without a single code")
+        return ParsedLink(
+            platform=Platform.INSTAGRAM, video_id=None, canonical_url="https://www.instagram.com/" + "/".join(segments) + "/",
+            needs_resolving=True, author_handle=None,
+        )
+    handle = None
+    if kind not in _INSTAGRAM_MEDIA_PATHS and len(segments) >= 3 and segments[1].lower() in _INSTAGRAM_MEDIA_PATHS:
+        if kind in _INSTAGRAM_RESERVED or _INSTAGRAM_HANDLE.fullmatch(segments[0]) is None:
+            raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "not an Instagram post page")
+        handle, segments = segments[0].lower(), segments[1:]
+        kind = segments[0].lower()
+    if kind not in _INSTAGRAM_MEDIA_PATHS or len(segments) < 2:
+        raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "Instagram profile, story or feed, not a post")
+    if kind == "reels" and segments[1].lower() == "audio":
+        raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "Instagram audio page")
+    if tuple(part.lower() for part in segments[2:]) not in _INSTAGRAM_SUFFIXES:
+        raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "not an Instagram post page")
+    code = segments[1]
+    if _INSTAGRAM_ID.fullmatch(code) is None:
+        raise LinkRejected(LinkRejectReason.BAD_VIDEO_ID, f"Instagram shortcode {code[:40]!r}")
+    return ParsedLink(
+        platform=Platform.INSTAGRAM, video_id=code, canonical_url=canonical_video_url(Platform.INSTAGRAM, code),
+        needs_resolving=False, author_handle=handle,
     )
