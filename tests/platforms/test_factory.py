@@ -13,12 +13,20 @@ from zenith.platforms.factory import build_adapters, build_cryptopay
 
 
 async def test_build_adapters_from_settings(make_settings, youtube, tiktok):
+    from tests.fakes.instagram import run_fake_instagram
+
     youtube.state.add_video("yt1", views=10)
     tiktok.state.add_video("7300000000000000009", views=20)
-    settings = make_settings(**platform_env(youtube=youtube, tiktok=tiktok))
-    adapters = build_adapters(settings)
+    with run_fake_instagram() as instagram:
+        instagram.state.add_reel("C8xYz1AbCdE", views=30)
+        settings = make_settings(**platform_env(youtube=youtube, tiktok=tiktok, instagram=instagram))
+        adapters = build_adapters(settings)
+        try:
+            assert (await adapters["instagram"].fetch_many(["C8xYz1AbCdE"]))["C8xYz1AbCdE"].views == 30
+        finally:
+            await adapters["instagram"].close()
     try:
-        assert set(adapters) == {"youtube", "tiktok"}
+        assert set(adapters) == {"youtube", "tiktok", "instagram"}
         assert all(isinstance(a, PlatformAdapter) for a in adapters.values())
         assert (await adapters["youtube"].fetch_many(["yt1"]))["yt1"].views == 10
         assert (await adapters["tiktok"].fetch_many(["7300000000000000009"]))["7300000000000000009"].views == 20
@@ -28,7 +36,7 @@ async def test_build_adapters_from_settings(make_settings, youtube, tiktok):
 
 
 def test_youtube_needs_a_key(make_settings):
-    assert set(build_adapters(make_settings())) == {"tiktok"}
+    assert set(build_adapters(make_settings())) == {"tiktok", "instagram"}
 
 
 async def test_build_cryptopay(make_settings, cryptopay):

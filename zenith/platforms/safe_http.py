@@ -1,7 +1,7 @@
 """A safe HTTP client for URLs that users send us (short links), guarded against SSRF.
 
 Every hop of a redirect chain must be https (http only when ``allow_http``), go to an
-allowlisted YouTube/TikTok host on its default port, and carry no user:password. The
+allowlisted YouTube/TikTok/Instagram host on its default port, and carry no user:password. The
 addresses are checked where the connection is made, not by an earlier lookup: the
 resolver validates every address it hands to aiohttp (so a second, rebinding DNS answer
 is checked too) and the socket factory checks the address again right before
@@ -41,6 +41,11 @@ ALLOWED_HOSTS = frozenset(
         "m.tiktok.com",
         "vm.tiktok.com",
         "vt.tiktok.com",
+        "instagram.com",
+        "www.instagram.com",
+        "m.instagram.com",
+        "instagr.am",
+        "www.instagr.am",
     }
 )
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
