@@ -128,6 +128,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("YOUTUBE_API_KEY", "youtube_api_key", _optional_str, "", "YouTube Data API v3 key", secret=True),
     Setting("YOUTUBE_API_URL", "youtube_api_url", _url, "https://www.googleapis.com/youtube/v3", "YouTube Data API base URL"),
     Setting("TIKTOK_BASE_URL", "tiktok_base_url", _url, "https://www.tiktok.com", "TikTok web base URL (video pages)"),
+    Setting("INSTAGRAM_BASE_URL", "instagram_base_url", _url, "https://www.instagram.com", "Instagram web base URL (reel pages and the profile endpoint)"),
     Setting("ALLOW_PRIVATE_NETWORK", "allow_private_network", _bool, "false", "Let the safe HTTP client reach loopback/private addresses (tests and local fakes only)"),
     Setting("HTTP_HOST_MAP", "http_host_map", _host_map, "", "Serve allowlisted link hosts from other addresses: 'vm.tiktok.com=127.0.0.1:8090,...' (local fakes; needs ALLOW_PRIVATE_NETWORK)"),
     Setting("HTTP_TIMEOUT_SECONDS", "http_timeout_seconds", _decimal, "10", "Timeout of one outgoing HTTP call"),
@@ -209,6 +210,7 @@ class Settings:
     youtube_api_key: str | None
     youtube_api_url: str
     tiktok_base_url: str
+    instagram_base_url: str
     allow_private_network: bool
     http_host_map: tuple[tuple[str, str], ...]
     http_timeout_seconds: Decimal

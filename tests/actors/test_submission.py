@@ -62,7 +62,7 @@ async def test_a_short_link_redirecting_off_tiktok_is_refused_with_where_it_lead
     async with running_worker(HTTP_HOST_MAP=_host_map(fake_tiktok)) as worker:
         send(SUBMIT_VIDEO, user.id, link, uuid.uuid4().hex, broker=worker.broker)
         message = await state.wait_for_message(user.telegram_id, contains="evil-example", timeout=15)
-    assert message.text == f"The link {link} leads to login.evil-example.com, which is not TikTok or YouTube. Send the video's own TikTok or YouTube link."
+    assert message.text == f"The link {link} leads to login.evil-example.com, which is not TikTok, YouTube or Instagram. Send the video's own TikTok, YouTube or Instagram link."
     assert await _videos_of(pool, user.id) == []
 
 

@@ -21,7 +21,7 @@ async def test_links_are_submitted_with_stable_request_ids_and_reasons(bot, sand
         uid, f"вот мои видео: {YT} и {TT}, а ещё https://youtube.com.evil.com/watch?v=dQw4w9WgXcQ", language_code="ru"
     )
     reply = await sandbox.state.wait_for_message(uid, contains="Принято 2 ссылки")
-    assert "поддерживаются только TikTok и YouTube" in reply.text
+    assert "поддерживаются только TikTok, YouTube и Instagram Reels" in reply.text
     # no verified account yet: told at once that these videos will not earn
     assert "Сначала привяжите и подтвердите аккаунт" in reply.text
     sent = await wait_until(lambda: _count(redis, namespace, 2))
@@ -66,7 +66,7 @@ async def test_every_reject_reason_is_explained(bot, sandbox):
         "https://user@youtube.com/watch?v=dQw4w9WgXcQ": "login/password",
         "https://youtube.com:8443/watch?v=dQw4w9WgXcQ": "non-standard port",
         "https://youtu.be/short": "invalid video id",
-        "https://example.com/video/1": "only TikTok and YouTube",
+        "https://example.com/video/1": "only TikTok, YouTube and Instagram Reels",
     }
     for link, reason in cases.items():
         sandbox.state.user_sends_text(uid, link, language_code="en")

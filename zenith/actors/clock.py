@@ -52,7 +52,7 @@ from zenith.telemetry.links import InvalidTraceId, link_to_trace, new_trace_for_
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 5.0
-BATCH_SIZE = {Platform.YOUTUBE: 50, Platform.TIKTOK: 20}  # ids per check_videos message
+BATCH_SIZE = {Platform.YOUTUBE: 50, Platform.TIKTOK: 20, Platform.INSTAGRAM: 20}  # ids per check_videos message
 MAX_BATCHES_PER_TICK = 200  # bounds one tick; the rest is due again next tick
 STALE_CHECK_AFTER = timedelta(minutes=15)
 STUCK_PAYOUT_AFTER = timedelta(minutes=2)

@@ -142,7 +142,7 @@ class Runtime:
         return await self._get("bot", factory)
 
     async def platform(self, name: str):
-        """The view-count adapter of platform ``name`` ("youtube" or "tiktok")."""
+        """The view-count adapter of platform ``name`` ("youtube", "tiktok" or "instagram")."""
 
         async def factory():
             timeout = float(self.settings.http_timeout_seconds)
@@ -155,6 +155,10 @@ class Runtime:
                 from zenith.platforms.tiktok import TikTokAdapter
 
                 adapter = TikTokAdapter(base_url=self.settings.tiktok_base_url, timeout=timeout, concurrency=PLATFORM_CONCURRENCY, **retry)
+            elif name == "instagram":
+                from zenith.platforms.instagram import InstagramAdapter
+
+                adapter = InstagramAdapter(base_url=self.settings.instagram_base_url, timeout=timeout, concurrency=PLATFORM_CONCURRENCY, **retry)
             else:
                 raise ValueError(f"unknown platform {name!r}")
             return adapter, adapter.close

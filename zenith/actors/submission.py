@@ -116,7 +116,7 @@ async def _fetch_stats(runtime: Runtime, parsed: ParsedLink) -> VideoStats:
 def _owner_account(verified: list[accounts.PlatformAccount], stats: VideoStats) -> accounts.PlatformAccount | None:
     """The creator's verified account that published the video, matched on the platform's ids.
 
-    The channel id (YouTube) or user id / handle (TikTok) comes from the platform's own
+    The channel id (YouTube) or user id / handle (TikTok, Instagram) comes from the platform's own
     answer, never from the submitted URL, whose @handle anyone can type.
     """
     for account in verified:
@@ -124,7 +124,7 @@ def _owner_account(verified: list[accounts.PlatformAccount], stats: VideoStats) 
             continue
         if account.external_id and stats.author_id and account.external_id == stats.author_id:
             return account
-        if stats.platform == Platform.TIKTOK and stats.author and account.handle == accounts.normalize_handle(stats.author):
+        if stats.platform in (Platform.TIKTOK, Platform.INSTAGRAM) and stats.author and account.handle == accounts.normalize_handle(stats.author):
             return account
     return None
 

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from zenith.domain.links import Platform
 
 _TIKTOK_HANDLE = re.compile(r"[a-z0-9._]{2,24}")
+_INSTAGRAM_HANDLE = re.compile(r"[a-z0-9._]{1,30}")
+_INSTAGRAM_HOSTS = frozenset({"instagram.com", "instagr.am"})
 _YOUTUBE_HANDLE = re.compile(r"[a-z0-9._-]{3,30}")
 _YOUTUBE_CHANNEL_ID = re.compile(r"UC[A-Za-z0-9_-]{22}")
 _PREFIX = re.compile(r"(?i)^(?:https?://)?(?:www\.|m\.)?")
 
-EXAMPLES = {Platform.TIKTOK: "@creator", Platform.YOUTUBE: "https://www.youtube.com/@creator"}
+EXAMPLES = {Platform.TIKTOK: "@creator", Platform.YOUTUBE: "https://www.youtube.com/@creator", Platform.INSTAGRAM: "@creator"}
 
 
 class HandleNotUnderstood(ValueError):
@@ -37,6 +39,7 @@ def parse_account(platform: Platform | str, text: str) -> AccountRef:
 
     TikTok: ``@name``, ``name``, ``tiktok.com/@name``. YouTube: ``@handle``,
     ``youtube.com/@handle``, ``youtube.com/channel/UC…`` (22 characters after UC).
+    Instagram: ``@name``, ``name``, ``instagram.com/name``.
     Query strings and trailing slashes are ignored.
     """
     raw = text.strip().split("?", 1)[0].split("#", 1)[0].rstrip("/")
@@ -72,4 +75,14 @@ def parse_account(platform: Platform | str, text: str) -> AccountRef:
         if "/" in handle or not _YOUTUBE_HANDLE.fullmatch(handle):
             raise HandleNotUnderstood(text)
         return AccountRef(platform=Platform.YOUTUBE, handle=handle)
+    if platform == Platform.INSTAGRAM:
+        host, slash, path = rest.partition("/")
+        if host.lower() in _INSTAGRAM_HOSTS and slash:
+            rest = path
+        elif "/" in rest or "." in host and host.lower().endswith((".com", ".am")):
+            raise HandleNotUnderstood(text)
+        handle = rest.lstrip("@").lower()
+        if "/" in handle or not _INSTAGRAM_HANDLE.fullmatch(handle) or handle.startswith(".") or handle.endswith("."):
+            raise HandleNotUnderstood(text)
+        return AccountRef(platform=Platform.INSTAGRAM, handle=handle)
     raise HandleNotUnderstood(f"unknown platform {platform!r}")

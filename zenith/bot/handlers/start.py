@@ -27,7 +27,7 @@ def rates_text(i18n: Translator, *, services: BotServices, tier: str) -> str:
         return i18n("start.fixed", amount=policy.fixed_amount, payout_min=payout_min)
     lines = "\n".join(
         i18n("start.rate_line", platform=i18n(f"platform.{platform.value}"), amount=policy.rate_card.rate_for(platform, tier))
-        for platform in (Platform.TIKTOK, Platform.YOUTUBE)
+        for platform in (Platform.TIKTOK, Platform.YOUTUBE, Platform.INSTAGRAM)
     )
     return i18n("start.rates", lines=Markup(lines), min_views=policy.min_views, payout_min=payout_min)
 

@@ -58,6 +58,7 @@ def accounts_keyboard(i18n: Translator, *, unverified: Iterable[tuple[int, str, 
         )
     builder.button(text=i18n("accounts.add_tiktok"), callback_data=AccountCb(action=AccountAction.ADD, platform=Platform.TIKTOK))
     builder.button(text=i18n("accounts.add_youtube"), callback_data=AccountCb(action=AccountAction.ADD, platform=Platform.YOUTUBE))
+    builder.button(text=i18n("accounts.add_instagram"), callback_data=AccountCb(action=AccountAction.ADD, platform=Platform.INSTAGRAM))
     builder.adjust(1)
     return builder.as_markup()
 
