@@ -29,6 +29,7 @@ def test_intensity_allows_max_restarts_within_the_window_then_raises():
         intensity.record(t)
     with pytest.raises(RestartIntensityExceeded, match="4 exits to restart within 10 s"):
         intensity.record(3.0)
+    assert intensity.recent(3.0) == 3  # the refused one is not a restart
 
 
 def test_intensity_forgets_restarts_older_than_the_window():

@@ -74,9 +74,9 @@ class RestartIntensity:
         while self._times and self._times[0] <= now - self.window:
             self._times.popleft()
         if len(self._times) > self.max_restarts:
-            raise RestartIntensityExceeded(
-                f"{len(self._times)} exits to restart within {self.window:g} s (at most {self.max_restarts} restarts allowed)"
-            )
+            exits = len(self._times)
+            self._times.pop()  # refused: `recent` counts the restarts that happened
+            raise RestartIntensityExceeded(f"{exits} exits to restart within {self.window:g} s (at most {self.max_restarts} restarts allowed)")
 
     def recent(self, now: float) -> int:
         return sum(1 for t in self._times if t > now - self.window)
