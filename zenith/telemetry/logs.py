@@ -29,8 +29,26 @@ BOT_TOKEN_PATTERN = re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}")
 LIBRARY_LOGGERS = ("dramatiq", "aiogram", "aiohttp", "asyncio", "psycopg", "psycopg.pool", "opentelemetry")
 
 DRAMATIQ_ACTOR_ARGS_FORMAT = "Received args=%r kwargs=%r."
+# Library lines logged at ERROR for a moment that passes by itself (nobody must act):
+# (logger, start of the message format) -> logged at WARNING instead.
+PASSING_LIBRARY_ERRORS = (
+    ("aiogram.dispatcher", "Failed to fetch updates"),  # Telegram or the network blinked; polling goes on
+)
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+
+
+class PassingLibraryErrors(logging.Filter):
+    """Lowers the library ERROR lines of `PASSING_LIBRARY_ERRORS` to WARNING.
+
+    Installed on the library's logger, so every handler sees the lowered level.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and isinstance(record.msg, str):
+            if any(record.name == name and record.msg.startswith(prefix) for name, prefix in PASSING_LIBRARY_ERRORS):
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
 
 class SecretMasker:
@@ -164,4 +182,8 @@ def setup_logging(settings: Settings, *, role: str, stream: TextIO | None = None
         for old in list(library_logger.handlers):
             library_logger.removeHandler(old)
         library_logger.propagate = True
+    for name in {name for name, _ in PASSING_LIBRARY_ERRORS}:
+        library_logger = logging.getLogger(name)
+        if not any(isinstance(f, PassingLibraryErrors) for f in library_logger.filters):
+            library_logger.addFilter(PassingLibraryErrors())
     return handler
