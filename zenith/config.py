@@ -166,6 +166,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRUST_RISK_REJECTED_WEIGHT", "trust_risk_rejected_weight", _int, "1", "Risk score per rejected item (reversed hold, rejected video) in the creator's history"),
     Setting("TRUST_LOW_RISK_MAX", "trust_low_risk_max", _int, "2", "Highest risk score that is low risk; only low-risk Gold creators get automatic video approval and payouts"),
     Setting("TRUST_RISK_WINDOW_DAYS", "trust_risk_window_days", _int, "30", "Open signals older than this many days no longer count in the risk score"),
+    # Lost messages: PostgreSQL holds the work, the clock re-sends what the broker lost
+    Setting("SUBMISSION_RESEND_SECONDS", "submission_resend_seconds", _decimal, "60", "A received link not handled this long after its wake-up was due is re-sent by the clock"),
+    Setting("SUBMISSION_MAX_RESENDS", "submission_max_resends", _int, "10", "Re-sends of one received link before the creator is asked to send it again"),
+    Setting("CHECK_RESEND_SECONDS", "check_resend_seconds", _decimal, "60", "A claimed check not stored this long after its message was due is re-sent by the clock"),
+    Setting("NOTICE_RESEND_SECONDS", "notice_resend_seconds", _decimal, "60", "An outbox notice enqueued but not confirmed by the notifications actor this long is relayed again"),
+    # Doubtful platform answers
+    Setting("CHECK_UNREADABLE_LIMIT", "check_unreadable_limit", _int, "3", "Checks in a row whose answer about a video cannot be understood before the video is quarantined for an admin"),
+    Setting("VIDEO_GONE_AFTER_CHECKS", "video_gone_after_checks", _int, "3", "Checks in a row that must find a video missing before it is declared gone"),
+    Setting("VIDEO_GONE_AFTER_HOURS", "video_gone_after_hours", _decimal, "24", "Hours from the first of those misses to the last, at least, before a video is declared gone"),
     # Supervisor (zenith supervise / zenith up)
     Setting("SUPERVISOR_POOLS", "supervisor_pools", _str_tuple, "", "Pools `zenith supervise` runs, comma-separated; empty: the worker dyno's pools"),
     Setting("SUPERVISOR_POOL_MAX_RESTARTS", "supervisor_pool_max_restarts", _int, "10", "Each pool's restart intensity: a pool restarted more often than this within SUPERVISOR_POOL_RESTART_WINDOW is stopped and marked failed"),
@@ -245,6 +254,13 @@ class Settings:
     trust_risk_rejected_weight: int
     trust_low_risk_max: int
     trust_risk_window_days: int
+    submission_resend_seconds: Decimal
+    submission_max_resends: int
+    check_resend_seconds: Decimal
+    notice_resend_seconds: Decimal
+    check_unreadable_limit: int
+    video_gone_after_checks: int
+    video_gone_after_hours: Decimal
     supervisor_pools: tuple[str, ...]
     supervisor_pool_max_restarts: int
     supervisor_pool_restart_window: Decimal
@@ -304,6 +320,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"PORT is malformed: {values['port']} is not a TCP port")
     if not 0 <= values["earnings_digest_hour_utc"] <= 23:
         raise ConfigError(f"EARNINGS_DIGEST_HOUR_UTC is malformed: {values['earnings_digest_hour_utc']} is not an hour (0-23)")
+    if values["check_unreadable_limit"] < 1 or values["video_gone_after_checks"] < 1 or values["submission_max_resends"] < 0:
+        raise ConfigError("CHECK_UNREADABLE_LIMIT and VIDEO_GONE_AFTER_CHECKS must be >= 1, SUBMISSION_MAX_RESENDS >= 0")
     if values["default_language"] not in {"ru", "en"}:
         raise ConfigError("DEFAULT_LANGUAGE is malformed: use ru or en")
     declared = {f.name for f in fields(Settings)} - {"extra"}

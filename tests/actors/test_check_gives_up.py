@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from zenith.actors import parsing
-from zenith.actors.clock import STALE_CHECK_AFTER, tick
+from zenith.actors.clock import tick
 from zenith.actors.runtime import Runtime
 from zenith.storage import videos
 from zenith.storage.db import unit_of_work
@@ -49,9 +49,9 @@ async def test_a_check_that_keeps_failing_is_left_to_the_clock_and_not_lost(runn
                 assert (waiting.last_checked_at, waiting.credited, waiting.views) == (None, Decimal("0.00"), 0)
                 assert waiting.check_enqueued_at is not None  # still claimed: not due, but not lost
 
-                # the platform recovers; the clock finds the claim stale and sends it again
+                # the platform recovers; CHECK_RESEND_SECONDS after its last re-send was due, the clock sends it again
                 fake_youtube.state.failures.clear()
-                later = now + STALE_CHECK_AFTER + timedelta(seconds=1)
+                later = datetime.now(timezone.utc) + timedelta(seconds=float(settings.check_resend_seconds) + 1)
                 assert (await tick(later, runtime=runtime))["checks"] >= 1
 
                 async def credited():

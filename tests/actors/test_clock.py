@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import dramatiq
 
-from zenith.actors.clock import BATCH_SIZE, STALE_CHECK_AFTER, tick
+from zenith.actors.clock import BATCH_SIZE, tick
 from zenith.actors.runtime import Runtime
 from zenith.messaging.broker import build_broker
 from zenith.storage import videos
@@ -64,8 +64,9 @@ async def test_two_clocks_ticking_at_once_enqueue_each_due_video_once_in_batches
         await tick(now + timedelta(seconds=5), runtime=runtime)
         again = [vid for batch in _queued_check_batches(broker)[len(batches):] for vid in batch if vid in mine]
         assert again == []
-        # ...until the check has not been stored for STALE_CHECK_AFTER: then re-sent once
-        await asyncio.gather(*(tick(now + STALE_CHECK_AFTER + timedelta(seconds=1), runtime=runtime) for _ in range(2)))
+        # ...until the check has not been stored for CHECK_RESEND_SECONDS: then re-sent once
+        stale = now + timedelta(seconds=float(settings.check_resend_seconds) + 1)
+        await asyncio.gather(*(tick(stale, runtime=runtime) for _ in range(2)))
         resent = [vid for batch in _queued_check_batches(broker)[len(batches):] for vid in batch if vid in mine]
         assert sorted(resent) == sorted(mine)
     finally:

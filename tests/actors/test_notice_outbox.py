@@ -72,15 +72,18 @@ async def test_notices_whose_send_failed_after_the_commit_are_relayed_once_and_d
             assert [row.sent_at for row in await _rows(pool, user.id)] == [None, None]
             await tick(now + AFTER_GRACE, runtime=runtime)
             await eventually(lambda: len(state.messages_for(user.telegram_id)) == 2, what="both notices relayed")
-            relayed = await _rows(pool, user.id)
-            assert [row.relays for row in relayed] == [1, 1] and all(row.sent_at for row in relayed)
+            # sent once the notifications actor confirmed them, not when the relay enqueued them
+            relayed = await eventually(lambda: _all_confirmed(pool, user.id), what="both notices confirmed")
+            assert [row.relays for row in relayed] == [1, 1]
 
-            # a duplicate relay and the original send: the dedup key makes them no-ops
+            # a duplicate relay (a confirmation lost) and the original send: the dedup key makes them no-ops
             async with pool.connection() as conn:
                 await fetch_all(conn, "UPDATE outbox SET sent_at = NULL WHERE user_id = %s RETURNING id", (user.id,))
-            await tick(datetime.now(timezone.utc) + AFTER_GRACE, runtime=runtime)
+            resend_after = timedelta(seconds=float(settings.notice_resend_seconds) + 1)
+            await tick(datetime.now(timezone.utc) + resend_after, runtime=runtime)
             assert await notice_outbox.publish(runtime, relayed) == 2
             assert [row.relays for row in await _rows(pool, user.id)] == [2, 2]
+            await eventually(lambda: _all_confirmed(pool, user.id), what="the duplicates confirmed as already delivered")
             await asyncio.sleep(2.5)  # a second notice to one chat would arrive within this
         finally:
             await runtime.close()
@@ -90,6 +93,11 @@ async def test_notices_whose_send_failed_after_the_commit_are_relayed_once_and_d
     assert texts[0].startswith("✅ Video approved") and texts[1].startswith("💰 +975.00 RUB")
     assert {row.key for row in relayed} == {"notify.video.approved", "notify.video.credited"}
     assert relayed[0].dedup_key == f"submission:{request_id}"
+
+
+async def _all_confirmed(pool, user_id: int):
+    rows = await _rows(pool, user_id)
+    return rows if rows and all(row.sent_at for row in rows) else None
 
 
 async def _staged_two(pool, user_id: int):
@@ -135,7 +143,7 @@ async def test_a_worker_sigkilled_between_commit_and_notice_only_delays_the_noti
     assert message.text == f"🎬 Video accepted and waiting for moderation: https://www.youtube.com/watch?v={video_id}"
     assert len(state.messages_for(user.telegram_id)) == 1
     [row] = await _rows(pool, user.id)
-    assert row.relays == 1 and row.sent_at is not None
+    assert row.relays == 1 and row.sent_at is not None  # confirmed by the notifications actor
 
 
 async def test_a_payout_approved_notice_whose_send_failed_after_sending_committed_is_relayed_once(
@@ -174,10 +182,13 @@ async def test_a_payout_approved_notice_whose_send_failed_after_sending_committe
             broker_down["now"] = False
             await tick(datetime.now(timezone.utc) + AFTER_GRACE, runtime=runtime)
             await eventually(lambda: len(state.messages_for(user.telegram_id)) == 2, what="approved notice relayed")
-            # relayed again (as if two clocks raced): the dedup key keeps it one message
+            await eventually(lambda: _all_confirmed(pool, user.id), what="approved notice confirmed")
+            # relayed again (its confirmation lost): the dedup key keeps it one message
             async with pool.connection() as conn:
                 await fetch_all(conn, "UPDATE outbox SET sent_at = NULL WHERE user_id = %s RETURNING id", (user.id,))
-            await tick(datetime.now(timezone.utc) + AFTER_GRACE, runtime=runtime)
+            resend_after = timedelta(seconds=float(settings.notice_resend_seconds) + 1)
+            await tick(datetime.now(timezone.utc) + resend_after, runtime=runtime)
+            await eventually(lambda: _all_confirmed(pool, user.id), what="the duplicate confirmed as already delivered")
             await asyncio.sleep(2.5)  # a second notice to one chat would arrive within this
         finally:
             await runtime.close()

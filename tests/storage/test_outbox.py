@@ -81,11 +81,42 @@ async def test_two_relays_claim_disjoint_unsent_rows_after_the_grace_period(pool
     assert seen["second"] & mine == set()
     async with pool.connection() as conn:
         entries = {i: await _entry_by_id(conn, i) for i in mine}
-    assert all(entries[i].relays == 1 and entries[i].sent_at is not None for i in old)
-    assert entries[fresh].sent_at is None and entries[fresh].relays == 0
+    # relayed = handed to the broker again, not sent: only the notifications actor confirms
+    assert all(entries[i].relays == 1 and entries[i].enqueued_at is not None and entries[i].sent_at is None for i in old)
+    assert entries[fresh].enqueued_at is None and entries[fresh].relays == 0
     async with pool.connection() as conn:
-        assert await outbox.mark_sent(conn, ids=[fresh]) == 1
-        assert await outbox.mark_sent(conn, ids=[fresh]) == 0  # stamped once
+        assert await outbox.mark_enqueued(conn, ids=[fresh]) == 1
+        assert await outbox.confirm_sent(conn, dedup_key=(await _entry_by_id(conn, fresh)).dedup_key) is True
+        assert await outbox.confirm_sent(conn, dedup_key=(await _entry_by_id(conn, fresh)).dedup_key) is False  # confirmed once
+        assert await outbox.mark_enqueued(conn, ids=[fresh]) == 0  # a confirmed row is never re-stamped
+
+
+async def test_an_enqueued_notice_is_relayed_until_the_notifications_actor_confirms_it(pool, make_user):
+    """The broker may lose an enqueued notify message: enqueued is not sent."""
+    user = await make_user()
+    now = datetime.now(timezone.utc)
+    async with pool.connection() as conn:
+        lost, waiting, confirmed, worn = [(await outbox.add(conn, user_id=user.id, key="k", params={}, dedup_key=_key())) for _ in range(4)]
+        ids = [lost.id, waiting.id, confirmed.id, worn.id]
+        await fetch_all(conn, "UPDATE outbox SET created_at = %s, enqueued_at = %s WHERE id = ANY(%s) RETURNING id",
+                        (now - timedelta(minutes=5), now - timedelta(minutes=2), [lost.id, confirmed.id, worn.id]))
+        await fetch_all(conn, "UPDATE outbox SET created_at = %s, enqueued_at = %s WHERE id = %s RETURNING id",
+                        (now - timedelta(minutes=5), now - timedelta(seconds=10), waiting.id))
+        await fetch_all(conn, "UPDATE outbox SET relays = 60 WHERE id = %s RETURNING id", (worn.id,))
+        assert await outbox.confirm_sent(conn, dedup_key=confirmed.dedup_key)
+
+    async def claim(at: datetime) -> set[int]:
+        async with unit_of_work(pool) as conn:
+            claimed = await outbox.claim_unsent(conn, created_before=at - timedelta(seconds=30), enqueued_before=at - timedelta(minutes=1),
+                                                max_relays=60, limit=100_000)
+            await outbox.mark_relayed(conn, ids=[e.id for e in claimed if e.id in ids])
+        return {e.id for e in claimed} & set(ids)
+
+    assert await claim(now) == {lost.id}  # enqueued 2 min ago, never confirmed
+    assert await claim(now) == set()  # the relay stamped it enqueued again: next minute
+    assert await claim(now + timedelta(minutes=2)) == {lost.id, waiting.id}
+    async with pool.connection() as conn:
+        assert (await outbox.get(conn, dedup_key=lost.dedup_key)).relays == 2
 
 
 async def _entry_by_id(conn, entry_id: int) -> outbox.OutboxEntry:

@@ -58,3 +58,17 @@ def current_message_id() -> str | None:
     """The id of the message being processed (kept across Dramatiq's retries), or None."""
     message = CurrentMessage.get_current_message()
     return message.message_id if message is not None else None
+
+
+def next_retry_within_ms(broker: dramatiq.Broker) -> int | None:
+    """An upper bound of the delay before Dramatiq retries the message being processed,
+    should it fail now (its back-off doubles per retry, plus up to as much jitter); None
+    outside an actor. Lets an actor tell the clock when to expect its message back."""
+    message = CurrentMessage.get_current_message()
+    if message is None:
+        return None
+    actor = broker.get_actor(message.actor_name)
+    min_backoff = message.options.get("min_backoff", actor.options.get("min_backoff"))
+    if min_backoff is None:
+        min_backoff = next((m.min_backoff for m in broker.middleware if isinstance(m, Retries)), 15_000)
+    return 2 * int(min_backoff) * 2 ** min(message.options.get("retries", 0), 32)

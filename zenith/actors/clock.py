@@ -7,12 +7,17 @@ Every CLOCK_TICK_SECONDS (default 5) the `zenith clock` process runs `tick(now)`
   never enqueue the same video) and sends one ``check_videos`` per batch (YouTube: 50
   ids, the size of one API call). Each re-check batch starts a new trace linked to the
   videos' first traces.
-* lost checks: a claimed check never stored after `STALE_CHECK_AFTER` (its message was
-  lost, or a worker died with it) is claimed again and re-sent. A submitted video whose
-  first check message was lost becomes due after the submission's safety net.
-* notices: relays outbox notices still unsent `notice_outbox.RELAY_GRACE` after their
-  transaction committed (the worker died before sending), and once an hour deletes
-  those sent more than `notice_outbox.RETENTION` ago.
+* lost checks: a claimed check not stored CHECK_RESEND_SECONDS (default 60) after its
+  message was due (its message was lost, or a worker died with it) is claimed again and
+  re-sent. A submitted video is claimed when its first check is sent, so a lost first
+  check is re-sent the same way.
+* lost submissions: a link received (a 'received' row, see `storage.submissions`) whose
+  submit_video was not handled SUBMISSION_RESEND_SECONDS after it was due is re-sent;
+  after SUBMISSION_MAX_RESENDS re-sends the creator is asked to send the link again.
+* notices: relays outbox notices never enqueued `notice_outbox.RELAY_GRACE` after their
+  transaction committed (the worker died before sending) or enqueued but not confirmed
+  by the notifications actor within NOTICE_RESEND_SECONDS (the broker lost the message),
+  and once an hour deletes those sent more than `notice_outbox.RETENTION` ago.
 * digests: from EARNINGS_DIGEST_HOUR_UTC, each creator's daily earnings digest
   (`zenith.actors.digest`), once per creator and day.
 * rates: sends ``refresh_rates`` every RATE_REFRESH_SECONDS (one clock wins a Redis key).
@@ -45,8 +50,9 @@ from zenith.actors.runtime import Runtime, configure_runtime, get_runtime
 from zenith.config import get_settings
 from zenith.domain.links import Platform
 from zenith.domain.payouts import PayoutStatus
-from zenith.messaging.contract import CHECK_VIDEOS, PROCESS_PAYOUT, REFRESH_RATES
-from zenith.storage import payouts, videos
+from zenith.messaging.contract import CHECK_VIDEOS, PROCESS_PAYOUT, REFRESH_RATES, SUBMIT_VIDEO
+from zenith.storage import payouts, submissions, videos
+from zenith.storage.db import unit_of_work
 from zenith.telemetry.links import InvalidTraceId, link_to_trace, new_trace_for_message
 
 logger = logging.getLogger(__name__)
@@ -54,7 +60,7 @@ logger = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
 BATCH_SIZE = {Platform.YOUTUBE: 50, Platform.TIKTOK: 20, Platform.INSTAGRAM: 20}  # ids per check_videos message
 MAX_BATCHES_PER_TICK = 200  # bounds one tick; the rest is due again next tick
-STALE_CHECK_AFTER = timedelta(minutes=15)
+SUBMISSION_BATCH_SIZE = 100  # received submissions re-sent per transaction
 STUCK_PAYOUT_AFTER = timedelta(minutes=2)
 PAYOUT_NUDGE_SECONDS = 300
 PAYOUT_SCAN_LIMIT = 200
@@ -87,6 +93,7 @@ async def _send_checks(runtime: Runtime, conn, ids: list[int]) -> None:
 async def enqueue_due_checks(runtime: Runtime, now: datetime) -> int:
     """Claim and send due and lost checks; returns how many videos were sent."""
     pool = await runtime.db()
+    stale_after = timedelta(seconds=float(runtime.settings.check_resend_seconds))
     sent = 0
     for platform, size in BATCH_SIZE.items():
         for claim in (videos.claim_due_checks, videos.claim_stale_checks):
@@ -95,13 +102,45 @@ async def enqueue_due_checks(runtime: Runtime, now: datetime) -> int:
                     if claim is videos.claim_due_checks:
                         ids = await claim(conn, now=now, limit=size, platform=platform)
                     else:
-                        ids = await claim(conn, now=now, older_than=STALE_CHECK_AFTER, limit=size, platform=platform)
+                        ids = await claim(conn, now=now, older_than=stale_after, limit=size, platform=platform)
                     if ids:
                         await _send_checks(runtime, conn, ids)
                 sent += len(ids)
                 if len(ids) < size:
                     break
     return sent
+
+
+async def resend_submissions(runtime: Runtime, now: datetime) -> int:
+    """Re-send received submissions whose wake-up is overdue; returns how many were re-sent.
+
+    A submission re-sent SUBMISSION_MAX_RESENDS times already ends as failed instead, and
+    its creator is asked to send the link again (the notice staged with it).
+    """
+    pool = await runtime.db()
+    settings = runtime.settings
+    overdue_before = now - timedelta(seconds=float(settings.submission_resend_seconds))
+    resent = 0
+    for _ in range(MAX_BATCHES_PER_TICK):
+        staged = []
+        async with unit_of_work(pool) as conn:
+            claimed = await submissions.claim_overdue(conn, now=now, overdue_before=overdue_before, limit=SUBMISSION_BATCH_SIZE)
+            for submission in claimed:
+                if submission.resends > settings.submission_max_resends:
+                    await submissions.finish(conn, request_id=submission.request_id, status="failed", outcome="lost")
+                    staged.append(await notice_outbox.stage(
+                        conn, user_id=submission.user_id, key="notify.video.submit_failed", params={"url": submission.url},
+                        dedup_key=f"submission:{submission.request_id}",
+                    ))
+                    continue
+                runtime.send(SUBMIT_VIDEO, submission.user_id, submission.url, submission.request_id)
+                resent += 1
+        await notice_outbox.publish(runtime, staged)
+        if len(claimed) < SUBMISSION_BATCH_SIZE:
+            break
+    if resent:
+        logger.warning("re-sent %d submissions whose message was lost", resent)
+    return resent
 
 
 async def refresh_rates_when_due(runtime: Runtime) -> bool:
@@ -148,9 +187,10 @@ async def tick(now: datetime | None = None, *, runtime: Runtime | None = None) -
     """
     runtime = runtime or get_runtime()
     now = now or datetime.now(timezone.utc)
-    done = {"checks": 0, "notices": 0, "digests": 0, "holds": 0, "rates": 0, "payouts": 0}
+    done = {"checks": 0, "submissions": 0, "notices": 0, "digests": 0, "holds": 0, "rates": 0, "payouts": 0}
     duties = [
         ("checks", lambda: enqueue_due_checks(runtime, now)),
+        ("submissions", lambda: resend_submissions(runtime, now)),
         ("notices", lambda: relay_notices(runtime, now)),
         ("digests", lambda: send_daily_digests(runtime, now)),
         ("holds", lambda: release_quiet_holds(runtime, now)),

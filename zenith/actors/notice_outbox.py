@@ -8,11 +8,15 @@ money credited, a video finished or failed) stages the notice in that transactio
         staged = [await stage(conn, user_id=..., key=..., params=..., dedup_key=...)]
     await publish(runtime, staged)
 
-``publish`` enqueues ``notify`` for each staged notice and stamps its outbox row sent.
-If the worker dies before that (or the enqueue fails), the row stays unsent and the
-clock's ``relay_unsent`` sends it after ``RELAY_GRACE``. The notifications actor's
-dedup guard (the row's ``dedup_key``) makes an original send plus a relay one message.
-``purge_sent`` deletes sent rows after ``RETENTION``, the life of that guard.
+``publish`` enqueues ``notify`` for each staged notice and stamps its outbox row
+enqueued. The row counts as sent only when the notifications actor confirms it
+(Telegram answered, or the notice can never be delivered). If the worker dies before
+publishing (or the enqueue fails), the clock's ``relay_unsent`` sends the row after
+``RELAY_GRACE``; if the broker loses the enqueued message, after
+``NOTICE_RESEND_SECONDS`` (a setting, default 60 s) without a confirmation. The
+notifications actor's dedup guard (the row's ``dedup_key``) makes an original send
+plus relays one message. ``purge_sent`` deletes sent rows after ``RETENTION``, the life
+of that guard.
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ from zenith.storage.db import unit_of_work
 
 logger = logging.getLogger(__name__)
 
-RELAY_GRACE = timedelta(seconds=30)  # an unsent row younger than this is left to its sender
+RELAY_GRACE = timedelta(seconds=30)  # a row never enqueued and younger than this is left to its sender
+# a notice relayed this often without a confirmation is left alone (the user's chat keeps
+# refusing it, or notify keeps failing); at the default minute apart, about an hour of tries
+MAX_RELAYS = 60
 RELAY_BATCH_SIZE = 100
 MAX_RELAY_BATCHES_PER_TICK = 20  # bounds one tick; the rest is relayed next tick
 RETENTION = timedelta(days=7)  # the notifications actor remembers a dedup key this long
@@ -54,7 +61,7 @@ def _send(runtime: Runtime, entry: outbox.OutboxEntry) -> None:
 
 
 async def publish(runtime: Runtime, entries: Iterable[outbox.OutboxEntry | None]) -> int:
-    """After the commit: enqueue each staged notice and stamp it sent; returns how many went out.
+    """After the commit: enqueue each staged notice and stamp it enqueued; returns how many went out.
 
     Best effort: a failed enqueue is logged and left to the clock's relay (the notice
     is durable in the outbox), so the actor's own work is not retried for it.
@@ -73,9 +80,9 @@ async def publish(runtime: Runtime, entries: Iterable[outbox.OutboxEntry | None]
         try:
             pool = await runtime.db()
             async with pool.connection() as conn:
-                await outbox.mark_sent(conn, ids=sent)
+                await outbox.mark_enqueued(conn, ids=sent)
         except Exception:  # the relay sends them again; the dedup key absorbs it
-            logger.warning("outbox rows %s not stamped sent", sent, exc_info=True)
+            logger.warning("outbox rows %s not stamped enqueued", sent, exc_info=True)
     return len(sent)
 
 
@@ -84,14 +91,17 @@ async def relay_unsent(
     *,
     now: datetime,
     grace: timedelta = RELAY_GRACE,
+    resend_after: timedelta | None = None,
     batch_size: int = RELAY_BATCH_SIZE,
     max_batches: int = MAX_RELAY_BATCHES_PER_TICK,
 ) -> int:
-    """Send the notices still unsent ``grace`` after they were staged; returns how many.
+    """Send the notices not confirmed in time; returns how many.
 
     Parameters:
       now: the clock's time.
       grace: how long a sender has to publish its own notice (default 30 s).
+      resend_after: how long an enqueued notice may wait for its confirmation before it
+        is sent again (default: the NOTICE_RESEND_SECONDS setting).
       batch_size: rows per transaction (default 100).
       max_batches: transactions at most per call (default 20).
 
@@ -99,12 +109,16 @@ async def relay_unsent(
     two clocks never relay the same row; a send failing midway keeps the rows sent so far
     stamped and leaves the rest for the next tick.
     """
+    if resend_after is None:
+        resend_after = timedelta(seconds=float(runtime.settings.notice_resend_seconds))
     pool = await runtime.db()
     relayed = 0
     for _ in range(max_batches):
         failure: Exception | None = None
         async with unit_of_work(pool) as conn:
-            claimed = await outbox.claim_unsent(conn, created_before=now - grace, limit=batch_size)
+            claimed = await outbox.claim_unsent(
+                conn, created_before=now - grace, enqueued_before=now - resend_after, max_relays=MAX_RELAYS, limit=batch_size
+            )
             sent: list[int] = []
             for entry in claimed:
                 try:
@@ -116,7 +130,7 @@ async def relay_unsent(
             await outbox.mark_relayed(conn, ids=sent)
         relayed += len(sent)
         if sent:
-            logger.warning("relayed %d notices their senders did not publish", len(sent))
+            logger.warning("relayed %d notices not confirmed sent (sender died, or the broker lost the message)", len(sent))
         if failure is not None:
             raise failure
         if len(claimed) < batch_size:

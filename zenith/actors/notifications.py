@@ -4,7 +4,9 @@
 user's language and sends it (a photo with caption when ``photo_path`` is given).
 Idempotency: with a ``dedup_key`` a resend is a no-op (a Redis do-once guard, claimed
 before the send and marked done after it); without one a redelivery may send twice, so
-every sender that can resend passes one.
+every sender that can resend passes one. A notice from the outbox is confirmed there
+(``outbox.confirm_sent``) once Telegram answered or it can never be delivered: until
+then the clock keeps relaying it, so a notify message the broker lost is sent again.
 
 Localised parameters: a parameter named ``<name>_key`` holding a catalogue key (the
 payout's ``reason_key``) is rendered in the user's language and passed as ``<name>``.
@@ -39,7 +41,7 @@ from zenith.actors.telegram_limits import TelegramRateLimiter
 from zenith.actors.text_parts import split_text
 from zenith.i18n import Markup, translate
 from zenith.messaging.contract import BROADCAST, NOTIFY
-from zenith.storage import users
+from zenith.storage import outbox, users
 
 logger = logging.getLogger(__name__)
 
@@ -129,12 +131,14 @@ async def notify(user_id: int, key: str, params: dict | None = None, dedup_key: 
         user = await users.get(conn, user_id)
     if user.status == "inactive":
         logger.info("user %s blocked the bot; %s not sent", user_id, key)
+        await _confirm(runtime, dedup_key)  # never deliverable: the outbox stops relaying it
         return
 
     guard = OnceGuard(redis, runtime.key("notify", "once", dedup_key)) if dedup_key else None
     if guard is not None:
         claim = await guard.claim()
         if claim is ClaimResult.DONE:
+            await _confirm(runtime, dedup_key)  # a relay of a delivered notice whose confirmation was lost
             return
         if claim is ClaimResult.BUSY:
             runtime.send(NOTIFY, user_id, key, params, dedup_key, photo_path, delay_ms=BUSY_RETRY_MS)
@@ -154,8 +158,22 @@ async def notify(user_id: int, key: str, params: dict | None = None, dedup_key: 
         return
     if delivered:
         await guard.done()
+        await _confirm(runtime, dedup_key)
     else:
         await guard.release()
+
+
+async def _confirm(runtime: Runtime, dedup_key: str | None) -> None:
+    """Stamp the notice's outbox row sent (if it has one): only now does the clock stop
+    relaying it. A failure here is only a relay too many, which the dedup guard absorbs."""
+    if dedup_key is None:
+        return
+    try:
+        pool = await runtime.db()
+        async with pool.connection() as conn:
+            await outbox.confirm_sent(conn, dedup_key=dedup_key)
+    except Exception:
+        logger.warning("notice %s delivered but not confirmed in the outbox; a relay will find it done", dedup_key, exc_info=True)
 
 
 async def _deliver(runtime: Runtime, redis, *, user: users.User, key: str, params: dict, dedup_key: str | None, photo_path: str | None, text: str) -> bool:

@@ -4,11 +4,14 @@
 short link (safe HTTP), refuse a video already submitted (by anyone), fetch its
 metadata and check it belongs to one of the creator's verified accounts, store it
 (approved for auto-approve tiers, else pending moderation), send its first check, and
-tell the creator. The notice is staged in the outbox in the video's own transaction
-(`notice_outbox`), so a worker dying after the commit only delays it (the clock relays
-it). Idempotency: the video row is unique per ``request_id`` — a resent message finds it
-and only repeats the follow-ups (the first check, a notification with dedup key
-``submission:{request_id}``), which are themselves idempotent.
+tell the creator. The message is a wake-up for the 'received' row the intake stored
+(`storage.submissions`): the outcome ends that row (stored / refused / failed) in the
+transaction that stages the creator's notice in the outbox (`notice_outbox`), so a
+worker dying after the commit only delays the notice (the clock relays it), and a
+message lost before that is re-sent by the clock. Idempotency: the video row is unique
+per ``request_id`` — a resent message finds it and only repeats the follow-ups (the
+first check, a notification with dedup key ``submission:{request_id}``), which are
+themselves idempotent; a submission already refused or failed is not answered twice.
 
 ``verify_account(account_id)``: fetch the profile / channel description and look for
 the account's one-time code; mark the account verified or failed and tell the creator
@@ -23,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 
 from opentelemetry import trace
 
-from zenith.actors.attempts import current_message_id, is_last_attempt
+from zenith.actors.attempts import current_message_id, is_last_attempt, next_retry_within_ms
 from zenith.actors.notice_outbox import publish, stage
 from zenith.actors.platform_pause import pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
@@ -38,7 +41,7 @@ from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY, SUBMIT_VIDEO, VERIFY
 from zenith.platforms.base import VideoStats
 from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError
 from zenith.platforms.safe_http import DisallowedUrlError, UnsafeUrlError
-from zenith.storage import accounts, outbox, trust_signals, users, videos
+from zenith.storage import accounts, outbox, submissions, trust_signals, users, videos
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import PLATFORM, current_trace_id_hex
 from zenith.telemetry.metrics import get_metrics
@@ -147,19 +150,52 @@ async def submit_video(user_id: int, url: str, request_id: str) -> None:
     except Exception:
         if is_last_attempt(runtime.broker):
             await _give_up(runtime, user_id, url, request_id)
+        else:
+            await _expect_retry(runtime, request_id)
         raise
 
 
 async def _give_up(runtime: Runtime, user_id: int, url: str, request_id: str) -> None:
-    """The last try failed: unless the video got stored, ask the creator to resend the link."""
+    """The last try failed: unless the video got stored, ask the creator to resend the link
+    (the submission ends as failed in the transaction that stages the notice)."""
+    try:
+        pool = await runtime.db()
+        async with unit_of_work(pool) as conn:
+            stored = await videos.find_by_request(conn, request_id=request_id)
+            staged = None if stored is not None else await _end(conn, user_id, request_id, "notify.video.submit_failed", {"url": url}, status="failed", outcome="unreachable")
+        await publish(runtime, [staged])
+    except Exception:
+        logger.exception("submission %s: could not tell user %s it failed", request_id, user_id)
+
+
+async def _expect_retry(runtime: Runtime, request_id: str) -> None:
+    """Dramatiq retries this message later: the clock must not take it for lost meanwhile."""
+    within_ms = next_retry_within_ms(runtime.broker)
+    if within_ms is not None:
+        await _postpone(runtime, request_id, delay_ms=within_ms)
+
+
+async def _postpone(runtime: Runtime, request_id: str, *, delay_ms: int) -> None:
+    """The submission's next message is due in ``delay_ms``; best effort (at worst the clock re-sends early)."""
     try:
         pool = await runtime.db()
         async with pool.connection() as conn:
-            stored = await videos.find_by_request(conn, request_id=request_id)
-        if stored is None:
-            _notify(runtime, user_id, "notify.video.submit_failed", {"url": url}, f"submission:{request_id}")
+            await submissions.postpone(conn, request_id=request_id, until=datetime.now(timezone.utc) + timedelta(milliseconds=delay_ms))
     except Exception:
-        logger.exception("submission %s: could not tell user %s it failed", request_id, user_id)
+        logger.warning("submission %s: next wake-up not recorded; the clock may re-send it early", request_id, exc_info=True)
+
+
+async def _end(conn, user_id: int, request_id: str, key: str, params: dict, *, status: str, outcome: str) -> outbox.OutboxEntry | None:
+    """End the submission (in the caller's transaction) and stage the creator's notice with it."""
+    await submissions.finish(conn, request_id=request_id, status=status, outcome=outcome)
+    return await stage(conn, user_id=user_id, key=key, params=params, dedup_key=f"submission:{request_id}")
+
+
+async def _refuse(runtime: Runtime, user_id: int, request_id: str, key: str, params: dict, *, outcome: str) -> None:
+    pool = await runtime.db()
+    async with unit_of_work(pool) as conn:
+        staged = await _end(conn, user_id, request_id, key, params, status="refused", outcome=outcome)
+    await publish(runtime, [staged])  # None: answered by an earlier delivery (sent, or relayed by the clock)
 
 
 async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: str) -> None:
@@ -167,8 +203,11 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
     dedup = f"submission:{request_id}"
     async with pool.connection() as conn:
         user = await users.get(conn, user_id)
+        received = await submissions.get(conn, request_id=request_id)
+    if received is not None and received.status in ("refused", "failed"):
+        return  # answered already; its notice is in the outbox
     if user.status == "banned":
-        _notify(runtime, user_id, "notify.user.banned", {}, dedup)
+        await _refuse(runtime, user_id, request_id, "notify.user.banned", {}, outcome="banned")
         return
     try:
         parsed = await _resolve(runtime, url)
@@ -176,6 +215,7 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
         redis = await runtime.redis()
         paused_ms = await platform_pause_ms(redis, prefix=runtime.namespace, platform=parsed.platform.value)
         if paused_ms:
+            await _postpone(runtime, request_id, delay_ms=paused_ms)
             runtime.send(SUBMIT_VIDEO, user_id, url, request_id, delay_ms=paused_ms)
             return
         async with pool.connection() as conn:
@@ -192,15 +232,16 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
             stats = await _fetch_stats(runtime, parsed)
         except BlockedError as exc:
             pause = await pause_platform(redis, prefix=runtime.namespace, platform=parsed.platform.value, until=exc.until, reason=str(exc))
+            await _postpone(runtime, request_id, delay_ms=pause)
             runtime.send(SUBMIT_VIDEO, user_id, url, request_id, delay_ms=pause)
             return
         # shown back with the author the platform reports (m.tiktok.com/v/ID and embeds carry none)
         parsed = with_author(parsed, stats.author)
         video, staged = await _store(runtime, user=user, parsed=parsed, stats=stats, request_id=request_id, dedup=dedup)
     except SubmissionRefused as refused:
-        # nothing was stored: a redelivery after a crash runs this again and tells the creator
+        # the refusal ends the submission with its notice staged: a redelivery is quiet
         get_metrics().video_submissions.labels(platform=_platform_label(url), status=refused.outcome).inc()
-        _notify(runtime, user_id, refused.key, {"url": url, **refused.params}, dedup)
+        await _refuse(runtime, user_id, request_id, refused.key, {"url": url, **refused.params}, outcome=refused.outcome)
         return
     get_metrics().video_submissions.labels(platform=video.platform, status=video.status).inc()
     _first_check(runtime, video)
@@ -236,6 +277,11 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
             )
         except videos.DuplicateVideo:
             raise SubmissionRefused("notify.video.duplicate", outcome="duplicate") from None
+        if video.status == "approved":
+            # its first check is sent next; claimed now, so a lost message is re-sent by the
+            # clock after CHECK_RESEND_SECONDS (the 5-minute safety net stays as a backstop)
+            await videos.claim_for_check(conn, video_id=video.id, now=now)
+        await submissions.finish(conn, request_id=request_id, status="stored")
         key = STATUS_NOTICES.get(video.status)
         staged = await stage(conn, user_id=video.user_id, key=key, params={"url": video.url}, dedup_key=dedup) if key else None
     tag_video(video.id, video.platform)  # this span, and the check and notices sent next, are about it

@@ -2,8 +2,10 @@
 
 The bot stages a notice with ``zenith.storage.outbox.add`` inside the transaction of the
 decision it reports, and after the commit calls ``publish``: the ``notify`` message is
-enqueued and the row stamped sent. If that fails (or the process dies first) the row
-stays unsent and the clock relays it; the row's dedup key makes the two sends one.
+enqueued and the row stamped enqueued (the notifications actor confirms it sent after
+Telegram answered). If that fails (or the process dies first, or the broker loses the
+message) the row stays unconfirmed and the clock relays it; the row's dedup key makes
+the sends one.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ async def publish(
     send: Callable[..., Awaitable[Any]],
     connect: Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection]],
 ) -> int:
-    """After the commit: enqueue ``notify`` for each staged notice and stamp it sent; returns how many went out.
+    """After the commit: enqueue ``notify`` for each staged notice and stamp it enqueued; returns how many went out.
 
     Parameters:
       entries: rows from ``outbox.add`` (None, a replay's, is skipped).
@@ -49,8 +51,8 @@ async def publish(
     if sent:
         try:
             async with connect() as conn:
-                await outbox.mark_sent(conn, ids=sent)
+                await outbox.mark_enqueued(conn, ids=sent)
         except Exception:  # the relay sends them again; the dedup key absorbs it
-            logger.warning("outbox rows %s not stamped sent", sent, exc_info=True)
+            logger.warning("outbox rows %s not stamped enqueued", sent, exc_info=True)
     return len(sent)
 

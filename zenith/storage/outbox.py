@@ -2,12 +2,15 @@
 
 An actor adds the notice (``add``) inside the unit of work that commits the change, so
 the two are durable together; after the commit it enqueues the notify message and
-stamps the row sent (``mark_sent``). A worker dying in between leaves the row unsent:
-the clock claims such rows after a grace period (``claim_unsent``, ``FOR UPDATE SKIP
-LOCKED``: two clocks never relay the same row), re-sends them and stamps them sent in
-the same transaction. Every row carries the notifications actor's dedup key (unique
-here too), so an original send plus a relay still reach the creator once. Sent rows
-are deleted after a retention period (``purge_sent``).
+stamps the row enqueued (``mark_enqueued``). The row counts as sent only when the
+notifications actor confirms it (``confirm_sent``: Telegram answered, or the notice can
+never be delivered), because the broker may lose an enqueued message. The clock claims
+rows never enqueued after a short grace, and rows enqueued but unconfirmed after a
+longer wait (``claim_unsent``, ``FOR UPDATE SKIP LOCKED``: two clocks never relay the
+same row), re-sends them and stamps them enqueued again in the same transaction. Every
+row carries the notifications actor's dedup key (unique here too), so an original send
+plus a relay still reach the creator once. Sent rows are deleted after a retention
+period (``purge_sent``).
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ class OutboxEntry:
     created_at: datetime
     sent_at: datetime | None
     relays: int
+    enqueued_at: datetime | None = None
 
 
-_COLUMNS = "id, user_id, key, params, dedup_key, created_at, sent_at, relays"
+_COLUMNS = "id, user_id, key, params, dedup_key, created_at, sent_at, relays, enqueued_at"
 
 
 def _entry(row: dict) -> OutboxEntry:
@@ -71,19 +75,39 @@ async def add(conn: psycopg.AsyncConnection, *, user_id: int, key: str, params: 
     return _entry(row) if row else None
 
 
-async def mark_sent(conn: psycopg.AsyncConnection, *, ids: list[int]) -> int:
-    """Stamp unsent rows ``ids`` sent now; returns how many were still unsent."""
+async def mark_enqueued(conn: psycopg.AsyncConnection, *, ids: list[int]) -> int:
+    """Stamp unconfirmed rows ``ids`` handed to the broker now; returns how many changed."""
     if not ids:
         return 0
-    rows = await fetch_all(conn, "UPDATE outbox SET sent_at = now() WHERE id = ANY(%s) AND sent_at IS NULL RETURNING id", (list(ids),))
+    rows = await fetch_all(conn, "UPDATE outbox SET enqueued_at = now() WHERE id = ANY(%s) AND sent_at IS NULL RETURNING id", (list(ids),))
     return len(rows)
 
 
-async def claim_unsent(conn: psycopg.AsyncConnection, *, created_before: datetime, limit: int = 100) -> list[OutboxEntry]:
-    """The oldest rows still unsent and created before ``created_before``, locked.
+async def confirm_sent(conn: psycopg.AsyncConnection, *, dedup_key: str) -> bool:
+    """The notifications actor is done with ``dedup_key`` (delivered, or undeliverable):
+    the row stops being relayed. False when there is no unconfirmed row for it."""
+    cursor = await conn.execute(
+        "UPDATE outbox SET sent_at = now(), enqueued_at = coalesce(enqueued_at, now()) WHERE dedup_key = %s AND sent_at IS NULL",
+        (dedup_key,),
+    )
+    return cursor.rowcount == 1
+
+
+async def claim_unsent(
+    conn: psycopg.AsyncConnection,
+    *,
+    created_before: datetime,
+    enqueued_before: datetime | None = None,
+    max_relays: int | None = None,
+    limit: int = 100,
+) -> list[OutboxEntry]:
+    """The oldest unconfirmed rows to relay, locked.
 
     Parameters:
-      created_before: rows younger than this are left to their original sender.
+      created_before: rows never enqueued and younger than this are left to their sender.
+      enqueued_before: rows enqueued (by the sender or a relay) but not confirmed since
+        before this are relayed too (the broker lost the message); None: never.
+      max_relays: rows relayed this many times are left alone (None: no limit).
       limit: rows at most (default 100).
 
     ``FOR UPDATE SKIP LOCKED``: run it inside a unit of work, send, then ``mark_relayed``
@@ -93,22 +117,24 @@ async def claim_unsent(conn: psycopg.AsyncConnection, *, created_before: datetim
         conn,
         f"""
         SELECT {_COLUMNS} FROM outbox
-        WHERE sent_at IS NULL AND created_at < %s
-        ORDER BY created_at, id
-        LIMIT %s
+        WHERE sent_at IS NULL
+          AND coalesce(enqueued_at, created_at) < CASE WHEN enqueued_at IS NULL THEN %(created)s ELSE %(enqueued)s END
+          AND (%(max_relays)s::int IS NULL OR relays < %(max_relays)s::int)
+        ORDER BY coalesce(enqueued_at, created_at), id
+        LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
         """,
-        (created_before, limit),
+        {"created": created_before, "enqueued": enqueued_before, "max_relays": max_relays, "limit": limit},
     )
     return [_entry(row) for row in rows]
 
 
 async def mark_relayed(conn: psycopg.AsyncConnection, *, ids: list[int]) -> int:
-    """Stamp claimed rows ``ids`` sent now and count the relay; returns how many changed."""
+    """Stamp claimed rows ``ids`` enqueued now and count the relay; returns how many changed."""
     if not ids:
         return 0
     rows = await fetch_all(
-        conn, "UPDATE outbox SET sent_at = now(), relays = relays + 1 WHERE id = ANY(%s) AND sent_at IS NULL RETURNING id", (list(ids),)
+        conn, "UPDATE outbox SET enqueued_at = now(), relays = relays + 1 WHERE id = ANY(%s) AND sent_at IS NULL RETURNING id", (list(ids),)
     )
     return len(rows)
 
@@ -134,6 +160,6 @@ async def get(conn: psycopg.AsyncConnection, *, dedup_key: str) -> OutboxEntry |
 
 
 async def count_unsent(conn: psycopg.AsyncConnection) -> int:
-    """Rows not sent yet (waiting for their sender or the relay)."""
+    """Rows not confirmed sent yet (waiting for their sender, the broker or the relay)."""
     row = await fetch_one(conn, "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
     return int(row["n"])

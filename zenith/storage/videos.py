@@ -352,3 +352,23 @@ async def release_checks(conn: psycopg.AsyncConnection, *, video_ids: list[int])
         (list(video_ids),),
     )
     return cursor.rowcount
+
+
+async def claim_for_check(conn: psycopg.AsyncConnection, *, video_id: int, now: datetime) -> bool:
+    """Mark an approved, unclaimed video's check enqueued at ``now`` (its sender sends it
+    next); if that message is lost, the clock finds the claim overdue. False if already claimed."""
+    cursor = await conn.execute(
+        "UPDATE videos SET check_enqueued_at = %s WHERE id = %s AND status = 'approved' AND check_enqueued_at IS NULL",
+        (now, video_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def postpone_checks(conn: psycopg.AsyncConnection, *, video_ids: list[int], until: datetime) -> int:
+    """The claimed checks of ``video_ids`` are re-sent for ``until`` (a delayed retry, a
+    paused platform): the clock counts them lost only from then. Returns rows changed."""
+    cursor = await conn.execute(
+        "UPDATE videos SET check_enqueued_at = %s WHERE id = ANY(%s) AND status = 'approved' AND check_enqueued_at IS NOT NULL",
+        (until, list(video_ids)),
+    )
+    return cursor.rowcount

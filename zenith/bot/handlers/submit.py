@@ -64,8 +64,10 @@ async def submit_links(message: Message, user: User, i18n: Translator, services:
     for index, candidate in enumerate(candidates[:MAX_LINKS_PER_MESSAGE]):
         request_id = submission_request_id(user_id=user.id, message_id=message.message_id, index=index)
         try:
+            # stored before the answer: "accepted" is said only for links committed as received
             parsed = await submit_link(
-                send=services.send, settings=services.settings, user=user, link=candidate, request_id=request_id, source="bot"
+                send=services.send, transaction=services.transaction, settings=services.settings, user=user, link=candidate,
+                request_id=request_id, source="bot",
             )
         except LinkRejected as exc:
             refused.append(i18n("submit.rejected_line", url=_echo(candidate), reason=i18n(f"reject.{exc.reason.value}")))

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from zenith.config import Settings
 from zenith.messaging.contract import Route, send
+from zenith.storage.db import unit_of_work
 
 
 @dataclass
@@ -45,6 +46,13 @@ class ApiContext:
         """An autocommit connection for reads, under the database deadline."""
         async with asyncio.timeout(self.db_timeout):
             async with self.pool.connection() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        """One transaction (``unit_of_work``) under the database deadline."""
+        async with asyncio.timeout(self.db_timeout):
+            async with unit_of_work(self.pool) as conn:
                 yield conn
 
     async def send(self, route: Route, *args: Any) -> dramatiq.Message:

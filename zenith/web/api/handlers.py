@@ -62,7 +62,8 @@ async def submit_video(call: Call) -> models.SubmissionAccepted:
     request_id = submission_request_id(call, creator.id)
     context = call.context
     try:
-        parsed = await submit_link(send=context.send, settings=context.settings, user=creator, link=call.body.url, request_id=request_id, source="api")
+        parsed = await submit_link(send=context.send, transaction=context.transaction, settings=context.settings, user=creator,
+                                   link=call.body.url, request_id=request_id, source="api")
     except LinkRejected as exc:
         reason = translate(call.language, f"reject.{exc.reason.value}")
         raise ApiError("invalid_link", params={"reason": reason}, details=[{"field": "body.url", "problem": exc.reason.value}]) from None
