@@ -15,11 +15,19 @@ Trust (docs/trust.md): an answer that cannot be real is refused before anything 
 stored (``trust_gate``); the growth of a plausible one is judged under the video's lock,
 and doubtful growth is credited to the creator's held account for an admin to decide.
 
-Errors: a video that is private, deleted or gone is marked failed and its creator told;
-a platform that blocks us or whose quota is used up is paused (Redis TTL until its
-reset) and the whole batch is re-sent for then, burning no retries; a video that failed
-this time (5xx, timeout, garbage) after the adapter's own retries is re-sent later with
-a growing delay. Videos that are not approved, or whose creator is banned, earn nothing.
+Errors, each video on its own (one bad item never fails or re-stores the others): a
+video the platform says is private, deleted or gone is a miss — declared gone (marked
+failed, its creator told once) only after VIDEO_GONE_AFTER_CHECKS misses over
+VIDEO_GONE_AFTER_HOURS, re-checked in between (`storage.check_faults`); an answer about
+a video that cannot be understood (a count of -5000, 1e30, text, a missing field) is
+retried and after CHECK_UNREADABLE_LIMIT such answers in a row the video is
+quarantined with the raw answer for an admin; a video whose store fails is retried
+later; a platform that blocks us or whose quota is used up is paused (Redis TTL until
+its reset) and the whole batch is re-sent for then, burning no retries; a video that
+failed this time (5xx, timeout, garbage) after the adapter's own retries is re-sent
+later with a growing delay. Every delayed re-send moves the videos' claims to when it
+is due, so the clock re-sends a lost one CHECK_RESEND_SECONDS after that. Videos that
+are not approved, or whose creator is banned, earn nothing.
 """
 
 from __future__ import annotations
@@ -45,8 +53,8 @@ from zenith.domain.schedule import CheckSchedule, growth_per_hour, next_check_at
 from zenith.domain.videos import VideoStatus, is_tracked
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY
 from zenith.platforms.base import VideoStats
-from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError, PlatformError
-from zenith.storage import checks, credit_notices, digests, users, videos
+from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError, PlatformError, UnreadableAnswer
+from zenith.storage import check_faults, checks, credit_notices, digests, users, videos
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import current_trace_id_hex, video_attributes
 from zenith.telemetry.metrics import get_metrics
@@ -100,33 +108,49 @@ async def check_videos(video_ids: list[int], attempt: int = 0) -> None:
     it again (a stale claim, or still due) and the creator is told the check is delayed.
     """
     runtime = get_runtime()
+    settled: set[int] = set()  # videos this delivery finished with: never told "delayed"
     try:
-        await _check_videos(runtime, video_ids, attempt)
+        await _check_videos(runtime, video_ids, attempt, settled)
     except Exception:
         if is_last_attempt(runtime.broker):
-            await _tell_delayed(runtime, list(video_ids))
+            await _tell_delayed(runtime, [video_id for video_id in video_ids if video_id not in settled])
         raise
 
 
-async def _check_videos(runtime: Runtime, video_ids: list[int], attempt: int) -> None:
+async def _check_videos(runtime: Runtime, video_ids: list[int], attempt: int, settled: set[int]) -> None:
     pool = await runtime.db()
+    now = datetime.now(timezone.utc)
     async with pool.connection() as conn:
         found = await videos.get_many(conn, list(video_ids))
+        # handled now: the clock counts a claim lost from here, not from when it was sent
+        await videos.postpone_checks(conn, video_ids=[video.id for video in found if video.check_enqueued_at], until=now)
     tracked = [video for video in found if is_tracked(video.status)]
     if len(found) == 1:
         tag_video(found[0].id, found[0].platform)
     by_platform: dict[str, list[videos.Video]] = defaultdict(list)
     for video in tracked:
         by_platform[video.platform].append(video)
-    await asyncio.gather(*(_check_platform(runtime, platform, batch, attempt) for platform, batch in by_platform.items()))
+    await asyncio.gather(*(_check_platform(runtime, platform, batch, attempt, settled) for platform, batch in by_platform.items()))
 
 
-async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Video], attempt: int) -> None:
+async def _resend(runtime: Runtime, ids: list[int], attempt: int, *, delay_ms: int) -> None:
+    """Send ``ids`` again in ``delay_ms``, their claims moved to then (if this message is
+    lost, the clock re-sends them CHECK_RESEND_SECONDS after it was due)."""
+    try:
+        pool = await runtime.db()
+        async with pool.connection() as conn:
+            await videos.postpone_checks(conn, video_ids=ids, until=datetime.now(timezone.utc) + timedelta(milliseconds=delay_ms))
+    except Exception:  # at worst the clock re-sends them early; the check is idempotent
+        logger.warning("claims of %d videos not postponed", len(ids), exc_info=True)
+    runtime.send(CHECK_VIDEOS, ids, attempt, delay_ms=delay_ms)
+
+
+async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Video], attempt: int, settled: set[int]) -> None:
     redis = await runtime.redis()
     ids = [video.id for video in batch]
     paused_ms = await platform_pause_ms(redis, prefix=runtime.namespace, platform=platform)
     if paused_ms:
-        runtime.send(CHECK_VIDEOS, ids, attempt, delay_ms=paused_ms)
+        await _resend(runtime, ids, attempt, delay_ms=paused_ms)
         return
     adapter = await runtime.platform(platform)
     started = time.monotonic()
@@ -136,18 +160,21 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
         pause = await pause_platform(redis, prefix=runtime.namespace, platform=platform, until=exc.until, reason=str(exc))
         logger.warning("%s paused for %d s: %s", platform, pause // 1000, exc)
         get_metrics().platform_errors.labels(platform=platform, kind=type(exc).__name__).inc()
-        runtime.send(CHECK_VIDEOS, ids, attempt, delay_ms=pause)
+        await _resend(runtime, ids, attempt, delay_ms=pause)
         return
     except ConfigurationError as exc:
         # nothing works until an operator fixes the settings; do not hammer the API meanwhile
         await pause_platform(redis, prefix=runtime.namespace, platform=platform, until=None, reason=str(exc))
         logger.error("%s misconfigured, checks paused: %s", platform, exc)
-        runtime.send(CHECK_VIDEOS, ids, attempt, delay_ms=DEFAULT_PAUSE_MS)
+        await _resend(runtime, ids, attempt, delay_ms=DEFAULT_PAUSE_MS)
         return
     fetch_seconds = (time.monotonic() - started) / max(1, len(batch))
 
     policy, schedule, window = _rules(runtime.settings)
     owners = await _users(runtime, {video.user_id for video in batch})
+    pool = await runtime.db()
+    async with pool.connection() as conn:
+        faults = await check_faults.get_many(conn, ids)
     now = datetime.now(timezone.utc)
     gate = asyncio.Semaphore(STORE_CONCURRENCY)
     retry_later: list[int] = []
@@ -157,12 +184,14 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
         with tracer().start_as_current_span("check video", attributes=video_attributes(video.id, video.platform)):
             tag_video(video.id, video.platform)  # this task's SQL spans and notifications carry it too
             async with gate:
-                if isinstance(result, VideoStats):
-                    started_one = time.monotonic()
-                    await _store(runtime, video, result, now=now, policy=policy, schedule=schedule, window=window, owner=owners[video.user_id])
-                    get_metrics().video_processing_seconds.labels(platform=platform).observe(fetch_seconds + time.monotonic() - started_one)
-                elif isinstance(result, PermanentError):
-                    await _fail(runtime, video, result)
+                try:
+                    done = await _settle(runtime, video, result, now=now, rules=(policy, schedule, window), owner=owners[video.user_id],
+                                         had_faults=video.id in faults, fetch_seconds=fetch_seconds)
+                except Exception as exc:  # this video only: the others of the batch go on
+                    logger.warning("video %s: check not stored (%s: %s); retried later", video.id, type(exc).__name__, exc)
+                    done = False
+                if done:
+                    settled.add(video.id)
                 else:
                     # the failed call behind it was counted in platform_errors by the retry helper
                     trace.get_current_span().set_attribute("zenith.check.retry_later", True)
@@ -170,10 +199,57 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
 
     await asyncio.gather(*(one(video) for video in batch))
     if retry_later and attempt < MAX_RETRY_ATTEMPTS:
-        runtime.send(CHECK_VIDEOS, retry_later, attempt + 1, delay_ms=retry_delay_ms(attempt))
+        await _resend(runtime, retry_later, attempt + 1, delay_ms=retry_delay_ms(attempt))
     elif retry_later:
         logger.warning("%s: %d videos still failing after %d re-sends; left to the clock", platform, len(retry_later), attempt)
         await _tell_delayed(runtime, retry_later)
+
+
+async def _settle(
+    runtime: Runtime, video: videos.Video, result, *, now: datetime, rules: tuple, owner: users.User, had_faults: bool, fetch_seconds: float
+) -> bool:
+    """Act on one video's answer; True when this message is done with it, False to retry it later."""
+    policy, schedule, window = rules
+    settings = runtime.settings
+    if isinstance(result, VideoStats):
+        started = time.monotonic()
+        await _store(runtime, video, result, now=now, policy=policy, schedule=schedule, window=window, owner=owner)
+        if had_faults:
+            pool = await runtime.db()
+            async with pool.connection() as conn:
+                await check_faults.clear(conn, video_id=video.id)
+        get_metrics().video_processing_seconds.labels(platform=video.platform).observe(fetch_seconds + time.monotonic() - started)
+        return True
+    if isinstance(result, PermanentError):
+        await _missing(runtime, video, result, now=now)
+        return True
+    if isinstance(result, UnreadableAnswer):
+        pool = await runtime.db()
+        async with unit_of_work(pool) as conn:
+            count = await check_faults.record_unreadable(
+                conn, video_id=video.id, reason=str(result), raw_answer=result.raw, now=now, limit=settings.check_unreadable_limit
+            )
+        get_metrics().platform_errors.labels(platform=video.platform, kind="unreadable").inc()
+        if count is None:
+            logger.warning("video %s quarantined after %d unreadable answers: %s", video.id, settings.check_unreadable_limit, result)
+            return True
+        logger.info("video %s: unreadable answer %d of %d (%s)", video.id, count, settings.check_unreadable_limit, result)
+    return False
+
+
+async def _missing(runtime: Runtime, video: videos.Video, error: PermanentError, *, now: datetime) -> None:
+    """A miss: declared gone (failed, creator told once) only after enough misses over enough time."""
+    settings = runtime.settings
+    pool = await runtime.db()
+    async with unit_of_work(pool) as conn:
+        miss = await check_faults.record_missing(
+            conn, video_id=video.id, reason=error.reason, now=now,
+            gone_after_checks=settings.video_gone_after_checks, gone_after=timedelta(hours=float(settings.video_gone_after_hours)),
+        )
+    if miss.gone:
+        await _fail(runtime, video, error)
+    else:
+        logger.info("video %s missing (%s), miss %d; checked again at %s", video.id, error.reason, miss.missing_checks, miss.next_check_at.isoformat())
 
 
 async def _tell_delayed(runtime: Runtime, video_ids: list[int]) -> None:

@@ -5,7 +5,9 @@ Callers decide what to do from the class alone:
 * ``TransientError``: try again later (timeouts, connection errors, 5xx, 429);
   ``retry_after`` says how long the platform asked us to wait, when it did.
 * ``BadResponseError``: the platform answered something we cannot parse; retried a
-  few times like a transient error, then reported.
+  few times like a transient error, then reported. ``UnreadableAnswer`` is the kind
+  about one video of an otherwise good answer (a count of -5000, "abc", 1e30), with
+  the raw item: the video is retried on its own and set aside if it stays unreadable.
 * ``PermanentError``: this one video / account cannot be read (deleted, private, ...);
   ``reason`` is one of ``NOT_FOUND``, ``PRIVATE``, ``DELETED``, ``UNAVAILABLE``.
   Retrying does not help.
@@ -70,6 +72,20 @@ class BadResponseError(PlatformError):
     Treated like a transient error with fewer retries: a changed page layout does not
     fix itself in seconds, but a truncated response does.
     """
+
+
+class UnreadableAnswer(BadResponseError):
+    """The answer about one video cannot be understood (a negative, fractional, non-finite
+    or absurdly large count, a missing field); the rest of the batch is fine.
+
+    :param raw: the platform's item about this video, as text (cut to ``RAW_LIMIT``).
+    """
+
+    RAW_LIMIT = 4000
+
+    def __init__(self, message: str, *, raw: str, platform: str | None = None) -> None:
+        super().__init__(message, platform=platform)
+        self.raw = raw[: self.RAW_LIMIT]
 
 
 class PermanentError(PlatformError):

@@ -23,7 +23,9 @@ from zenith.platforms.errors import (
     BadResponseError,
     BlockedError,
     PermanentError,
+    UnreadableAnswer,
 )
+from zenith.platforms.counts import parse_count
 
 PLATFORM = "tiktok"
 UNIVERSAL_ID = "__UNIVERSAL_DATA_FOR_REHYDRATION__"
@@ -66,12 +68,22 @@ def _status_error(status: int, message: str, what: str) -> PermanentError:
     return PermanentError(f"tiktok: {what} unavailable (statusCode {status} {message})".strip(), reason=reason, platform=PLATFORM)
 
 
+def _count(stats: dict[str, Any], stats_v2: dict[str, Any], key: str) -> int | None:
+    return parse_count(stats.get(key, stats_v2.get(key)), what=key, platform=PLATFORM)
+
+
 def _stats_from_item(item: dict[str, Any], video_id: str) -> VideoStats:
-    stats = item.get("stats") or {}
-    stats_v2 = item.get("statsV2") or {}
-    views = _int(stats.get("playCount", stats_v2.get("playCount")))
-    if views is None:
-        raise BadResponseError(f"tiktok: video {video_id} has no playCount", platform=PLATFORM)
+    """Stats from the page's item; ``UnreadableAnswer`` with the item's counts if malformed."""
+    stats = item.get("stats") if isinstance(item.get("stats"), dict) else {}
+    stats_v2 = item.get("statsV2") if isinstance(item.get("statsV2"), dict) else {}
+    try:
+        views = _count(stats, stats_v2, "playCount")
+        if views is None:
+            raise BadResponseError(f"tiktok: video {video_id} has no playCount", platform=PLATFORM)
+        likes, comments = _count(stats, stats_v2, "diggCount"), _count(stats, stats_v2, "commentCount")
+    except BadResponseError as exc:
+        raw = json.dumps({"id": item.get("id"), "stats": stats, "statsV2": stats_v2}, ensure_ascii=False, default=str)
+        raise UnreadableAnswer(str(exc), raw=raw, platform=PLATFORM) from None
     author = item.get("author")
     if isinstance(author, dict):  # current layout: an object
         handle, author_id = author.get("uniqueId"), author.get("id")
@@ -82,8 +94,8 @@ def _stats_from_item(item: dict[str, Any], video_id: str) -> VideoStats:
         platform=PLATFORM,
         video_id=str(item.get("id") or video_id),
         views=views,
-        likes=_int(stats.get("diggCount", stats_v2.get("diggCount"))),
-        comments=_int(stats.get("commentCount", stats_v2.get("commentCount"))),
+        likes=likes,
+        comments=comments,
         author=handle,
         author_id=str(author_id) if author_id else None,
         published_at=datetime.fromtimestamp(created, timezone.utc) if created else None,

@@ -8,6 +8,7 @@ unknown, private or deleted (the API does not say which): ``PermanentError(NOT_F
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,9 @@ from zenith.platforms.errors import (
     PlatformError,
     QuotaExceededError,
     TransientError,
+    UnreadableAnswer,
 )
+from zenith.platforms.counts import parse_count
 from zenith.platforms.http_common import (
     MAX_API_BODY,
     TRANSPORT_ERRORS,
@@ -78,17 +81,19 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 def _count(statistics: dict[str, Any], key: str) -> int | None:
-    raw = statistics.get(key)
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        raise BadResponseError(f"youtube: {key}={raw!r} is not a count", platform=PLATFORM) from None
+    return parse_count(statistics.get(key), what=key, platform=PLATFORM)
 
 
 def video_stats_from_item(item: dict[str, Any]) -> VideoStats:
-    """A ``VideoStats`` from one ``videos.list`` item (``BadResponseError`` if malformed)."""
+    """A ``VideoStats`` from one ``videos.list`` item (``UnreadableAnswer`` with the raw
+    item if malformed: no viewCount, or a value that is not a count)."""
+    try:
+        return _stats(item)
+    except BadResponseError as exc:
+        raise UnreadableAnswer(str(exc), raw=json.dumps(item, ensure_ascii=False, default=str), platform=PLATFORM) from None
+
+
+def _stats(item: dict[str, Any]) -> VideoStats:
     statistics = item.get("statistics")
     if not isinstance(statistics, dict) or statistics.get("viewCount") is None:
         raise BadResponseError(f"youtube: item {item.get('id')!r} has no viewCount", platform=PLATFORM)
@@ -97,7 +102,7 @@ def video_stats_from_item(item: dict[str, Any]) -> VideoStats:
     return VideoStats(
         platform=PLATFORM,
         video_id=str(item["id"]),
-        views=_count(statistics, "viewCount") or 0,
+        views=_count(statistics, "viewCount"),
         likes=_count(statistics, "likeCount"),
         comments=_count(statistics, "commentCount"),
         author=snippet.get("channelTitle"),
