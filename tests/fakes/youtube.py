@@ -14,6 +14,7 @@ Usage::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class FakeYouTubeVideo:
     channel_title: str = "Creator"
     published_at: str = "2024-03-01T12:00:00Z"
     duration: str = "PT1M30S"
+    statistics: dict[str, Any] | None = None  # served as is instead of the counts above (poisoned answers)
 
 
 @dataclass
@@ -44,7 +46,8 @@ class FakeYouTubeState:
     """What the fake serves; tests change it between calls (thread-safe).
 
     ``failures`` is a queue consumed one per request: ``"quota"``, ``"500"``,
-    ``"429"`` (with ``retry_after``), ``"garbage"``, ``"key_invalid"``, ``"rate_limit"``.
+    ``"429"`` (with ``retry_after``), ``"garbage"``, ``"key_invalid"``, ``"rate_limit"``,
+    ``"empty"`` (200 with ``"items": []``), ``"no_id"`` (200, the items without ``"id"``).
     """
 
     api_key: str = "fake-youtube-key"
@@ -52,6 +55,7 @@ class FakeYouTubeState:
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     retry_after: int = 2
+    response_delay: float = 0.0  # seconds each videos.list call takes (work piles up in flight)
     calls: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -107,6 +111,11 @@ def _scripted_failure(state: FakeYouTubeState) -> web.Response | None:
         return web.Response(status=200, text="<html><body>502 Bad Gateway</body>", content_type="text/html")
     if kind == "key_invalid":
         return _key_invalid()
+    if kind == "empty":
+        return web.json_response({"kind": "youtube#videoListResponse", "etag": "list-etag", "items": [],
+                                  "pageInfo": {"totalResults": 0, "resultsPerPage": 0}})
+    if kind == "no_id":
+        return NO_ID
     raise ValueError(f"unknown scripted failure {kind!r}")
 
 
@@ -117,12 +126,18 @@ def _key_invalid() -> web.Response:
     return google_error(400, message, "badRequest", extra={"status": "INVALID_ARGUMENT", "details": details})
 
 
+# _scripted_failure's answer for "no_id": serve the items, each without its "id"
+NO_ID = web.Response(status=204)
+
+
 def _video_item(video: FakeYouTubeVideo) -> dict[str, Any]:
-    statistics: dict[str, str] = {"viewCount": str(video.views), "favoriteCount": "0"}
+    statistics: dict[str, Any] = {"viewCount": str(video.views), "favoriteCount": "0"}
     if video.likes is not None:
         statistics["likeCount"] = str(video.likes)
     if video.comments is not None:
         statistics["commentCount"] = str(video.comments)
+    if video.statistics is not None:
+        statistics = dict(video.statistics)
     return {
         "kind": "youtube#video",
         "etag": f"etag-{video.video_id}",
@@ -156,8 +171,10 @@ def build_app(state: FakeYouTubeState) -> web.Application:
     async def videos(request: web.Request) -> web.Response:
         ids = [i for i in request.query.get("id", "").split(",") if i]
         failure = precheck(request, "videos", ids)
-        if failure is not None:
+        if failure is not None and failure is not NO_ID:
             return failure
+        if state.response_delay:
+            await asyncio.sleep(state.response_delay)
         if len(ids) > 50:
             return google_error(400, "The request specifies an invalid filter parameter.", "invalidFilters", "youtube.parameter")
         parts = set(request.query.get("part", "").split(","))
@@ -168,7 +185,7 @@ def build_app(state: FakeYouTubeState) -> web.Application:
                 if video is None:
                     continue  # the real API leaves out unknown, private and deleted ids
                 item = _video_item(video)
-                items.append({k: v for k, v in item.items() if k in {"kind", "etag", "id"} or k in parts})
+                items.append({k: v for k, v in item.items() if (k in {"kind", "etag", "id"} or k in parts) and not (failure is NO_ID and k == "id")})
         return web.json_response({"kind": "youtube#videoListResponse", "etag": "list-etag", "items": items,
                                   "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)}})
 

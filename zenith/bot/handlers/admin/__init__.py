@@ -1,4 +1,4 @@
-"""Admin panel: moderation, payouts, review of held earnings, users, broadcast, status -- refused to everyone else."""
+"""Admin panel: moderation, payouts, review of held earnings, users, broadcast, status, quarantine -- refused to everyone else."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ def build_admin_router() -> Router:
     non-admin; the refusal router then answers their admin commands and buttons.
     Handlers that act also check ``is_admin`` themselves (defence in depth).
     """
-    from zenith.bot.handlers.admin import broadcast, moderation, panel, payouts, refusal, review, status, users
+    from zenith.bot.handlers.admin import broadcast, moderation, panel, payouts, quarantine, refusal, review, status, users
     from zenith.bot.handlers import detached
     from zenith.bot.handlers.admin.filters import IsAdmin
 
     admin = Router(name=__name__)
     admin.message.filter(IsAdmin())
     admin.callback_query.filter(IsAdmin())
-    for module in (panel, moderation, payouts, review, users, broadcast, status):
+    for module in (panel, moderation, payouts, review, users, broadcast, status, quarantine):
         admin.include_router(detached(module.router))
     outer = Router(name=f"{__name__}.outer")
     outer.include_routers(admin, detached(refusal.router))

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 router = Router(name=__name__)
 
-ADMIN_COMMANDS = ("admin", "moderation", "payouts", "user", "broadcast", "status", "review")
+ADMIN_COMMANDS = ("admin", "moderation", "payouts", "user", "broadcast", "status", "review", "quarantine")
 
 
 @router.message(Command(*ADMIN_COMMANDS))

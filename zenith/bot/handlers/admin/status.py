@@ -1,4 +1,4 @@
-"""System status for admins: queue depths, worker pools, exchange-rate age."""
+"""System status for admins: queue depths, worker pools, exchange-rate age, work waiting in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 from zenith.bot.callbacks import AdminMenuCb, AdminSection
 from zenith.bot.services import BotServices
 from zenith.i18n import Markup, Translator
-from zenith.storage import rates
+from zenith.storage import check_faults, rates, submissions
 from zenith.supervisor.status import collect, is_fresh, queue_depths
 
 router = Router(name=__name__)
@@ -43,6 +43,8 @@ async def _status_text(i18n: Translator, services: BotServices) -> str:
         snapshots = await asyncio.to_thread(collect, settings)
     async with services.read() as conn:
         latest = await rates.latest_all(conn)
+        received = await submissions.count_waiting(conn)
+        quarantined = await check_faults.count_quarantined(conn)
     now = datetime.now(timezone.utc)
     none = i18n("admin.status_none")
     queues = [i18n("admin.status_queue_line", queue=name, depth=depth) for name, depth in depths.items()]
@@ -56,6 +58,7 @@ async def _status_text(i18n: Translator, services: BotServices) -> str:
         queues=Markup("\n".join(queues) or none),
         pools=Markup("\n".join(pools) or none),
         rates=Markup("\n".join(rate_lines) or none),
+        work=Markup(i18n("admin.status_work", received=received, quarantined=quarantined)),
     )
 
 
