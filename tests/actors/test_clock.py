@@ -64,10 +64,14 @@ async def test_two_clocks_ticking_at_once_enqueue_each_due_video_once_in_batches
         await tick(now + timedelta(seconds=5), runtime=runtime)
         again = [vid for batch in _queued_check_batches(broker)[len(batches):] for vid in batch if vid in mine]
         assert again == []
-        # ...until the check has not been stored for CHECK_RESEND_SECONDS: then re-sent once
+        # ...nor while they wait in the queue, however overdue: a backlog is not a loss...
         stale = now + timedelta(seconds=float(settings.check_resend_seconds) + 1)
+        await tick(stale, runtime=runtime)
+        assert len(_queued_check_batches(broker)) == len(batches)
+        # ...but once the broker lost them, CHECK_RESEND_SECONDS overdue: re-sent once
+        broker.flush("parsing")
         await asyncio.gather(*(tick(stale, runtime=runtime) for _ in range(2)))
-        resent = [vid for batch in _queued_check_batches(broker)[len(batches):] for vid in batch if vid in mine]
+        resent = [vid for batch in _queued_check_batches(broker) for vid in batch if vid in mine]
         assert sorted(resent) == sorted(mine)
     finally:
         await runtime.close()

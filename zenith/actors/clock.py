@@ -11,6 +11,9 @@ Every CLOCK_TICK_SECONDS (default 5) the `zenith clock` process runs `tick(now)`
   message was due (its message was lost, or a worker died with it) is claimed again and
   re-sent. A submitted video is claimed when its first check is sent, so a lost first
   check is re-sent the same way.
+* The lost-work sweeps (checks, submissions, unconfirmed notices) wait while the queue
+  they would re-send into still holds ready messages (`backlog.has_backlog`): overdue
+  work behind a backlog is waiting, not lost, and re-sending it would only add duplicates.
 * lost submissions: a link received (a 'received' row, see `storage.submissions`) whose
   submit_video was not handled SUBMISSION_RESEND_SECONDS after it was due is re-sent;
   after SUBMISSION_MAX_RESENDS re-sends the creator is asked to send the link again.
@@ -43,6 +46,7 @@ import signal
 from datetime import datetime, timedelta, timezone
 
 from zenith.actors import notice_outbox
+from zenith.actors.backlog import has_backlog
 from zenith.actors.digest import send_daily_digests
 from zenith.actors.hold_release import release_quiet_holds
 from zenith.actors.rates import crypto_pay_configured
@@ -50,7 +54,7 @@ from zenith.actors.runtime import Runtime, configure_runtime, get_runtime
 from zenith.config import get_settings
 from zenith.domain.links import Platform
 from zenith.domain.payouts import PayoutStatus
-from zenith.messaging.contract import CHECK_VIDEOS, PROCESS_PAYOUT, REFRESH_RATES, SUBMIT_VIDEO
+from zenith.messaging.contract import CHECK_VIDEOS, NOTIFICATIONS, PARSING, PROCESS_PAYOUT, REFRESH_RATES, SUBMISSION, SUBMIT_VIDEO
 from zenith.storage import payouts, submissions, videos
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.links import InvalidTraceId, link_to_trace, new_trace_for_message
@@ -94,9 +98,11 @@ async def enqueue_due_checks(runtime: Runtime, now: datetime) -> int:
     """Claim and send due and lost checks; returns how many videos were sent."""
     pool = await runtime.db()
     stale_after = timedelta(seconds=float(runtime.settings.check_resend_seconds))
+    # overdue claims behind a backlog are waiting, not lost: re-sending them would only add duplicates
+    claims = (videos.claim_due_checks,) if await has_backlog(runtime.broker, PARSING) else (videos.claim_due_checks, videos.claim_stale_checks)
     sent = 0
     for platform, size in BATCH_SIZE.items():
-        for claim in (videos.claim_due_checks, videos.claim_stale_checks):
+        for claim in claims:
             for _ in range(MAX_BATCHES_PER_TICK):
                 async with pool.connection() as conn:
                     if claim is videos.claim_due_checks:
@@ -117,6 +123,8 @@ async def resend_submissions(runtime: Runtime, now: datetime) -> int:
     A submission re-sent SUBMISSION_MAX_RESENDS times already ends as failed instead, and
     its creator is asked to send the link again (the notice staged with it).
     """
+    if await has_backlog(runtime.broker, SUBMISSION):
+        return 0  # overdue submissions may be waiting in it; re-sent once it drained
     pool = await runtime.db()
     settings = runtime.settings
     overdue_before = now - timedelta(seconds=float(settings.submission_resend_seconds))
@@ -171,7 +179,8 @@ async def nudge_payouts(runtime: Runtime, now: datetime) -> int:
 
 async def relay_notices(runtime: Runtime, now: datetime) -> int:
     """Relay outbox notices their senders did not publish; purge old sent ones hourly."""
-    relayed = await notice_outbox.relay_unsent(runtime, now=now)
+    backlog = await has_backlog(runtime.broker, NOTIFICATIONS)
+    relayed = await notice_outbox.relay_unsent(runtime, now=now, resend_unconfirmed=not backlog)
     redis = await runtime.redis()
     if await redis.set(runtime.key("clock", "outbox-purged"), "1", nx=True, ex=OUTBOX_PURGE_SECONDS):
         purged = await notice_outbox.purge_sent(runtime, now=now)

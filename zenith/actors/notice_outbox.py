@@ -92,6 +92,7 @@ async def relay_unsent(
     now: datetime,
     grace: timedelta = RELAY_GRACE,
     resend_after: timedelta | None = None,
+    resend_unconfirmed: bool = True,
     batch_size: int = RELAY_BATCH_SIZE,
     max_batches: int = MAX_RELAY_BATCHES_PER_TICK,
 ) -> int:
@@ -102,6 +103,8 @@ async def relay_unsent(
       grace: how long a sender has to publish its own notice (default 30 s).
       resend_after: how long an enqueued notice may wait for its confirmation before it
         is sent again (default: the NOTICE_RESEND_SECONDS setting).
+      resend_unconfirmed: False relays only the notices never enqueued (the clock's
+        choice while the notifications queue has a backlog).
       batch_size: rows per transaction (default 100).
       max_batches: transactions at most per call (default 20).
 
@@ -117,7 +120,8 @@ async def relay_unsent(
         failure: Exception | None = None
         async with unit_of_work(pool) as conn:
             claimed = await outbox.claim_unsent(
-                conn, created_before=now - grace, enqueued_before=now - resend_after, max_relays=MAX_RELAYS, limit=batch_size
+                conn, created_before=now - grace, enqueued_before=now - resend_after if resend_unconfirmed else None,
+                max_relays=MAX_RELAYS, limit=batch_size,
             )
             sent: list[int] = []
             for entry in claimed:

@@ -204,8 +204,16 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
     async with pool.connection() as conn:
         user = await users.get(conn, user_id)
         received = await submissions.get(conn, request_id=request_id)
+        if received is not None and received.status == "received":
+            # handled from now: the clock counts it lost only SUBMISSION_RESEND_SECONDS after this
+            await submissions.postpone(conn, request_id=request_id, until=datetime.now(timezone.utc))
+        stored = await videos.find_by_request(conn, request_id=request_id) if received and received.status == "stored" else None
     if received is not None and received.status in ("refused", "failed"):
         return  # answered already; its notice is in the outbox
+    if stored is not None:  # a duplicate wake-up: only the follow-ups, no platform call
+        tag_video(stored.id, stored.platform)
+        _follow_up(runtime, stored, dedup)
+        return
     if user.status == "banned":
         await _refuse(runtime, user_id, request_id, "notify.user.banned", {}, outcome="banned")
         return
