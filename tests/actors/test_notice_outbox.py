@@ -17,6 +17,7 @@ import redis
 from zenith.actors import notice_outbox
 from zenith.actors.clock import tick
 from zenith.actors.runtime import Runtime
+from zenith.actors.backlog import has_backlog
 from zenith.messaging.broker import build_broker
 from zenith.messaging.contract import PROCESS_PAYOUT, REFRESH_RATES, SUBMIT_VIDEO, send
 from zenith.storage import ledger, outbox, payouts
@@ -79,8 +80,8 @@ async def test_notices_whose_send_failed_after_the_commit_are_relayed_once_and_d
             # a duplicate relay (a confirmation lost) and the original send: the dedup key makes them no-ops
             async with pool.connection() as conn:
                 await fetch_all(conn, "UPDATE outbox SET sent_at = NULL WHERE user_id = %s RETURNING id", (user.id,))
-            resend_after = timedelta(seconds=float(settings.notice_resend_seconds) + 1)
-            await tick(datetime.now(timezone.utc) + resend_after, runtime=runtime)
+            await _drained(worker.broker)
+            await tick(_relay_due(settings, relayed), runtime=runtime)
             assert await notice_outbox.publish(runtime, relayed) == 2
             assert [row.relays for row in await _rows(pool, user.id)] == [2, 2]
             await eventually(lambda: _all_confirmed(pool, user.id), what="the duplicates confirmed as already delivered")
@@ -93,6 +94,23 @@ async def test_notices_whose_send_failed_after_the_commit_are_relayed_once_and_d
     assert texts[0].startswith("✅ Video approved") and texts[1].startswith("💰 +975.00 RUB")
     assert {row.key for row in relayed} == {"notify.video.approved", "notify.video.credited"}
     assert relayed[0].dedup_key == f"submission:{request_id}"
+
+
+def _relay_due(settings, rows) -> datetime:
+    """When the clock relays these enqueued, unconfirmed rows again (the wait doubles per relay)."""
+    resend = timedelta(seconds=float(settings.notice_resend_seconds))
+    return max(row.enqueued_at + resend * 2 ** row.relays for row in rows) + timedelta(seconds=1)
+
+
+async def _drained(broker) -> None:
+    """The notifications queue holds no ready message (the clock relays nothing behind a backlog)."""
+    await eventually(_not(has_backlog, broker, "notifications"), timeout=20, what="notifications queue drained")
+
+
+def _not(check, *args):
+    async def negated():
+        return not await check(*args)
+    return negated
 
 
 async def _all_confirmed(pool, user_id: int):
@@ -186,8 +204,8 @@ async def test_a_payout_approved_notice_whose_send_failed_after_sending_committe
             # relayed again (its confirmation lost): the dedup key keeps it one message
             async with pool.connection() as conn:
                 await fetch_all(conn, "UPDATE outbox SET sent_at = NULL WHERE user_id = %s RETURNING id", (user.id,))
-            resend_after = timedelta(seconds=float(settings.notice_resend_seconds) + 1)
-            await tick(datetime.now(timezone.utc) + resend_after, runtime=runtime)
+            await _drained(worker.broker)
+            await tick(_relay_due(settings, await _rows(pool, user.id)), runtime=runtime)
             await eventually(lambda: _all_confirmed(pool, user.id), what="the duplicate confirmed as already delivered")
             await asyncio.sleep(2.5)  # a second notice to one chat would arrive within this
         finally:

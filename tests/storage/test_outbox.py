@@ -107,14 +107,15 @@ async def test_an_enqueued_notice_is_relayed_until_the_notifications_actor_confi
 
     async def claim(at: datetime) -> set[int]:
         async with unit_of_work(pool) as conn:
-            claimed = await outbox.claim_unsent(conn, created_before=at - timedelta(seconds=30), enqueued_before=at - timedelta(minutes=1),
+            claimed = await outbox.claim_unsent(conn, created_before=at - timedelta(seconds=30), now=at, resend_after=timedelta(minutes=1),
                                                 max_relays=60, limit=100_000)
-            await outbox.mark_relayed(conn, ids=[e.id for e in claimed if e.id in ids])
+            await outbox.mark_relayed(conn, ids=[e.id for e in claimed if e.id in ids], now=at)
         return {e.id for e in claimed} & set(ids)
 
     assert await claim(now) == {lost.id}  # enqueued 2 min ago, never confirmed
-    assert await claim(now) == set()  # the relay stamped it enqueued again: next minute
-    assert await claim(now + timedelta(minutes=2)) == {lost.id, waiting.id}
+    assert await claim(now) == set()  # the relay stamped it enqueued again
+    assert await claim(now + timedelta(minutes=1, seconds=30)) == {waiting.id}  # relayed once: its next wait is 2 min
+    assert await claim(now + timedelta(minutes=3)) == {lost.id}
     async with pool.connection() as conn:
         assert (await outbox.get(conn, dedup_key=lost.dedup_key)).relays == 2
 

@@ -35,8 +35,8 @@ from zenith.storage.db import unit_of_work
 logger = logging.getLogger(__name__)
 
 RELAY_GRACE = timedelta(seconds=30)  # a row never enqueued and younger than this is left to its sender
-# a notice relayed this often without a confirmation is left alone (the user's chat keeps
-# refusing it, or notify keeps failing); at the default minute apart, about an hour of tries
+# a notice relayed this often without a confirmation is left alone (notify keeps failing);
+# the wait between relays doubles up to 64 x NOTICE_RESEND_SECONDS, so about two days of tries
 MAX_RELAYS = 60
 RELAY_BATCH_SIZE = 100
 MAX_RELAY_BATCHES_PER_TICK = 20  # bounds one tick; the rest is relayed next tick
@@ -102,7 +102,7 @@ async def relay_unsent(
       now: the clock's time.
       grace: how long a sender has to publish its own notice (default 30 s).
       resend_after: how long an enqueued notice may wait for its confirmation before it
-        is sent again (default: the NOTICE_RESEND_SECONDS setting).
+        is sent again, doubling with each relay (default: the NOTICE_RESEND_SECONDS setting).
       resend_unconfirmed: False relays only the notices never enqueued (the clock's
         choice while the notifications queue has a backlog).
       batch_size: rows per transaction (default 100).
@@ -120,7 +120,7 @@ async def relay_unsent(
         failure: Exception | None = None
         async with unit_of_work(pool) as conn:
             claimed = await outbox.claim_unsent(
-                conn, created_before=now - grace, enqueued_before=now - resend_after if resend_unconfirmed else None,
+                conn, created_before=now - grace, now=now, resend_after=resend_after if resend_unconfirmed else None,
                 max_relays=MAX_RELAYS, limit=batch_size,
             )
             sent: list[int] = []
@@ -131,7 +131,7 @@ async def relay_unsent(
                     failure = exc
                     break
                 sent.append(entry.id)
-            await outbox.mark_relayed(conn, ids=sent)
+            await outbox.mark_relayed(conn, ids=sent, now=now)
         relayed += len(sent)
         if sent:
             logger.warning("relayed %d notices not confirmed sent (sender died, or the broker lost the message)", len(sent))

@@ -16,7 +16,7 @@ period (``purge_sent``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -97,7 +97,8 @@ async def claim_unsent(
     conn: psycopg.AsyncConnection,
     *,
     created_before: datetime,
-    enqueued_before: datetime | None = None,
+    now: datetime | None = None,
+    resend_after: timedelta | None = None,
     max_relays: int | None = None,
     limit: int = 100,
 ) -> list[OutboxEntry]:
@@ -105,8 +106,10 @@ async def claim_unsent(
 
     Parameters:
       created_before: rows never enqueued and younger than this are left to their sender.
-      enqueued_before: rows enqueued (by the sender or a relay) but not confirmed since
-        before this are relayed too (the broker lost the message); None: never.
+      now, resend_after: rows enqueued (by the sender or a relay) but not confirmed within
+        ``resend_after`` of ``now`` are relayed too (the broker lost the message); the wait
+        doubles with each relay (at most x64), so a notice that keeps failing is not sent
+        every minute. None: only rows never enqueued.
       max_relays: rows relayed this many times are left alone (None: no limit).
       limit: rows at most (default 100).
 
@@ -118,23 +121,27 @@ async def claim_unsent(
         f"""
         SELECT {_COLUMNS} FROM outbox
         WHERE sent_at IS NULL
-          AND coalesce(enqueued_at, created_at) < CASE WHEN enqueued_at IS NULL THEN %(created)s ELSE %(enqueued)s END
+          AND CASE WHEN enqueued_at IS NULL THEN created_at < %(created)s
+                   ELSE enqueued_at + %(resend)s::interval * least(power(2, relays), 64) < %(now)s::timestamptz END
           AND (%(max_relays)s::int IS NULL OR relays < %(max_relays)s::int)
         ORDER BY coalesce(enqueued_at, created_at), id
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
         """,
-        {"created": created_before, "enqueued": enqueued_before, "max_relays": max_relays, "limit": limit},
+        {"created": created_before, "now": now, "resend": resend_after, "max_relays": max_relays, "limit": limit},
     )
     return [_entry(row) for row in rows]
 
 
-async def mark_relayed(conn: psycopg.AsyncConnection, *, ids: list[int]) -> int:
-    """Stamp claimed rows ``ids`` enqueued now and count the relay; returns how many changed."""
+async def mark_relayed(conn: psycopg.AsyncConnection, *, ids: list[int], now: datetime | None = None) -> int:
+    """Stamp claimed rows ``ids`` enqueued at ``now`` (default: the database's now) and
+    count the relay; returns how many changed."""
     if not ids:
         return 0
     rows = await fetch_all(
-        conn, "UPDATE outbox SET enqueued_at = now(), relays = relays + 1 WHERE id = ANY(%s) AND sent_at IS NULL RETURNING id", (list(ids),)
+        conn,
+        "UPDATE outbox SET enqueued_at = coalesce(%s, now()), relays = relays + 1 WHERE id = ANY(%s) AND sent_at IS NULL RETURNING id",
+        (now, list(ids)),
     )
     return len(rows)
 
