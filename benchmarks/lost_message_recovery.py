@@ -7,8 +7,8 @@
 Creates a throwaway migrated database, starts the fake YouTube API (each answer delayed
 ``--latency-ms``), one gold creator with a verified channel and ``--links`` videos,
 starts `zenith worker --queues submission parsing`, accepts the links through the
-intake path the bot uses (`messaging.intake.submit_links`: a 'received' row each, then a
-wake-up), and once a tenth of them are stored deletes every key of the run's Redis
+intake path the bot and the API use (`messaging.submissions.submit_link`: a 'received'
+row each, then a wake-up), and once a tenth of them are stored deletes every key of the run's Redis
 namespace: the queued and in-flight submit_video messages and the check_videos
 messages already sent are gone. Then starts `zenith clock` with SUBMISSION_RESEND_SECONDS
 = CHECK_RESEND_SECONDS = NOTICE_RESEND_SECONDS = ``--resend-seconds`` (default: the
@@ -38,7 +38,7 @@ from tests.fakes.server import run_in_thread
 from zenith.config import load_settings
 from zenith.messaging.broker import build_broker
 from zenith.messaging.contract import send
-from zenith.messaging.intake import LinkToSubmit, submit_links
+from zenith.messaging.submissions import submit_link
 from zenith.storage import accounts, users
 from zenith.storage.db import fetch_one, open_pool, unit_of_work
 
@@ -46,7 +46,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CHANNEL = "UCbenchmarkLostMessages00"
 
 
-async def seed(pool, *, links: int, yt_state) -> tuple[int, list[LinkToSubmit]]:
+async def seed(pool, *, links: int, yt_state) -> tuple[users.User, list[tuple[str, str]]]:
     async with unit_of_work(pool) as conn:
         user = await users.get_or_create(conn, telegram_id=int(time.time()), language="en")
         user = await users.set_tier(conn, user_id=user.id, tier="gold")
@@ -56,8 +56,8 @@ async def seed(pool, *, links: int, yt_state) -> tuple[int, list[LinkToSubmit]]:
     for i in range(links):
         external = f"L{i:010d}"
         yt_state.add_video(external, views=20_000 + i, channel_id=CHANNEL)
-        made.append(LinkToSubmit(request_id=f"bench:{i}", url=f"https://www.youtube.com/watch?v={external}", platform="youtube"))
-    return user.id, made
+        made.append((f"bench:{i}", f"https://www.youtube.com/watch?v={external}"))
+    return user, made
 
 
 async def counts(pool) -> dict[str, int]:
@@ -95,7 +95,7 @@ async def run(args) -> None:
             }
             settings = load_settings(env)
             pool = await open_pool(database_url, max_size=4)
-            user_id, links = await seed(pool, links=args.links, yt_state=yt_state)
+            user, links = await seed(pool, links=args.links, yt_state=yt_state)
             processes.append(spawn(["worker", "--queues", "submission", "parsing", "--threads", str(args.threads)], env))
             time.sleep(3)  # worker start-up is not part of the figure
             broker = build_broker(settings, redis_url=args.redis_url, namespace=namespace)
@@ -103,7 +103,9 @@ async def run(args) -> None:
             async def wake(route, *message_args):
                 return await asyncio.to_thread(send, route, *message_args, broker=broker)
 
-            await submit_links(links, user_id=user_id, transaction=lambda: unit_of_work(pool), send=wake)
+            for request_id, url in links:
+                await submit_link(send=wake, transaction=lambda: unit_of_work(pool), settings=settings, user=user, link=url,
+                                  request_id=request_id, source="benchmark")
             while (await counts(pool))["stored"] < max(1, args.links // 10):
                 await asyncio.sleep(0.05)
             client = redis.Redis.from_url(args.redis_url)

@@ -4,8 +4,8 @@ notice reaches its creator once.
 
 Real processes: `zenith worker` (submission, parsing, notifications) and `zenith clock`
 as subprocesses, the fake YouTube API answering slowly enough that work piles up, the
-Telegram sandbox. The links are accepted through the one intake path the bot uses
-(`zenith.messaging.intake.submit_links`); then every key of the test's Redis namespace
+Telegram sandbox. The links are accepted through the one intake path the bot and the
+API use (`zenith.messaging.submissions.submit_link`); then every key of the test's Redis namespace
 is deleted — the broker's queues, the messages the worker had fetched (in flight) and
 the notify de-duplication keys. Nothing but PostgreSQL remembers the work: the clock
 re-sends it after SUBMISSION_RESEND_SECONDS / CHECK_RESEND_SECONDS /
@@ -24,7 +24,7 @@ import redis
 
 from zenith.messaging.broker import build_broker
 from zenith.messaging.contract import NOTIFY, send
-from zenith.messaging.intake import LinkToSubmit, submit_links
+from zenith.messaging.submissions import submit_link
 from zenith.storage.db import fetch_all, unit_of_work
 
 from tests.actors.conftest import delete_namespace, eventually, new_channel_id, new_youtube_id
@@ -84,9 +84,9 @@ async def test_redis_emptied_with_submissions_queued_and_in_flight_loses_no_ackn
         for index in range(VIDEOS_EACH):
             external = new_youtube_id()
             fake_youtube.state.add_video(external, views=20_000, channel_id=channel)
-            links.append(LinkToSubmit(request_id=f"{user.id}:lost:{external}", url=f"https://www.youtube.com/watch?v={external}", platform="youtube"))
+            links.append((f"{user.id}:lost:{external}", f"https://www.youtube.com/watch?v={external}"))
         creators.append((user, links))
-    request_ids = [link.request_id for _, links in creators for link in links]
+    request_ids = [request_id for _, links in creators for request_id, _ in links]
 
     broker = build_broker(settings, redis_url=redis_url, namespace=namespace)
     try:
@@ -100,7 +100,9 @@ async def test_redis_emptied_with_submissions_queued_and_in_flight_loses_no_ackn
         send(NOTIFY, warm.id, "notify.user.unbanned", {}, None, None, broker=broker)
         await state.wait_for_message(warm.telegram_id, timeout=60)
         for user, links in creators:  # what the bot does before it answers "accepted"
-            await submit_links(links, user_id=user.id, transaction=lambda: unit_of_work(pool), send=wake)
+            for request_id, url in links:
+                await submit_link(send=wake, transaction=lambda: unit_of_work(pool), settings=settings, user=user, link=url,
+                                  request_id=request_id, source="test")
         assert set((await _submissions(pool, request_ids)).values()) <= {"received", "stored"}
 
         # the worker is busy: some submissions are in its hands, the rest wait in the queue
@@ -142,9 +144,9 @@ async def test_redis_emptied_with_submissions_queued_and_in_flight_loses_no_ackn
     assert all(row["credited"] == Decimal("1300.00") and row["transfers"] == 1 for row in rows)  # credited once
     for user, links in creators:
         texts = [m.text for m in state.messages_for(user.telegram_id)]
-        for link in links:
-            assert sum(1 for text in texts if text.startswith("✅ Video approved") and link.url in text) == 1
-            assert sum(1 for text in texts if text.startswith("💰 +1,300.00 RUB") and link.url in text) == 1
+        for _, url in links:
+            assert sum(1 for text in texts if text.startswith("✅ Video approved") and url in text) == 1
+            assert sum(1 for text in texts if text.startswith("💰 +1,300.00 RUB") and url in text) == 1
         assert len(texts) == 2 * VIDEOS_EACH
 
 

@@ -84,7 +84,8 @@ async def test_notices_whose_send_failed_after_the_commit_are_relayed_once_and_d
             await tick(_relay_due(settings, relayed), runtime=runtime)
             assert await notice_outbox.publish(runtime, relayed) == 2
             assert [row.relays for row in await _rows(pool, user.id)] == [2, 2]
-            await eventually(lambda: _all_confirmed(pool, user.id), what="the duplicates confirmed as already delivered")
+            # other tests' unconfirmed notices in the session's database are relayed by the same tick: they may come first
+            await eventually(lambda: _all_confirmed(pool, user.id), timeout=60, what="the duplicates confirmed as already delivered")
             await asyncio.sleep(2.5)  # a second notice to one chat would arrive within this
         finally:
             await runtime.close()
@@ -206,7 +207,7 @@ async def test_a_payout_approved_notice_whose_send_failed_after_sending_committe
                 await fetch_all(conn, "UPDATE outbox SET sent_at = NULL WHERE user_id = %s RETURNING id", (user.id,))
             await _drained(worker.broker)
             await tick(_relay_due(settings, await _rows(pool, user.id)), runtime=runtime)
-            await eventually(lambda: _all_confirmed(pool, user.id), what="the duplicate confirmed as already delivered")
+            await eventually(lambda: _all_confirmed(pool, user.id), timeout=60, what="the duplicate confirmed as already delivered")
             await asyncio.sleep(2.5)  # a second notice to one chat would arrive within this
         finally:
             await runtime.close()

@@ -88,8 +88,12 @@ async def test_admins_see_release_and_count_quarantined_videos(bot, sandbox, poo
     async with pool.connection() as conn:
         admin = await users.find_by_telegram_id(conn, ADMIN_ID)
         await users.set_language(conn, user_id=admin.id, language="ru")
-    sandbox.state.user_sends_text(ADMIN_ID, "/quarantine")
-    russian = await sandbox.state.wait_for_message(ADMIN_ID, contains="Видео в карантине")
+    try:
+        sandbox.state.user_sends_text(ADMIN_ID, "/quarantine")
+        russian = await sandbox.state.wait_for_message(ADMIN_ID, contains="Видео в карантине")
+    finally:  # the admin is shared by the session's tests, which speak English to it
+        async with pool.connection() as conn:
+            await users.set_language(conn, user_id=admin.id, language=admin.language)
     assert f"#{other.id}" in russian.text and "Причина:" in russian.text
 
     creator = new_telegram_id()

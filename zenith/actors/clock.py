@@ -54,6 +54,7 @@ from zenith.actors.runtime import Runtime, configure_runtime, get_runtime
 from zenith.config import get_settings
 from zenith.domain.links import Platform
 from zenith.domain.payouts import PayoutStatus
+from zenith.domain.submissions import SubmissionStatus
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFICATIONS, PARSING, PROCESS_PAYOUT, REFRESH_RATES, SUBMISSION, SUBMIT_VIDEO
 from zenith.storage import payouts, submissions, videos
 from zenith.storage.db import unit_of_work
@@ -135,7 +136,7 @@ async def resend_submissions(runtime: Runtime, now: datetime) -> int:
             claimed = await submissions.claim_overdue(conn, now=now, overdue_before=overdue_before, limit=SUBMISSION_BATCH_SIZE)
             for submission in claimed:
                 if submission.resends > settings.submission_max_resends:
-                    await submissions.finish(conn, request_id=submission.request_id, status="failed", outcome="lost")
+                    await submissions.finish(conn, request_id=submission.request_id, status=SubmissionStatus.FAILED, outcome="lost")
                     staged.append(await notice_outbox.stage(
                         conn, user_id=submission.user_id, key="notify.video.submit_failed", params={"url": submission.url},
                         dedup_key=f"submission:{submission.request_id}",

@@ -33,6 +33,7 @@ from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
 from zenith.actors.trust_gate import trust_policy
 from zenith.domain.links import LinkRejected, LinkRejectReason, ParsedLink, Platform, parse_link, with_author
+from zenith.domain.submissions import SubmissionStatus, is_answered
 from zenith.domain.tiers import TierPolicy
 from zenith.domain.trust import Signal, SignalKind
 from zenith.domain.videos import VideoStatus, initial_status, is_tracked
@@ -162,7 +163,7 @@ async def _give_up(runtime: Runtime, user_id: int, url: str, request_id: str) ->
         pool = await runtime.db()
         async with unit_of_work(pool) as conn:
             stored = await videos.find_by_request(conn, request_id=request_id)
-            staged = None if stored is not None else await _end(conn, user_id, request_id, "notify.video.submit_failed", {"url": url}, status="failed", outcome="unreachable")
+            staged = None if stored is not None else await _end(conn, user_id, request_id, "notify.video.submit_failed", {"url": url}, status=SubmissionStatus.FAILED, outcome="unreachable")
         await publish(runtime, [staged])
     except Exception:
         logger.exception("submission %s: could not tell user %s it failed", request_id, user_id)
@@ -185,7 +186,7 @@ async def _postpone(runtime: Runtime, request_id: str, *, delay_ms: int) -> None
         logger.warning("submission %s: next wake-up not recorded; the clock may re-send it early", request_id, exc_info=True)
 
 
-async def _end(conn, user_id: int, request_id: str, key: str, params: dict, *, status: str, outcome: str) -> outbox.OutboxEntry | None:
+async def _end(conn, user_id: int, request_id: str, key: str, params: dict, *, status: SubmissionStatus, outcome: str) -> outbox.OutboxEntry | None:
     """End the submission (in the caller's transaction) and stage the creator's notice with it."""
     await submissions.finish(conn, request_id=request_id, status=status, outcome=outcome)
     return await stage(conn, user_id=user_id, key=key, params=params, dedup_key=f"submission:{request_id}")
@@ -194,7 +195,7 @@ async def _end(conn, user_id: int, request_id: str, key: str, params: dict, *, s
 async def _refuse(runtime: Runtime, user_id: int, request_id: str, key: str, params: dict, *, outcome: str) -> None:
     pool = await runtime.db()
     async with unit_of_work(pool) as conn:
-        staged = await _end(conn, user_id, request_id, key, params, status="refused", outcome=outcome)
+        staged = await _end(conn, user_id, request_id, key, params, status=SubmissionStatus.REFUSED, outcome=outcome)
     await publish(runtime, [staged])  # None: answered by an earlier delivery (sent, or relayed by the clock)
 
 
@@ -204,11 +205,11 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
     async with pool.connection() as conn:
         user = await users.get(conn, user_id)
         received = await submissions.get(conn, request_id=request_id)
-        if received is not None and received.status == "received":
+        if received is not None and received.status is SubmissionStatus.RECEIVED:
             # handled from now: the clock counts it lost only SUBMISSION_RESEND_SECONDS after this
             await submissions.postpone(conn, request_id=request_id, until=datetime.now(timezone.utc))
-        stored = await videos.find_by_request(conn, request_id=request_id) if received and received.status == "stored" else None
-    if received is not None and received.status in ("refused", "failed"):
+        stored = await videos.find_by_request(conn, request_id=request_id) if received and received.status is SubmissionStatus.STORED else None
+    if received is not None and is_answered(received.status):
         return  # answered already; its notice is in the outbox
     if stored is not None:  # a duplicate wake-up: only the follow-ups, no platform call
         tag_video(stored.id, stored.platform)
@@ -285,11 +286,11 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
             )
         except videos.DuplicateVideo:
             raise SubmissionRefused("notify.video.duplicate", outcome="duplicate") from None
-        if video.status == "approved":
+        if is_tracked(video.status):
             # its first check is sent next; claimed now, so a lost message is re-sent by the
             # clock after CHECK_RESEND_SECONDS (the 5-minute safety net stays as a backstop)
             await videos.claim_for_check(conn, video_id=video.id, now=now)
-        await submissions.finish(conn, request_id=request_id, status="stored")
+        await submissions.finish(conn, request_id=request_id, status=SubmissionStatus.STORED)
         key = STATUS_NOTICES.get(video.status)
         staged = await stage(conn, user_id=video.user_id, key=key, params={"url": video.url}, dedup_key=dedup) if key else None
     tag_video(video.id, video.platform)  # this span, and the check and notices sent next, are about it

@@ -16,10 +16,8 @@ from datetime import datetime
 
 import psycopg
 
+from zenith.domain.submissions import FINISHED, SubmissionStatus
 from zenith.storage.db import fetch_all, fetch_one
-
-STATUSES = ("received", "stored", "refused", "failed")
-FINISHED = ("stored", "refused", "failed")
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,7 @@ class Submission:
     user_id: int
     url: str
     platform: str
-    status: str
+    status: SubmissionStatus
     outcome: str | None
     received_at: datetime
     wake_at: datetime
@@ -50,29 +48,33 @@ async def receive(conn: psycopg.AsyncConnection, *, request_id: str, user_id: in
         (request_id, user_id, url, platform),
     )
     if row is not None:
-        return Submission(**row), True
+        return _submission(row), True
     existing = await fetch_one(conn, "SELECT * FROM submissions WHERE request_id = %s", (request_id,))
     if existing is None:  # the conflicting row's transaction rolled back meanwhile
         return await receive(conn, request_id=request_id, user_id=user_id, url=url, platform=platform)
-    return Submission(**existing), False
+    return _submission(existing), False
+
+
+def _submission(row: dict) -> Submission:
+    return Submission(**{**row, "status": SubmissionStatus(row["status"])})
 
 
 async def get(conn: psycopg.AsyncConnection, *, request_id: str) -> Submission | None:
     row = await fetch_one(conn, "SELECT * FROM submissions WHERE request_id = %s", (request_id,))
-    return Submission(**row) if row else None
+    return _submission(row) if row else None
 
 
-async def finish(conn: psycopg.AsyncConnection, *, request_id: str, status: str, outcome: str | None = None) -> bool:
+async def finish(conn: psycopg.AsyncConnection, *, request_id: str, status: SubmissionStatus, outcome: str | None = None) -> bool:
     """End a 'received' submission as stored / refused / failed; False if it was not
     waiting (already finished, or sent without a row)."""
     if status not in FINISHED:
-        raise ValueError(f"a submission finishes as one of {FINISHED}, not {status!r}")
+        raise ValueError(f"a submission finishes as one of {[s.value for s in FINISHED]}, not {status!r}")
     cursor = await conn.execute(
         """
         UPDATE submissions SET status = %s, outcome = %s, finished_at = now()
          WHERE request_id = %s AND status = 'received'
         """,
-        (status, outcome, request_id),
+        (SubmissionStatus(status).value, outcome, request_id),
     )
     return cursor.rowcount == 1
 
@@ -106,7 +108,7 @@ async def claim_overdue(conn: psycopg.AsyncConnection, *, now: datetime, overdue
         """,
         {"now": now, "before": overdue_before, "limit": limit},
     )
-    return sorted((Submission(**row) for row in rows), key=lambda s: s.id)
+    return sorted((_submission(row) for row in rows), key=lambda s: s.id)
 
 
 async def count_waiting(conn: psycopg.AsyncConnection) -> int:
