@@ -9,7 +9,7 @@ CREATE TABLE submissions (
     request_id  text        NOT NULL UNIQUE,
     user_id     bigint      NOT NULL REFERENCES users (id),
     url         text        NOT NULL,
-    platform    text        NOT NULL CHECK (platform IN ('youtube', 'tiktok')),
+    platform    text        NOT NULL CHECK (platform IN ('youtube', 'tiktok', 'instagram')),
     status      text        NOT NULL DEFAULT 'received'
                 CHECK (status IN ('received', 'stored', 'refused', 'failed')),
     -- why it was refused or failed (the submissions metric's outcome label)
