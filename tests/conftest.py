@@ -73,6 +73,19 @@ def database_url():
     drop_database(url)
 
 
+@pytest.fixture(autouse=True)
+def notices_end_with_their_test(request):
+    """After a test on the session database, its notices still waiting for a confirmation
+    are stamped sent: the notifications actor that would confirm them stopped with the
+    test, and the next test's clock would otherwise relay them into its own namespace,
+    where they only queue ahead of that test's own notices."""
+    yield
+    if "database_url" not in request.fixturenames:
+        return
+    with psycopg.connect(request.getfixturevalue("database_url"), autocommit=True) as conn:
+        conn.execute("UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL")
+
+
 @pytest.fixture
 def clean_database_url():
     """A fresh migrated database of this test's own, dropped after it."""
