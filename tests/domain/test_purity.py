@@ -41,5 +41,6 @@ def test_domain_module_imports_only_stdlib_rules_and_itself(path):
 def test_every_domain_module_is_covered():
     assert {str(path.relative_to(DOMAIN_DIR).with_suffix("")) for path in MODULES} == {
         "__init__", "links", "money", "tiers", "earnings", "schedule", "payouts", "verification", "videos", "api_keys", "submissions",
+        "campaigns",
         "trust/__init__", "trust/signals", "trust/plausibility", "trust/growth", "trust/risk", "trust/policy",
     }
