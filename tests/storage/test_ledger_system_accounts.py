@@ -95,7 +95,7 @@ async def test_system_balances_are_derived_and_all_balances_sum_to_zero(clean_da
             for status in ("approved", "sending", "paid"):
                 await payouts.transition(conn, payout_id=payout.id, to_status=status)
         rows = await fetch_all(conn, "SELECT key, balance FROM ledger_accounts WHERE key LIKE 'system:%' ORDER BY key")
-        assert rows == [{"key": key, "balance": None} for key in (ledger.ADJUSTMENTS, ledger.EARNINGS, ledger.PAYOUTS)]
+        assert rows == [{"key": key, "balance": None} for key in (ledger.ADJUSTMENTS, ledger.EARNINGS, ledger.PAYOUTS, ledger.SPONSORS)]
         assert await ledger.account_balance(conn, ledger.EARNINGS) == D("-140.50")
         assert await ledger.account_balance(conn, ledger.PAYOUTS) == D("60.00")
         assert await ledger.account_balance(conn, ledger.ADJUSTMENTS) == D("0.50")
@@ -186,7 +186,7 @@ async def test_migration_0003_keeps_an_existing_ledger_consistent(tmp_path):
         async with connect(url) as conn:
             assert await check_ledger(conn) == []
             system = await fetch_all(conn, "SELECT balance FROM ledger_accounts WHERE key LIKE 'system:%'")
-            assert [row["balance"] for row in system] == [None, None, None]
+            assert [row["balance"] for row in system] == [None] * 4  # and system:sponsors, from 0181
             assert await ledger.account_balance(conn, ledger.EARNINGS) == D("-75.25")
             assert await ledger.account_balance(conn, ledger.ADJUSTMENTS) == D("5.25")
             async with conn.transaction():

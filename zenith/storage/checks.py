@@ -9,6 +9,12 @@ of the same check credits nothing.
 Trust: a ``judge`` (the parsing actor's, domain.trust rules) looks at the video's
 history under that lock; growth it doubts is credited to the creator's held account
 (``trust_holds``) instead of available, and its signals are stored with the snapshot.
+
+Campaigns: a video of a budgeted campaign is paid from the campaign's budget account,
+never from system:earnings. The campaign row is locked after the video's, so credits of
+one campaign take turns and each sees what is really left; a credit the budget cannot
+cover is cut to what is left (``domain.campaigns.clamp_to_budget``) and the campaign
+closes in the same transaction. Held growth comes out of the budget too.
 """
 
 from __future__ import annotations
@@ -20,10 +26,11 @@ from decimal import Decimal
 
 import psycopg
 
+from zenith.domain.campaigns import CampaignStatus, clamp_to_budget
 from zenith.domain.earnings import delta_to_credit
 from zenith.domain.trust import Signal
 from zenith.domain.videos import is_tracked
-from zenith.storage import ledger, snapshots, trust_holds, trust_signals, videos
+from zenith.storage import campaigns, ledger, snapshots, trust_holds, trust_signals, videos
 
 # Called under the video's lock, before the new snapshot is stored: the signals about
 # the growth from the video's last check to the new one (domain.trust.judge_growth).
@@ -38,6 +45,8 @@ class CheckResult:
     replay: bool  # the same snapshot had been stored before
     held_now: Decimal = Decimal("0.00")  # earned but put on hold for review (not in credited_now)
     signals: tuple[Signal, ...] = ()
+    # the video's campaign closed with this check: its budget could not cover more
+    campaign_spent: campaigns.Campaign | None = None
 
 
 async def record_check(
@@ -83,12 +92,23 @@ async def record_check(
         delta = delta_to_credit(total_now=earned_total, already_credited=video.credited)
     else:
         delta = Decimal("0.00")
+    source, spent = ledger.EARNINGS, None
+    if delta > 0:
+        campaign, remaining = await campaigns.lock_for_credit(conn, video.campaign_id)
+        if remaining is not None:  # a budgeted campaign pays out of its budget, never beyond it
+            if campaign.status is CampaignStatus.CLOSED:
+                delta, exhausted = Decimal("0.00"), False
+            else:
+                delta, exhausted = clamp_to_budget(delta, remaining)
+            source = campaign.budget_account
+            if exhausted:
+                spent = campaign
     credited = video.credited
     hold = delta > 0 and any(signal.holds_growth for signal in signals)
     if hold:
         held = await trust_holds.hold_earning(
             conn, user_id=video.user_id, video_id=video.id, snapshot_id=snapshot.id, amount=delta,
-            views_before=video.views, views_now=views,
+            views_before=video.views, views_now=views, source=source,
         )
         credited = video.credited + delta
     elif delta > 0:
@@ -99,8 +119,11 @@ async def record_check(
             idempotency_key=f"earning:snapshot:{snapshot.id}",
             video_id=video.id,
             snapshot_id=snapshot.id,
+            source=source,
         )
         credited = video.credited + delta
+    if spent is not None:
+        spent = await campaigns.close(conn, campaign_id=spent.id, reason="budget spent")
     for signal in signals:
         await trust_signals.record(
             conn, signal, user_id=video.user_id, video_id=video.id, snapshot_id=snapshot.id,
@@ -113,5 +136,5 @@ async def record_check(
     zero = Decimal("0.00")
     return CheckResult(
         video=updated, snapshot=snapshot, credited_now=zero if hold else delta, replay=False,
-        held_now=delta if hold else zero, signals=signals,
+        held_now=delta if hold else zero, signals=signals, campaign_spent=spent,
     )

@@ -8,6 +8,10 @@ Accounts are named by string keys:
   ``system:earnings``           source of credited earnings (goes negative by what was earned)
   ``system:payouts``            money that left to Crypto Pay
   ``system:adjustments``        manual corrections by admins (may go negative)
+  ``system:sponsors``           where campaign budgets come from and unspent ones return to
+  ``campaign:{id}:budget``      a campaign's money: funded from system:sponsors, spent by
+                                its videos' credits; like a user account it keeps a cached
+                                balance that may never go below zero
 
 A transfer moves a positive ``amount`` from one account to another under a unique
 idempotency key; reusing the key is a no-op that returns False, so every retried
@@ -39,10 +43,12 @@ from zenith.storage.db import fetch_all, fetch_one
 EARNINGS = "system:earnings"
 PAYOUTS = "system:payouts"
 ADJUSTMENTS = "system:adjustments"
-SYSTEM_ACCOUNTS = frozenset({EARNINGS, PAYOUTS, ADJUSTMENTS})
-KINDS = frozenset({"earning", "reserve", "release", "payout", "adjustment", "hold", "hold_release", "hold_reverse"})
+SPONSORS = "system:sponsors"
+SYSTEM_ACCOUNTS = frozenset({EARNINGS, PAYOUTS, ADJUSTMENTS, SPONSORS})
+KINDS = frozenset({"earning", "reserve", "release", "payout", "adjustment", "hold", "hold_release", "hold_reverse", "fund", "fund_return"})
 CENT = Decimal("0.01")
 _USER_KEY = re.compile(r"^user:(\d+):(available|reserved|held)$")
+_BUDGET_KEY = re.compile(r"^campaign:(\d+):budget$")
 # A system account's balance: what came in minus what went out (both sides indexed).
 DERIVED_BALANCE_SQL = """
     SELECT round(coalesce((SELECT sum(amount) FROM ledger_transfers WHERE to_account = %(key)s), 0)
@@ -111,6 +117,10 @@ def held_account(user_id: int) -> str:
     return f"user:{int(user_id)}:held"
 
 
+def budget_account(campaign_id: int) -> str:
+    return f"campaign:{int(campaign_id)}:budget"
+
+
 def check_amount(amount: Decimal) -> Decimal:
     """Return ``amount`` if it is a positive Decimal with at most two decimals, else raise InvalidAmount."""
     if not isinstance(amount, Decimal) or not amount.is_finite():
@@ -156,7 +166,8 @@ async def transfer(
       from_account, to_account: account keys (see the module docstring); must differ.
       amount: positive Decimal, at most two decimal places (RUB).
       idempotency_key: unique name of this movement, e.g. ``earning:snapshot:42``.
-      kind: 'earning', 'reserve', 'release', 'payout', 'adjustment', 'hold', 'hold_release' or 'hold_reverse'.
+      kind: 'earning', 'reserve', 'release', 'payout', 'adjustment', 'hold', 'hold_release',
+        'hold_reverse', 'fund' or 'fund_return' (a campaign budget filled or given back).
       video_id, payout_id, snapshot_id, memo: references kept with the transfer.
 
     Returns True if the transfer was made, False if the key was already used (then
@@ -229,8 +240,8 @@ async def _lock_accounts(conn: psycopg.AsyncConnection, *, from_account: str, to
     systems = [key for key in (from_account, to_account) if key in SYSTEM_ACCOUNTS]
     accounts = await _select_accounts(conn, users=users, systems=systems)
     missing = [key for key in users if key not in accounts]
-    if missing:  # a user's accounts are created with the user (held: on its first hold); this is the on-demand path
-        for key in missing:
+    if any(_USER_KEY.match(key) for key in missing):  # a user's accounts are created with the user (held: on its first hold); this is the on-demand path
+        for key in (key for key in missing if _USER_KEY.match(key)):
             user_id = int(_USER_KEY.match(key).group(1))
             await ensure_user_accounts(conn, user_id)
             await conn.execute(
@@ -282,7 +293,7 @@ async def account_balance(conn: psycopg.AsyncConnection, key: str) -> Decimal:
 
 
 def _check_key(key: str) -> None:
-    if key not in SYSTEM_ACCOUNTS and _USER_KEY.match(key) is None:
+    if key not in SYSTEM_ACCOUNTS and _USER_KEY.match(key) is None and _BUDGET_KEY.match(key) is None:
         raise UnknownAccount(f"unknown ledger account {key!r}")
 
 
@@ -295,11 +306,16 @@ async def credit_earning(
     video_id: int | None = None,
     snapshot_id: int | None = None,
     memo: str | None = None,
+    source: str = EARNINGS,
 ) -> bool:
-    """Credit earnings to the user's available balance (system:earnings -> available)."""
+    """Credit earnings to the user's available balance (``source`` -> available).
+
+    ``source`` is system:earnings for the default program, the campaign's budget account
+    for a budgeted campaign (``InsufficientFunds`` if the budget holds less).
+    """
     return await transfer(
         conn,
-        from_account=EARNINGS,
+        from_account=source,
         to_account=available_account(user_id),
         amount=amount,
         idempotency_key=idempotency_key,

@@ -7,7 +7,10 @@ cached balance, no user account (nor a system account without ``allow_negative``
 zero, all balances - user accounts' cached, system accounts' derived - summing to zero
 (double entry), no non-positive transfer, each user's reserved balance equal to the
 open payouts (requested, approved, sending) waiting on it, and each user's held balance
-(earnings on review) equal to their holds still waiting for a decision.
+(earnings on review) equal to their holds still waiting for a decision. Campaign
+budgets are cached accounts like a user's: never below zero, so no campaign paid more
+than it was given; a closed campaign's budget is empty (the rest went back to
+system:sponsors), and every budgeted campaign has its account.
 """
 
 from __future__ import annotations
@@ -102,6 +105,19 @@ async def check_ledger(conn: psycopg.AsyncConnection) -> list[str]:
         """,
     ):
         problems.append(f"user {row['user_id']}: held {row['held']} != open holds {row['open_total']}")
+    for row in await fetch_all(
+        conn,
+        """
+        SELECT c.id, c.status, a.balance
+          FROM campaigns c LEFT JOIN ledger_accounts a ON a.key = 'campaign:' || c.id || ':budget'
+         WHERE c.budgeted AND (a.key IS NULL OR (c.status = 'closed' AND a.balance <> 0))
+         ORDER BY c.id
+        """,
+    ):
+        if row["balance"] is None:
+            problems.append(f"campaign {row['id']}: budgeted but has no budget account")
+        else:
+            problems.append(f"campaign {row['id']}: closed with {row['balance']} left in its budget")
     return problems
 
 

@@ -17,7 +17,8 @@ from decimal import Decimal
 import psycopg
 
 from zenith.domain.trust import GrowthPoint
-from zenith.storage import audit, ledger, trust_signals
+from zenith.domain.campaigns import CampaignStatus
+from zenith.storage import audit, campaigns, ledger, trust_signals
 from zenith.storage.db import fetch_all, fetch_one
 
 RELEASE = "release"
@@ -41,9 +42,14 @@ class Hold:
 
 
 async def hold_earning(
-    conn: psycopg.AsyncConnection, *, user_id: int, video_id: int, snapshot_id: int, amount: Decimal, views_before: int, views_now: int
+    conn: psycopg.AsyncConnection, *, user_id: int, video_id: int, snapshot_id: int, amount: Decimal, views_before: int, views_now: int,
+    source: str = ledger.EARNINGS,
 ) -> Hold:
-    """Credit ``amount`` to the creator's held account and open a hold for it (once per snapshot)."""
+    """Credit ``amount`` to the creator's held account and open a hold for it (once per snapshot).
+
+    ``source`` is where the money comes from: system:earnings, or the budget of the
+    video's campaign (a reversal gives it back there).
+    """
     row = await fetch_one(
         conn,
         """
@@ -56,7 +62,7 @@ async def hold_earning(
     if row is None:
         row = await fetch_one(conn, "SELECT * FROM trust_holds WHERE snapshot_id = %s", (snapshot_id,))
     await ledger.transfer(
-        conn, from_account=ledger.EARNINGS, to_account=ledger.held_account(user_id), amount=amount,
+        conn, from_account=source, to_account=ledger.held_account(user_id), amount=amount,
         idempotency_key=f"hold:snapshot:{snapshot_id}", kind="hold", video_id=video_id, snapshot_id=snapshot_id,
     )
     return Hold(**row)
@@ -83,11 +89,16 @@ async def decide(
     if hold is None or hold.status != "held":
         return None
     held = ledger.held_account(hold.user_id)
-    target = ledger.available_account(hold.user_id) if decision == RELEASE else ledger.EARNINGS
+    source = await fetch_one(conn, "SELECT from_account FROM ledger_transfers WHERE idempotency_key = %s", (f"hold:snapshot:{hold.snapshot_id}",))
+    # a reversal gives the money back where it came from: system:earnings or the campaign's budget
+    target = ledger.available_account(hold.user_id) if decision == RELEASE else (source["from_account"] if source else ledger.EARNINGS)
+    campaign = await _budget_campaign(conn, target)
     await ledger.transfer(
         conn, from_account=held, to_account=target, amount=hold.amount, idempotency_key=f"hold:{hold.id}:{decision}",
         kind=f"hold_{decision}", video_id=hold.video_id, snapshot_id=hold.snapshot_id, memo=reason,
     )
+    if campaign is not None and campaign.status is CampaignStatus.CLOSED:  # returned to its funder too
+        await campaigns.return_unspent(conn, campaign_id=campaign.id, funder=campaign.funder)
     row = await fetch_one(
         conn,
         """
@@ -103,6 +114,14 @@ async def decide(
                  "views_before": hold.views_before, "views_now": hold.views_now},
     )
     return Hold(**row)
+
+
+async def _budget_campaign(conn: psycopg.AsyncConnection, account: str):
+    """The campaign whose budget ``account`` is, locked (before the ledger rows, the order
+    every credit takes), or None for any other account."""
+    if not account.startswith("campaign:"):
+        return None
+    return await campaigns.get(conn, int(account.split(":")[1]), for_update=True)
 
 
 async def open_for_user(conn: psycopg.AsyncConnection, user_id: int) -> list[Hold]:

@@ -50,6 +50,7 @@ class Video:
     published_at: datetime | None
     trace_id: str | None
     request_id: str | None
+    campaign_id: int = 1  # the default program (domain.campaigns.DEFAULT_CAMPAIGN_ID)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "platform", Platform(self.platform))
@@ -82,6 +83,7 @@ async def insert(
     published_at: datetime | None = None,
     next_check_at: datetime | None = None,
     trace_id: str | None = None,
+    campaign_id: int = 1,
 ) -> tuple[Video, bool]:
     """Store a submitted video once per ``request_id``.
 
@@ -90,7 +92,7 @@ async def insert(
     the same platform video was submitted by another request.
     """
     values = (Platform(platform).value, external_id, user_id, url, request_id, account_id, title, author,
-              _status(status), published_at, next_check_at, trace_id)
+              _status(status), published_at, next_check_at, trace_id, campaign_id)
     # A conflicting row can vanish between the statements (its transaction rolled
     # back); then the insert is simply tried again.
     for _ in range(3):
@@ -98,8 +100,8 @@ async def insert(
             conn,
             """
             INSERT INTO videos (platform, external_id, user_id, url, request_id, account_id, title, author,
-                                status, published_at, next_check_at, trace_id)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                status, published_at, next_check_at, trace_id, campaign_id)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT DO NOTHING
             RETURNING *
             """,
