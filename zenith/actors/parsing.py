@@ -48,13 +48,14 @@ from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
 from zenith.actors.trust_gate import growth_judge, record_refusal, refusal, trust_policy
 from zenith.config import Settings
+from zenith.domain.campaigns import earnings_policy
 from zenith.domain.earnings import EarningsPolicy, earned_total
 from zenith.domain.schedule import CheckSchedule, growth_per_hour, next_check_at, parse_schedule
 from zenith.domain.videos import VideoStatus, is_tracked
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY
 from zenith.platforms.base import VideoStats
 from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError, PlatformError, UnreadableAnswer
-from zenith.storage import check_faults, checks, credit_notices, digests, users, videos
+from zenith.storage import campaigns, check_faults, checks, credit_notices, digests, users, videos
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import current_trace_id_hex, video_attributes
 from zenith.telemetry.metrics import get_metrics
@@ -175,6 +176,7 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
     pool = await runtime.db()
     async with pool.connection() as conn:
         faults = await check_faults.get_many(conn, ids)
+    terms = await _campaign_policies(runtime, {video.campaign_id for video in batch}, policy)
     now = datetime.now(timezone.utc)
     gate = asyncio.Semaphore(STORE_CONCURRENCY)
     retry_later: list[int] = []
@@ -185,7 +187,7 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
             tag_video(video.id, video.platform)  # this task's SQL spans and notifications carry it too
             async with gate:
                 try:
-                    done = await _settle(runtime, video, result, now=now, rules=(policy, schedule, window), owner=owners[video.user_id],
+                    done = await _settle(runtime, video, result, now=now, rules=(terms[video.campaign_id], schedule, window), owner=owners[video.user_id],
                                          had_faults=video.id in faults, fetch_seconds=fetch_seconds)
                 except Exception as exc:  # this video only: the others of the batch go on
                     logger.warning("video %s: check not stored (%s: %s); retried later", video.id, type(exc).__name__, exc)
@@ -271,6 +273,14 @@ async def _users(runtime: Runtime, user_ids: set[int]) -> dict[int, users.User]:
     pool = await runtime.db()
     async with pool.connection() as conn:
         return {user_id: await users.get(conn, user_id) for user_id in user_ids}
+
+
+async def _campaign_policies(runtime: Runtime, campaign_ids: set[int], program: EarningsPolicy) -> dict[int, EarningsPolicy]:
+    """Each campaign's earnings rules (its rate, minimum and cap; else the program's), read once per batch."""
+    pool = await runtime.db()
+    async with pool.connection() as conn:
+        found = await campaigns.get_many(conn, campaign_ids)
+    return {campaign_id: earnings_policy(campaign.terms, program) for campaign_id, campaign in found.items()}
 
 
 async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, now: datetime, policy: EarningsPolicy, schedule: CheckSchedule, window: timedelta, owner: users.User) -> None:

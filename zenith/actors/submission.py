@@ -32,6 +32,7 @@ from zenith.actors.platform_pause import pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
 from zenith.actors.trust_gate import trust_policy
+from zenith.domain.campaigns import DEFAULT_CAMPAIGN_ID, CampaignRefusal, submission_refusal
 from zenith.domain.links import LinkRejected, LinkRejectReason, ParsedLink, Platform, parse_link, with_author
 from zenith.domain.submissions import SubmissionStatus, is_answered
 from zenith.domain.tiers import TierPolicy
@@ -42,7 +43,7 @@ from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY, SUBMIT_VIDEO, VERIFY
 from zenith.platforms.base import VideoStats
 from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError
 from zenith.platforms.safe_http import DisallowedUrlError, UnsafeUrlError
-from zenith.storage import accounts, outbox, submissions, trust_signals, users, videos
+from zenith.storage import accounts, campaigns, outbox, submissions, trust_signals, users, videos
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import PLATFORM, current_trace_id_hex
 from zenith.telemetry.metrics import get_metrics
@@ -133,13 +134,16 @@ def _owner_account(verified: list[accounts.PlatformAccount], stats: VideoStats) 
     return None
 
 
-async def submit_video(user_id: int, url: str, request_id: str) -> None:
+async def submit_video(user_id: int, url: str, request_id: str, campaign_id: int | None = None) -> None:
     """Store the video at ``url`` for user ``user_id`` (users.id) once per ``request_id``.
 
     Parameters:
       user_id: the creator's id in our database.
       url: the link as the creator sent it.
       request_id: unique per submission (the bot makes it); makes a resend a no-op.
+      campaign_id: the campaign the creator picked; None: the only open campaign they
+        joined, else the default program. The campaign's rules (open, platforms,
+        required hashtags / mentions in the platform's title) are checked here.
 
     A platform that keeps failing (5xx, timeouts) makes Dramatiq retry the message; when
     the last try fails too, the creator is asked to send the link again (nothing was
@@ -147,7 +151,7 @@ async def submit_video(user_id: int, url: str, request_id: str) -> None:
     """
     runtime = get_runtime()
     try:
-        await _submit_video(runtime, user_id, url, request_id)
+        await _submit_video(runtime, user_id, url, request_id, campaign_id)
     except Exception:
         if is_last_attempt(runtime.broker):
             await _give_up(runtime, user_id, url, request_id)
@@ -199,7 +203,7 @@ async def _refuse(runtime: Runtime, user_id: int, request_id: str, key: str, par
     await publish(runtime, [staged])  # None: answered by an earlier delivery (sent, or relayed by the clock)
 
 
-async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: str) -> None:
+async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: str, campaign_id: int | None) -> None:
     pool = await runtime.db()
     dedup = f"submission:{request_id}"
     async with pool.connection() as conn:
@@ -225,7 +229,7 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
         paused_ms = await platform_pause_ms(redis, prefix=runtime.namespace, platform=parsed.platform.value)
         if paused_ms:
             await _postpone(runtime, request_id, delay_ms=paused_ms)
-            runtime.send(SUBMIT_VIDEO, user_id, url, request_id, delay_ms=paused_ms)
+            runtime.send(SUBMIT_VIDEO, user_id, url, request_id, campaign_id, delay_ms=paused_ms)
             return
         async with pool.connection() as conn:
             existing = await videos.find(conn, platform=parsed.platform.value, external_id=parsed.video_id)
@@ -237,16 +241,18 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
             if existing.user_id != user.id:
                 await _record_duplicate(pool, user=user, existing=existing, request_id=request_id)
             raise SubmissionRefused("notify.video.duplicate", outcome="duplicate")
+        campaign = await _campaign_for(pool, user_id=user.id, campaign_id=campaign_id)
         try:
             stats = await _fetch_stats(runtime, parsed)
         except BlockedError as exc:
             pause = await pause_platform(redis, prefix=runtime.namespace, platform=parsed.platform.value, until=exc.until, reason=str(exc))
             await _postpone(runtime, request_id, delay_ms=pause)
-            runtime.send(SUBMIT_VIDEO, user_id, url, request_id, delay_ms=pause)
+            runtime.send(SUBMIT_VIDEO, user_id, url, request_id, campaign_id, delay_ms=pause)
             return
+        _check_rules(campaign, parsed.platform, stats)
         # shown back with the author the platform reports (m.tiktok.com/v/ID and embeds carry none)
         parsed = with_author(parsed, stats.author)
-        video, staged = await _store(runtime, user=user, parsed=parsed, stats=stats, request_id=request_id, dedup=dedup)
+        video, staged = await _store(runtime, user=user, parsed=parsed, stats=stats, request_id=request_id, dedup=dedup, campaign_id=campaign.id)
     except SubmissionRefused as refused:
         # the refusal ends the submission with its notice staged: a redelivery is quiet
         get_metrics().video_submissions.labels(platform=_platform_label(url), status=refused.outcome).inc()
@@ -257,7 +263,34 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
     await publish(runtime, [staged])
 
 
-async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stats: VideoStats, request_id: str, dedup: str) -> tuple[videos.Video, outbox.OutboxEntry | None]:
+async def _campaign_for(pool, *, user_id: int, campaign_id: int | None) -> campaigns.Campaign:
+    """The campaign the video goes to: the one picked (which the creator must have joined),
+    else the only open campaign they joined, else the default program."""
+    async with pool.connection() as conn:
+        if campaign_id is None or campaign_id == DEFAULT_CAMPAIGN_ID:
+            joined = await campaigns.joined_open(conn, user_id) if campaign_id is None else []
+            return joined[0] if len(joined) == 1 else await campaigns.get(conn, DEFAULT_CAMPAIGN_ID)
+        try:
+            campaign = await campaigns.get(conn, campaign_id)
+        except campaigns.CampaignNotFound:
+            raise SubmissionRefused("notify.video.campaign_not_open", outcome="campaign_not_open", params={"campaign": str(campaign_id)}) from None
+        if campaign.budgeted and not await campaigns.is_member(conn, campaign_id=campaign.id, user_id=user_id):
+            raise SubmissionRefused("notify.video.campaign_not_joined", outcome="campaign_not_joined", params={"campaign": campaign.name})
+    return campaign
+
+
+def _check_rules(campaign: campaigns.Campaign, platform: Platform, stats: VideoStats) -> None:
+    """Refuse a video the campaign does not take, judged on the platform's own answer."""
+    refused = submission_refusal(campaign.terms, status=campaign.status, platform=platform, text=stats.title)
+    if refused is None:
+        return
+    reason, detail = refused
+    key = {CampaignRefusal.NOT_OPEN: "notify.video.campaign_not_open", CampaignRefusal.PLATFORM: "notify.video.campaign_platform",
+           CampaignRefusal.MISSING_TAG: "notify.video.campaign_tag"}[reason]
+    raise SubmissionRefused(key, outcome=f"campaign_{reason.value}", params={"campaign": campaign.name, "detail": detail})
+
+
+async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stats: VideoStats, request_id: str, dedup: str, campaign_id: int = DEFAULT_CAMPAIGN_ID) -> tuple[videos.Video, outbox.OutboxEntry | None]:
     """Insert the video and stage its notice in one transaction; (video, staged notice or None)."""
     pool = await runtime.db()
     policy = TierPolicy.for_tier(user.tier, gold_auto_payout_limit_rub=runtime.settings.gold_auto_payout_limit_rub)
@@ -283,6 +316,7 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
                 published_at=stats.published_at,
                 next_check_at=now + FIRST_CHECK_SAFETY_NET if is_tracked(status) else None,
                 trace_id=current_trace_id_hex(),
+                campaign_id=campaign_id,
             )
         except videos.DuplicateVideo:
             raise SubmissionRefused("notify.video.duplicate", outcome="duplicate") from None
