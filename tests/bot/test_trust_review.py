@@ -131,3 +131,21 @@ async def test_an_admin_reverses_one_hold_then_every_other_hold_of_the_creator(e
     async with pool.connection() as conn:
         assert [h.status for h in [await trust_holds.get(conn, h.id) for h in holds]] == ["reversed"] * 3
     assert await _books_of(pool, creator) == []
+
+
+async def test_an_admin_releases_every_hold_of_a_creator_at_once(e2e_bot, worker, sandbox, fakes, pool):
+    youtube, _, _ = fakes
+    creator = await _creator(sandbox, pool, youtube)
+    holds = [await _bought_views(worker, youtube, pool, creator) for _ in range(2)]
+    card = await _admin_card(sandbox, "/review", f"Hold #{holds[1].id}")
+    sandbox.state.user_presses_button(ADMIN_ID, card.message_id, f"ah:allok:{holds[1].id}")
+    await sandbox.state.wait_for_message(ADMIN_ID, contains="2 holds released (17,940.00 RUB)")
+    await sandbox.state.wait_for_message(creator.telegram_id, contains="2 items on review (17,940.00 RUB) passed review")
+    balances = await _balances(pool, creator)
+    assert (balances.available, balances.held) == (2 * ORGANIC + 2 * BOUGHT, 0)
+    for hold in holds:
+        assert await _decisions(pool, hold.id) == [("hold.release", ADMIN_ID, None)]
+    async with pool.connection() as conn:
+        signals = await fetch_one(conn, "SELECT count(*) FILTER (WHERE state = 'cleared') AS cleared, count(*) AS n FROM trust_signals WHERE user_id = %s", (creator.id,))
+    assert signals["cleared"] == signals["n"] == 4  # a spike and low engagement per hold, cleared by the release
+    assert await _books_of(pool, creator) == []
