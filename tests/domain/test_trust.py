@@ -55,7 +55,8 @@ def _held_points(curve: Curve, rules: GrowthRules = RULES) -> list[tuple[GrowthP
         verdict = judge_growth(history=history, new=point, rules=rules, published_at=START, window_closes_at=START + timedelta(days=30))
         if verdict.hold:
             held.append((point, [(s.kind.value, s.evidence) for s in verdict.signals]))
-        history.append(GrowthPoint(point.taken_at, point.views, point.likes, held=verdict.hold))
+        spiked = any(signal.kind is SignalKind.SPIKE for signal in verdict.signals)
+        history.append(GrowthPoint(point.taken_at, point.views, point.likes, held=verdict.hold, spike=spiked))
     return held
 
 
@@ -71,6 +72,16 @@ def test_bought_views_are_held(curve):
     assert held, f"{curve.name} slipped through"
     kinds = {kind for _, signals in held for kind, _ in signals}
     assert kinds <= {"spike", "low_engagement"}
+
+
+def test_a_bought_jump_holds_only_itself_and_a_drip_is_held_within_hours():
+    jump = next(c for c in fraudulent_curves() if c.name == "bought spike day 4")
+    assert len(_held_points(jump)) == 1  # the organic growth after it is credited
+    drip = next(c for c in fraudulent_curves() if c.name == "bot drip")
+    held = _held_points(drip)
+    first = held[0][0]
+    assert first.taken_at - START <= timedelta(hours=8) and first.views < 25_000
+    assert len(held) == len(drip.points) - drip.points.index(first)  # every check from then on
 
 
 def test_a_spike_carries_the_numbers_that_triggered_it():
@@ -108,7 +119,7 @@ def test_growth_long_after_the_window_closed_is_held_and_a_first_check_never_is(
 
 def test_small_growth_and_falling_views_make_no_signal():
     history = [GrowthPoint(START, 10, 0)]
-    assert judge_growth(history=history, new=GrowthPoint(START + timedelta(minutes=1), 4_000, 0), rules=RULES).signals == ()
+    assert judge_growth(history=history, new=GrowthPoint(START + timedelta(minutes=1), 4_000, 100), rules=RULES).signals == ()
     assert judge_growth(history=history, new=GrowthPoint(START + timedelta(hours=1), 5, 0), rules=RULES).signals == ()
 
 

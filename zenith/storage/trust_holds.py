@@ -191,19 +191,21 @@ async def quiet_ones(conn: psycopg.AsyncConnection, *, held_before: datetime, li
 
 
 async def video_history(conn: psycopg.AsyncConnection, video_id: int, *, limit: int = 200) -> list[GrowthPoint]:
-    """The video's latest snapshots, oldest first, each marked if the growth ending at it was held."""
+    """The video's latest snapshots, oldest first, each marked if the growth ending at it was
+    held, and if it was held as a spike."""
     rows = await fetch_all(
         conn,
         """
         SELECT * FROM (
-            SELECT s.taken_at, s.views, s.likes, h.id IS NOT NULL AS held
+            SELECT s.taken_at, s.views, s.likes, h.id IS NOT NULL AS held,
+                   EXISTS (SELECT 1 FROM trust_signals g WHERE g.snapshot_id = s.id AND g.kind = 'spike') AS spike
               FROM view_snapshots s LEFT JOIN trust_holds h ON h.snapshot_id = s.id
              WHERE s.video_id = %s ORDER BY s.taken_at DESC LIMIT %s
         ) latest ORDER BY taken_at
         """,
         (video_id, limit),
     )
-    return [GrowthPoint(taken_at=r["taken_at"], views=r["views"], likes=r["likes"], held=r["held"]) for r in rows]
+    return [GrowthPoint(taken_at=r["taken_at"], views=r["views"], likes=r["likes"], held=r["held"], spike=r["spike"]) for r in rows]
 
 
 async def creator_peak_per_hour(conn: psycopg.AsyncConnection, *, user_id: int, except_video_id: int, since: timedelta, min_hours: float) -> float:
