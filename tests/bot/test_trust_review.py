@@ -89,7 +89,7 @@ async def test_a_gold_creators_bought_views_are_held_until_an_admin_releases_the
     sandbox.state.user_sends_text(uid, "/withdraw")
     await sandbox.state.wait_for_message(uid, contains="you have 180.00 RUB")
 
-    card = await _admin_card(sandbox, "/review", f"Hold #{hold.id}")
+    card = await _admin_card(sandbox, "/review", f"Hold #{hold.id} ·")
     assert card.photo is not None  # the views chart, the jump shaded
     assert "spike" in card.content and "low engagement" in card.content and "12,000 → 150,000" in card.content
     sandbox.state.user_presses_button(ADMIN_ID, card.message_id, f"ah:ok:{hold.id}")
@@ -115,10 +115,10 @@ async def test_an_admin_reverses_one_hold_then_every_other_hold_of_the_creator(e
     balances = await _balances(pool, creator)
     assert (balances.available, balances.held) == (3 * ORGANIC, 3 * BOUGHT)
 
-    card = await _admin_card(sandbox, "/review", f"Hold #{holds[0].id}")
+    card = await _admin_card(sandbox, "/review", f"Hold #{holds[0].id} ·")
     await _admin_rejects(sandbox, card, f"ah:no:{holds[0].id}", "bought views", done=f"Hold #{holds[0].id} reversed")
     await sandbox.state.wait_for_message(uid, contains="not credited after review: bought views")
-    card = await _admin_card(sandbox, "/review", f"Hold #{holds[1].id}")
+    card = await _admin_card(sandbox, "/review", f"Hold #{holds[1].id} ·")
     assert "Creator's history: 2 on review (17,940.00 RUB), 0 released, 1 reversed" in card.content
     await _admin_rejects(sandbox, card, f"ah:allno:{holds[1].id}", "a bot farm", done="2 holds reversed (17,940.00 RUB)")
     await sandbox.state.wait_for_message(uid, contains="2 items on review (17,940.00 RUB) were not credited after review: a bot farm")
@@ -137,7 +137,7 @@ async def test_an_admin_releases_every_hold_of_a_creator_at_once(e2e_bot, worker
     youtube, _, _ = fakes
     creator = await _creator(sandbox, pool, youtube)
     holds = [await _bought_views(worker, youtube, pool, creator) for _ in range(2)]
-    card = await _admin_card(sandbox, "/review", f"Hold #{holds[1].id}")
+    card = await _admin_card(sandbox, "/review", f"Hold #{holds[1].id} ·")
     sandbox.state.user_presses_button(ADMIN_ID, card.message_id, f"ah:allok:{holds[1].id}")
     await sandbox.state.wait_for_message(ADMIN_ID, contains="2 holds released (17,940.00 RUB)")
     await sandbox.state.wait_for_message(creator.telegram_id, contains="2 items on review (17,940.00 RUB) passed review")
