@@ -23,6 +23,9 @@ from tests.view_history import approved_video, let_time_pass, snapshot_count
 
 ORGANIC = Decimal("780.00")  # 12,000 views at 65 RUB per 1,000
 BOUGHT = Decimal("8970.00")  # the jump to 150,000 views
+# notices to the creator go through the notifications actor at most one a second per chat,
+# behind the earlier credit and hold notices of the same test
+NOTICE_WAIT = 30
 
 
 async def _bought_views(worker, youtube, pool, creator) -> trust_holds.Hold:
@@ -73,7 +76,7 @@ async def test_a_gold_creators_bought_views_are_held_until_an_admin_releases_the
     assert hold.amount == BOUGHT and (hold.views_before, hold.views_now) == (12_000, 150_000)
     balances = await _balances(pool, creator)
     assert (balances.available, balances.held) == (ORGANIC, BOUGHT)
-    await sandbox.state.wait_for_message(uid, contains="is on review", after=0)
+    await sandbox.state.wait_for_message(uid, contains="is on review", after=0, timeout=NOTICE_WAIT)
     sandbox.state.user_sends_text(uid, "/balance")
     await sandbox.state.wait_for_message(uid, contains="On review: 8,970.00 RUB")
 
@@ -94,7 +97,7 @@ async def test_a_gold_creators_bought_views_are_held_until_an_admin_releases_the
     assert "spike" in card.content and "low engagement" in card.content and "12,000 → 150,000" in card.content
     sandbox.state.user_presses_button(ADMIN_ID, card.message_id, f"ah:ok:{hold.id}")
     await sandbox.state.wait_for_message(ADMIN_ID, contains=f"Hold #{hold.id} released")
-    await sandbox.state.wait_for_message(uid, contains="passed review")
+    await sandbox.state.wait_for_message(uid, contains="passed review", timeout=NOTICE_WAIT)
     # a second press (an old card, another admin) moves nothing
     again = sandbox.state.user_sends_callback(ADMIN_ID, card.message_id, f"ah:ok:{hold.id}")
     answer = await sandbox.state.wait_for_callback_answer(again["callback_query"]["id"])
@@ -117,11 +120,11 @@ async def test_an_admin_reverses_one_hold_then_every_other_hold_of_the_creator(e
 
     card = await _admin_card(sandbox, "/review", f"Hold #{holds[0].id} ·")
     await _admin_rejects(sandbox, card, f"ah:no:{holds[0].id}", "bought views", done=f"Hold #{holds[0].id} reversed")
-    await sandbox.state.wait_for_message(uid, contains="not credited after review: bought views")
+    await sandbox.state.wait_for_message(uid, contains="not credited after review: bought views", timeout=NOTICE_WAIT)
     card = await _admin_card(sandbox, "/review", f"Hold #{holds[1].id} ·")
     assert "Creator's history: 2 on review (17,940.00 RUB), 0 released, 1 reversed" in card.content
     await _admin_rejects(sandbox, card, f"ah:allno:{holds[1].id}", "a bot farm", done="2 holds reversed (17,940.00 RUB)")
-    await sandbox.state.wait_for_message(uid, contains="2 items on review (17,940.00 RUB) were not credited after review: a bot farm")
+    await sandbox.state.wait_for_message(uid, contains="2 items on review (17,940.00 RUB) were not credited after review: a bot farm", timeout=NOTICE_WAIT)
 
     balances = await _balances(pool, creator)
     assert (balances.available, balances.held) == (3 * ORGANIC, 0)
@@ -140,7 +143,7 @@ async def test_an_admin_releases_every_hold_of_a_creator_at_once(e2e_bot, worker
     card = await _admin_card(sandbox, "/review", f"Hold #{holds[1].id} ·")
     sandbox.state.user_presses_button(ADMIN_ID, card.message_id, f"ah:allok:{holds[1].id}")
     await sandbox.state.wait_for_message(ADMIN_ID, contains="2 holds released (17,940.00 RUB)")
-    await sandbox.state.wait_for_message(creator.telegram_id, contains="2 items on review (17,940.00 RUB) passed review")
+    await sandbox.state.wait_for_message(creator.telegram_id, contains="2 items on review (17,940.00 RUB) passed review", timeout=NOTICE_WAIT)
     balances = await _balances(pool, creator)
     assert (balances.available, balances.held) == (2 * ORGANIC + 2 * BOUGHT, 0)
     for hold in holds:
