@@ -108,15 +108,18 @@ async def test_bought_views_are_held_not_credited(running_worker, make_user, fak
     assert await _books_of(pool, user.id) == []
 
 
+# reason: the trust gate's refusal; None: the adapter cannot read it as a count at all
+# (negative, fractional, beyond bigint, "1e+20": platforms/counts.py), so it never gets that far
 ABSURD = [
     ("youtube", "1000000000000000000", "above_ceiling"),
-    ("youtube", 10**20, "above_ceiling"),
-    ("youtube", -5, "negative"),
-    ("youtube", 1e20, None),  # "1e+20" is not a count at all: the answer is unreadable
-    ("tiktok", 1e20, "above_ceiling"),
+    ("youtube", 25_000_000_000, "above_ceiling"),
+    ("youtube", 10**20, None),
+    ("youtube", -5, None),
+    ("youtube", 1e20, None),
+    ("tiktok", 1e20, None),
     ("tiktok", "1000000000000000000", "above_ceiling"),
-    ("tiktok", -5, "negative"),
-    ("tiktok", 2.5, None),  # a fraction: unreadable, never rounded into money
+    ("tiktok", -5, None),
+    ("tiktok", 2.5, None),
 ]
 
 
