@@ -113,7 +113,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_POOL_MAX", "database_pool_max", _int, "10", "Connections at most per process"),
     Setting("REDIS_MAX_CONNECTIONS", "redis_max_connections", _int, "64", "Redis connections at most of the bot/web process's client; beyond, a command waits (up to 5 s) for a free one"),
     Setting("BOT_MAX_CONCURRENT_UPDATES", "bot_max_concurrent_updates", _int, "0", "Telegram updates the bot/web process handles at once (polling waits, the webhook answers 503 beyond); 0: 3 x DATABASE_POOL_MAX"),
+    Setting("BOT_THROTTLE_LIMIT", "bot_throttle_limit", _int, "8", "Messages and button presses one user may send per BOT_THROTTLE_WINDOW_SECONDS before being told to slow down; 0: no per-user limit"),
+    Setting("BOT_THROTTLE_WINDOW_SECONDS", "bot_throttle_window_seconds", _int, "5", "Length of the per-user throttle window in seconds"),
     Setting("PORT", "port", _int, "8080", "HTTP port of the web process (webhook, API, health, metrics)"),
+    Setting("WEB_REUSE_PORT", "web_reuse_port", _bool, "false", "Open PORT with SO_REUSEPORT so several web processes share it and the kernel spreads connections among them; false: a second process on the port fails to start"),
     Setting("API_RATE_LIMIT_PER_MINUTE", "api_rate_limit_per_minute", _int, "600", "Requests a minute an API key may make unless `zenith apikey create --rate-limit` gives it its own limit"),
     Setting("API_MAX_BODY_BYTES", "api_max_body_bytes", _int, "16384", "Largest request body the HTTP API reads; a larger one is refused with 413 body_too_large"),
     # Telegram
@@ -206,7 +209,10 @@ class Settings:
     database_pool_max: int
     redis_max_connections: int
     bot_max_concurrent_updates: int
+    bot_throttle_limit: int
+    bot_throttle_window_seconds: int
     port: int
+    web_reuse_port: bool
     api_rate_limit_per_minute: int
     api_max_body_bytes: int
     telegram_bot_token: str | None
@@ -314,6 +320,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("DATABASE_POOL_MAX must be >= DATABASE_POOL_MIN and >= 1")
     if values["redis_max_connections"] < 1 or values["bot_max_concurrent_updates"] < 0:
         raise ConfigError("REDIS_MAX_CONNECTIONS must be >= 1 and BOT_MAX_CONCURRENT_UPDATES >= 0")
+    if values["bot_throttle_limit"] < 0 or values["bot_throttle_window_seconds"] < 1:
+        raise ConfigError("BOT_THROTTLE_LIMIT must be >= 0 and BOT_THROTTLE_WINDOW_SECONDS >= 1")
     if values["api_rate_limit_per_minute"] < 1 or values["api_max_body_bytes"] < 1024:
         raise ConfigError("API_RATE_LIMIT_PER_MINUTE must be >= 1 and API_MAX_BODY_BYTES >= 1024")
     if not 0 <= values["port"] <= 65535:

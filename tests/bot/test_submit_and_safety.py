@@ -102,6 +102,23 @@ async def test_flood_gets_one_slow_down_and_no_extra_work(make_bot, sandbox, red
     assert len(await _submissions(redis, namespace)) == 3
 
 
+async def test_throttle_limit_zero_lets_every_message_through(make_bot, sandbox):
+    """BOT_THROTTLE_LIMIT=0 leaves the per-user throttle out (benchmarks measure the bot, not it)."""
+    await make_bot(throttle_limit=0, throttle_window_seconds=60)
+    uid = new_telegram_id()
+    for _ in range(12):
+        sandbox.state.user_sends_text(uid, "/help", language_code="en")
+
+    async def all_answered() -> bool:
+        return len(sandbox.state.messages_for(uid)) >= 12
+
+    await wait_until(all_answered, timeout=30)
+    await asyncio.sleep(0.3)
+    texts = [m.content for m in sandbox.state.messages_for(uid)]
+    assert not any("Too many messages" in t for t in texts)
+    assert len(texts) == 12
+
+
 async def test_forged_and_foreign_callbacks_do_nothing(bot, sandbox, pool, redis, namespace):
     owner, intruder = new_telegram_id(), new_telegram_id()
     sandbox.state.user_sends_text(owner, "/accounts", language_code="en")

@@ -42,14 +42,15 @@ def build_dispatcher(*, services: BotServices, throttle_limit: int = 8, throttle
 
     Parameters:
       services: connections and settings shared by all handlers.
-      throttle_limit / throttle_window_seconds: per-user rate limit (default 8 per 5 s).
+      throttle_limit / throttle_window_seconds: per-user rate limit (default 8 per 5 s);
+        a limit of 0 leaves the throttle out (BOT_THROTTLE_LIMIT=0).
     """
     prefix = services.redis_prefix
     storage = RedisStorage(redis=services.redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_bot_id=True))
     dp = Dispatcher(storage=storage, services=services, settings=services.settings)
     dp.update.outer_middleware(UpdateDedupMiddleware(redis=services.redis, prefix=prefix))
     dp.update.outer_middleware(UpdateSpanMiddleware(settings=services.settings))
-    throttling = ThrottlingMiddleware(
+    throttling = None if throttle_limit == 0 else ThrottlingMiddleware(
         redis=services.redis,
         prefix=prefix,
         limit=throttle_limit,
@@ -60,7 +61,8 @@ def build_dispatcher(*, services: BotServices, throttle_limit: int = 8, throttle
     user = UserMiddleware(services=services)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(private_only)
-        observer.outer_middleware(throttling)
+        if throttling is not None:
+            observer.outer_middleware(throttling)
         observer.outer_middleware(user)
     dp.message.outer_middleware(MenuResetsStateMiddleware())
     dp.include_routers(*build_routers())

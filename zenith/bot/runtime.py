@@ -50,8 +50,8 @@ async def open_bot_runtime(
     *,
     broker: dramatiq.Broker | None = None,
     bot: Bot | None = None,
-    throttle_limit: int = 8,
-    throttle_window_seconds: int = 5,
+    throttle_limit: int | None = None,
+    throttle_window_seconds: int | None = None,
 ) -> AsyncIterator[BotRuntime]:
     """Open the database pool, Redis, the broker and the Bot; close them on the way out.
 
@@ -60,7 +60,8 @@ async def open_bot_runtime(
       broker: a broker to send through (tests pass one on their own namespace); default:
         `build_broker` on REDIS_NAMESPACE, with the telemetry middleware.
       bot: an aiogram Bot (default: `build_bot(settings)`); retries are added either way.
-      throttle_limit / throttle_window_seconds: the per-user rate limit.
+      throttle_limit / throttle_window_seconds: the per-user rate limit (default:
+        BOT_THROTTLE_LIMIT / BOT_THROTTLE_WINDOW_SECONDS; a limit of 0 turns it off).
     """
     database_url = resolve_database_url(settings)
     redis_url = resolve_redis_url(settings)
@@ -82,7 +83,9 @@ async def open_bot_runtime(
         bot = prepare_bot(bot or build_bot(settings))
         services = BotServices(settings=settings, pool=pool, redis=redis, broker=broker)
         dispatcher = build_dispatcher(
-            services=services, throttle_limit=throttle_limit, throttle_window_seconds=throttle_window_seconds
+            services=services,
+            throttle_limit=settings.bot_throttle_limit if throttle_limit is None else throttle_limit,
+            throttle_window_seconds=throttle_window_seconds or settings.bot_throttle_window_seconds,
         )
         yield BotRuntime(bot=bot, dispatcher=dispatcher, services=services, max_concurrent_updates=max_concurrent_updates(settings))
     finally:

@@ -64,6 +64,11 @@ async def get_or_create(
     banned user stays banned.
     """
     _check(language, LANGUAGES, "language")
+    # every message of a known creator comes here: one read, no transaction, unless a
+    # name changed or the creator comes back after blocking the bot
+    row = await fetch_one(conn, "SELECT * FROM users WHERE telegram_id = %s", (telegram_id,))
+    if row is not None and not _needs_refresh(row, username=username, first_name=first_name):
+        return User(**row)
     async with conn.transaction():
         row = await fetch_one(
             conn,
@@ -96,6 +101,15 @@ async def get_or_create(
         if row is None:  # nothing changed: plain read, no write on every message
             row = await fetch_one(conn, "SELECT * FROM users WHERE telegram_id = %s", (telegram_id,))
         return User(**row)
+
+
+def _needs_refresh(row: dict, *, username: str | None, first_name: str | None) -> bool:
+    """What the UPDATE in `get_or_create` would change: an inactive status or a new name."""
+    return (
+        row["status"] == "inactive"
+        or (username is not None and username != row["username"])
+        or (first_name is not None and first_name != row["first_name"])
+    )
 
 
 async def get(conn: psycopg.AsyncConnection, user_id: int) -> User:

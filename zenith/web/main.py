@@ -58,7 +58,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
-            await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()
+            # WEB_REUSE_PORT: several processes listen on one port, the kernel spreads the connections
+            await web.TCPSite(runner, host="0.0.0.0", port=settings.port, reuse_port=settings.web_reuse_port or None).start()
             logger.info("web process listening on port %d (webhook: %s)", settings.port, with_webhook)
             if with_webhook:
                 await runtime.bot.set_webhook(

@@ -7,6 +7,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot.filters import HasText
 from zenith.bot.callbacks import AccountAction, AccountCb
 from zenith.bot.handles import EXAMPLES, HandleNotUnderstood, parse_account
 from zenith.bot.keyboards.inline import accounts_keyboard, cancel_keyboard, check_account_keyboard
@@ -67,7 +68,7 @@ async def ask_handle(query: CallbackQuery, callback_data: AccountCb, user: User,
     await query.message.answer(i18n(f"accounts.ask_handle_{callback_data.platform.value}"), reply_markup=cancel_keyboard(i18n))
 
 
-@router.message(LinkAccount.handle, F.text)
+@router.message(LinkAccount.handle, HasText())
 async def link_account(message: Message, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
     platform = (await state.get_data()).get("platform", "")
     try:

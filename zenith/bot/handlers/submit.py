@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import Message
 
+from zenith.bot.filters import HasText
 from zenith.bot.keyboards.menu import menu_button
 from zenith.bot.services import BotServices
 from zenith.domain.links import MAX_LINKS_PER_MESSAGE, LinkRejected, extract_links
@@ -44,7 +45,7 @@ async def submit_prompt(message: Message, i18n: Translator) -> None:
     await message.answer(i18n("submit.prompt"))
 
 
-@router.message(F.text)
+@router.message(HasText())
 async def submit_links(message: Message, user: User, i18n: Translator, services: BotServices) -> None:
     text = message.text or ""
     if len(text) > MAX_MESSAGE_LENGTH:

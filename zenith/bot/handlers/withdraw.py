@@ -7,11 +7,12 @@ import secrets
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot.filters import HasText
 from zenith.bot.amounts import AmountAmbiguous, AmountNotUnderstood, read_amount
 from zenith.bot.callbacks import WithdrawAmountCb, WithdrawAssetCb, WithdrawConfirmCb
 from zenith.bot.keyboards.inline import amount_choices_keyboard, assets_keyboard, cancel_keyboard, confirm_keyboard
@@ -107,7 +108,7 @@ async def choose_asset(query: CallbackQuery, callback_data: WithdrawAssetCb, use
     )
 
 
-@router.message(Withdraw.amount, F.text)
+@router.message(Withdraw.amount, HasText())
 async def enter_amount(message: Message, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
     if not payouts_configured(services.settings):
         await _refuse_unconfigured(message, user=user, i18n=i18n, services=services, state=state)

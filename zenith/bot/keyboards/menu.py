@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from aiogram import F
 from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
 
+from zenith.bot.filters import TextIn
 from zenith.i18n import SUPPORTED_LANGUAGES, Translator, get_translator
 
 MENU_ROWS: tuple[tuple[str, ...], ...] = (
@@ -28,6 +28,6 @@ def button_texts(key: str) -> frozenset[str]:
     return frozenset(get_translator(language)(key) for language in SUPPORTED_LANGUAGES)
 
 
-def menu_button(key: str):
+def menu_button(key: str) -> TextIn:
     """A message filter matching the menu button `key` in any language."""
-    return F.text.in_(button_texts(key))
+    return TextIn(button_texts(key))

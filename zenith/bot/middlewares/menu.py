@@ -27,7 +27,9 @@ class MenuResetsStateMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         state: FSMContext | None = data.get("state")
-        if isinstance(event, Message) and state is not None and event.text:
+        # raw_state: what aiogram's FSM middleware read for this event; nothing to clear
+        # (two Redis writes per command) when the user is in no dialog
+        if isinstance(event, Message) and state is not None and data.get("raw_state") is not None and event.text:
             if event.text in _MENU_TEXTS or (event.text.startswith("/") and not event.text.startswith("/cancel")):
                 await state.clear()
         return await handler(event, data)

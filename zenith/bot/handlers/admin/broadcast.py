@@ -9,6 +9,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot.filters import HasText
 from zenith.bot.callbacks import AdminMenuCb, AdminSection, BroadcastCb
 from zenith.bot.keyboards.inline import cancel_keyboard, confirm_keyboard
 from zenith.bot.services import BotServices
@@ -33,7 +34,7 @@ async def ask_text(event: Message | CallbackQuery, i18n: Translator, state: FSMC
     await message.answer(i18n("admin.ask_broadcast", max=MAX_BROADCAST_LENGTH), reply_markup=cancel_keyboard(i18n))
 
 
-@router.message(AdminDialog.broadcast_text, F.text)
+@router.message(AdminDialog.broadcast_text, HasText())
 async def preview(message: Message, i18n: Translator, state: FSMContext) -> None:
     text = (message.text or "").strip()
     if not text or len(text) > MAX_BROADCAST_LENGTH:

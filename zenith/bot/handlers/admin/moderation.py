@@ -9,6 +9,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot.filters import HasText
 from zenith.bot.callbacks import AdminMenuCb, AdminQueue, AdminQueuePageCb, AdminSection, AdminVideoCb, Decision
 from zenith.bot.handlers.admin.decisions import (
     Card,
@@ -147,6 +148,6 @@ async def ask_reject_reason(query: CallbackQuery, callback_data: AdminVideoCb, i
     await start_rejection(query, kind=VIDEO, target_id=callback_data.video_id, i18n=i18n, is_admin=is_admin, services=services, state=state)
 
 
-@router.message(AdminDialog.reject_video_reason, F.text)
+@router.message(AdminDialog.reject_video_reason, HasText())
 async def reject(message: Message, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
     await finish_rejection(message, kind=VIDEO, i18n=i18n, is_admin=is_admin, services=services, state=state)

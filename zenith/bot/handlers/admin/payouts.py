@@ -7,6 +7,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot.filters import HasText
 from zenith.bot.callbacks import AdminMenuCb, AdminPayoutCb, AdminQueue, AdminQueuePageCb, AdminSection, Decision
 from zenith.bot.handlers.admin.decisions import (
     Card,
@@ -138,6 +139,6 @@ async def ask_reject_reason(query: CallbackQuery, callback_data: AdminPayoutCb, 
     await start_rejection(query, kind=PAYOUT, target_id=callback_data.payout_id, i18n=i18n, is_admin=is_admin, services=services, state=state)
 
 
-@router.message(AdminDialog.reject_payout_reason, F.text)
+@router.message(AdminDialog.reject_payout_reason, HasText())
 async def reject(message: Message, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
     await finish_rejection(message, kind=PAYOUT, i18n=i18n, is_admin=is_admin, services=services, state=state)

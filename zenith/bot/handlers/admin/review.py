@@ -21,6 +21,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from zenith.bot.callbacks import AdminHoldCb, AdminMenuCb, AdminQueue, AdminQueuePageCb, AdminSection, HoldAction
 from zenith.bot.charts import views_chart_png
+from zenith.bot.filters import HasText
 from zenith.bot.handlers.admin.decisions import (
     DecisionKind,
     QueuePage,
@@ -194,7 +195,7 @@ async def ask_reverse_reason(query: CallbackQuery, callback_data: AdminHoldCb, i
     await start_rejection(query, kind=HOLD, target_id=callback_data.hold_id, i18n=i18n, is_admin=is_admin, services=services, state=state)
 
 
-@router.message(AdminDialog.reverse_hold_reason, F.text)
+@router.message(AdminDialog.reverse_hold_reason, HasText())
 async def reverse(message: Message, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
     await finish_rejection(message, kind=HOLD, i18n=i18n, is_admin=is_admin, services=services, state=state)
 
@@ -240,7 +241,7 @@ async def ask_reverse_all_reason(query: CallbackQuery, callback_data: AdminHoldC
     await ask_reason(query, i18n=i18n, state=state, dialog=AdminDialog.reverse_holds_reason, target_id=callback_data.hold_id)
 
 
-@router.message(AdminDialog.reverse_holds_reason, F.text)
+@router.message(AdminDialog.reverse_holds_reason, HasText())
 async def reverse_all(message: Message, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
     if not is_admin:
         return

@@ -8,6 +8,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from zenith.bot.filters import HasText
 from zenith.bot.callbacks import AdminMenuCb, AdminSection, AdminUserCb, UserAction
 from zenith.bot.keyboards.admin import user_actions_keyboard
 from zenith.bot.keyboards.inline import cancel_keyboard
@@ -52,7 +53,7 @@ async def ask_user(event: Message | CallbackQuery, i18n: Translator, state: FSMC
     await message.answer(i18n("admin.ask_user"), reply_markup=cancel_keyboard(i18n))
 
 
-@router.message(AdminDialog.user_lookup, F.text)
+@router.message(AdminDialog.user_lookup, HasText())
 async def show_user(message: Message, i18n: Translator, services: BotServices, state: FSMContext) -> None:
     try:
         async with services.read() as conn:
