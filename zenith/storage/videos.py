@@ -293,10 +293,11 @@ async def update_stats(
     return Video(**row)
 
 
-async def claim_due_checks(
-    conn: psycopg.AsyncConnection, *, now: datetime, limit: int, platform: str | None = None
-) -> list[int]:
-    """Ids of approved videos due for a re-check, marked enqueued at ``now``.
+async def claim_due_checks(conn: psycopg.AsyncConnection, *, now: datetime, limit: int, platform: str) -> list[int]:
+    """Ids of approved videos of ``platform`` due for a re-check, marked enqueued at ``now``.
+
+    Read on ``videos_due_checks_by_platform (platform, next_check_at)``: one platform's
+    claim never walks the other's due videos.
 
     Rows locked by another claimer are skipped (``FOR UPDATE SKIP LOCKED``) and a
     claimed video is not due again until its check is stored (``update_stats``) or the
@@ -308,7 +309,7 @@ async def claim_due_checks(
         WITH due AS (
             SELECT id FROM videos
              WHERE status = 'approved' AND check_enqueued_at IS NULL AND next_check_at <= %(now)s
-               AND (%(platform)s::text IS NULL OR platform = %(platform)s)
+               AND platform = %(platform)s
              ORDER BY next_check_at
              LIMIT %(limit)s
              FOR UPDATE SKIP LOCKED
@@ -322,7 +323,7 @@ async def claim_due_checks(
 
 
 async def claim_stale_checks(
-    conn: psycopg.AsyncConnection, *, now: datetime, older_than: timedelta, limit: int, platform: str | None = None
+    conn: psycopg.AsyncConnection, *, now: datetime, older_than: timedelta, limit: int, platform: str
 ) -> list[int]:
     """Ids of checks enqueued before ``now - older_than`` and never stored (message lost).
 
@@ -334,7 +335,7 @@ async def claim_stale_checks(
         WITH stale AS (
             SELECT id FROM videos
              WHERE status = 'approved' AND check_enqueued_at < %(cutoff)s
-               AND (%(platform)s::text IS NULL OR platform = %(platform)s)
+               AND platform = %(platform)s
              ORDER BY check_enqueued_at
              LIMIT %(limit)s
              FOR UPDATE SKIP LOCKED
