@@ -16,7 +16,8 @@ messages at line boundaries (`text_parts.split_text`), never cut. With a dedup k
 parts already sent are remembered, so a retry or a 429 carries on with the next part.
 
 Limits: a permit from the shared `TelegramRateLimiter` (≈30 msg/s total, 1 msg/s per
-chat) is taken before each send. A 429 re-enqueues the same notification after
+chat) is taken before each send; a short wait for the shared budget is waited out, a
+chat still closed sends the notice back to the queue with that delay. A 429 re-enqueues the same notification after
 ``retry_after`` (not a failure, retries are not counted); a user who blocked the bot
 (403) is marked inactive and not retried; network or server errors raise so Dramatiq
 retries with back-off.
@@ -49,8 +50,11 @@ logger = logging.getLogger(__name__)
 BROADCAST_TEXT_KEY = "broadcast.text"
 BROADCAST_PAGE_SIZE = 500
 BROADCAST_TEXT_TTL_SECONDS = 3 * 86_400
-# wait this long in-process for a permit; beyond it the message is re-enqueued with a delay
-MAX_INLINE_WAIT_MS = 1_500
+# wait this long in-process for a permit; beyond it the message is re-enqueued with a delay.
+# Only the shared bucket's waits (1/30 s a token) are this short: a chat's 1 s interval
+# sends the message back to the queue, so the thread serves another chat meanwhile
+# (waiting it out inline held every thread on busy chats: ~3 notices/s instead of 30).
+MAX_INLINE_WAIT_MS = 100
 # another delivery holds the dedup claim: look again after this long
 BUSY_RETRY_MS = 5_000
 TEXT_LIMIT = 4096  # Telegram: characters in one text message

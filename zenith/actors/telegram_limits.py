@@ -49,13 +49,16 @@ class TelegramLimits:
 
     Parameters:
       per_second: messages per second for the whole bot (default 30).
-      burst: the bucket's capacity (default 30: at most one second's worth at once).
-      chat_interval_ms: least time between two messages to one chat (default 1,000).
+      burst: the bucket's capacity (default 1: sends evenly spaced; a full bucket of 30
+        let up to 60 through in one second and Telegram answered 429 to the excess).
+      chat_interval_ms: least time between two messages to one chat (default 1,100: the
+        permit is taken before the request travels, and a jitter of the round trip
+        brought two messages to one chat less than a second apart).
     """
 
     per_second: float = 30.0
-    burst: int = 30
-    chat_interval_ms: int = 1000
+    burst: int = 1
+    chat_interval_ms: int = 1100
 
 
 class TelegramRateLimiter:
