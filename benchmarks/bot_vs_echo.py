@@ -100,7 +100,7 @@ async def closed_loop(state: SandboxState, clock: ReplyClock, pid: int, *, teleg
 async def measure_polling(name: str, process: subprocess.Popen, state: SandboxState, clock: ReplyClock,
                           db: ScaleDatabase, args) -> dict:
     try:
-        await wait_for_polling(state, process)
+        await wait_for_polling(state, process, timeout=90)
         await asyncio.sleep(1.0)  # start-up calls are not part of the figure
         # the same creators for both bots, so both answer the same chats
         ids = pick_users(db, count=args.users, skip=0)
