@@ -153,7 +153,7 @@ async def measure_webhook(state: SandboxState, sandbox_url: str, token: str, db:
                                             redis_url=args.redis_url, namespace=namespace, throttle_limit=args.throttle_limit)
             try:
                 for process in processes:
-                    await web_throughput.wait_until_serving(f"http://127.0.0.1:{port}", process)
+                    await web_throughput.wait_until_serving(f"http://127.0.0.1:{port}", process, timeout=120)
                 await asyncio.sleep(2.0)  # every process has opened its port and registered the webhook
                 replies.clear()
                 failed.clear()
