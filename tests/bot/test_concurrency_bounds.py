@@ -144,7 +144,7 @@ async def test_saturated_webhook_answers_503_and_the_update_comes_back(gated_web
     async with client.post("/telegram/webhook", json=private_text_update(ids[2], users[2], "/help"), headers=headers) as response:
         assert response.status == 503
         assert response.headers["Retry-After"] == "1"
-    assert gate.seen == ids[:2]
+    assert sorted(gate.seen) == sorted(ids[:2])  # handled concurrently: either may reach the gate first
     gate.open()
     for uid in users[:2]:
         await sandbox.state.wait_for_message(uid, contains="Help")
