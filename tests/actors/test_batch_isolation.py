@@ -2,12 +2,14 @@
 
 A real in-process worker, the fake YouTube API at the HTTP level, the Telegram sandbox:
 
-* a 50-video batch where one item says viewCount "-5000": the 49 others are credited
+* a 50-video batch where one item says viewCount "1e30": the 49 others are credited
   once (one snapshot, one ledger transfer each, one credit notice each), the poisoned
   video is asked about again on its own and quarantined with the raw answer; nobody is
   told "could not check" or "not found";
-* every kind of unreadable count (1e20, 1e30, 12.5, "abc", no viewCount) is quarantined
+* every kind of unreadable count ("1e+20", 12.5, NaN, "lots", no viewCount) is quarantined
   and shows in the admin's quarantine list, while the good video of the batch is credited;
+  a whole number that cannot be real (-5000) is the trust gate's: refused, not quarantined,
+  nothing credited;
 * an empty ``items`` answer and items without ``id`` for two rounds: no video is
   declared gone, the next round credits them all;
 * a video really gone is declared so only after VIDEO_GONE_AFTER_CHECKS misses spread
@@ -81,7 +83,7 @@ async def test_one_poisoned_item_in_a_50_video_batch_is_quarantined_and_the_49_a
     state, _ = sandbox
     made = await _creators_with_videos(pool, fake_youtube, state, make_user, make_verified_account, 50)
     poisoned_user, poisoned = made[17]
-    fake_youtube.state.videos[poisoned.external_id].statistics = {"viewCount": "-5000", "likeCount": "3"}
+    fake_youtube.state.videos[poisoned.external_id].statistics = {"viewCount": "1e30", "likeCount": "3"}
     good = [(user, video) for user, video in made if video.id != poisoned.id]
     ids = {video.external_id for _, video in made}
     async with running_worker(CHECK_UNREADABLE_LIMIT="3") as worker:
@@ -102,7 +104,7 @@ async def test_one_poisoned_item_in_a_50_video_batch_is_quarantined_and_the_49_a
     calls = [call for call in fake_youtube.state.ids_per_call("videos") if set(call) & ids]
     assert sorted(calls[0]) == sorted(ids) and all(call == [poisoned.external_id] for call in calls[1:])
     assert len(calls) == 3
-    assert entry.attempts == 3 and "viewCount='-5000'" in entry.reason and '"viewCount": "-5000"' in entry.raw_answer
+    assert entry.attempts == 3 and "viewCount='1e30'" in entry.reason and '"viewCount": "1e30"' in entry.raw_answer
     async with pool.connection() as conn:
         held = await videos.get(conn, poisoned.id)
     assert held.status == "approved" and held.next_check_at is None and held.check_enqueued_at is None  # off the re-check queue
@@ -114,16 +116,17 @@ async def test_every_kind_of_unreadable_count_is_quarantined_and_listed_for_admi
     monkeypatch.setattr(parsing, "RETRY_BASE_MS", 100)
     state, _ = sandbox
     poisons = {
-        "1e20": {"viewCount": 1e20},
-        "1e30": {"viewCount": 1e30},
+        "exponent": {"viewCount": "1e+20"},
         "fraction": {"viewCount": 12.5},
+        "non-finite": {"viewCount": float("nan")},
         "text": {"viewCount": "lots"},
         "missing": {"likeCount": "4"},
     }
-    made = await _creators_with_videos(pool, fake_youtube, state, make_user, make_verified_account, len(poisons) + 1)
-    (good_user, good), poisoned = made[0], made[1:]
+    made = await _creators_with_videos(pool, fake_youtube, state, make_user, make_verified_account, len(poisons) + 2)
+    (good_user, good), (_, negative), poisoned = made[0], made[1], made[2:]
     for (_, video), statistics in zip(poisoned, poisons.values()):
         fake_youtube.state.videos[video.external_id].statistics = statistics
+    fake_youtube.state.videos[negative.external_id].statistics = {"viewCount": "-5000"}
     async with running_worker(CHECK_UNREADABLE_LIMIT="2") as worker:
         send(CHECK_VIDEOS, [video.id for _, video in made], broker=worker.broker)
         for _, video in poisoned:
@@ -135,7 +138,9 @@ async def test_every_kind_of_unreadable_count_is_quarantined_and_listed_for_admi
         assert video.id in listed, name
         assert listed[video.id].attempts == 2 and listed[video.id].raw_answer.startswith("{"), name
         assert await _earnings(pool, video.id) == [], name
-    assert "1e+30" in listed[poisoned[1][1].id].raw_answer and "no viewCount" in listed[poisoned[4][1].id].reason
+    assert "1e+20" in listed[poisoned[0][1].id].raw_answer and "NaN" in listed[poisoned[2][1].id].raw_answer
+    assert "no viewCount" in listed[poisoned[4][1].id].reason
+    assert negative.id not in listed and await _earnings(pool, negative.id) == []  # refused by the trust gate instead
     assert await _earnings(pool, good.id) == [Decimal("1300.00")]
     assert _wrong_notices(state, [user for user, _ in made]) == []
 

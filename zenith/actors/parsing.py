@@ -19,7 +19,7 @@ Errors, each video on its own (one bad item never fails or re-stores the others)
 video the platform says is private, deleted or gone is a miss — declared gone (marked
 failed, its creator told once) only after VIDEO_GONE_AFTER_CHECKS misses over
 VIDEO_GONE_AFTER_HOURS, re-checked in between (`storage.check_faults`); an answer about
-a video that cannot be understood (a count of -5000, 1e30, text, a missing field) is
+a video that cannot be understood (a count of 12.5, "1e30", text, a missing field) is
 retried and after CHECK_UNREADABLE_LIMIT such answers in a row the video is
 quarantined with the raw answer for an admin; a video whose store fails is retried
 later; a platform that blocks us or whose quota is used up is paused (Redis TTL until

@@ -1,9 +1,10 @@
 """Reading a count (views, likes, comments) from a platform's answer, strictly.
 
-A count is a non-negative whole number that fits PostgreSQL's bigint. Anything else —
--5000, 12.5, "1e30" as text, NaN, infinity, true, 10**20 — is not a count this product
-can store or pay for, so it is an unreadable answer, never a number to guess from.
-(Whether a readable count is plausible is a separate question, for the trust rules.)
+A count is a whole number: an integer, an integral JSON number (TikTok's 1e+20), or a
+string of digits with an optional minus sign (YouTube sends counts as strings). Anything
+else — 12.5, "1e30" as text, "lots", NaN, infinity, true — is an unreadable answer about
+that video, never a number to guess from. Whether a whole number is plausible (negative,
+above TRUST_MAX_VIEWS) is the trust gate's question (docs/trust.md), asked next.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from typing import Any
 
 from zenith.platforms.errors import BadResponseError
 
-MAX_COUNT = 2**63 - 1  # PostgreSQL bigint
-
 
 def parse_count(value: Any, *, what: str, platform: str) -> int | None:
-    """``value`` as a count; None when absent (None or ""); ``BadResponseError`` if not a count.
+    """``value`` as a whole number; None when absent (None or ""); ``BadResponseError`` if not one.
 
     Parameters:
       value: the JSON value (the YouTube API sends counts as strings, TikTok as numbers).
@@ -33,8 +32,11 @@ def parse_count(value: Any, *, what: str, platform: str) -> int | None:
         count = value
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         count = int(value)
-    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        count = int(value.strip())
-    if count is None or not 0 <= count <= MAX_COUNT:
+    elif isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text.startswith("-") else text
+        if digits.isascii() and digits.isdigit():
+            count = int(text)
+    if count is None:
         raise BadResponseError(f"{platform}: {what}={value!r} is not a count", platform=platform)
     return count

@@ -6,7 +6,7 @@ Callers decide what to do from the class alone:
   ``retry_after`` says how long the platform asked us to wait, when it did.
 * ``BadResponseError``: the platform answered something we cannot parse; retried a
   few times like a transient error, then reported. ``UnreadableAnswer`` is the kind
-  about one video of an otherwise good answer (a count of -5000, "abc", 1e30), with
+  about one video of an otherwise good answer (a count of 12.5, "abc", "1e30"), with
   the raw item: the video is retried on its own and set aside if it stays unreadable.
 * ``PermanentError``: this one video / account cannot be read (deleted, private, ...);
   ``reason`` is one of ``NOT_FOUND``, ``PRIVATE``, ``DELETED``, ``UNAVAILABLE``.
@@ -75,8 +75,8 @@ class BadResponseError(PlatformError):
 
 
 class UnreadableAnswer(BadResponseError):
-    """The answer about one video cannot be understood (a negative, fractional, non-finite
-    or absurdly large count, a missing field); the rest of the batch is fine.
+    """The answer about one video cannot be understood (a fractional, non-finite or
+    textual count, a missing field); the rest of the batch is fine.
 
     :param raw: the platform's item about this video, as text (cut to ``RAW_LIMIT``).
     """

@@ -2,7 +2,7 @@
 
 A platform may answer "not found" (an empty ``items`` list, an item without id, a TikTok
 "not found" page) for a few seconds and then answer normally again; and it may send a
-value about one video that cannot be understood (a negative count, text, 1e30). Neither
+value about one video that cannot be understood (a fractional count, text, "1e30"). Neither
 is final on the first try:
 
 * ``record_missing`` counts the misses in a row and when the first was; the video is
