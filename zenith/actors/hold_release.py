@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from zenith.actors.notice_outbox import publish, stage
+from zenith.actors.notice_outbox import publish
 from zenith.actors.runtime import Runtime
 from zenith.actors.trust_gate import trust_policy
-from zenith.storage import trust_holds, videos
+from zenith.storage import outbox, trust_holds, videos
 from zenith.storage.audit import SYSTEM_ADMIN_ID
 from zenith.storage.db import unit_of_work
 
@@ -37,7 +37,7 @@ async def release_quiet_holds(runtime: Runtime, now: datetime) -> int:
             if hold is not None:
                 video = await videos.get(conn, hold.video_id)
                 params = {"amount": str(hold.amount), "url": video.url}
-                staged.append(await stage(conn, user_id=hold.user_id, key="notify.hold.released", params=params, dedup_key=f"hold:{hold.id}:released"))
+                staged.append(await outbox.add(conn, user_id=hold.user_id, key="notify.hold.released", params=params, dedup_key=f"hold:{hold.id}:released"))
     if staged:
         logger.info("released %d quiet holds", len(staged))
     await publish(runtime, staged)

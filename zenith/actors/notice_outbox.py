@@ -5,29 +5,31 @@ money credited, a video finished or failed) stages the notice in that transactio
 
     async with unit_of_work(pool) as conn:
         ...  # the state change
-        staged = [await stage(conn, user_id=..., key=..., params=..., dedup_key=...)]
+        staged = [await outbox.add(conn, user_id=..., key=..., params=..., dedup_key=...)]
     await publish(runtime, staged)
 
-``publish`` enqueues ``notify`` for each staged notice and stamps its outbox row
-enqueued. The row counts as sent only when the notifications actor confirms it
-(Telegram answered, or the notice can never be delivered). If the worker dies before
-publishing (or the enqueue fails), the clock's ``relay_unsent`` sends the row after
-``RELAY_GRACE``; if the broker loses the enqueued message, after
-``NOTICE_RESEND_SECONDS`` (a setting, default 60 s) without a confirmation. The
-notifications actor's dedup guard (the row's ``dedup_key``) makes an original send
-plus relays one message. ``purge_sent`` deletes sent rows after ``RETENTION``, the life
-of that guard.
+``publish`` (``zenith.messaging.notices.publish`` bound to the worker's runtime) enqueues
+``notify`` for each staged notice and stamps its outbox row enqueued. The row counts as
+sent only when the notifications actor confirms it (Telegram answered, or the notice can
+never be delivered). If the worker dies before publishing (or the enqueue fails), the
+clock's ``relay_unsent`` sends the row after ``RELAY_GRACE``; if the broker loses the
+enqueued message, after ``NOTICE_RESEND_SECONDS`` (a setting, default 60 s) without a
+confirmation. The notifications actor's dedup guard (the row's ``dedup_key``) makes an
+original send plus relays one message. ``purge_sent`` deletes sent rows after
+``RETENTION``, the life of that guard.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import AsyncIterator, Iterable
 
 import psycopg
 
 from zenith.actors.runtime import Runtime
+from zenith.messaging import notices
 from zenith.messaging.contract import NOTIFY
 from zenith.storage import outbox
 from zenith.storage.db import unit_of_work
@@ -44,20 +46,15 @@ RETENTION = timedelta(days=7)  # the notifications actor remembers a dedup key t
 PURGE_BATCH_SIZE = 1000
 
 
-async def stage(conn: psycopg.AsyncConnection, *, user_id: int, key: str, params: dict, dedup_key: str) -> outbox.OutboxEntry | None:
-    """Store a notice in the caller's transaction; None if ``dedup_key`` was staged before.
-
-    Parameters:
-      user_id: users.id of the recipient.
-      key: i18n catalogue key.
-      params: template parameters (JSON values: money as decimal strings).
-      dedup_key: the notifications actor's dedup key (required).
-    """
-    return await outbox.add(conn, user_id=user_id, key=key, params=params, dedup_key=dedup_key)
-
-
 def _send(runtime: Runtime, entry: outbox.OutboxEntry) -> None:
-    runtime.send(NOTIFY, entry.user_id, entry.key, entry.params, entry.dedup_key, None)
+    runtime.send(NOTIFY, *notices.notify_args(entry))
+
+
+@asynccontextmanager
+async def _connection(runtime: Runtime) -> AsyncIterator[psycopg.AsyncConnection]:
+    pool = await runtime.db()
+    async with pool.connection() as conn:
+        yield conn
 
 
 async def publish(runtime: Runtime, entries: Iterable[outbox.OutboxEntry | None]) -> int:
@@ -66,24 +63,7 @@ async def publish(runtime: Runtime, entries: Iterable[outbox.OutboxEntry | None]
     Best effort: a failed enqueue is logged and left to the clock's relay (the notice
     is durable in the outbox), so the actor's own work is not retried for it.
     """
-    sent: list[int] = []
-    for entry in entries:
-        if entry is None:
-            continue
-        try:
-            _send(runtime, entry)
-        except Exception:
-            logger.warning("notice %s not enqueued; the clock relays it", entry.dedup_key, exc_info=True)
-            continue
-        sent.append(entry.id)
-    if sent:
-        try:
-            pool = await runtime.db()
-            async with pool.connection() as conn:
-                await outbox.mark_enqueued(conn, ids=sent)
-        except Exception:  # the relay sends them again; the dedup key absorbs it
-            logger.warning("outbox rows %s not stamped enqueued", sent, exc_info=True)
-    return len(sent)
+    return await notices.publish(entries, send=lambda entry: _send(runtime, entry), connect=lambda: _connection(runtime))
 
 
 async def relay_unsent(

@@ -42,7 +42,7 @@ from functools import lru_cache
 from opentelemetry import trace
 
 from zenith.actors.attempts import is_last_attempt
-from zenith.actors.notice_outbox import publish, stage
+from zenith.actors.notice_outbox import publish
 from zenith.actors.platform_pause import DEFAULT_PAUSE_MS, pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
@@ -55,7 +55,7 @@ from zenith.domain.videos import VideoStatus, is_tracked
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY
 from zenith.platforms.base import VideoStats
 from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError, PlatformError, UnreadableAnswer
-from zenith.storage import campaigns, check_faults, checks, credit_notices, digests, users, videos
+from zenith.storage import campaigns, check_faults, checks, credit_notices, digests, outbox, users, videos
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import current_trace_id_hex, video_attributes
 from zenith.telemetry.metrics import get_metrics
@@ -341,13 +341,13 @@ async def _stage_check_notices(conn, result: checks.CheckResult, *, now: datetim
         )
         if amount is not None:
             params = {"amount": str(amount), "url": video.url, "views": video.views}
-            staged.append(await stage(conn, user_id=video.user_id, key="notify.video.credited", params=params, dedup_key=f"credit:{video.id}:{result.snapshot.id}"))
+            staged.append(await outbox.add(conn, user_id=video.user_id, key="notify.video.credited", params=params, dedup_key=f"credit:{video.id}:{result.snapshot.id}"))
     if result.held_now > 0:
         params = {"amount": str(result.held_now), "url": video.url}
-        staged.append(await stage(conn, user_id=video.user_id, key="notify.video.held", params=params, dedup_key=f"held:{video.id}:{result.snapshot.id}"))
+        staged.append(await outbox.add(conn, user_id=video.user_id, key="notify.video.held", params=params, dedup_key=f"held:{video.id}:{result.snapshot.id}"))
     if video.status == VideoStatus.FINISHED:
         params = {"url": video.url, "earned": str(video.credited)}
-        staged.append(await stage(conn, user_id=video.user_id, key="notify.video.finished", params=params, dedup_key=f"video:{video.id}:finished"))
+        staged.append(await outbox.add(conn, user_id=video.user_id, key="notify.video.finished", params=params, dedup_key=f"video:{video.id}:finished"))
     return staged
 
 
@@ -357,7 +357,7 @@ async def _fail(runtime: Runtime, video: videos.Video, error: PermanentError) ->
     async with unit_of_work(pool) as conn:
         changed = await videos.set_status(conn, video_id=video.id, status=VideoStatus.FAILED, reason=error.reason.lower(), from_statuses=(VideoStatus.APPROVED,))
         if changed is not None:
-            staged = await stage(conn, user_id=video.user_id, key="notify.video.not_found", params={"url": video.url}, dedup_key=f"video:{video.id}:failed")
+            staged = await outbox.add(conn, user_id=video.user_id, key="notify.video.not_found", params={"url": video.url}, dedup_key=f"video:{video.id}:failed")
     get_metrics().platform_errors.labels(platform=video.platform, kind=error.reason).inc()
     await publish(runtime, [staged])
 

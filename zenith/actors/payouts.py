@@ -43,7 +43,7 @@ from decimal import Decimal
 
 import dramatiq
 
-from zenith.actors.notice_outbox import publish, stage
+from zenith.actors.notice_outbox import publish
 from zenith.actors.rates import RateStale, crypto_pay_configured, current_rate
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
@@ -59,7 +59,7 @@ from zenith.platforms.cryptopay_types import (
     Transfer,
     TransferRejectedError,
 )
-from zenith.storage import payouts, trust_signals, users
+from zenith.storage import outbox, payouts, trust_signals, users
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.metrics import get_metrics
 from zenith.telemetry.subject import tag_payout
@@ -207,7 +207,7 @@ async def _start_sending(runtime: Runtime, payout: payouts.Payout) -> payouts.Pa
         )
         if sending is None:  # another delivery moved it first; it carries on from there
             return None
-        staged = await stage(conn, **_notice(sending, PayoutStatus.APPROVED, {}))
+        staged = await outbox.add(conn, **_notice(sending, PayoutStatus.APPROVED, {}))
     await publish(runtime, [staged])
     return sending
 
@@ -262,7 +262,7 @@ async def _wait_for_funds(runtime: Runtime, payout: payouts.Payout) -> None:
         waiting, first = await payouts.wait_for_funds(conn, payout_id=payout.id)
         if waiting is None:  # another delivery moved it first
             return
-        staged = [await stage(conn, **_notice(waiting, "delayed", {}))]
+        staged = [await outbox.add(conn, **_notice(waiting, "delayed", {}))]
         if first:
             staged += await _stage_wallet_alert(runtime, conn, waiting)
     get_metrics().payouts.labels(status="waiting_for_funds").inc()
@@ -279,7 +279,7 @@ async def _stage_wallet_alert(runtime: Runtime, conn, payout: payouts.Payout) ->
         if admin is None:  # never opened the bot: the error line above is all it gets
             continue
         params = {"payout_id": payout.id, "asset": payout.asset, "asset_amount": str(payout.asset_amount or 0), "amount": str(payout.amount_rub)}
-        staged.append(await stage(conn, user_id=admin.id, key="notify.admin.wallet_empty", params=params, dedup_key=f"wallet-empty:{payout.asset}:{payout.id}:{admin.id}"))
+        staged.append(await outbox.add(conn, user_id=admin.id, key="notify.admin.wallet_empty", params=params, dedup_key=f"wallet-empty:{payout.asset}:{payout.id}:{admin.id}"))
     return staged
 
 

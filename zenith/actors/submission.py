@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from opentelemetry import trace
 
 from zenith.actors.attempts import current_message_id, is_last_attempt, next_retry_within_ms
-from zenith.actors.notice_outbox import publish, stage
+from zenith.actors.notice_outbox import publish
 from zenith.actors.platform_pause import pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
@@ -193,7 +193,7 @@ async def _postpone(runtime: Runtime, request_id: str, *, delay_ms: int) -> None
 async def _end(conn, user_id: int, request_id: str, key: str, params: dict, *, status: SubmissionStatus, outcome: str) -> outbox.OutboxEntry | None:
     """End the submission (in the caller's transaction) and stage the creator's notice with it."""
     await submissions.finish(conn, request_id=request_id, status=status, outcome=outcome)
-    return await stage(conn, user_id=user_id, key=key, params=params, dedup_key=f"submission:{request_id}")
+    return await outbox.add(conn, user_id=user_id, key=key, params=params, dedup_key=f"submission:{request_id}")
 
 
 async def _refuse(runtime: Runtime, user_id: int, request_id: str, key: str, params: dict, *, outcome: str) -> None:
@@ -326,7 +326,7 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
             await videos.claim_for_check(conn, video_id=video.id, now=now)
         await submissions.finish(conn, request_id=request_id, status=SubmissionStatus.STORED)
         key = STATUS_NOTICES.get(video.status)
-        staged = await stage(conn, user_id=video.user_id, key=key, params={"url": video.url}, dedup_key=dedup) if key else None
+        staged = await outbox.add(conn, user_id=video.user_id, key=key, params={"url": video.url}, dedup_key=dedup) if key else None
     tag_video(video.id, video.platform)  # this span, and the check and notices sent next, are about it
     return video, staged
 
@@ -440,7 +440,7 @@ async def _record_verification(
     async with unit_of_work(pool) as conn:
         key = await _mark(conn, account, info, found=found)
         dedup = f"account:{account.id}:verified" if key == "notify.account.verified" else _check_dedup(account, key.rsplit(".", 1)[-1])
-        staged = await stage(conn, user_id=account.user_id, key=key, params=params, dedup_key=dedup) if dedup else None
+        staged = await outbox.add(conn, user_id=account.user_id, key=key, params=params, dedup_key=dedup) if dedup else None
     return key, dedup, staged
 
 

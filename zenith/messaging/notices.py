@@ -1,7 +1,7 @@
-"""Publishing outbox notices from a process that is not a worker (the bot).
+"""Publishing outbox notices after the commit that staged them (bot and actors alike).
 
-The bot stages a notice with ``zenith.storage.outbox.add`` inside the transaction of the
-decision it reports, and after the commit calls ``publish``: the ``notify`` message is
+A process stages a notice with ``zenith.storage.outbox.add`` inside the transaction of
+the change it reports, and after the commit calls ``publish``: the ``notify`` message is
 enqueued and the row stamped enqueued (the notifications actor confirms it sent after
 Telegram answered). If that fails (or the process dies first, or the broker loses the
 message) the row stays unconfirmed and the clock relays it; the row's dedup key makes
@@ -10,29 +10,36 @@ the sends one.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import psycopg
 
-from zenith.messaging.contract import NOTIFY
 from zenith.storage import outbox
 
 logger = logging.getLogger(__name__)
 
 
+def notify_args(entry: outbox.OutboxEntry) -> tuple[Any, ...]:
+    """The arguments of the ``notify`` message that delivers ``entry``."""
+    return (entry.user_id, entry.key, entry.params, entry.dedup_key, None)
+
+
 async def publish(
     entries: Iterable[outbox.OutboxEntry | None],
     *,
-    send: Callable[..., Awaitable[Any]],
+    send: Callable[[outbox.OutboxEntry], Any],
     connect: Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection]],
 ) -> int:
     """After the commit: enqueue ``notify`` for each staged notice and stamp it enqueued; returns how many went out.
 
     Parameters:
       entries: rows from ``outbox.add`` (None, a replay's, is skipped).
-      send: ``async (route, *args)`` enqueuing a message (``BotServices.send``).
+      send: enqueues the ``notify`` message of one entry (its arguments: ``notify_args``);
+        a coroutine it returns is awaited (the bot's ``BotServices.send`` is async, a
+        worker's ``Runtime.send`` is not).
       connect: an async context manager giving an autocommit connection (``BotServices.read``).
 
     Best effort: a failed enqueue or stamp is logged and left to the clock's relay, so
@@ -43,7 +50,9 @@ async def publish(
         if entry is None:
             continue
         try:
-            await send(NOTIFY, entry.user_id, entry.key, entry.params, entry.dedup_key, None)
+            sent_message = send(entry)
+            if inspect.isawaitable(sent_message):
+                await sent_message
         except Exception:
             logger.warning("notice %s not enqueued; the clock relays it", entry.dedup_key, exc_info=True)
             continue
