@@ -7,9 +7,11 @@ from decimal import Decimal
 import pytest
 
 from tests.fakes.env import platform_env
+from zenith.domain.links import Platform
 from zenith.platforms.base import PlatformAdapter
 from zenith.platforms.cryptopay_types import CryptoPayConfigError
-from zenith.platforms.factory import build_adapters, build_cryptopay
+from zenith.platforms.errors import ConfigurationError
+from zenith.platforms.factory import build_adapter, build_cryptopay, build_link_resolver
 
 
 async def test_build_adapters_from_settings(make_settings, youtube, tiktok):
@@ -20,23 +22,35 @@ async def test_build_adapters_from_settings(make_settings, youtube, tiktok):
     with run_fake_instagram() as instagram:
         instagram.state.add_reel("C8xYz1AbCdE", views=30)
         settings = make_settings(**platform_env(youtube=youtube, tiktok=tiktok, instagram=instagram))
-        adapters = build_adapters(settings)
+        adapters = {platform: build_adapter(settings, platform) for platform in Platform}
         try:
-            assert (await adapters["instagram"].fetch_many(["C8xYz1AbCdE"]))["C8xYz1AbCdE"].views == 30
+            assert all(isinstance(a, PlatformAdapter) for a in adapters.values())
+            assert (await adapters[Platform.YOUTUBE].fetch_many(["yt1"]))["yt1"].views == 10
+            assert (await adapters[Platform.TIKTOK].fetch_many(["7300000000000000009"]))["7300000000000000009"].views == 20
+            assert (await adapters[Platform.INSTAGRAM].fetch_many(["C8xYz1AbCdE"]))["C8xYz1AbCdE"].views == 30
         finally:
-            await adapters["instagram"].close()
+            for adapter in adapters.values():
+                await adapter.close()
+
+
+def test_youtube_needs_a_key_and_the_platform_must_exist(make_settings):
+    with pytest.raises(ConfigurationError):
+        build_adapter(make_settings(), "youtube")
+    with pytest.raises(ValueError):
+        build_adapter(make_settings(), "vimeo")
+
+
+async def test_link_resolver_follows_settings(make_settings):
+    client = build_link_resolver(make_settings(ALLOW_PRIVATE_NETWORK="true"))
     try:
-        assert set(adapters) == {"youtube", "tiktok", "instagram"}
-        assert all(isinstance(a, PlatformAdapter) for a in adapters.values())
-        assert (await adapters["youtube"].fetch_many(["yt1"]))["yt1"].views == 10
-        assert (await adapters["tiktok"].fetch_many(["7300000000000000009"]))["7300000000000000009"].views == 20
+        assert client.allow_http
     finally:
-        for adapter in adapters.values():
-            await adapter.close()
-
-
-def test_youtube_needs_a_key(make_settings):
-    assert set(build_adapters(make_settings())) == {"tiktok", "instagram"}
+        await client.close()
+    strict = build_link_resolver(make_settings(ALLOW_PRIVATE_NETWORK="false"))
+    try:
+        assert not strict.allow_http
+    finally:
+        await strict.close()
 
 
 async def test_build_cryptopay(make_settings, cryptopay):

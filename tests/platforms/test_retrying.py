@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from zenith.platforms.errors import BadResponseError, BlockedError, NOT_FOUND, PermanentError, QuotaExceededError, TransientError
-from zenith.platforms.retrying import RetryPolicy, call_with_retry, retry_transient
+from zenith.platforms.retrying import RetryPolicy, call_with_retry
 
 POLICY = RetryPolicy(attempts=4, bad_response_attempts=2, initial_wait=1.0, max_wait=8.0, jitter=0.0, max_retry_after=30.0)
 
@@ -78,20 +78,6 @@ async def test_never_retried(error, sleeps):
     with pytest.raises(type(error)):
         await call_with_retry(fn, policy=POLICY, sleep=sleeps)
     assert fn.calls == 1 and sleeps.recorded == []
-
-
-async def test_decorator():
-    calls = []
-
-    @retry_transient(RetryPolicy(attempts=2, initial_wait=0.0, jitter=0.0))
-    async def flaky(value: int) -> int:
-        calls.append(value)
-        if len(calls) == 1:
-            raise TransientError("once")
-        return value * 2
-
-    assert await flaky(21) == 42
-    assert calls == [21, 21]
 
 
 def test_parse_retry_after_seconds_and_http_date():

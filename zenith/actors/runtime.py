@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
@@ -20,13 +20,21 @@ from dramatiq.middleware import Middleware
 from zenith.config import Settings
 from zenith.messaging.contract import Route, send
 
+if TYPE_CHECKING:  # imported lazily at run time: a worker loads only what its actors use
+    from aiogram import Bot
+    from psycopg_pool import AsyncConnectionPool
+    from redis.asyncio import Redis
+
+    from zenith.platforms.base import PlatformAdapter
+    from zenith.platforms.cryptopay import CryptoPayClient
+    from zenith.platforms.retrying import RetryPolicy
+    from zenith.platforms.safe_http import SafeHttpClient
+
 logger = logging.getLogger(__name__)
 
-# HTTP calls in flight per platform and process (YouTube: batches of 50 ids; TikTok: pages)
-PLATFORM_CONCURRENCY = 8
 # tenacity policy around each platform call (None: the adapter's DEFAULT_POLICY); read when
 # an adapter is created, so tests can shorten it for the adapters of their worker
-PLATFORM_RETRY = None
+PLATFORM_RETRY: RetryPolicy | None = None
 
 
 class RuntimeNotConfigured(RuntimeError):
@@ -92,10 +100,10 @@ class Runtime:
 
         return resolve_redis_url(self.settings)
 
-    async def db(self):
+    async def db(self) -> AsyncConnectionPool:
         """The process's async PostgreSQL pool (zenith.storage)."""
 
-        async def factory():
+        async def factory() -> tuple[AsyncConnectionPool, Callable[[], Awaitable[None]]]:
             from zenith.storage.db import open_pool
 
             pool = await open_pool(self.database_url(), min_size=self.settings.database_pool_min, max_size=self.settings.database_pool_max)
@@ -103,10 +111,10 @@ class Runtime:
 
         return await self._get("db", factory)
 
-    async def redis(self):
+    async def redis(self) -> Redis:
         """The process's async Redis client (decoded strings)."""
 
-        async def factory():
+        async def factory() -> tuple[Redis, Callable[[], Awaitable[None]]]:
             from zenith.storage.redis_pool import blocking_redis
 
             # a blocking pool waits for a free connection instead of failing when busy
@@ -115,14 +123,14 @@ class Runtime:
 
         return await self._get("redis", factory)
 
-    async def broker_redis(self):
+    async def broker_redis(self) -> Redis:
         """The Redis client of the broker's queues: the process's own client (`redis`), or
         one more, created once, when BROKER_URL names another Redis."""
         url = self.settings.broker_url
         if not url or url == self.redis_url():
             return await self.redis()
 
-        async def factory():
+        async def factory() -> tuple[Redis, Callable[[], Awaitable[None]]]:
             from zenith.storage.redis_pool import blocking_redis
 
             client = blocking_redis(url, decode_responses=True, max_connections=4)
@@ -130,10 +138,10 @@ class Runtime:
 
         return await self._get("broker_redis", factory)
 
-    async def bot(self):
+    async def bot(self) -> Bot:
         """The aiogram Bot the notifications actor sends with."""
 
-        async def factory():
+        async def factory() -> tuple[Bot, Callable[[], Awaitable[None]]]:
             # importing aiogram takes seconds: do it off the event loop the other actors share
             module = await asyncio.to_thread(importlib.import_module, "zenith.platforms.telegram")
             bot = module.build_bot(self.settings)
@@ -141,48 +149,37 @@ class Runtime:
 
         return await self._get("bot", factory)
 
-    async def platform(self, name: str):
-        """The view-count adapter of platform ``name`` ("youtube", "tiktok" or "instagram")."""
+    async def platform(self, name: str) -> PlatformAdapter:
+        """The view-count adapter of platform ``name`` ("youtube", "tiktok" or "instagram"); built
+        by ``zenith.platforms.factory`` (ConfigurationError for YouTube without an API key)."""
 
-        async def factory():
-            timeout = float(self.settings.http_timeout_seconds)
-            retry = {"retry": PLATFORM_RETRY} if PLATFORM_RETRY is not None else {}
-            if name == "youtube":
-                from zenith.platforms.youtube import YouTubeAdapter
+        async def factory() -> tuple[PlatformAdapter, Callable[[], Awaitable[None]]]:
+            from zenith.platforms.factory import build_adapter
+            from zenith.platforms.retrying import DEFAULT_POLICY
 
-                adapter = YouTubeAdapter(api_key=self.settings.youtube_api_key or "", base_url=self.settings.youtube_api_url, timeout=timeout, concurrency=PLATFORM_CONCURRENCY, **retry)
-            elif name == "tiktok":
-                from zenith.platforms.tiktok import TikTokAdapter
-
-                adapter = TikTokAdapter(base_url=self.settings.tiktok_base_url, timeout=timeout, concurrency=PLATFORM_CONCURRENCY, **retry)
-            elif name == "instagram":
-                from zenith.platforms.instagram import InstagramAdapter
-
-                adapter = InstagramAdapter(base_url=self.settings.instagram_base_url, timeout=timeout, concurrency=PLATFORM_CONCURRENCY, **retry)
-            else:
-                raise ValueError(f"unknown platform {name!r}")
+            adapter = build_adapter(self.settings, name, retry=PLATFORM_RETRY or DEFAULT_POLICY)
             return adapter, adapter.close
 
         return await self._get(f"platform:{name}", factory)
 
-    async def link_resolver(self):
+    async def link_resolver(self) -> SafeHttpClient:
         """The safe HTTP client (allowlist, SSRF guard) that resolves short links."""
 
-        async def factory():
-            from zenith.platforms.safe_http import SafeHttpClient
+        async def factory() -> tuple[SafeHttpClient, Callable[[], Awaitable[None]]]:
+            from zenith.platforms.factory import build_link_resolver
 
-            client = SafeHttpClient.from_settings(self.settings)
+            client = build_link_resolver(self.settings)
             return client, client.close
 
         return await self._get("link_resolver", factory)
 
-    async def crypto_pay(self):
-        """The Crypto Pay API client."""
+    async def crypto_pay(self) -> CryptoPayClient:
+        """The Crypto Pay API client (CryptoPayConfigError without CRYPTO_PAY_TOKEN)."""
 
-        async def factory():
-            from zenith.platforms.cryptopay import CryptoPayClient
+        async def factory() -> tuple[CryptoPayClient, Callable[[], Awaitable[None]]]:
+            from zenith.platforms.factory import build_cryptopay
 
-            client = CryptoPayClient(token=self.settings.crypto_pay_token or "", base_url=self.settings.crypto_pay_url, timeout=float(self.settings.http_timeout_seconds))
+            client = build_cryptopay(self.settings)
             return client, client.close
 
         return await self._get("crypto_pay", factory)

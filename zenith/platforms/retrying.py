@@ -10,7 +10,6 @@ slept through in-process: the error is raised so the caller can reschedule the w
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, TypeVar
@@ -131,16 +130,3 @@ async def call_with_retry(
         if isinstance(exc, (TransientError, BadResponseError)):
             _count_failed_call(exc)
         raise
-
-
-def retry_transient(policy: RetryPolicy = DEFAULT_POLICY) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
-    """Decorator form of ``call_with_retry``."""
-
-    def decorate(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-        @functools.wraps(fn)
-        async def wrapper(*args: Any, **kwargs: Any) -> T:
-            return await call_with_retry(fn, *args, policy=policy, **kwargs)
-
-        return wrapper
-
-    return decorate
