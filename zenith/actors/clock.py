@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 from datetime import datetime, timedelta, timezone
 
 from zenith.actors import notice_outbox
@@ -51,7 +50,7 @@ from zenith.actors.digest import send_daily_digests
 from zenith.actors.hold_release import release_quiet_holds
 from zenith.actors.rates import crypto_pay_configured
 from zenith.actors.runtime import Runtime, configure_runtime, get_runtime
-from zenith.config import get_settings
+from zenith.config import Settings, get_settings
 from zenith.domain.links import Platform
 from zenith.domain.payouts import PayoutStatus
 from zenith.domain.submissions import SubmissionStatus
@@ -239,17 +238,21 @@ async def run_loop(runtime: Runtime, *, stop: asyncio.Event, interval: float = T
 
 def run_clock(args: argparse.Namespace) -> int:
     """`zenith clock`: run the periodic loop until SIGTERM/SIGINT."""
-    from zenith.actors.gauges import GaugeSampler
-    from zenith.messaging.broker import setup_broker
-    from zenith.telemetry.dramatiq_middleware import install_telemetry_middleware
-    from zenith.telemetry.logs import setup_logging
-    from zenith.telemetry.metrics import serve_role_metrics
-    from zenith.telemetry.tracing import setup_tracing, shutdown_tracing
+    from zenith.bootstrap import process_lifetime
 
     settings = get_settings()
-    setup_logging(settings, role="clock")
-    setup_tracing(settings, role="clock")
-    serve_role_metrics(settings, role="clock")
+    # the last ticks' send spans are flushed on the way out (SIGTERM ends the loop)
+    with process_lifetime(settings, role="clock"):
+        _run_clock(settings)
+    return 0
+
+
+def _run_clock(settings: Settings) -> None:
+    from zenith.actors.gauges import GaugeSampler
+    from zenith.bootstrap import start_loop_heartbeat, stop_on_signals
+    from zenith.messaging.broker import setup_broker
+    from zenith.telemetry.dramatiq_middleware import install_telemetry_middleware
+
     redis_url = settings.redis_url
     if not redis_url:
         from zenith.storage.embedded import resolve_redis_url
@@ -260,21 +263,12 @@ def run_clock(args: argparse.Namespace) -> int:
     runtime = configure_runtime(settings, broker=broker, redis_url=redis_url)
 
     async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        from zenith.supervisor.heartbeat import loop_liveness, start_heartbeat
-
-        start_heartbeat(alive=loop_liveness(loop))  # only under the supervisor
+        stop = stop_on_signals()
+        start_loop_heartbeat()  # only under the supervisor
         try:
             await run_loop(runtime, stop=stop, interval=float(settings.clock_tick_seconds), gauges=GaugeSampler(runtime))
         finally:
             await runtime.close()
 
-    try:
-        asyncio.run(main())
-        broker.close()
-    finally:
-        shutdown_tracing()  # flush the last ticks' send spans (SIGTERM ends the loop, then here)
-    return 0
+    asyncio.run(main())
+    broker.close()

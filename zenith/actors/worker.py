@@ -116,18 +116,11 @@ def _run_in_process(settings: Settings, *, queues: Sequence[str] | None, threads
     worker.start()
     from zenith.supervisor.heartbeat import start_heartbeat
 
-    start_heartbeat()  # only under the supervisor (ZENITH_HEARTBEAT_FILE set)
-    from zenith.telemetry.metrics import serve_role_metrics
-    from zenith.telemetry.tracing import shutdown_tracing
-
-    serve_role_metrics(settings, role=worker_role(queues))
+    start_heartbeat()  # only under the supervisor (ZENITH_HEARTBEAT_FILE set); consumers are threads
     logger.info("worker started: queues=%s threads=%d", list(queues or QUEUES), threads)
     stop.wait()
-    try:
-        worker.stop(timeout=SHUTDOWN_TIMEOUT_MS)
-        worker.broker.close()
-    finally:
-        shutdown_tracing()  # flush the spans of the last messages before the process exits
+    worker.stop(timeout=SHUTDOWN_TIMEOUT_MS)
+    worker.broker.close()
     return 0
 
 
@@ -163,16 +156,19 @@ def _run_children(args: argparse.Namespace) -> int:
 def run_worker(args: argparse.Namespace) -> int:
     """`zenith worker [--queues Q ...] [--processes N] [--threads T]`."""
     settings = get_settings()
-    from zenith.telemetry.logs import setup_logging
-
-    setup_logging(settings, role=worker_role(args.queues))
     if args.processes < 1 or args.threads < 1:
         print("zenith worker: --processes and --threads must be >= 1", file=sys.stderr)
         return 2
-    if args.processes > 1:
-        return _run_children(args)
-    try:
-        return _run_in_process(settings, queues=args.queues, threads=args.threads)
-    except UnknownQueue as exc:
-        print(f"zenith worker: {exc}", file=sys.stderr)
-        return 2
+    from zenith.bootstrap import process_lifetime
+
+    in_process = args.processes == 1
+    # tracing is set up by the Dramatiq middleware (build_worker); the children of
+    # --processes N serve their own /metrics, the parent none
+    with process_lifetime(settings, role=worker_role(args.queues), tracing=False, metrics=in_process):
+        if not in_process:
+            return _run_children(args)
+        try:
+            return _run_in_process(settings, queues=args.queues, threads=args.threads)
+        except UnknownQueue as exc:
+            print(f"zenith worker: {exc}", file=sys.stderr)
+            return 2

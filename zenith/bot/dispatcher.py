@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
@@ -17,6 +19,8 @@ from zenith.bot.middlewares.user import UserMiddleware
 from zenith.bot.retry import RetryRequestMiddleware
 from zenith.bot.services import BotServices
 from zenith.i18n import SUPPORTED_LANGUAGES, get_translator
+
+logger = logging.getLogger(__name__)
 
 # (command, catalogue key of its description)
 COMMANDS = (
@@ -82,6 +86,14 @@ async def set_commands(bot: Bot) -> None:
         i18n = get_translator(language)
         commands = [BotCommand(command=name, description=_plain(i18n(key))) for name, key in COMMANDS]
         await bot.set_my_commands(commands, language_code=language)
+
+
+async def try_set_commands(bot: Bot) -> None:
+    """``set_commands``, best effort: the menu is cosmetic, so start-up never fails on it."""
+    try:
+        await set_commands(bot)
+    except Exception:
+        logger.warning("could not set the bot's command menu", exc_info=True)
 
 
 def _plain(text: str) -> str:

@@ -5,15 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 
 from zenith.config import Settings, get_settings
 
 logger = logging.getLogger(__name__)
-
-# the event loop may be unresponsive this long before the heartbeat stops (the supervisor
-# then kills the process after its pool's heartbeat timeout, 60 s by default)
-LOOP_MAX_LAG_SECONDS = 10.0
 
 
 def run_bot(args: argparse.Namespace) -> int:
@@ -28,34 +23,24 @@ def run_bot(args: argparse.Namespace) -> int:
         from zenith.web.main import run_web
 
         return run_web(args)
-    from zenith.telemetry.logs import setup_logging
-    from zenith.telemetry.metrics import serve_role_metrics
-    from zenith.telemetry.tracing import setup_tracing, shutdown_tracing
+    from zenith.bootstrap import process_lifetime
 
-    setup_logging(settings, role="bot")
-    setup_tracing(settings, role="bot")
-    serve_role_metrics(settings, role="bot")
-    try:  # SIGTERM/SIGINT stop polling (handle_signals=True), then the spans are flushed here
+    # SIGTERM/SIGINT stop polling (handle_signals=True), then the spans are flushed
+    with process_lifetime(settings, role="bot"):
         asyncio.run(poll(settings))
-    finally:
-        shutdown_tracing()
     return 0
 
 
 async def poll(settings: Settings) -> None:
     """Long polling: drop any webhook first (Telegram allows one or the other)."""
-    from zenith.bot.dispatcher import set_commands
+    from zenith.bootstrap import start_loop_heartbeat
+    from zenith.bot.dispatcher import try_set_commands
     from zenith.bot.runtime import open_bot_runtime
-    from zenith.supervisor.heartbeat import HEARTBEAT_FILE_ENV, loop_liveness, start_heartbeat
 
-    if os.environ.get(HEARTBEAT_FILE_ENV):  # under the supervisor: a blocked loop stops the heartbeat
-        start_heartbeat(alive=loop_liveness(asyncio.get_running_loop(), max_lag=LOOP_MAX_LAG_SECONDS))
+    start_loop_heartbeat()  # under the supervisor: a blocked loop stops the heartbeat
     async with open_bot_runtime(settings) as runtime:
         await runtime.bot.delete_webhook(drop_pending_updates=False)
-        try:
-            await set_commands(runtime.bot)
-        except Exception:  # the command menu is cosmetic; never block start-up on it
-            logger.warning("could not set the bot's command menu", exc_info=True)
+        await try_set_commands(runtime.bot)
         logger.info("bot polling started")
         await runtime.dispatcher.start_polling(
             runtime.bot,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Sequence
 
@@ -14,13 +15,12 @@ from zenith.supervisor.specs import PoolSpec, SupervisorPolicy, default_pools, p
 from zenith.supervisor.supervisor import Supervisor
 
 
-def configure_logging(settings: Settings) -> None:
-    """JSON log lines on stderr (zenith.telemetry.logs), role "supervisor"; tracing as zenith-supervisor when configured."""
-    from zenith.telemetry.logs import setup_logging
-    from zenith.telemetry.tracing import setup_tracing
+def supervisor_lifetime(settings: Settings) -> AbstractContextManager[None]:
+    """JSON log lines on stderr, role "supervisor"; tracing as zenith-supervisor when configured
+    (its own spans only: no library instrumentation), flushed at exit; no /metrics."""
+    from zenith.bootstrap import process_lifetime
 
-    setup_logging(settings, role="supervisor")
-    setup_tracing(settings, role="supervisor", instrument_libraries=False)  # flushed at exit
+    return process_lifetime(settings, role="supervisor", instrument_libraries=False, metrics=False)
 
 
 def runtime_dir_for(settings: Settings) -> Path:
@@ -51,7 +51,7 @@ def supervise(pools: Sequence[PoolSpec], *, settings: Settings, policy: Supervis
 def run_supervise(args: argparse.Namespace) -> int:
     """`zenith supervise [--pools NAME ...]`."""
     settings = get_settings()
-    configure_logging(settings)
-    names = select_pool_names(getattr(args, "pools", None), settings=settings, default=supervise_pool_names(settings))
-    pools = default_pools(settings, names=names)
-    return supervise(pools, settings=settings)
+    with supervisor_lifetime(settings):
+        names = select_pool_names(getattr(args, "pools", None), settings=settings, default=supervise_pool_names(settings))
+        pools = default_pools(settings, names=names)
+        return supervise(pools, settings=settings)

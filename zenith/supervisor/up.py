@@ -16,7 +16,7 @@ import logging
 import os
 
 from zenith.config import Settings, get_settings
-from zenith.supervisor.main import configure_logging, supervise
+from zenith.supervisor.main import supervise, supervisor_lifetime
 from zenith.supervisor.specs import default_pools, up_pool_names
 
 logger = logging.getLogger("zenith.supervisor")
@@ -55,14 +55,14 @@ def run_up(args: argparse.Namespace) -> int:
     from zenith.storage.embedded import stop_embedded_servers
 
     try:
-        return _run_up(args)
+        settings = get_settings()
+        with supervisor_lifetime(settings):
+            return _run_up(args, settings)
     finally:
         stop_embedded_servers()
 
 
-def _run_up(args: argparse.Namespace) -> int:
-    settings = get_settings()
-    configure_logging(settings)
+def _run_up(args: argparse.Namespace, settings: Settings) -> int:
     names = up_pool_names(settings)
     found = integrations(settings, sandbox="sandbox" in names)
     logger.info(

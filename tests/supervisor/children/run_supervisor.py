@@ -10,7 +10,7 @@ import json
 import sys
 
 from zenith.config import load_settings
-from zenith.supervisor.main import configure_logging, supervise
+from zenith.supervisor.main import supervise, supervisor_lifetime
 from zenith.supervisor.specs import PoolSpec, RestartType, SupervisorPolicy
 
 
@@ -21,9 +21,9 @@ def main() -> int:
         for pool in config["pools"]
     ]
     settings = load_settings()
-    configure_logging(settings)
     policy = {**config["policy"], "critical_pools": tuple(config["policy"].get("critical_pools", ()))}
-    return supervise(pools, settings=settings, policy=SupervisorPolicy(**policy))
+    with supervisor_lifetime(settings):
+        return supervise(pools, settings=settings, policy=SupervisorPolicy(**policy))
 
 
 if __name__ == "__main__":
