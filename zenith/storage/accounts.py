@@ -13,7 +13,7 @@ from datetime import datetime
 import psycopg
 
 from zenith.domain.links import Platform
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import fetch_all, fetch_one, fetch_row
 
 
 class AccountNotFound(LookupError):
@@ -75,7 +75,7 @@ async def create_pending(
     )
     if mine is not None:
         return PlatformAccount(**mine)
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         """
         INSERT INTO platform_accounts (user_id, platform, handle, external_id, verification_code)

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import fetch_all, fetch_row
 
 SYSTEM_ADMIN_ID = 0  # actions taken automatically (auto-approval, auto-payout)
 
@@ -44,7 +44,7 @@ async def record(
       target_type, target_id: what was acted on ('video', 42).
       reason, details: free text and JSON-able extra facts.
     """
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         """
         INSERT INTO audit_log (admin_id, action, target_type, target_id, reason, details)

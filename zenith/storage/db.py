@@ -11,13 +11,18 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import asynccontextmanager, contextmanager
-from typing import AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Iterator, Mapping, Sequence
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 logger = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+Query = str | sql.SQL | sql.Composed
+Params = Sequence[Any] | Mapping[str, Any] | None
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -28,6 +33,10 @@ class DatabaseUnavailable(RuntimeError):
 # check's round trip: a bot update takes a connection two or three times in a few
 # milliseconds, and the check cost one extra round trip each time.
 RECENTLY_USED_SECONDS = 1.0
+
+
+class MissingRow(LookupError):
+    """A statement that always returns a row (``count(*)``, ``INSERT ... RETURNING``) returned none."""
 
 
 async def _configure(conn: psycopg.AsyncConnection) -> None:
@@ -111,7 +120,7 @@ async def ping(pool: AsyncConnectionPool) -> None:
 
 
 @asynccontextmanager
-async def connect(url: str) -> AsyncIterator[psycopg.AsyncConnection]:
+async def connect(url: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     """One autocommit connection with ``dict_row``, closed at the end (CLI commands, tests)."""
     conn = await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row)
     try:
@@ -121,7 +130,7 @@ async def connect(url: str) -> AsyncIterator[psycopg.AsyncConnection]:
 
 
 @contextmanager
-def connect_sync(url: str) -> Iterator[psycopg.Connection]:
+def connect_sync(url: str) -> Iterator[psycopg.Connection[Any]]:
     """A synchronous autocommit connection with ``dict_row`` (CLI commands, scripts)."""
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
         yield conn
@@ -137,14 +146,22 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{user}@{host}"
 
 
-async def fetch_one(conn: psycopg.AsyncConnection, query, params=None) -> dict | None:
+async def fetch_one(conn: psycopg.AsyncConnection[Any], query: Query, params: Params = None) -> Row | None:
     """Run ``query`` and return its first row as a dict (whatever the connection's row factory)."""
     async with conn.cursor(row_factory=dict_row) as cursor:
         await cursor.execute(query, params)
         return await cursor.fetchone()
 
 
-async def fetch_all(conn: psycopg.AsyncConnection, query, params=None) -> list[dict]:
+async def fetch_row(conn: psycopg.AsyncConnection[Any], query: Query, params: Params = None) -> Row:
+    """``fetch_one`` for a statement that always returns a row; ``MissingRow`` if it did not."""
+    row = await fetch_one(conn, query, params)
+    if row is None:
+        raise MissingRow(f"no row from: {str(query).strip()[:80]}")
+    return row
+
+
+async def fetch_all(conn: psycopg.AsyncConnection[Any], query: Query, params: Params = None) -> list[Row]:
     """Run ``query`` and return all rows as dicts (whatever the connection's row factory)."""
     async with conn.cursor(row_factory=dict_row) as cursor:
         await cursor.execute(query, params)

@@ -38,7 +38,7 @@ from decimal import Decimal, InvalidOperation
 import psycopg
 from psycopg import pq
 
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import Row, fetch_all, fetch_one, fetch_row
 
 EARNINGS = "system:earnings"
 PAYOUTS = "system:payouts"
@@ -225,7 +225,15 @@ async def transfer(
     return inserted is not None
 
 
-async def _lock_accounts(conn: psycopg.AsyncConnection, *, from_account: str, to_account: str) -> dict[str, dict]:
+def _user_id_of(key: str) -> int:
+    """The user id in a user account's key (``user:42:available`` -> 42)."""
+    match = _USER_KEY.match(key)
+    if match is None:
+        raise UnknownAccount(f"not a user ledger account: {key!r}")
+    return int(match.group(1))
+
+
+async def _lock_accounts(conn: psycopg.AsyncConnection, *, from_account: str, to_account: str) -> dict[str, Row]:
     """Lock what the transfer changes and return ``{key: {balance, allow_negative}}``.
 
     User rows are locked in key order (two transfers on the same pair never deadlock).
@@ -242,22 +250,22 @@ async def _lock_accounts(conn: psycopg.AsyncConnection, *, from_account: str, to
     missing = [key for key in users if key not in accounts]
     if any(_USER_KEY.match(key) for key in missing):  # a user's accounts are created with the user (held: on its first hold); this is the on-demand path
         for key in (key for key in missing if _USER_KEY.match(key)):
-            user_id = int(_USER_KEY.match(key).group(1))
+            user_id = _user_id_of(key)
             await ensure_user_accounts(conn, user_id)
             await conn.execute(
                 "INSERT INTO ledger_accounts (key, user_id, balance) VALUES (%s, %s, 0) ON CONFLICT (key) DO NOTHING",
                 (key, user_id),
             )
         accounts = await _select_accounts(conn, users=users, systems=systems)
-    missing = {from_account, to_account} - set(accounts)
-    if missing:
-        raise UnknownAccount(f"ledger account(s) not found: {', '.join(sorted(missing))}")
+    unknown = {from_account, to_account} - set(accounts)
+    if unknown:
+        raise UnknownAccount(f"ledger account(s) not found: {', '.join(sorted(unknown))}")
     if from_account in SYSTEM_ACCOUNTS and not accounts[from_account]["allow_negative"]:
         await conn.execute("SELECT 1 FROM ledger_accounts WHERE key = %s FOR NO KEY UPDATE", (from_account,))
     return accounts
 
 
-async def _select_accounts(conn: psycopg.AsyncConnection, *, users: list[str], systems: list[str]) -> dict[str, dict]:
+async def _select_accounts(conn: psycopg.AsyncConnection, *, users: list[str], systems: list[str]) -> dict[str, Row]:
     rows = await fetch_all(
         conn,
         """
@@ -275,8 +283,9 @@ async def _select_accounts(conn: psycopg.AsyncConnection, *, users: list[str], s
 
 
 async def _derived_balance(conn: psycopg.AsyncConnection, key: str) -> Decimal:
-    row = await fetch_one(conn, DERIVED_BALANCE_SQL, {"key": key})
-    return row["balance"]
+    row = await fetch_row(conn, DERIVED_BALANCE_SQL, {"key": key})
+    balance: Decimal = row["balance"]
+    return balance
 
 
 async def account_balance(conn: psycopg.AsyncConnection, key: str) -> Decimal:
@@ -289,7 +298,8 @@ async def account_balance(conn: psycopg.AsyncConnection, key: str) -> Decimal:
     row = await fetch_one(conn, "SELECT balance FROM ledger_accounts WHERE key = %s", (key,))
     if row is None:
         raise UnknownAccount(f"unknown ledger account {key!r}")
-    return row["balance"]
+    cached: Decimal = row["balance"]
+    return cached
 
 
 def _check_key(key: str) -> None:
@@ -381,7 +391,7 @@ async def adjust(
 
 async def balances(conn: psycopg.AsyncConnection, user_id: int) -> UserBalances:
     """The user's available and reserved balances and the total paid out to them."""
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         """
         SELECT

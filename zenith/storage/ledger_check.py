@@ -21,7 +21,7 @@ import asyncio
 import psycopg
 
 from zenith.domain.payouts import OPEN_STATUSES
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import Row, fetch_all, fetch_row
 from zenith.storage.ledger import EARNINGS, PAYOUTS
 
 
@@ -58,7 +58,7 @@ async def check_ledger(conn: psycopg.AsyncConnection) -> list[str]:
         if effective < 0 and (not row["system"] or not row["allow_negative"]):
             problems.append(f"account {row['key']}: negative balance {effective}")
     # user accounts count with their cached balance, system accounts with their transfers
-    total = await fetch_one(
+    total = await fetch_row(
         conn,
         """
         SELECT (SELECT coalesce(sum(balance), 0) FROM ledger_accounts WHERE key NOT LIKE 'system:%')
@@ -121,9 +121,9 @@ async def check_ledger(conn: psycopg.AsyncConnection) -> list[str]:
     return problems
 
 
-async def ledger_summary(conn: psycopg.AsyncConnection) -> dict:
+async def ledger_summary(conn: psycopg.AsyncConnection) -> Row:
     """Counts and totals for the one-line report of a clean check."""
-    return await fetch_one(
+    return await fetch_row(
         conn,
         """
         SELECT (SELECT count(*) FROM ledger_accounts) AS accounts,
@@ -137,7 +137,7 @@ async def ledger_summary(conn: psycopg.AsyncConnection) -> dict:
     )
 
 
-async def _check(url: str) -> tuple[list[str], dict]:
+async def _check(url: str) -> tuple[list[str], Row]:
     async with await psycopg.AsyncConnection.connect(url) as conn:
         # one snapshot for every query, so a busy system cannot produce a false alarm
         async with conn.transaction():

@@ -18,10 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from typing import Any
+
 import psycopg
 from psycopg.types.json import Jsonb
 
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import Row, fetch_all, fetch_one, fetch_row
 
 
 class InvalidNotice(ValueError):
@@ -33,7 +35,7 @@ class OutboxEntry:
     id: int
     user_id: int
     key: str
-    params: dict
+    params: dict[str, Any]
     dedup_key: str
     created_at: datetime
     sent_at: datetime | None
@@ -44,11 +46,11 @@ class OutboxEntry:
 _COLUMNS = "id, user_id, key, params, dedup_key, created_at, sent_at, relays, enqueued_at"
 
 
-def _entry(row: dict) -> OutboxEntry:
+def _entry(row: Row) -> OutboxEntry:
     return OutboxEntry(**row)
 
 
-async def add(conn: psycopg.AsyncConnection, *, user_id: int, key: str, params: dict, dedup_key: str) -> OutboxEntry | None:
+async def add(conn: psycopg.AsyncConnection, *, user_id: int, key: str, params: dict[str, Any], dedup_key: str) -> OutboxEntry | None:
     """Store a notice for ``user_id``; None when ``dedup_key`` was stored before (a replay).
 
     Parameters:
@@ -168,5 +170,5 @@ async def get(conn: psycopg.AsyncConnection, *, dedup_key: str) -> OutboxEntry |
 
 async def count_unsent(conn: psycopg.AsyncConnection) -> int:
     """Rows not confirmed sent yet (waiting for their sender, the broker or the relay)."""
-    row = await fetch_one(conn, "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
+    row = await fetch_row(conn, "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
     return int(row["n"])

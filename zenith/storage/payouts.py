@@ -19,7 +19,7 @@ import psycopg
 
 from zenith.domain.payouts import OPEN_STATUSES, InvalidTransition, PayoutStatus, check_transition, entered_from
 from zenith.storage import ledger
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import fetch_all, fetch_one, fetch_row
 
 # the fields a transition may set besides the status
 _FIELDS = ("failure_reason", "provider_transfer_id", "asset_amount", "rate", "rate_fetched_at",
@@ -92,7 +92,7 @@ async def create_requested(
             (user_id, amount_rub, asset, request_id),
         )
         if row is None:  # a concurrent request with the same request_id won
-            existing = await fetch_one(conn, "SELECT * FROM payouts WHERE request_id = %s", (request_id,))
+            existing = await fetch_row(conn, "SELECT * FROM payouts WHERE request_id = %s", (request_id,))
             return Payout(**existing), False
         await ledger.reserve_for_payout(conn, user_id=user_id, payout_id=row["id"], amount=amount_rub)
     return Payout(**row), True
@@ -226,8 +226,8 @@ async def list_by_status(
 
 async def count_by_status(conn: psycopg.AsyncConnection, *, status: PayoutStatus | str) -> int:
     """How many payouts are in ``status`` (counted on the ``payouts_status_created`` index)."""
-    row = await fetch_one(conn, "SELECT count(*) AS n FROM payouts WHERE status = %s", (PayoutStatus(status).value,))
-    return row["n"]
+    row = await fetch_row(conn, "SELECT count(*) AS n FROM payouts WHERE status = %s", (PayoutStatus(status).value,))
+    return int(row["n"])
 
 
 async def list_for_user(conn: psycopg.AsyncConnection, *, user_id: int, limit: int = 10) -> list[Payout]:

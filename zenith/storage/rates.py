@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import psycopg
 
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import fetch_all, fetch_one, fetch_row
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ async def store(
     """Record a fetched rate; raise ValueError unless ``rate`` is a positive Decimal."""
     if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0:
         raise ValueError(f"rate must be a positive Decimal, got {rate!r}")
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         "INSERT INTO exchange_rates (source, target, rate, fetched_at, provider) VALUES (%s, %s, %s, %s, %s) RETURNING *",
         (source.upper(), target.upper(), rate, fetched_at, provider),

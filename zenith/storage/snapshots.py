@@ -7,7 +7,7 @@ from datetime import datetime
 
 import psycopg
 
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import fetch_all, fetch_one, fetch_row
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ async def insert(
     )
     if row is not None:
         return Snapshot(**row), True
-    row = await fetch_one(
+    row = await fetch_row(
         conn, "SELECT * FROM view_snapshots WHERE video_id = %s AND taken_at = %s", (video_id, taken_at)
     )
     return Snapshot(**row), False

@@ -8,7 +8,7 @@ from datetime import datetime
 import psycopg
 
 from zenith.domain.tiers import Tier
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import fetch_all, fetch_one, fetch_row
 from zenith.storage.ledger import ensure_user_accounts
 
 LANGUAGES = ("ru", "en")
@@ -99,7 +99,7 @@ async def get_or_create(
             {"telegram_id": telegram_id, "username": username, "first_name": first_name},
         )
         if row is None:  # nothing changed: plain read, no write on every message
-            row = await fetch_one(conn, "SELECT * FROM users WHERE telegram_id = %s", (telegram_id,))
+            row = await fetch_row(conn, "SELECT * FROM users WHERE telegram_id = %s", (telegram_id,))
         return User(**row)
 
 
@@ -205,7 +205,7 @@ async def list_active_ids(conn: psycopg.AsyncConnection, *, after_id: int = 0, l
 async def count(conn: psycopg.AsyncConnection, *, status: str | None = None) -> int:
     """Number of users, or of users with ``status``."""
     if status is None:
-        row = await fetch_one(conn, "SELECT count(*) AS n FROM users")
+        row = await fetch_row(conn, "SELECT count(*) AS n FROM users")
     else:
-        row = await fetch_one(conn, "SELECT count(*) AS n FROM users WHERE status = %s", (_check(status, STATUSES, "status"),))
-    return row["n"]
+        row = await fetch_row(conn, "SELECT count(*) AS n FROM users WHERE status = %s", (_check(status, STATUSES, "status"),))
+    return int(row["n"])

@@ -10,7 +10,7 @@ import psycopg
 
 from zenith.domain.links import Platform
 from zenith.domain.videos import VideoStatus
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import fetch_all, fetch_one, fetch_row
 
 
 class VideoNotFound(LookupError):
@@ -174,8 +174,8 @@ async def list_for_user(
 
 async def count_for_user(conn: psycopg.AsyncConnection, *, user_id: int) -> int:
     """How many videos the user has submitted (index-only scan of ``videos_user_submitted``)."""
-    row = await fetch_one(conn, "SELECT count(*) AS n FROM videos WHERE user_id = %s", (user_id,))
-    return row["n"]
+    row = await fetch_row(conn, "SELECT count(*) AS n FROM videos WHERE user_id = %s", (user_id,))
+    return int(row["n"])
 
 
 async def set_status(
@@ -250,8 +250,8 @@ async def count_with_status(conn: psycopg.AsyncConnection, *, status: VideoStatu
     Cheap for the small statuses (``pending_moderation``: the admin queue's size); the
     cost grows with the count, so ``approved`` on a big table is still a long scan.
     """
-    row = await fetch_one(conn, "SELECT count(*) AS n FROM videos WHERE status = %s", (_status(status),))
-    return row["n"]
+    row = await fetch_row(conn, "SELECT count(*) AS n FROM videos WHERE status = %s", (_status(status),))
+    return int(row["n"])
 
 
 async def update_stats(
