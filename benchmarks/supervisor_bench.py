@@ -188,9 +188,9 @@ def real_pools(*, kills: int, idle_seconds: float) -> None:
                 os.kill(victim, signal.SIGKILL)
                 killed_at = time.monotonic()
                 probe = send(CHECK_VIDEOS, [-1], broker=broker)
-                wait(lambda: processed(probe))
+                wait(lambda probe=probe: processed(probe))
                 latencies.append(time.monotonic() - killed_at)
-                wait(lambda: parsing_pid() not in (None, victim))
+                wait(lambda victim=victim: parsing_pid() not in (None, victim))
             print(f"real parsing worker SIGKILLed -> pool serving again (a new message processed): {summary(latencies)}")
             time.sleep(5.0)  # let start-up settle
             cpu_before, wall_before = proc_cpu_seconds(supervisor.pid), time.monotonic()

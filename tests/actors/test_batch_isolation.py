@@ -89,7 +89,7 @@ async def test_one_poisoned_item_in_a_50_video_batch_is_quarantined_and_the_49_a
     async with running_worker(CHECK_UNREADABLE_LIMIT="3") as worker:
         send(CHECK_VIDEOS, [video.id for _, video in made], broker=worker.broker)  # one message, 50 ids, as the clock sends them
         entry = await eventually(lambda: _quarantined(pool, poisoned.id), timeout=30, what="poisoned video quarantined")
-        for user, video in good:
+        for user, _video in good:
             await state.wait_for_message(user.telegram_id, contains="+1,300.00 RUB", timeout=30)
         await asyncio.sleep(1.5)  # a duplicate or a wrong notice would arrive within this
 
@@ -124,7 +124,7 @@ async def test_every_kind_of_unreadable_count_is_quarantined_and_listed_for_admi
     }
     made = await _creators_with_videos(pool, fake_youtube, state, make_user, make_verified_account, len(poisons) + 2)
     (good_user, good), (_, negative), poisoned = made[0], made[1], made[2:]
-    for (_, video), statistics in zip(poisoned, poisons.values()):
+    for (_, video), statistics in zip(poisoned, poisons.values(), strict=False):
         fake_youtube.state.videos[video.external_id].statistics = statistics
     fake_youtube.state.videos[negative.external_id].statistics = {"viewCount": "-5000"}
     async with running_worker(CHECK_UNREADABLE_LIMIT="2") as worker:
@@ -134,7 +134,7 @@ async def test_every_kind_of_unreadable_count_is_quarantined_and_listed_for_admi
         await state.wait_for_message(good_user.telegram_id, contains="+1,300.00 RUB", timeout=20)
     async with pool.connection() as conn:
         listed = {entry.video_id: entry for entry in await check_faults.list_quarantined(conn, limit=1000)}
-    for (_, video), name in zip(poisoned, poisons):
+    for (_, video), name in zip(poisoned, poisons, strict=False):
         assert video.id in listed, name
         assert listed[video.id].attempts == 2 and listed[video.id].raw_answer.startswith("{"), name
         assert await _earnings(pool, video.id) == [], name
@@ -162,7 +162,7 @@ async def test_empty_answers_for_a_while_declare_no_video_gone(running_worker, s
             # next check half the span later: the misses spread over the day
             assert all(v.check_enqueued_at is None and v.next_check_at > datetime.now(timezone.utc) + timedelta(hours=11) for v in waiting)
         send(CHECK_VIDEOS, ids, broker=worker.broker)  # the platform answers normally again
-        for user, video in made:
+        for user, _video in made:
             await state.wait_for_message(user.telegram_id, contains="+1,300.00 RUB", timeout=20)
         await asyncio.sleep(1.0)
     async with pool.connection() as conn:

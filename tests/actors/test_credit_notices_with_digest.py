@@ -39,10 +39,10 @@ async def test_later_credits_go_to_the_digest_unless_the_creator_turned_it_off(r
         for user, external in creators.values():
             send(SUBMIT_VIDEO, user.id, f"https://youtu.be/{external}", uuid.uuid4().hex, broker=worker.broker)
         for user, _ in creators.values():  # the first credit is announced at once either way
-            await eventually(lambda: any(m.text.startswith("💰 +975.00 RUB") for m in state.messages_for(user.telegram_id)), what="first credit notice")
+            await eventually(lambda user=user: any(m.text.startswith("💰 +975.00 RUB") for m in state.messages_for(user.telegram_id)), what="first credit notice")
         ids = []
         async with unit_of_work(pool) as conn:
-            for user, external in creators.values():
+            for _, external in creators.values():
                 video = await videos.find(conn, platform="youtube", external_id=external)
                 ids.append(video.id)
                 # the last notice was 7 hours ago: outside the 6-hour window
@@ -52,7 +52,7 @@ async def test_later_credits_go_to_the_digest_unless_the_creator_turned_it_off(r
             await let_time_pass(pool, video_id, 7)
         send(CHECK_VIDEOS, ids, broker=worker.broker)
         for user, _ in creators.values():
-            await eventually(lambda: _is(pool, user.id, Decimal("1300.00")), what="second credit")
+            await eventually(lambda user=user: _is(pool, user.id, Decimal("1300.00")), what="second credit")
         await eventually(lambda: any(m.text.startswith("💰 +325.00 RUB") for m in state.messages_for(creators["opted_out"][0].telegram_id)), what="opted-out creator told")
         await asyncio.sleep(1.0)  # a notice to the digest creator would have arrived by now
 

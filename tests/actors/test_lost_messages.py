@@ -81,7 +81,7 @@ async def test_redis_emptied_with_submissions_queued_and_in_flight_loses_no_ackn
         channel = new_channel_id()
         await make_verified_account(user, "youtube", channel)
         links = []
-        for index in range(VIDEOS_EACH):
+        for _ in range(VIDEOS_EACH):
             external = new_youtube_id()
             fake_youtube.state.add_video(external, views=20_000, channel_id=channel)
             links.append((f"{user.id}:lost:{external}", f"https://www.youtube.com/watch?v={external}"))
@@ -132,7 +132,7 @@ async def test_redis_emptied_with_submissions_queued_and_in_flight_loses_no_ackn
               f"first stored {first:.1f} s later, all stored {stored_all:.1f} s, all credited {credited_all:.1f} s "
               f"(resend thresholds {RESEND_SECONDS} s, clock tick 0.5 s); stored at s after the loss (* re-sent by the clock): {offsets}")
 
-        for user, links in creators:
+        for user, _links in creators:
             await eventually(lambda u=user: len(state.messages_for(u.telegram_id)) >= 2 * VIDEOS_EACH, timeout=60,
                              what="every approved and credited notice delivered")
         await asyncio.sleep(2.0)  # a duplicate would arrive within this (1 message per second per chat)

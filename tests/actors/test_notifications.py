@@ -7,7 +7,6 @@ import time
 
 import redis.asyncio as aioredis
 
-from zenith.actors.notifications import BROADCAST_TEXT_KEY
 from zenith.actors.telegram_limits import TelegramLimits, TelegramRateLimiter
 from zenith.messaging.contract import BROADCAST, NOTIFY, send
 from zenith.storage import users

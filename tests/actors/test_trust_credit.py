@@ -89,7 +89,7 @@ async def test_a_viral_day_replayed_through_the_worker_is_credited_and_never_hel
 async def test_bought_views_are_held_not_credited(running_worker, make_user, fake_youtube, pool):
     user = await make_user()
     curve = next(c for c in fraudulent_curves() if c.name == "bought spike day 1")
-    spike = next(i for i, (a, b) in enumerate(zip(curve.points, curve.points[1:]), 1) if b.views - a.views > 50_000)
+    spike = next(i for i, (a, b) in enumerate(zip(curve.points, curve.points[1:], strict=False), 1) if b.views - a.views > 50_000)
     short = Curve(curve.name, curve.points[: spike + 3], organic=False)
     async with running_worker() as worker:
         video = await _replay(worker, pool, fake_youtube, user, short)

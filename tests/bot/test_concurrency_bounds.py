@@ -136,7 +136,7 @@ async def test_saturated_webhook_answers_503_and_the_update_comes_back(gated_web
     for uid in users:
         sandbox.state.add_user(uid, first_name="Web", language_code="en")
     ids = [new_telegram_id() for _ in range(3)]
-    for update_id, uid in zip(ids[:2], users[:2]):
+    for update_id, uid in zip(ids[:2], users[:2], strict=True):
         async with client.post("/telegram/webhook", json=private_text_update(update_id, uid, "/help"), headers=headers) as response:
             assert response.status == 200
     await wait_until(lambda: _true(gate.in_flight == 2))

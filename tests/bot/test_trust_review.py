@@ -40,7 +40,7 @@ async def _bought_views(worker, youtube, pool, creator) -> trust_holds.Hold:
             youtube.state.videos[external_id].likes = likes
         before = await snapshot_count(pool, video.id)
         send(CHECK_VIDEOS, [video.id], broker=worker.broker)
-        await wait_until(lambda: _more_snapshots(pool, video.id, before), timeout=20)
+        await wait_until(lambda before=before: _more_snapshots(pool, video.id, before), timeout=20)
     async with pool.connection() as conn:
         row = await fetch_one(conn, "SELECT id FROM trust_holds WHERE video_id = %s", (video.id,))
         assert row is not None, "the jump was not held"

@@ -195,7 +195,7 @@ REJECTED = [
     (f"https://[::1]/watch?v={YT}", R.UNSUPPORTED_HOST),
     (f"https://127.0.0.1/watch?v={YT}", R.UNSUPPORTED_HOST),
     (f"https://tiktok.com.evil.com/@u/video/{TT}", R.UNSUPPORTED_HOST),
-    (f"https://vm.tiktok.co/ZMabc123/", R.UNSUPPORTED_HOST),
+    ("https://vm.tiktok.co/ZMabc123/", R.UNSUPPORTED_HOST),
     (f"https://eviltiktok.com/@u/video/{TT}", R.UNSUPPORTED_HOST),
     # supported hosts, but not a video
     ("https://www.youtube.com/", R.NOT_A_VIDEO),
@@ -219,7 +219,7 @@ REJECTED = [
     ("https://www.tiktok.com/", R.NOT_A_VIDEO),
     ("https://www.tiktok.com/@some.user", R.NOT_A_VIDEO),
     (f"https://www.tiktok.com/@some.user/photo/{TT}", R.PHOTO_POST),
-    (f"https://www.tiktok.com/@some.user/video", R.NOT_A_VIDEO),
+    ("https://www.tiktok.com/@some.user/video", R.NOT_A_VIDEO),
     (f"https://www.tiktok.com/@bad$handle/video/{TT}", R.NOT_A_VIDEO),
     ("https://www.tiktok.com/tag/cats", R.NOT_A_VIDEO),
     ("https://www.tiktok.com/music/some-sound-123", R.NOT_A_VIDEO),

@@ -202,7 +202,7 @@ def test_a_whole_tracking_window_in_frozen_time():
     assert checks[0] == SUBMITTED
     assert checks[-1] == SUBMITTED + WINDOW
     assert checks[24] == SUBMITTED + 24 * H
-    gaps = [later - earlier for earlier, later in zip(checks, checks[1:])]
+    gaps = [later - earlier for earlier, later in zip(checks, checks[1:], strict=False)]
     assert max(gaps) == 24 * H
     assert min(gaps) > timedelta(0)
 

@@ -58,13 +58,13 @@ def test_blocked_event_loop_of_bot_and_web_is_detected_as_hung(tree, migrated_da
         blocked_at = time.monotonic()
         for pid in pids.values():
             os.kill(pid, signal.SIGUSR1)
-        for pool, pid in pids.items():
-            wait_until(lambda: (_slot(data_dir, pool).get("last_exit") or {}).get("reason") == "hung", timeout=60, what=f"{pool} seen as hung")
+        for pool in pids:
+            wait_until(lambda pool=pool: (_slot(data_dir, pool).get("last_exit") or {}).get("reason") == "hung", timeout=60, what=f"{pool} seen as hung")
         print(f"\nblocked event loops of bot and web detected as hung {time.monotonic() - blocked_at:.1f} s after the block")
         hung = {event["pool"]: event["child_pid"] for event in procs.events("supervisor", "process_hung")}
         assert hung == pids
         # and each was replaced by a new process
         for pool, pid in pids.items():
-            wait_until(lambda: running_pid(data_dir, pool) not in (None, pid), timeout=60, what=f"{pool} restarted")
+            wait_until(lambda pool=pool, pid=pid: running_pid(data_dir, pool) not in (None, pid), timeout=60, what=f"{pool} restarted")
         supervisor.send_signal(signal.SIGTERM)
         assert supervisor.wait(timeout=30) == 0

@@ -11,6 +11,7 @@ import os
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
 
+import psycopg
 import pytest
 
 from zenith.domain.campaigns import DEFAULT_CAMPAIGN_ID, CampaignStatus, CampaignTerms
@@ -194,7 +195,7 @@ async def test_a_reversal_after_the_campaign_closed_goes_back_to_the_funder(db):
 async def test_the_ledger_check_reports_a_budget_overdrawn_by_hand(db):
     campaign = await _campaign(db, budget="100.00")
     async with db.connection() as conn:
-        with pytest.raises(Exception):  # the CHECK constraint refuses a negative budget outright
+        with pytest.raises(psycopg.errors.CheckViolation):  # the CHECK constraint refuses a negative budget outright
             await conn.execute("UPDATE ledger_accounts SET balance = -1 WHERE key = %s", (ledger.budget_account(campaign.id),))
         await conn.execute("UPDATE campaigns SET status = 'closed', closed_at = now() WHERE id = %s", (campaign.id,))
         assert await check_ledger(conn) == [f"campaign {campaign.id}: closed with 100.00 left in its budget"]

@@ -66,11 +66,11 @@ def test_crash_loop_backs_off_then_the_pool_alone_fails(supervisors):
     wait_until(lambda: _events(sup, "pool_failed"), timeout=20, what="the crasher pool to give up")
     delays = [e["delay"] for e in _events(sup, "process_restart_scheduled")]
     print("backoff delays:", delays)
-    assert len(delays) == 4 and all(later > earlier for earlier, later in zip(delays, delays[1:]))
+    assert len(delays) == 4 and all(later > earlier for earlier, later in zip(delays, delays[1:], strict=False))
     assert 0.15 <= delays[0] <= 0.25 and 1.2 <= delays[3] <= 2.0
     starts = sup.starts("crasher.0")
-    gaps = [b["at"] - a["at"] for a, b in zip(starts, starts[1:])]
-    assert len(starts) == 5 and all(gap >= delay for gap, delay in zip(gaps, delays))
+    gaps = [b["at"] - a["at"] for a, b in zip(starts, starts[1:], strict=False)]
+    assert len(starts) == 5 and all(gap >= delay for gap, delay in zip(gaps, delays, strict=False))
     failed = _events(sup, "pool_failed")
     assert [e["pool"] for e in failed] == ["crasher"] and failed[0]["level"] == "ERROR"
     # The healthy pool keeps running untouched; the supervisor goes on.

@@ -89,8 +89,8 @@ def run_worker(traced_broker):
         return worker
 
     yield start
-    for worker in workers:
-        worker.stop()
+    for started in workers:
+        started.stop()
 
 
 @pytest.fixture

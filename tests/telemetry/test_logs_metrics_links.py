@@ -73,7 +73,7 @@ def test_linked_root_span_starts_a_new_trace_linked_to_the_first(span_exporter):
     with start_linked_root_span("recheck video", first):
         pass
     trace_only = span_exporter.get_finished_spans()[-1]
-    assert [format(l.context.trace_id, "032x") for l in trace_only.links] == [first]
+    assert [format(link.context.trace_id, "032x") for link in trace_only.links] == [first]
     with pytest.raises(InvalidTraceId):
         link_to_trace("not-hex")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
 from yarl import URL
 
 from zenith.domain.api_keys import Scope

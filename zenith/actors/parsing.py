@@ -54,7 +54,7 @@ from zenith.domain.schedule import CheckSchedule, growth_per_hour, next_check_at
 from zenith.domain.videos import VideoStatus, is_tracked
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY
 from zenith.platforms.base import VideoStats
-from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError, PlatformError, UnreadableAnswer
+from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError, UnreadableAnswer
 from zenith.storage import campaigns, check_faults, checks, credit_notices, digests, outbox, users, videos
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import current_trace_id_hex, video_attributes

@@ -45,7 +45,7 @@ def to_decimal(value: Decimal | int | str) -> Decimal:
     Raises TypeError for float and bool (floats never enter money) and ValueError for
     text that is not a finite number.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError(f"money must not be {type(value).__name__}; use Decimal, int or str")
     if isinstance(value, Decimal):
         result = value

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 
 import psycopg
 
+from zenith.messaging.contract import NOTIFY
 from zenith.storage import outbox
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,11 @@ logger = logging.getLogger(__name__)
 def notify_args(entry: outbox.OutboxEntry) -> tuple[Any, ...]:
     """The arguments of the ``notify`` message that delivers ``entry``."""
     return (entry.user_id, entry.key, entry.params, entry.dedup_key, None)
+
+
+def notify_sender(send: Callable[..., Any]) -> Callable[[outbox.OutboxEntry], Any]:
+    """``publish``'s ``send`` from a message sender ``send(route, *args)`` (``BotServices.send``)."""
+    return lambda entry: send(NOTIFY, *notify_args(entry))
 
 
 async def publish(
@@ -37,9 +43,8 @@ async def publish(
 
     Parameters:
       entries: rows from ``outbox.add`` (None, a replay's, is skipped).
-      send: enqueues the ``notify`` message of one entry (its arguments: ``notify_args``);
-        a coroutine it returns is awaited (the bot's ``BotServices.send`` is async, a
-        worker's ``Runtime.send`` is not).
+      send: enqueues the ``notify`` message of one entry; a coroutine it returns is
+        awaited. The bot passes ``notify_sender(services.send)``.
       connect: an async context manager giving an autocommit connection (``BotServices.read``).
 
     Best effort: a failed enqueue or stamp is logged and left to the clock's relay, so

@@ -89,7 +89,7 @@ class InstagramAdapter:
 
         outcomes = await asyncio.gather(*(one(v) for v in unique), return_exceptions=True)
         results: dict[str, VideoResult] = {}
-        for shortcode, outcome in zip(unique, outcomes):
+        for shortcode, outcome in zip(unique, outcomes, strict=True):
             if isinstance(outcome, BlockedError):
                 raise outcome
             if isinstance(outcome, BaseException):

@@ -96,7 +96,7 @@ class TikTokAdapter:
 
         outcomes = await asyncio.gather(*(one(v) for v in unique), return_exceptions=True)
         results: dict[str, VideoResult] = {}
-        for video_id, outcome in zip(unique, outcomes):
+        for video_id, outcome in zip(unique, outcomes, strict=True):
             if isinstance(outcome, BlockedError):
                 raise outcome
             if isinstance(outcome, BaseException):

@@ -173,7 +173,7 @@ class YouTubeAdapter:
         chunks = [unique[i : i + MAX_IDS_PER_CALL] for i in range(0, len(unique), MAX_IDS_PER_CALL)]
         results: dict[str, VideoResult] = {}
         outcomes = await asyncio.gather(*(self._fetch_chunk(chunk) for chunk in chunks), return_exceptions=True)
-        for chunk, outcome in zip(chunks, outcomes):
+        for chunk, outcome in zip(chunks, outcomes, strict=True):
             if isinstance(outcome, (BlockedError, ConfigurationError)):
                 raise outcome
             if isinstance(outcome, BaseException):

@@ -12,7 +12,7 @@ from datetime import datetime
 import psycopg
 
 from zenith.domain.api_keys import InvalidKey, Scope, hash_key, key_id_of, new_key
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import Row, fetch_all, fetch_one, fetch_row
 
 MAX_NAME_LENGTH = 100
 MAX_RATE_LIMIT_PER_MINUTE = 1_000_000
@@ -34,7 +34,7 @@ class ApiKey:
         return self.revoked_at is None
 
 
-def _key(row: dict) -> ApiKey:
+def _key(row: Row) -> ApiKey:
     return ApiKey(**{**row, "scope": Scope(row["scope"])})
 
 
@@ -48,7 +48,7 @@ async def create(
     if not 1 <= rate_limit_per_minute <= MAX_RATE_LIMIT_PER_MINUTE:
         raise ValueError(f"the rate limit must be 1 to {MAX_RATE_LIMIT_PER_MINUTE} requests per minute")
     plaintext = new_key()
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         f"""
         INSERT INTO api_keys (key_id, key_hash, name, scope, rate_limit_per_minute)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import psycopg
 
-from zenith.storage.db import fetch_one
+from zenith.storage.db import fetch_row
 from zenith.storage.ledger import EARNINGS, PAYOUTS, available_account, held_account, reserved_account
 
 
@@ -30,7 +30,7 @@ async def creator_stats(conn: psycopg.AsyncConnection, user_id: int) -> CreatorS
     before the creator's first hold.
     One statement, so one snapshot: the figures always agree with each other.
     """
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         """
         SELECT

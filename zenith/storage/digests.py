@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import psycopg
 
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import fetch_all, fetch_one, fetch_row
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ async def settled_mark(conn: psycopg.AsyncConnection, *, before: datetime) -> in
     Ids are handed out before a transaction commits, so a digest only counts transfers
     old enough that every transaction holding a smaller id has long finished.
     """
-    row = await fetch_one(conn, "SELECT coalesce(max(id), 0) AS mark FROM ledger_transfers WHERE kind = 'earning' AND created_at < %s", (before,))
+    row = await fetch_row(conn, "SELECT coalesce(max(id), 0) AS mark FROM ledger_transfers WHERE kind = 'earning' AND created_at < %s", (before,))
     return int(row["mark"])
 
 

@@ -175,7 +175,7 @@ async def wait_for_funds(conn: psycopg.AsyncConnection, *, payout_id: int) -> tu
     async with conn.transaction():
         current = await get(conn, payout_id)
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('payout-funds:' || %s))", (current.asset,))
-        others = await fetch_one(
+        others = await fetch_row(
             conn,
             "SELECT count(*) AS n FROM payouts WHERE asset = %s AND funds_wait_since IS NOT NULL AND status = 'approved' AND id <> %s",
             (current.asset, payout_id),
@@ -189,7 +189,7 @@ async def wait_for_funds(conn: psycopg.AsyncConnection, *, payout_id: int) -> tu
             """,
             (payout_id,),
         )
-    return (Payout(**row) if row else None), others["n"] == 0
+    return (Payout(**row) if row else None), int(others["n"]) == 0
 
 
 async def end_funds_wait(conn: psycopg.AsyncConnection, *, payout_id: int) -> Payout | None:

@@ -8,7 +8,7 @@ from datetime import datetime
 import psycopg
 
 from zenith.domain.tiers import Tier
-from zenith.storage.db import fetch_all, fetch_one, fetch_row
+from zenith.storage.db import Row, fetch_all, fetch_one, fetch_row
 from zenith.storage.ledger import ensure_user_accounts
 
 LANGUAGES = ("ru", "en")
@@ -103,7 +103,7 @@ async def get_or_create(
         return User(**row)
 
 
-def _needs_refresh(row: dict, *, username: str | None, first_name: str | None) -> bool:
+def _needs_refresh(row: Row, *, username: str | None, first_name: str | None) -> bool:
     """What the UPDATE in `get_or_create` would change: an inactive status or a new name."""
     return (
         row["status"] == "inactive"

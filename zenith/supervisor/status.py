@@ -176,7 +176,7 @@ def render(snapshots: list[dict[str, Any]], depths: Mapping[str, int], note: str
             restarts = f"{pool.get('restarts', 0)} ({pool.get('recent_restarts', 0)}/{pool.get('max_restarts', '?')} recent)"
             rows.append((pool["name"], f"{running}/{pool.get('processes')}", pids, _duration(min((u for u in uptimes if u is not None), default=None)), restarts, last, states))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines.extend("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
+        lines.extend("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows)
         for pool in failed_pools(snapshot):
             lines.append(f"pool {pool['name']} FAILED: {pool.get('failed_reason')}; stopped until the supervisor is restarted")
         lines.append("")

@@ -45,9 +45,12 @@ class PassingLibraryErrors(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno == logging.ERROR and isinstance(record.msg, str):
-            if any(record.name == name and record.msg.startswith(prefix) for name, prefix in PASSING_LIBRARY_ERRORS):
-                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        if (
+            record.levelno == logging.ERROR
+            and isinstance(record.msg, str)
+            and any(record.name == name and record.msg.startswith(prefix) for name, prefix in PASSING_LIBRARY_ERRORS)
+        ):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 

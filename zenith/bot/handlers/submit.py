@@ -11,7 +11,7 @@ from zenith.bot.filters import HasText
 from zenith.bot.keyboards.menu import menu_button
 from zenith.bot.services import BotServices
 from zenith.domain.links import MAX_LINKS_PER_MESSAGE, LinkRejected, extract_links
-from zenith.i18n import Markup, Translator
+from zenith.i18n import Translator
 from zenith.messaging.submissions import submit_link
 from zenith.storage import accounts
 from zenith.storage.users import User

@@ -29,7 +29,12 @@ class MenuResetsStateMiddleware(BaseMiddleware):
         state: FSMContext | None = data.get("state")
         # raw_state: what aiogram's FSM middleware read for this event; nothing to clear
         # (two Redis writes per command) when the user is in no dialog
-        if isinstance(event, Message) and state is not None and data.get("raw_state") is not None and event.text:
-            if event.text in _MENU_TEXTS or (event.text.startswith("/") and not event.text.startswith("/cancel")):
-                await state.clear()
+        if (
+            isinstance(event, Message)
+            and state is not None
+            and data.get("raw_state") is not None
+            and event.text
+            and (event.text in _MENU_TEXTS or (event.text.startswith("/") and not event.text.startswith("/cancel")))
+        ):
+            await state.clear()
         return await handler(event, data)

@@ -77,7 +77,7 @@ def _hours(start: datetime, end: datetime, floor: timedelta) -> float:
 def peak_rate(points: Sequence[GrowthPoint], *, min_interval: timedelta = timedelta(minutes=15)) -> float:
     """The fastest growth (views/h) between consecutive snapshots, held intervals excluded; 0 if none."""
     best = 0.0
-    for before, after in zip(points, points[1:]):
+    for before, after in zip(points, points[1:], strict=False):
         if not after.held and after.views > before.views:
             best = max(best, (after.views - before.views) / _hours(before.taken_at, after.taken_at, min_interval))
     return best

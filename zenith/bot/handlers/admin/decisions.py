@@ -24,7 +24,6 @@ from zenith.bot.keyboards.inline import cancel_keyboard
 from zenith.bot.services import BotServices
 from zenith.i18n import Translator
 from zenith.messaging import notices
-from zenith.messaging.contract import NOTIFY
 from zenith.storage import outbox
 
 # the creator sees the reason; keep it a sentence, not an essay
@@ -254,4 +253,4 @@ async def _stage(conn, notice: dict | None) -> outbox.OutboxEntry | None:
 
 
 async def _publish(services: BotServices, staged: outbox.OutboxEntry | None) -> None:
-    await notices.publish([staged], send=lambda entry: services.send(NOTIFY, *notices.notify_args(entry)), connect=services.read)
+    await notices.publish([staged], send=notices.notify_sender(services.send), connect=services.read)

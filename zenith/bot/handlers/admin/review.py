@@ -217,7 +217,7 @@ async def _decide_all(services: BotServices, *, hold_id: int, decision: str, adm
             key = "notify.hold.released_many" if decision == trust_holds.RELEASE else "notify.hold.reversed_many"
             params = {"count": len(decided), "amount": str(total), "reason": reason or ""}
             staged = await outbox.add(conn, user_id=anchor.user_id, key=key, params=params, dedup_key=f"holds:{decided[0].id}:{decision}:all")
-    await notices.publish([staged], send=services.send, connect=services.read)
+    await notices.publish([staged], send=notices.notify_sender(services.send), connect=services.read)
     return len(decided), sum((hold.amount for hold in decided), Decimal("0.00"))
 
 
