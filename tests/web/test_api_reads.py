@@ -93,3 +93,30 @@ async def test_admin_queues_page_through_what_waits(api, pool, make_user):
     approved = await _get(api, key, "/api/v1/admin/payouts?status=approved&limit=100")
     assert payout.id in [item["id"] for item in approved["items"]]
     assert payout.id not in [item["id"] for item in (await _get(api, key, "/api/v1/admin/payouts?limit=100"))["items"]]
+
+
+async def test_campaigns_are_listed_with_their_spend(api, pool, make_user):
+    from zenith.domain.campaigns import CampaignStatus, CampaignTerms
+    from zenith.storage import campaigns, checks
+
+    creator = await make_user()
+    async with unit_of_work(pool) as conn:
+        campaign = await campaigns.create(conn, name=f"Brand {uuid.uuid4().hex[:6]}", terms=CampaignTerms(rate_per_1000=Decimal("150"), min_views=0, required_tags=("#brand",)), status=CampaignStatus.OPEN)
+        await campaigns.fund(conn, campaign_id=campaign.id, amount=Decimal("1000.00"), idempotency_key=f"fund:{campaign.id}")
+        video, _ = await videos.insert(
+            conn, platform="tiktok", external_id="7" + str(uuid.uuid4().int)[:18], user_id=creator.id, url="https://www.tiktok.com/@a/video/1",
+            request_id=uuid.uuid4().hex, status="approved", campaign_id=campaign.id,
+        )
+    async with unit_of_work(pool) as conn:
+        await checks.record_check(conn, video_id=video.id, views=2_000, likes=0, comments=0, taken_at=video.submitted_at,
+                                  earned_total=Decimal("300.00"), next_check_at=None)
+    key = await api.key(Scope.READ)
+    listed = await _get(api, key, "/api/v1/campaigns?limit=100")
+    mine = next(item for item in listed["items"] if item["id"] == campaign.id)
+    assert mine == {
+        "id": campaign.id, "name": campaign.name, "status": "open", "budgeted": True, "rate_per_1000": "150.00",
+        "platforms": ["instagram", "tiktok", "youtube"], "required_tags": ["#brand"],
+        "funded": "1000.00", "spent": "300.00", "remaining": "700.00", "videos": 1, "views": 2000, "cost_per_1000": "150.00",
+    }
+    default = next(item for item in listed["items"] if item["id"] == 1)
+    assert (default["budgeted"], default["rate_per_1000"], default["remaining"]) == (False, None, "0.00")

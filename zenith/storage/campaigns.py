@@ -126,6 +126,12 @@ async def get_many(conn: psycopg.AsyncConnection, campaign_ids: set[int] | list[
     return {row["id"]: Campaign(**row) for row in rows}
 
 
+async def list_recent(conn: psycopg.AsyncConnection, *, limit: int = 20) -> list[Campaign]:
+    """Every campaign, newest first, the default program included."""
+    rows = await fetch_all(conn, "SELECT * FROM campaigns ORDER BY id DESC LIMIT %s", (limit,))
+    return [Campaign(**row) for row in rows]
+
+
 async def list_open(conn: psycopg.AsyncConnection) -> list[Campaign]:
     """Open budgeted campaigns, newest first (the default program is not listed)."""
     rows = await fetch_all(conn, "SELECT * FROM campaigns WHERE status = 'open' AND budgeted ORDER BY id DESC")

@@ -7,11 +7,12 @@ import hashlib
 import uuid
 
 from zenith.domain.api_keys import Scope
+from zenith.domain.campaigns import cost_per_1000
 from zenith.domain.links import LinkRejected
 from zenith.domain.videos import VideoStatus
 from zenith.i18n import translate
 from zenith.messaging.submissions import CreatorBlocked, submit_link
-from zenith.storage import payouts, snapshots, users, videos
+from zenith.storage import campaigns, payouts, snapshots, users, videos
 from zenith.storage.creator_stats import creator_stats
 from zenith.web.api import models
 from zenith.web.api.endpoints import Call, Endpoint
@@ -120,6 +121,21 @@ async def payout_queue(call: Call) -> models.PayoutQueue:
     return models.PayoutQueue(items=[_payout(payout) for payout in found], waiting=count)
 
 
+async def list_campaigns(call: Call) -> models.CampaignList:
+    async with call.context.read() as conn:
+        found = await campaigns.list_recent(conn, limit=call.query.limit)
+        spends = [await campaigns.spend(conn, campaign.id) for campaign in found]
+    return models.CampaignList(items=[
+        models.Campaign(
+            id=campaign.id, name=campaign.name, status=campaign.status, budgeted=campaign.budgeted,
+            rate_per_1000=campaign.rate_per_1000, platforms=sorted(campaign.platforms), required_tags=campaign.required_tags,
+            funded=spend.funded, spent=spend.spent, remaining=spend.remaining, videos=spend.videos, views=spend.views,
+            cost_per_1000=cost_per_1000(spent=spend.spent, views=spend.views),
+        )
+        for campaign, spend in zip(found, spends)
+    ])
+
+
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST", "/creators/{creator_id}/videos", "submitVideo",
@@ -145,6 +161,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET", "/videos/{video_id}", "getVideo", "A video's status and views history",
         Scope.READ, get_video, models.VideoDetail, path_model=models.VideoPath, errors=("video_not_found",),
+    ),
+    Endpoint(
+        "GET", "/campaigns", "listCampaigns", "Campaigns, newest first, with their budget, spend, views and cost per 1,000 views",
+        Scope.READ, list_campaigns, models.CampaignList, query_model=models.LimitQuery,
     ),
     Endpoint(
         "GET", "/admin/moderation", "getModerationQueue", "Videos waiting for moderation, oldest first",

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from zenith.domain.campaigns import CampaignStatus
 from zenith.domain.links import MAX_LINK_LENGTH, Platform
 from zenith.domain.payouts import OPEN_STATUSES, PayoutStatus
 from zenith.domain.videos import VideoStatus
@@ -150,6 +151,26 @@ class PayoutList(BaseModel):
 class ModerationQueue(BaseModel):
     items: list[VideoSummary]
     waiting: int = Field(description="Videos waiting for moderation in all")
+
+
+class Campaign(BaseModel):
+    id: int
+    name: str
+    status: CampaignStatus
+    budgeted: bool = Field(description="False only for the default program, paid without a budget")
+    rate_per_1000: Money | None = Field(description="RUB per 1,000 views; null: the program's rate card")
+    platforms: list[Platform]
+    required_tags: list[str] = Field(description="Hashtags / mentions a video's title or description must carry")
+    funded: Money = Field(description="Put into the budget, minus what went back on close, RUB")
+    spent: Money = Field(description="Credited to creators (held growth included, reversals excluded), RUB")
+    remaining: Money = Field(description="Left in the budget, RUB (0.00 for the default program)")
+    videos: int
+    views: int
+    cost_per_1000: Money | None = Field(description="Spent per 1,000 views, RUB; null before any view")
+
+
+class CampaignList(BaseModel):
+    items: list[Campaign]
 
 
 class PayoutQueue(BaseModel):
