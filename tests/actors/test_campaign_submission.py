@@ -89,3 +89,27 @@ async def test_campaign_rules_refuse_with_the_reason(running_worker, sandbox, fa
         f"Join the campaign “{stranger.name}” before sending videos to it: {links[stranger.id]} was not submitted.",
     ])
     assert await _videos(pool, user.id) == []
+
+
+async def test_the_credit_that_spends_the_budget_closes_the_campaign_and_tells_its_members(running_worker, sandbox, fake_tiktok, make_user, make_verified_account, pool):
+    state, _ = sandbox
+    user, author, author_id = await _creator(make_user, make_verified_account, state, fake_tiktok)
+    other = await make_user(language="ru")
+    state.add_user(other.telegram_id)
+    small = await _open_campaign(pool, name=f"Small {uuid.uuid4().hex[:6]}", budget="500.00", rate="100")
+    async with unit_of_work(pool) as conn:
+        for member in (user, other):
+            await campaigns.join(conn, campaign_id=small.id, user_id=member.id)
+    video_id = new_tiktok_id()
+    fake_tiktok.state.add_video(video_id, views=10_000, author=author, author_id=author_id)  # earns 1,000 at 100: twice the budget
+    async with running_worker() as worker:
+        send(SUBMIT_VIDEO, user.id, f"https://www.tiktok.com/@{author}/video/{video_id}", uuid.uuid4().hex, broker=worker.broker)  # the only joined one
+        told = await eventually(lambda: state.messages_for(other.telegram_id), timeout=30, what="the other member told")
+        mine = await eventually(lambda: [m for m in state.messages_for(user.telegram_id) if "🏁" in m.text], timeout=15, what="the creator told")
+    assert told[0].text == f"🏁 Кампания «{small.name}» израсходовала весь бюджет и закрыта. Ваши видео в ней сохраняют заработанное; новые видео отправляйте в другие кампании."
+    assert len(mine) == 1
+    assert await _videos(pool, user.id) == [{"external_id": video_id, "campaign_id": small.id, "credited": Decimal("500.00")}]
+    async with pool.connection() as conn:
+        closed = await campaigns.get(conn, small.id)
+        assert (closed.status, closed.close_reason) == (CampaignStatus.CLOSED, "budget spent")
+        assert await ledger.account_balance(conn, ledger.budget_account(small.id)) == Decimal("0.00")

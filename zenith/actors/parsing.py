@@ -348,6 +348,10 @@ async def _stage_check_notices(conn, result: checks.CheckResult, *, now: datetim
     if video.status == VideoStatus.FINISHED:
         params = {"url": video.url, "earned": str(video.credited)}
         staged.append(await outbox.add(conn, user_id=video.user_id, key="notify.video.finished", params=params, dedup_key=f"video:{video.id}:finished"))
+    if result.campaign_spent is not None:  # this credit took the last of the budget: everyone who joined hears it once
+        campaign = result.campaign_spent
+        for member in await campaigns.member_ids(conn, campaign.id):
+            staged.append(await outbox.add(conn, user_id=member, key="notify.campaign.spent", params={"campaign": campaign.name}, dedup_key=f"campaign:{campaign.id}:spent:{member}"))
     return staged
 
 

@@ -161,6 +161,12 @@ async def joined_open(conn: psycopg.AsyncConnection, user_id: int) -> list[Campa
     return [Campaign(**row) for row in rows]
 
 
+async def member_ids(conn: psycopg.AsyncConnection, campaign_id: int) -> list[int]:
+    """users.id of everyone who joined the campaign."""
+    rows = await fetch_all(conn, "SELECT user_id FROM campaign_members WHERE campaign_id = %s ORDER BY user_id", (campaign_id,))
+    return [row["user_id"] for row in rows]
+
+
 async def is_member(conn: psycopg.AsyncConnection, *, campaign_id: int, user_id: int) -> bool:
     row = await fetch_one(conn, "SELECT 1 FROM campaign_members WHERE campaign_id = %s AND user_id = %s", (campaign_id, user_id))
     return row is not None
