@@ -132,7 +132,7 @@ async def list_campaigns(call: Call) -> models.CampaignList:
             funded=spend.funded, spent=spend.spent, remaining=spend.remaining, videos=spend.videos, views=spend.views,
             cost_per_1000=cost_per_1000(spent=spend.spent, views=spend.views),
         )
-        for campaign, spend in zip(found, spends)
+        for campaign, spend in zip(found, spends, strict=True)
     ])
 
 
