@@ -50,6 +50,8 @@ async def test_a_partner_submits_its_creators_video_and_not_someone_elses(
         assert status == 202 and body["status"] == "queued"
         refusal = await state.wait_for_message(other.telegram_id, contains="not from your verified accounts", timeout=20)
         assert link in refusal.text or video_id in refusal.text
+        refused = await _get(api, key, f"/api/v1/submissions/{body['request_id']}")
+        assert (refused["status"], refused["outcome"], refused["video_id"], refused["creator_id"]) == ("refused", "not_owner", None, other.id)
 
         # the owner's: the same idempotency key twice is one submission
         first = await _submit(api, key, owner.id, {"url": link, "idempotency_key": "order-77"})
@@ -64,6 +66,9 @@ async def test_a_partner_submits_its_creators_video_and_not_someone_elses(
         stats = await eventually(credited, timeout=30, what="the owner's video credited")
         (stored,) = await _videos_of(pool, owner.id)
         assert stored["request_id"] == first[1]["request_id"] and stored["status"] == "approved"
+        submission = await _get(api, key, f"/api/v1/submissions/{first[1]['request_id']}")
+        assert (submission["status"], submission["outcome"], submission["video_id"]) == ("stored", None, stored["id"])
+        assert submission["finished_at"] is not None
         assert stats["videos"] == 1 and stats["views"] == 20_000 and stats["available"] == stats["earned"]
 
         video = await _get(api, key, f"/api/v1/videos/{stored['id']}")
@@ -77,6 +82,14 @@ async def test_a_partner_submits_its_creators_video_and_not_someone_elses(
         await _submit(api, key, other.id, {"url": link, "idempotency_key": uuid.uuid4().hex})
         await state.wait_for_message(other.telegram_id, contains="already submitted", timeout=20)
     assert await _videos_of(pool, other.id) == []
+
+
+async def test_an_unknown_submission_is_not_found(api):
+    key = await api.key(Scope.READ)
+    async with api.client.get(f"{api.base}/api/v1/submissions/api:{uuid.uuid4().hex}", headers={"Authorization": f"Bearer {key}"}) as response:
+        assert response.status == 404 and (await response.json())["error"]["code"] == "submission_not_found"
+    async with api.client.get(f"{api.base}/api/v1/submissions/a%20b'--", headers={"Authorization": f"Bearer {key}"}) as response:
+        assert response.status == 422 and (await response.json())["error"]["code"] == "invalid_request"
 
 
 async def test_refusals_the_api_gives_at_once(api, make_user, redis_url, cleanup_namespace):

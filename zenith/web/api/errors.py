@@ -23,6 +23,7 @@ STATUSES: dict[str, int] = {
     "not_found": 404,
     "creator_not_found": 404,
     "video_not_found": 404,
+    "submission_not_found": 404,
     "method_not_allowed": 405,
     "body_too_large": 413,
     "unsupported_media_type": 415,

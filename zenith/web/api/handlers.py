@@ -9,10 +9,11 @@ import uuid
 from zenith.domain.api_keys import Scope
 from zenith.domain.campaigns import cost_per_1000
 from zenith.domain.links import LinkRejected
+from zenith.domain.submissions import SubmissionStatus
 from zenith.domain.videos import VideoStatus
 from zenith.i18n import translate
 from zenith.messaging.submissions import CreatorBlocked, submit_link
-from zenith.storage import campaigns, payouts, snapshots, users, videos
+from zenith.storage import campaigns, payouts, snapshots, submissions, users, videos
 from zenith.storage.creator_stats import creator_stats
 from zenith.web.api import models
 from zenith.web.api.endpoints import Call, Endpoint
@@ -71,6 +72,19 @@ async def submit_video(call: Call) -> models.SubmissionAccepted:
     except CreatorBlocked:
         raise ApiError("creator_blocked") from None
     return models.SubmissionAccepted(request_id=request_id, status="queued", platform=parsed.platform.value, url=parsed.canonical_url)
+
+
+async def get_submission(call: Call) -> models.SubmissionState:
+    request_id = call.path.request_id
+    async with call.context.read() as conn:
+        found = await submissions.get(conn, request_id=request_id)
+        if found is None:
+            raise ApiError("submission_not_found", params={"id": request_id})
+        video = await videos.find_by_request(conn, request_id=request_id) if found.status is SubmissionStatus.STORED else None
+    return models.SubmissionState(
+        request_id=found.request_id, creator_id=found.user_id, url=found.url, platform=found.platform, status=found.status,
+        outcome=found.outcome, received_at=found.received_at, finished_at=found.finished_at, video_id=video.id if video else None,
+    )
 
 
 async def get_creator_stats(call: Call) -> models.CreatorStats:
@@ -143,6 +157,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         Scope.SUBMIT, submit_video, models.SubmissionAccepted, status=202,
         path_model=models.CreatorPath, body_model=models.SubmitVideo,
         errors=("creator_not_found", "invalid_link", "creator_blocked"),
+    ),
+    Endpoint(
+        "GET", "/submissions/{request_id}", "getSubmission",
+        "A submission's outcome: waiting, stored (with the video's id), refused or failed (with the reason)",
+        Scope.READ, get_submission, models.SubmissionState, path_model=models.SubmissionPath, errors=("submission_not_found",),
     ),
     Endpoint(
         "GET", "/creators/{creator_id}/stats", "getCreatorStats", "A creator's videos, views and money",

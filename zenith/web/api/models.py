@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from zenith.domain.campaigns import CampaignStatus
 from zenith.domain.links import MAX_LINK_LENGTH, Platform
 from zenith.domain.payouts import OPEN_STATUSES, PayoutStatus
+from zenith.domain.submissions import SubmissionStatus
 from zenith.domain.videos import VideoStatus
 
 # ids are PostgreSQL bigints
@@ -45,6 +46,12 @@ class LimitQuery(Strict):
     limit: int = Field(20, ge=1, le=100, description="Items at most")
 
 
+class SubmissionPath(Strict):
+    request_id: str = Field(
+        min_length=1, max_length=128, pattern=r"^[A-Za-z0-9:_.-]+$", description="The request_id a submission was answered with"
+    )
+
+
 class PageQuery(LimitQuery):
     offset: int = Field(0, ge=0, le=100_000, description="Items to skip")
 
@@ -59,7 +66,7 @@ class PayoutQueueQuery(QueueQuery):
 
 
 class SubmitVideo(Strict):
-    url: str = Field(min_length=1, max_length=MAX_LINK_LENGTH, description="The video's TikTok or YouTube link")
+    url: str = Field(min_length=1, max_length=MAX_LINK_LENGTH, description="The video's link on a supported platform (TikTok, YouTube, Instagram)")
     idempotency_key: str | None = Field(
         None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
         description="Resending the same link for the same creator with the same key submits it once",
@@ -88,6 +95,22 @@ class SubmissionAccepted(BaseModel):
     status: Literal["queued"]
     platform: Platform
     url: str = Field(description="The link as it will be checked")
+
+
+class SubmissionState(BaseModel):
+    request_id: str
+    creator_id: int
+    url: str = Field(description="The link as it is checked")
+    platform: Platform
+    status: SubmissionStatus = Field(
+        description="received: waiting for the worker; stored: the video exists (video_id); refused or failed: see outcome"
+    )
+    outcome: str | None = Field(
+        description="Why it was refused or failed (duplicate, not_owner, not_found, bad_link, unsafe_link, banned, unreachable, ...)"
+    )
+    received_at: datetime
+    finished_at: datetime | None
+    video_id: int | None = Field(description="The stored video's id (status stored)")
 
 
 class CreatorStats(BaseModel):
