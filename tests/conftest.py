@@ -122,7 +122,8 @@ def make_settings():
     """Settings from a dict of environment variables, on top of safe test defaults."""
 
     def factory(**env: str) -> Settings:
-        base = {"LOG_LEVEL": "INFO", "ALLOW_PRIVATE_NETWORK": "true"}
+        # answers are not reused: tests change a fake's views and check again at once
+        base = {"LOG_LEVEL": "INFO", "ALLOW_PRIVATE_NETWORK": "true", "PLATFORM_ANSWER_CACHE_SECONDS": "0"}
         base.update(env)
         return load_settings(base)
 

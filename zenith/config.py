@@ -112,6 +112,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_POOL_MIN", "database_pool_min", _int, "1", "Connections kept open per process"),
     Setting("DATABASE_POOL_MAX", "database_pool_max", _int, "10", "Connections at most per process"),
     Setting("REDIS_MAX_CONNECTIONS", "redis_max_connections", _int, "64", "Redis connections at most of the bot/web process's client; beyond, a command waits (up to 5 s) for a free one"),
+    Setting("CACHE_TTL_SECONDS", "cache_ttl_seconds", _int, "60", "Seconds a creator's cached stats and video pages live; writes invalidate them at once, the TTL only bounds what a write made while Redis was unreachable leaves behind"),
+    Setting("PLATFORM_ANSWER_CACHE_SECONDS", "platform_answer_cache_seconds", _int, "30", "Seconds a platform's answer for a video is reused by another check of it (a redelivered or re-sent message); 0: always ask the platform"),
     Setting("BOT_MAX_CONCURRENT_UPDATES", "bot_max_concurrent_updates", _int, "0", "Telegram updates the bot/web process handles at once (polling waits, the webhook answers 503 beyond); 0: 3 x DATABASE_POOL_MAX"),
     Setting("BOT_THROTTLE_LIMIT", "bot_throttle_limit", _int, "8", "Messages and button presses one user may send per BOT_THROTTLE_WINDOW_SECONDS before being told to slow down; 0: no per-user limit"),
     Setting("BOT_THROTTLE_WINDOW_SECONDS", "bot_throttle_window_seconds", _int, "5", "Length of the per-user throttle window in seconds"),
@@ -208,6 +210,8 @@ class Settings:
     database_pool_min: int
     database_pool_max: int
     redis_max_connections: int
+    cache_ttl_seconds: int
+    platform_answer_cache_seconds: int
     bot_max_concurrent_updates: int
     bot_throttle_limit: int
     bot_throttle_window_seconds: int
@@ -324,6 +328,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("BOT_THROTTLE_LIMIT must be >= 0 and BOT_THROTTLE_WINDOW_SECONDS >= 1")
     if values["api_rate_limit_per_minute"] < 1 or values["api_max_body_bytes"] < 1024:
         raise ConfigError("API_RATE_LIMIT_PER_MINUTE must be >= 1 and API_MAX_BODY_BYTES >= 1024")
+    if values["cache_ttl_seconds"] < 1 or values["platform_answer_cache_seconds"] < 0:
+        raise ConfigError("CACHE_TTL_SECONDS must be >= 1 and PLATFORM_ANSWER_CACHE_SECONDS >= 0")
     if not 0 <= values["port"] <= 65535:
         raise ConfigError(f"PORT is malformed: {values['port']} is not a TCP port")
     if not 0 <= values["earnings_digest_hour_utc"] <= 23:

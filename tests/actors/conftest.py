@@ -117,6 +117,7 @@ def actor_env(database_url, redis_url, cleanup_namespace, sandbox, fake_youtube,
         "TELEGRAM_API_URL": sandbox_url,
         "ALLOW_PRIVATE_NETWORK": "true",
         "LOG_LEVEL": "INFO",
+        "PLATFORM_ANSWER_CACHE_SECONDS": "0",  # tests change a fake's views and check again at once
     }
 
 

@@ -43,6 +43,7 @@ from opentelemetry import trace
 
 from zenith.actors.attempts import is_last_attempt
 from zenith.actors.notice_outbox import publish
+from zenith.actors.platform_answers import fetch_stats
 from zenith.actors.platform_pause import DEFAULT_PAUSE_MS, pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
@@ -153,10 +154,9 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
     if paused_ms:
         await _resend(runtime, ids, attempt, delay_ms=paused_ms)
         return
-    adapter = await runtime.platform(platform)
     started = time.monotonic()
     try:
-        results = await adapter.fetch_many([video.external_id for video in batch])
+        results = await fetch_stats(runtime, platform, [video.external_id for video in batch])
     except BlockedError as exc:
         pause = await pause_platform(redis, prefix=runtime.namespace, platform=platform, until=exc.until, reason=str(exc))
         logger.warning("%s paused for %d s: %s", platform, pause // 1000, exc)
@@ -215,7 +215,7 @@ async def _settle(
     settings = runtime.settings
     if isinstance(result, VideoStats):
         started = time.monotonic()
-        await _store(runtime, video, result, now=now, policy=policy, schedule=schedule, window=window, owner=owner)
+        await _store(runtime, video, result, now=now, policy=policy, schedule=schedule, window=window, owner=owner, fetch_seconds=fetch_seconds)
         if had_faults:
             pool = await runtime.db()
             async with pool.connection() as conn:
@@ -283,7 +283,10 @@ async def _campaign_policies(runtime: Runtime, campaign_ids: set[int], program: 
     return {campaign_id: earnings_policy(campaign.terms, program) for campaign_id, campaign in found.items()}
 
 
-async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, now: datetime, policy: EarningsPolicy, schedule: CheckSchedule, window: timedelta, owner: users.User) -> None:
+async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, now: datetime, policy: EarningsPolicy, schedule: CheckSchedule, window: timedelta, owner: users.User, fetch_seconds: float) -> None:
+    """Store one check, invalidate the creator's cached figures and log ``video_processed``
+    (processing time: its share of the batch's platform call plus storing it)."""
+    started = time.monotonic()
     pool = await runtime.db()
     trust = trust_policy(runtime.settings)
     refused = refusal(stats, trust)
@@ -319,7 +322,17 @@ async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, no
             # a check in a trace of its own (a re-check from the clock, a moderator's approval):
             # remember it, so `zenith trace VIDEO_ID` lists it next to the first trace
             await record_video_trace(conn, video_id=video.id, kind="recheck" if video.last_checked_at else "check")
-    logger.debug("video checked", extra={"views": stats.views, "credited": str(result.credited_now), "replay": result.replay})
+    await runtime.creators_changed(video.user_id)  # views, earnings and balance changed: committed above
+    processing_seconds = fetch_seconds + time.monotonic() - started
+    logger.info(
+        "video processed: #%s on %s, %d views, earned %s (+%s), %.2f s",
+        video.id, video.platform, stats.views, result.video.credited, result.credited_now, processing_seconds,
+        extra={
+            "event": "video_processed", "video_id": video.id, "user_id": video.user_id, "platform": video.platform, "views": stats.views,
+            "earnings": str(result.video.credited), "credited_now": str(result.credited_now),
+            "processing_time": round(processing_seconds, 3), "replay": result.replay,
+        },
+    )
     await publish(runtime, staged)
 
 
@@ -362,6 +375,7 @@ async def _fail(runtime: Runtime, video: videos.Video, error: PermanentError) ->
         changed = await videos.set_status(conn, video_id=video.id, status=VideoStatus.FAILED, reason=error.reason.lower(), from_statuses=(VideoStatus.APPROVED,))
         if changed is not None:
             staged = await outbox.add(conn, user_id=video.user_id, key="notify.video.not_found", params={"url": video.url}, dedup_key=f"video:{video.id}:failed")
+    await runtime.creators_changed(video.user_id)  # the video's status changed: committed above
     get_metrics().platform_errors.labels(platform=video.platform, kind=error.reason).inc()
     await publish(runtime, [staged])
 

@@ -196,6 +196,7 @@ async def _start_sending(runtime: Runtime, payout: payouts.Payout) -> payouts.Pa
     if asset_amount <= 0:
         async with pool.connection() as conn:
             failed = await payouts.transition(conn, payout_id=payout.id, to_status=PayoutStatus.FAILED, from_statuses=(PayoutStatus.APPROVED,), failure_reason="AMOUNT_TOO_SMALL")
+        await runtime.creators_changed(payout.user_id)  # the release committed (now or in an earlier delivery)
         if failed is not None:
             await _tell_failed(runtime, failed, "AMOUNT_TOO_SMALL")
         return None
@@ -243,6 +244,7 @@ async def _send(runtime: Runtime, payout: payouts.Payout, *, reconcile_first: bo
             return
         async with pool.connection() as conn:
             failed = await payouts.transition(conn, payout_id=payout.id, to_status=PayoutStatus.FAILED, from_statuses=(PayoutStatus.SENDING,), failure_reason=exc.name or str(exc))
+        await runtime.creators_changed(payout.user_id)
         if failed is not None:
             await _tell_failed(runtime, failed, exc.name)
         return
@@ -308,6 +310,7 @@ async def _mark_paid(runtime: Runtime, payout: payouts.Payout, transfer: Transfe
     pool = await runtime.db()
     async with pool.connection() as conn:
         paid = await payouts.transition(conn, payout_id=payout.id, to_status=PayoutStatus.PAID, from_statuses=(PayoutStatus.SENDING,), provider_transfer_id=str(transfer.transfer_id))
+    await runtime.creators_changed(payout.user_id)  # the settlement committed (now or in an earlier delivery)
     if paid is None:
         return
     get_metrics().payouts.labels(status=PayoutStatus.PAID).inc()

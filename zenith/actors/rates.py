@@ -16,7 +16,6 @@ fix it).
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -88,10 +87,6 @@ def rub_prices(quotes: Iterable[ExchangeRate], *, assets: Iterable[str]) -> dict
     return {**inverted, **direct}
 
 
-def _cache_key(runtime: Runtime, asset: str) -> str:
-    return runtime.key("rate", asset.upper(), FIAT)
-
-
 async def refresh_rates() -> None:
     """Fetch RUB prices of the payout assets; cache them (TTL RATE_MAX_AGE_SECONDS) and store them."""
     runtime = get_runtime()
@@ -117,27 +112,18 @@ async def refresh_rates() -> None:
         for asset, price in prices.items():
             await rate_store.store(conn, source=asset, rate=price, fetched_at=fetched_at, target=FIAT)
     redis = await runtime.redis()
-    ttl = max(1, runtime.settings.rate_max_age_seconds)
     for asset, price in prices.items():
-        await redis.set(_cache_key(runtime, asset), json.dumps({"rate": str(price), "fetched_at": fetched_at.isoformat()}), ex=ttl)
+        await rate_store.cache_rate(redis, runtime.namespace, source=asset, rate=price, fetched_at=fetched_at, ttl=runtime.settings.rate_max_age_seconds, target=FIAT)
     logger.info("rates refreshed: %s", {a: str(p) for a, p in prices.items()})
 
 
 async def current_rate(runtime: Runtime, *, asset: str, max_age: timedelta, now: datetime | None = None) -> CurrentRate:
     """The RUB price of ``asset`` fetched within ``max_age``; raises `RateStale` otherwise."""
     now = now or datetime.now(timezone.utc)
-    redis = await runtime.redis()
-    cached = await redis.get(_cache_key(runtime, asset))
-    if cached is not None:
-        data = json.loads(cached)
-        rate = CurrentRate(asset=asset.upper(), rate=Decimal(data["rate"]), fetched_at=datetime.fromisoformat(data["fetched_at"]))
-    else:
-        pool = await runtime.db()
-        async with pool.connection() as conn:
-            stored = await rate_store.latest(conn, source=asset, target=FIAT)
-        if stored is None:
-            raise RateStale(f"no {asset}/{FIAT} rate stored yet")
-        rate = CurrentRate(asset=stored.source, rate=stored.rate, fetched_at=stored.fetched_at)
+    found = await rate_store.current(await runtime.redis(), await runtime.db(), runtime.namespace, source=asset, target=FIAT)
+    if found is None:
+        raise RateStale(f"no {asset}/{FIAT} rate stored yet")
+    rate = CurrentRate(asset=found.source, rate=found.rate, fetched_at=found.fetched_at)
     if now - rate.fetched_at > max_age:
         raise RateStale(f"{asset}/{FIAT} rate is from {rate.fetched_at.isoformat()}, older than {max_age}")
     return rate

@@ -138,6 +138,21 @@ class Runtime:
 
         return await self._get("broker_redis", factory)
 
+    async def creator_reads(self):
+        """Creators' cached stats and video pages (zenith.storage.creator_reads), on this process's pool and Redis."""
+        pool, redis = await self.db(), await self.redis()  # outside _get: its lock is not re-entrant
+
+        async def factory():
+            from zenith.storage.creator_reads import CreatorReads
+
+            return CreatorReads(pool=pool, redis=redis, prefix=self.key("cache") + ":", ttl=self.settings.cache_ttl_seconds), None
+
+        return await self._get("creator_reads", factory)
+
+    async def creators_changed(self, *user_ids: int) -> None:
+        """Invalidate what is cached of these creators; call it after the write's transaction committed."""
+        await (await self.creator_reads()).invalidate(*user_ids)
+
     async def bot(self) -> Bot:
         """The aiogram Bot the notifications actor sends with."""
 

@@ -28,6 +28,7 @@ from opentelemetry import trace
 
 from zenith.actors.attempts import current_message_id, is_last_attempt, next_retry_within_ms
 from zenith.actors.notice_outbox import publish
+from zenith.actors.platform_answers import fetch_stats
 from zenith.actors.platform_pause import pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
@@ -106,8 +107,7 @@ def _not_configured(platform: str, exc: ConfigurationError) -> dict:
 
 async def _fetch_stats(runtime: Runtime, parsed: ParsedLink) -> VideoStats:
     try:
-        adapter = await runtime.platform(parsed.platform.value)
-        result = (await adapter.fetch_many([parsed.video_id]))[parsed.video_id]
+        result = (await fetch_stats(runtime, parsed.platform.value, [parsed.video_id]))[parsed.video_id]
         if isinstance(result, PermanentError):
             raise SubmissionRefused("notify.video.not_found", outcome="not_found")
         if isinstance(result, Exception):
@@ -327,6 +327,7 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
         await submissions.finish(conn, request_id=request_id, status=SubmissionStatus.STORED)
         key = STATUS_NOTICES.get(video.status)
         staged = await outbox.add(conn, user_id=video.user_id, key=key, params={"url": video.url}, dedup_key=dedup) if key else None
+    await runtime.creators_changed(user.id)  # a new video in their list and stats: committed above
     tag_video(video.id, video.platform)  # this span, and the check and notices sent next, are about it
     return video, staged
 

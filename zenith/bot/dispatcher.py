@@ -1,4 +1,4 @@
-"""The Dispatcher: FSM storage in Redis, middlewares in order, routers, services as data."""
+"""The Dispatcher: FSM storage in Redis (failing open when Redis is down), middlewares in order, routers, services as data."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand
 
+from zenith.bot.fsm_storage import FailOpenStorage
 from zenith.bot.handlers import build_routers
 from zenith.bot.middlewares.dedup import UpdateDedupMiddleware
 from zenith.bot.middlewares.menu import MenuResetsStateMiddleware
@@ -50,7 +51,7 @@ def build_dispatcher(*, services: BotServices, throttle_limit: int = 8, throttle
         a limit of 0 leaves the throttle out (BOT_THROTTLE_LIMIT=0).
     """
     prefix = services.redis_prefix
-    storage = RedisStorage(redis=services.redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_bot_id=True))
+    storage = FailOpenStorage(RedisStorage(redis=services.redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_bot_id=True)))
     dp = Dispatcher(storage=storage, services=services, settings=services.settings)
     dp.update.outer_middleware(UpdateDedupMiddleware(redis=services.redis, prefix=prefix))
     dp.update.outer_middleware(UpdateSpanMiddleware(settings=services.settings))

@@ -23,6 +23,7 @@ from zenith.config import Settings
 from zenith.domain.earnings import EarningsPolicy
 from zenith.domain.tiers import TierPolicy
 from zenith.messaging.contract import Route, send
+from zenith.storage.creator_reads import CreatorReads
 from zenith.storage.db import unit_of_work
 
 
@@ -33,7 +34,7 @@ class BotServices:
     Parameters:
       settings: the process settings.
       pool: the async PostgreSQL pool.
-      redis: async Redis client (throttling, update de-duplication, FSM, status).
+      redis: async Redis client (throttling, update de-duplication, FSM, status, cache).
       broker: the Dramatiq broker messages are sent through.
       db_timeout: seconds one database block may take (default 5).
       send_timeout: seconds one broker send may take (default 5).
@@ -61,6 +62,11 @@ class BotServices:
             cap=s.video_cap_rub,
             fixed_amount=s.fixed_amount_per_video_rub,
         )
+
+    @cached_property
+    def creator_reads(self) -> CreatorReads:
+        """A creator's stats, transfers and video pages through the Redis cache (PostgreSQL when it is down)."""
+        return CreatorReads(pool=self.pool, redis=self.redis, prefix=f"{self.settings.redis_namespace}:cache:", ttl=self.settings.cache_ttl_seconds)
 
     def tier_policy(self, tier: str) -> TierPolicy:
         return TierPolicy.for_tier(tier, gold_auto_payout_limit_rub=self.settings.gold_auto_payout_limit_rub)

@@ -1,17 +1,77 @@
-"""A small Redis cache: JSON values under a key prefix, each with a TTL.
+"""Read-through Redis cache with versioned scopes, single-flight fills and PostgreSQL as the fallback.
 
-Decimals are stored as strings (never floats) and datetimes as ISO 8601 strings; a
-value comes back as the JSON it was stored as, so callers convert ``Decimal(value)``.
+Every cached value belongs to a *scope* (``creator:42``). A scope has a version token in
+Redis; values live under ``{prefix}{scope}:{token}:{name}``. A writer changes the token
+after its transaction commits (``bump``), which makes every value of the scope
+unreachable at once. That order closes the race of plain delete-on-write: a reader that
+loaded the old rows before the commit read the old token first, so whatever it stores
+lands under a token no one reads any more. Tokens are random, never counters: a token
+lost to eviction or expiry never resurrects values stored under an old one.
+
+A miss is filled once: in-process through a shared future per key, across processes
+through a short Redis lock (``SET NX PX``, taken by the same script that found the miss);
+the others wait for the value, and load it themselves only if the filler takes longer
+than the lock. Any Redis error makes the
+read load straight from PostgreSQL (one WARNING per minute per process), so a dead
+Redis slows reads down but never stops them.
+
+Values are JSON; Decimals are stored as strings and datetimes as ISO 8601 strings, and
+``revive`` turns such JSON back into a dataclass by its field types.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import functools
 import json
+import logging
+import secrets
+import time
+import types
+import typing
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, TypeVar
 
-import redis.asyncio as aioredis
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from zenith.telemetry.metrics import get_metrics
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# One call per read: the scope's token (created when missing), the value under it, and on
+# a miss the fill lock, taken at once so a miss costs no extra round trip.
+# KEYS[1] scope key; ARGV: new token (also the lock's owner mark), name, token TTL s, lock ms.
+_READ = """
+local token = redis.call('GET', KEYS[1])
+if not token then
+  token = ARGV[1]
+  redis.call('SET', KEYS[1], token, 'EX', ARGV[3])
+end
+local key = KEYS[1] .. ':' .. token .. ':' .. ARGV[2]
+local value = redis.call('GET', key)
+if value then
+  return {token, value, 0}
+end
+if redis.call('SET', key .. ':fill', ARGV[1], 'NX', 'PX', ARGV[4]) then
+  return {token, false, 1}
+end
+return {token, false, 0}
+"""
+# Store the filled value and release the lock if it is still ours. KEYS[1] value key;
+# ARGV: value, TTL s, owner mark.
+_STORE = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if redis.call('GET', KEYS[1] .. ':fill') == ARGV[3] then
+  redis.call('DEL', KEYS[1] .. ':fill')
+end
+return 1
+"""
+WARN_EVERY_SECONDS = 60.0
 
 
 def _default(value: Any) -> Any:
@@ -19,70 +79,177 @@ def _default(value: Any) -> Any:
         return str(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     raise TypeError(f"cannot cache a {type(value).__name__}: {value!r}")
 
 
 def dumps(value: Any) -> str:
-    """JSON text of ``value`` with Decimal as string; TypeError for anything not JSON-able."""
+    """JSON text of ``value`` (dataclasses as objects, Decimal as string); TypeError if not JSON-able."""
     return json.dumps(value, default=_default, separators=(",", ":"), ensure_ascii=False)
 
 
+def _convert(kind: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return _convert(options[0], value) if len(options) == 1 else value
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        return [_convert(item, v) for v in value]
+    if kind is Decimal:
+        return Decimal(value)
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if dataclasses.is_dataclass(kind):
+        return revive(kind, value)
+    return value
+
+
+@functools.lru_cache(maxsize=None)
+def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
+
+
+def revive(cls: type[T], data: dict[str, Any]) -> T:
+    """The dataclass ``cls`` from its ``dumps`` JSON: Decimal, datetime, optional and list fields converted back."""
+    return cls(**{name: _convert(kind, data[name]) for name, kind in _field_types(cls)})
+
+
 class Cache:
-    """JSON cache in Redis.
+    """Versioned read-through cache in Redis.
 
     Parameters:
-      client: a ``redis.asyncio.Redis`` (the cache does not close a client it was given).
-      prefix: prepended to every key, e.g. ``"zenith:cache:"`` (tests use their namespace).
-      default_ttl: seconds a value lives when ``set`` gets no ``ttl`` (default 60).
+      client: a ``redis.asyncio.Redis`` (bytes or decoded; the cache never closes it).
+      prefix: prepended to every key, e.g. ``"zenith:cache:"``.
+      ttl: seconds a value lives (default 60): the longest a value can outlive a write
+        whose ``bump`` failed because Redis was unreachable.
+      lock_seconds: how long a filler holds a key's lock; waiters give up and load
+        themselves after it (default 2).
+      name: label of this cache's hit/miss/fill metrics (default "cache").
     """
 
-    def __init__(self, client: aioredis.Redis, *, prefix: str, default_ttl: int = 60) -> None:
-        if default_ttl <= 0:
-            raise ValueError("default_ttl must be positive")
+    def __init__(self, client: Redis, *, prefix: str, ttl: int = 60, lock_seconds: float = 2.0, name: str = "cache") -> None:
+        if ttl <= 0 or lock_seconds <= 0:
+            raise ValueError("ttl and lock_seconds must be positive")
         self.client = client
         self.prefix = prefix
-        self.default_ttl = default_ttl
-        self._owns_client = False
+        self.ttl = ttl
+        self.lock_seconds = lock_seconds
+        self.name = name
+        self._read = client.register_script(_READ)
+        self._store = client.register_script(_STORE)
+        self._inflight: dict[str, asyncio.Future] = {}
+        self._warned_at = float("-inf")
 
-    @classmethod
-    def from_url(cls, url: str, *, prefix: str, default_ttl: int = 60) -> "Cache":
-        """A cache with its own client on ``url`` (closed by ``close``)."""
-        cache = cls(aioredis.Redis.from_url(url), prefix=prefix, default_ttl=default_ttl)
-        cache._owns_client = True
-        return cache
+    def scope_key(self, scope: str) -> str:
+        return f"{self.prefix}{scope}"
 
-    def key(self, key: str) -> str:
-        return f"{self.prefix}{key}"
+    async def bump(self, *scopes: str) -> bool:
+        """Make every value of ``scopes`` unreachable; call it after the write committed.
 
-    async def get(self, key: str) -> Any | None:
-        """The cached value, or None when absent or expired."""
-        raw = await self.client.get(self.key(key))
-        return None if raw is None else json.loads(raw)
-
-    async def set(self, key: str, value: Any, *, ttl: int | None = None) -> None:
-        await self.client.set(self.key(key), dumps(value), ex=ttl or self.default_ttl)
-
-    async def delete(self, *keys: str) -> int:
-        """Forget these keys; returns how many existed."""
-        if not keys:
-            return 0
-        return await self.client.delete(*(self.key(k) for k in keys))
-
-    async def get_or_set(self, key: str, load: Callable[[], Awaitable[Any]], *, ttl: int | None = None) -> Any:
-        """The cached value, or ``await load()`` stored for ``ttl`` and returned as cached (JSON round trip).
-
-        A ``None`` result of ``load`` is not cached.
+        Returns False (and logs a warning) when Redis could not be told: values then
+        live out their TTL.
         """
-        cached = await self.get(key)
-        if cached is not None:
-            return cached
-        value = await load()
-        if value is None:
-            return None
-        text = dumps(value)
-        await self.client.set(self.key(key), text, ex=ttl or self.default_ttl)
+        if not scopes:
+            return True
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for scope in scopes:
+                    pipe.set(self.scope_key(scope), secrets.token_hex(8), ex=self._token_ttl)
+                await pipe.execute()
+            return True
+        except RedisError as exc:
+            logger.warning("cache not invalidated for %s (Redis: %s); cached values expire within %d s", ", ".join(scopes), exc, self.ttl)
+            return False
+
+    @property
+    def _token_ttl(self) -> int:
+        # a scope's token outlives its values: a lost token only costs a miss
+        return self.ttl * 10
+
+    async def read(self, scope: str, name: str, load: Callable[[], Awaitable[Any]]) -> Any:
+        """The JSON value ``name`` of ``scope``: from Redis, or ``await load()`` stored once and returned as JSON.
+
+        ``load`` runs at most once per key across every reader that misses at the same
+        time (this process: one future; other processes: the Redis lock).
+        """
+        metrics = get_metrics()
+        mark = secrets.token_hex(8)
+        try:
+            token, raw, owner = await self._read(
+                keys=[self.scope_key(scope)], args=[mark, name, self._token_ttl, int(self.lock_seconds * 1000)]
+            )
+        except RedisError as exc:
+            self._warn(exc)
+            metrics.cache_requests.labels(cache=self.name, result="error").inc()
+            return json.loads(dumps(await load()))
+        if raw is not None:
+            metrics.cache_requests.labels(cache=self.name, result="hit").inc()
+            return json.loads(raw)
+        metrics.cache_requests.labels(cache=self.name, result="miss").inc()
+        key = f"{self.scope_key(scope)}:{_text(token)}:{name}"
+        running = self._inflight.get(key)
+        if running is not None and not owner:  # the lock holder always fills, whoever waits here
+            return await asyncio.shield(running)
+        future = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await (self._fill(key, load, mark=mark) if owner else self._wait_or_load(key, load))
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, no "never retrieved" warning
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
+
+    async def _fill(self, key: str, load: Callable[[], Awaitable[Any]], *, mark: str) -> Any:
+        """Load and store the value; we hold the key's fill lock (it expires by itself if we die)."""
+        text = dumps(await load())
+        get_metrics().cache_fills.labels(cache=self.name).inc()
+        try:
+            await self._store(keys=[key], args=[text, self.ttl, mark])
+        except RedisError as exc:
+            self._warn(exc)
         return json.loads(text)
 
-    async def close(self) -> None:
-        if self._owns_client:
-            await self.client.aclose()
+    async def _wait_or_load(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
+        """Another process is filling the key: wait for its value, or load ourselves if it is late."""
+        waited = await self._wait_for(key)
+        if waited is not None:
+            return json.loads(waited)
+        return json.loads(dumps(await load()))
+
+    async def _wait_for(self, key: str) -> Any | None:
+        deadline = time.monotonic() + self.lock_seconds
+        delay = 0.005
+        while time.monotonic() < deadline:
+            await asyncio.sleep(delay)
+            try:
+                raw = await self.client.get(key)
+            except RedisError:
+                return None
+            if raw is not None:
+                return raw
+            delay = min(delay * 2, 0.05)
+        return None
+
+    def _warn(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= WARN_EVERY_SECONDS:
+            self._warned_at = now
+            logger.warning("cache unavailable, reading from PostgreSQL (Redis: %s)", exc)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

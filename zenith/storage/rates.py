@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 import psycopg
+from redis.exceptions import RedisError
 
 from zenith.storage.db import fetch_all, fetch_one, fetch_row
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,3 +67,44 @@ async def latest_all(conn: psycopg.AsyncConnection, *, target: str = "RUB") -> d
         (target.upper(),),
     )
     return {row["source"]: Rate(**row) for row in rows}
+
+
+# -- the current rate, cached in Redis by the rates actor --------------------------------
+# The actor stores each refreshed rate under ``{namespace}:rate:{ASSET}:{FIAT}`` for
+# RATE_MAX_AGE_SECONDS; readers take it from there and fall back to the latest stored row
+# when the key is gone or Redis is unreachable. Callers still check the age.
+
+
+@dataclass(frozen=True)
+class CachedRate:
+    source: str
+    target: str
+    rate: Decimal
+    fetched_at: datetime
+
+
+def cache_key(namespace: str, *, source: str, target: str = "RUB") -> str:
+    return f"{namespace}:rate:{source.upper()}:{target.upper()}"
+
+
+async def cache_rate(redis, namespace: str, *, source: str, rate: Decimal, fetched_at: datetime, ttl: int, target: str = "RUB") -> None:
+    """Put a freshly fetched rate in Redis for ``ttl`` seconds (Decimal kept as a string)."""
+    value = json.dumps({"rate": str(rate), "fetched_at": fetched_at.isoformat()})
+    await redis.set(cache_key(namespace, source=source, target=target), value, ex=max(1, ttl))
+
+
+async def current(redis, pool, namespace: str, *, source: str, target: str = "RUB") -> CachedRate | None:
+    """The latest rate of ``source``: Redis first, else PostgreSQL; None when none was ever fetched."""
+    try:
+        cached = await redis.get(cache_key(namespace, source=source, target=target))
+    except RedisError as exc:
+        logger.warning("rate cache unavailable, reading %s from PostgreSQL (Redis: %s)", source.upper(), exc)
+        cached = None
+    if cached is not None:
+        data = json.loads(cached)
+        return CachedRate(source=source.upper(), target=target.upper(), rate=Decimal(data["rate"]), fetched_at=datetime.fromisoformat(data["fetched_at"]))
+    async with pool.connection() as conn:
+        stored = await latest(conn, source=source, target=target)
+    if stored is None:
+        return None
+    return CachedRate(source=stored.source, target=stored.target, rate=stored.rate, fetched_at=stored.fetched_at)

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 # Parsing a video should take 2-5 s (DESIGN targets); buckets straddle that.
 PROCESSING_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60, 120)
 MESSAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+# A bot answer should take 50-200 ms (DESIGN targets).
+UPDATE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1, 2, 5, 10)
 
 
 # Put a CollectorRegistry here to serve it instead of get_metrics().registry.
@@ -51,6 +53,9 @@ class ZenithMetrics:
     dramatiq_message_duration_seconds: Histogram
     payouts: Counter
     platform_errors: Counter
+    bot_update_seconds: Histogram
+    cache_requests: Counter
+    cache_fills: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> "ZenithMetrics":
@@ -66,7 +71,7 @@ class ZenithMetrics:
                 "video_processing_seconds", "Time to fetch and store one video's stats",
                 ["platform"], buckets=PROCESSING_BUCKETS, registry=registry,
             ),
-            active_users=Gauge("active_users", "Creators active recently (set by whoever samples it)", registry=registry),
+            active_users=Gauge("active_users", "Creators with a video submitted or checked, or a payout requested, in the last 24 h (sampled by the clock)", registry=registry),
             queue_depth=Gauge("queue_depth", "Messages waiting in a Dramatiq queue (set by the sampler)", ["queue"], registry=registry),
             dramatiq_message_retries=Counter(
                 "dramatiq_message_retries", "Messages scheduled for another attempt after a failure",
@@ -85,6 +90,15 @@ class ZenithMetrics:
                 "platform_errors", "Errors calling a platform (quota, timeout, not_found, http_5xx, ...)",
                 ["platform", "kind"], registry=registry,
             ),
+            bot_update_seconds=Histogram(
+                "bot_update_seconds", "Time the bot took to handle one Telegram update, answer included",
+                ["kind"], buckets=UPDATE_BUCKETS, registry=registry,
+            ),
+            cache_requests=Counter(
+                "cache_requests", "Cache reads by result (hit, miss, error: Redis unreachable, read from PostgreSQL)",
+                ["cache", "result"], registry=registry,
+            ),
+            cache_fills=Counter("cache_fills", "Values loaded from PostgreSQL and stored in the cache", ["cache"], registry=registry),
         )
 
 

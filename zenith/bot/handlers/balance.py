@@ -1,6 +1,8 @@
-"""Balance: available, reserved and paid out, with the latest transfers."""
+"""Balance: available, reserved (held, when any) and paid out, with the latest transfers (read through the cache)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from aiogram import Router
 from aiogram.filters import Command
@@ -30,13 +32,13 @@ def _sign(transfer: ledger.Transfer, *, own: set[str]) -> str:
 @router.message(Command("balance"))
 @router.message(menu_button("menu.balance"))
 async def show_balance(message: Message, user: User, i18n: Translator, services: BotServices) -> None:
-    async with services.read() as conn:
-        balances = await ledger.balances(conn, user.id)
-        transfers = await ledger.history(conn, user.id, HISTORY_LIMIT)
+    async with asyncio.timeout(services.db_timeout):  # cached; PostgreSQL on a miss or with Redis down
+        stats = await services.creator_reads.creator_stats(user.id)
+        transfers = await services.creator_reads.recent_transfers(user.id, HISTORY_LIMIT)
     own = {ledger.available_account(user.id), ledger.reserved_account(user.id)}
-    parts = [i18n("balance.text", available=balances.available, reserved=balances.reserved, paid=balances.paid_out)]
-    if balances.held > 0:  # growth held for review: shown, never withdrawable
-        parts[0] += "\n" + i18n("balance.held", held=balances.held)
+    parts = [i18n("balance.text", available=stats.available, reserved=stats.reserved, paid=stats.paid_out)]
+    if stats.held > 0:  # growth held for review: shown, never withdrawable
+        parts[0] += "\n" + i18n("balance.held", held=stats.held)
     if transfers:
         lines = [
             i18n(

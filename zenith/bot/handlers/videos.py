@@ -51,8 +51,8 @@ async def _page(services: BotServices, i18n: Translator, *, user: User, page: in
     """The list text and keyboard of one page; None when the page does not exist."""
     if page < 0:
         return None
-    async with services.read() as conn:
-        listing = await videos.list_for_user(conn, user_id=user.id, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
+    async with asyncio.timeout(services.db_timeout):  # cached; PostgreSQL on a miss or with Redis down
+        listing = await services.creator_reads.video_page(user.id, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
     pages = max(1, math.ceil(listing.total / PAGE_SIZE))
     if page >= pages:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from datetime import datetime, timezone
@@ -49,8 +50,10 @@ def payouts_configured(settings) -> bool:
     return bool(settings.crypto_pay_token)
 
 
-async def _fresh_rate(services: BotServices, conn, *, asset: str) -> rates.Rate:
-    rate = await rates.latest(conn, source=asset)
+async def _fresh_rate(services: BotServices, *, asset: str) -> rates.CachedRate:
+    """The asset's rate as the rates actor cached it in Redis (else the latest stored), if fresh enough."""
+    async with asyncio.timeout(services.db_timeout):
+        rate = await rates.current(services.redis, services.pool, services.settings.redis_namespace, source=asset)
     if rate is None:
         raise RateUnavailable(asset)
     age = (datetime.now(timezone.utc) - rate.fetched_at).total_seconds()
@@ -168,7 +171,7 @@ async def _quote(message: Message, amount: Decimal, *, user: User, i18n: Transla
                 asset=asset,
                 allowed_assets=settings.payout_assets,
             )
-            rate = await _fresh_rate(services, conn, asset=asset)
+            rate = await _fresh_rate(services, asset=asset)
         except WithdrawalRejected as exc:
             await message.answer(
                 i18n(_REASON_KEYS[exc.reason], minimum=settings.payout_min_rub, available=balances.available),
@@ -217,11 +220,11 @@ async def confirm_withdrawal(query: CallbackQuery, callback_data: WithdrawConfir
     settings = services.settings
     automatic = not needs_admin_approval(tier=user.tier, amount_rub=amount, gold_limit=settings.gold_auto_payout_limit_rub)
     try:
+        rate = await _fresh_rate(services, asset=asset)
         async with services.transaction() as conn:
             if automatic:  # the payouts actor sends a Gold creator with an open signal to review
                 trust = TrustPolicy.from_settings(settings)
                 automatic = (await trust_signals.creator_risk(conn, user.id, rules=trust.risk, window=trust.risk_window)).low
-            rate = await _fresh_rate(services, conn, asset=asset)
             # the payout row and its reservation in one transaction; the nonce makes a double tap one payout
             payout, _created = await payouts.create_requested(
                 conn, user_id=user.id, amount_rub=amount, asset=asset, request_id=f"withdraw:{user.id}:{callback_data.nonce}"
@@ -234,6 +237,7 @@ async def confirm_withdrawal(query: CallbackQuery, callback_data: WithdrawConfir
         await query.answer()
         await query.message.answer(i18n("withdraw.balance_changed"))
         return
+    await services.creator_reads.invalidate(user.id)  # the reservation moved money: committed above
     await state.clear()
     # the payouts actor approves Gold payouts under the limit itself; others wait for an admin
     await services.send(PROCESS_PAYOUT, payout.id)

@@ -209,6 +209,7 @@ async def approve_target(query: CallbackQuery, *, kind: DecisionKind, target_id:
     if target is None:
         await answer_undecidable(query, i18n=i18n, found=True)
         return
+    await services.creator_reads.invalidate(target.user_id)  # the creator's list or balance changed: committed above
     kind.tag(target)
     await _publish(services, staged)
     if kind.after_approve is not None:
@@ -242,6 +243,7 @@ async def finish_rejection(message: Message, *, kind: DecisionKind, i18n: Transl
     if target is None:
         await message.answer(i18n("admin.already_decided"))
         return
+    await services.creator_reads.invalidate(target.user_id)  # a rejected video, or a released reservation
     kind.tag(target)
     await _publish(services, staged)
     await message.answer(i18n(kind.rejected_key, **{kind.id_param: target.id}))

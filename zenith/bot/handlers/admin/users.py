@@ -95,6 +95,7 @@ async def change_user(query: CallbackQuery, callback_data: AdminUserCb, i18n: Tr
     except users.UserNotFound:
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
+    await services.creator_reads.invalidate(target.id)  # tier or ban changes what they earn: committed above
     creator_i18n = get_translator(target.language)
     if action in (UserAction.GOLD, UserAction.BRONZE):
         key, params = "notify.user.tier", {"tier": creator_i18n(f"tier.name_{target.tier}")}
