@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime, timedelta, timezone
 
 from redis.exceptions import RedisError
 
@@ -18,12 +19,15 @@ from zenith.telemetry.metrics import ZenithMetrics, get_metrics
 
 logger = logging.getLogger(__name__)
 
-# COUNT(*) over users is cheap but pointless every tick; queue depths change fast.
+# Counting (an index range scan of users_last_seen) is cheap but pointless every tick;
+# queue depths change fast.
 ACTIVE_USERS_EVERY_SECONDS = 60.0
+ACTIVE_WINDOW = timedelta(hours=24)
 
 
 class GaugeSampler:
-    """Sets ``queue_depth{queue}`` on every call and ``active_users`` at most once a minute.
+    """Sets ``queue_depth{queue}`` on every call and ``active_users`` (creators who wrote to
+    the bot in the last 24 h) at most once a minute.
 
     Parameters:
       runtime(Runtime): Settings (broker/Redis URL, namespace) and the database pool.
@@ -64,6 +68,7 @@ class GaugeSampler:
 
     async def _active_users(self) -> None:
         pool = await self.runtime.db()
+        since = datetime.now(timezone.utc) - ACTIVE_WINDOW
         async with pool.connection() as conn:
-            # "active": may receive messages and earn (not banned, has not blocked the bot)
-            self.metrics.active_users.set(await users.count(conn, status="active"))
+            # creators who wrote to the bot in the window and may still earn (not banned, not blocking it)
+            self.metrics.active_users.set(await users.count_seen_since(conn, since=since))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 
@@ -13,6 +13,8 @@ from zenith.storage.ledger import ensure_user_accounts
 
 LANGUAGES = ("ru", "en")
 STATUSES = ("active", "banned", "inactive")
+# last_seen_at moves at most this often: one write per user per hour, not per message
+SEEN_EVERY = timedelta(hours=1)
 
 
 class UserNotFound(LookupError):
@@ -30,6 +32,7 @@ class User:
     status: str
     created_at: datetime
     updated_at: datetime
+    last_seen_at: datetime | None = None  # refreshed at most every SEEN_EVERY
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tier", Tier(self.tier))
@@ -208,4 +211,25 @@ async def count(conn: psycopg.AsyncConnection, *, status: str | None = None) -> 
         row = await fetch_row(conn, "SELECT count(*) AS n FROM users")
     else:
         row = await fetch_row(conn, "SELECT count(*) AS n FROM users WHERE status = %s", (_check(status, STATUSES, "status"),))
+    return int(row["n"])
+
+
+def seen_long_ago(user: User, *, now: datetime) -> bool:
+    """True when ``user.last_seen_at`` is unset or older than SEEN_EVERY (time to ``mark_seen``)."""
+    return user.last_seen_at is None or now - user.last_seen_at >= SEEN_EVERY
+
+
+async def mark_seen(conn: psycopg.AsyncConnection, *, user_id: int, now: datetime) -> None:
+    """Record that the user wrote to the bot at ``now`` (never moves it backwards)."""
+    await conn.execute(
+        "UPDATE users SET last_seen_at = %s WHERE id = %s AND (last_seen_at IS NULL OR last_seen_at < %s)",
+        (now, user_id, now),
+    )
+
+
+async def count_seen_since(conn: psycopg.AsyncConnection, *, since: datetime) -> int:
+    """Active users (not banned, not blocking the bot) who wrote to the bot after ``since``."""
+    row = await fetch_row(
+        conn, "SELECT count(*) AS n FROM users WHERE status = 'active' AND last_seen_at > %s", (since,)
+    )
     return int(row["n"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from aiogram.types import TelegramObject, User
@@ -16,7 +17,8 @@ class UserMiddleware(SenderMiddleware):
     """Outer middleware on messages and callback queries.
 
     Registers the sender on first contact (``users.get_or_create``, language from
-    Telegram's language_code, else DEFAULT_LANGUAGE) and puts into the handler data:
+    Telegram's language_code, else DEFAULT_LANGUAGE), records them seen (at most hourly,
+    ``users.mark_seen``) and puts into the handler data:
     ``user`` (`zenith.storage.users.User`), ``i18n`` (`Translator` in the user's language)
     and ``is_admin`` (Telegram id in ADMIN_IDS). Events without a sender pass unchanged.
 
@@ -37,6 +39,9 @@ class UserMiddleware(SenderMiddleware):
                 username=sender.username,
                 first_name=sender.first_name,
             )
+            now = datetime.now(timezone.utc)
+            if users.seen_long_ago(user, now=now):  # active_users counts who wrote in the last 24 h
+                await users.mark_seen(conn, user_id=user.id, now=now)
         data["user"] = user
         data["i18n"] = get_translator(user.language)
         data["is_admin"] = self.services.is_admin(sender.id)
