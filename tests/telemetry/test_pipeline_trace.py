@@ -189,7 +189,9 @@ async def test_submission_is_one_trace_through_every_hop_and_a_recheck_is_a_link
     lines = json_log_lines()
     assert not [line for line in lines if str(uid) in json.dumps(line)]
     assert any(line["message"] == "submission queued" and line["trace_id"] == _hex(trace_id) for line in lines)
-    assert any(line["message"] == "video checked" and line["trace_id"] == _hex(trace_id) and line["video_id"] == video.id for line in lines)
+    (processed,) = [line for line in lines if line.get("event") == "video_processed" and line["trace_id"] == _hex(trace_id)]
+    assert processed["level"] == "INFO" and processed["video_id"] == video.id and processed["platform"] == "youtube"
+    assert processed["views"] == 20_000 and processed["earnings"] == "1300.00" and processed["processing_time"] > 0
 
     # a re-check from the clock: a new trace, linked to the first, recorded for `zenith trace`
     await let_time_pass(pool, video.id, 3)  # hours later: 10,000 more views is ordinary growth, not a spike to hold

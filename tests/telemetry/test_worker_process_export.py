@@ -140,7 +140,7 @@ async def test_worker_process_exports_on_sigterm_and_logs_json_with_the_trace_id
     lines = [line for line in stderr.splitlines() if line.strip()]
     entries = [json.loads(line) for line in lines]  # every line is one JSON object
     assert {entry["role"] for entry in entries} == {"worker-parsing"}
-    checked_line = next(entry for entry in entries if entry["message"] == "video checked")
+    checked_line = next(entry for entry in entries if entry.get("event") == "video_processed")
     assert checked_line["trace_id"] == f"{trace_id:032x}" and checked_line["video_id"] == video.id
     assert any(entry["logger"].startswith("dramatiq") for entry in entries)  # Dramatiq's own logging goes through it too
     assert youtube.state.api_key not in stderr

@@ -1,7 +1,9 @@
-"""One span per update, so a submission's trace starts where the creator's message arrives."""
+"""One span per update, so a submission's trace starts where the creator's message arrives;
+its duration also goes to the ``bot_update_seconds`` histogram."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiogram.types import Update
@@ -10,11 +12,14 @@ from opentelemetry.trace import SpanKind
 from zenith.bot.middlewares.base import Proceed, UpdateMiddleware
 from zenith.config import Settings
 from zenith.telemetry.attributes import user_attributes
+from zenith.telemetry.metrics import get_metrics
 from zenith.telemetry.tracing import tracer
 
 
 class UpdateSpanMiddleware(UpdateMiddleware):
     """Outer middleware on ``dp.update``: span ``telegram update`` (kind SERVER).
+
+    Also observes ``bot_update_seconds{kind=update type}``, errors included.
 
     Attributes: ``telegram.update_type`` and the pseudonymous ``zenith.user_hash`` (never the
     raw Telegram id). Messages sent while handling the update become its children.
@@ -31,5 +36,9 @@ class UpdateSpanMiddleware(UpdateMiddleware):
         user = data.get("event_from_user")
         if user is not None:
             attributes.update(user_attributes(user.id, settings=self.settings))
-        with tracer("zenith.bot").start_as_current_span("telegram update", kind=SpanKind.SERVER, attributes=attributes):
-            return await proceed()
+        started = time.perf_counter()
+        try:
+            with tracer("zenith.bot").start_as_current_span("telegram update", kind=SpanKind.SERVER, attributes=attributes):
+                return await proceed()
+        finally:
+            get_metrics().bot_update_seconds.labels(kind=update.event_type).observe(time.perf_counter() - started)
