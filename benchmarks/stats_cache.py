@@ -7,7 +7,7 @@ Loads a throwaway database (``benchmarks.scale_data``), then, in one process and
 reads ``creator_stats(user_id)`` for ``--seconds`` per mode with ``--concurrency``
 concurrent readers on one pool of ``--pool`` connections:
 
-- ``off``: ``load_stats`` straight from PostgreSQL (what every /balance cost before);
+- ``off``: ``storage.creator_stats.creator_stats`` straight from PostgreSQL (what every /balance cost before);
 - ``on, cold``: ``CreatorReads.creator_stats`` on an empty cache, creators drawn from all
   ``--users`` (most reads miss and fill);
 - ``on, warm``: the same once each of the ``--hot`` most active creators was read, creators
@@ -36,7 +36,8 @@ from redis.asyncio import Redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.scale_data import load_average, scale_database  # noqa: E402
-from zenith.storage.creator_reads import CreatorReads, load_stats  # noqa: E402
+from zenith.storage.creator_reads import CreatorReads  # noqa: E402
+from zenith.storage.creator_stats import creator_stats  # noqa: E402
 from zenith.storage.db import open_pool  # noqa: E402
 from zenith.telemetry.metrics import get_metrics  # noqa: E402
 
@@ -99,7 +100,7 @@ async def measure(url: str, args: argparse.Namespace) -> None:
 
     async def uncached(user_id: int):
         async with pool.connection() as conn:
-            return await load_stats(conn, user_id)
+            return await creator_stats(conn, user_id)
 
     try:
         await _drive(uncached, pick=hot, seconds=1, concurrency=args.concurrency)  # connections and plans warm

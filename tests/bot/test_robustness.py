@@ -90,12 +90,12 @@ async def test_stalled_database_gets_a_polite_busy_answer_within_the_deadline(bo
 
 
 async def test_unexpected_error_is_logged_with_context_and_the_user_gets_a_polite_message(bot, sandbox, monkeypatch, caplog):
-    from zenith.storage import creator_reads
+    from zenith.storage import creator_stats
 
     async def broken(*args, **kwargs):
         raise RuntimeError("ledger exploded")
 
-    monkeypatch.setattr(creator_reads, "load_stats", broken)
+    monkeypatch.setattr(creator_stats, "creator_stats", broken)
     uid = new_telegram_id()
     with caplog.at_level(logging.ERROR, logger="zenith.bot.handlers.errors"):
         update = sandbox.state.user_sends_text(uid, "/balance", language_code="ru")

@@ -20,12 +20,12 @@ async def test_messages_and_button_presses_are_timed(bot, sandbox, monkeypatch):
     sandbox.state.user_presses_button(uid, menu.message_id, "lang:en")
     await sandbox.state.wait_for_message(uid, contains="language is English")
 
-    from zenith.storage import creator_reads
+    from zenith.storage import creator_stats
 
     async def broken(*args, **kwargs):
         raise RuntimeError("stats exploded")
 
-    monkeypatch.setattr(creator_reads, "load_stats", broken)
+    monkeypatch.setattr(creator_stats, "creator_stats", broken)
     sandbox.state.user_sends_text(uid, "/balance")
     await sandbox.state.wait_for_message(uid, contains="went wrong")
     assert _count("message") - messages == 2  # /language and the failed /balance

@@ -1,13 +1,19 @@
 """What the API reads: a creator's stats across credits and a payout, their payouts and
-videos, and the admin queues, each checked against what the ledger and tables hold."""
+videos, and the admin queues, each checked against what the ledger and tables hold.
+
+Stats are read through the creators' cache; the bot's tests (tests/bot/test_cached_stats.py)
+drive the same cache through the real write paths and their invalidation."""
 
 from __future__ import annotations
 
 import uuid
 from decimal import Decimal
 
+from redis.asyncio import Redis
+
 from zenith.domain.api_keys import Scope
 from zenith.storage import ledger, payouts, videos
+from zenith.storage.creator_reads import CreatorReads
 from zenith.storage.db import unit_of_work
 
 
@@ -22,6 +28,16 @@ async def _credit(pool, user_id: int, amount: str) -> None:
         await ledger.credit_earning(conn, user_id=user_id, amount=Decimal(amount), idempotency_key=uuid.uuid4().hex)
 
 
+async def _committed(api_settings, pool, user_id: int) -> None:
+    """What every production write path does after its commit (the actors, the bot): invalidate
+    the creator's cached stats. These tests write through storage directly, so they do it here."""
+    redis = Redis.from_url(api_settings.redis_url)
+    try:
+        assert await CreatorReads(pool=pool, redis=redis, prefix=f"{api_settings.redis_namespace}:cache:").invalidate(user_id)
+    finally:
+        await redis.aclose()
+
+
 async def _video(pool, user_id: int, *, status: str = "pending_moderation") -> videos.Video:
     async with unit_of_work(pool) as conn:
         video, _ = await videos.insert(
@@ -31,7 +47,7 @@ async def _video(pool, user_id: int, *, status: str = "pending_moderation") -> v
     return video
 
 
-async def test_stats_follow_every_credit_and_the_payout(api, pool, make_user):
+async def test_stats_follow_every_credit_and_the_payout(api, api_settings, pool, make_user):
     creator = await make_user()
     key = await api.key(Scope.READ)
     path = f"/api/v1/creators/{creator.id}/stats"
@@ -39,18 +55,23 @@ async def test_stats_follow_every_credit_and_the_payout(api, pool, make_user):
     assert await _get(api, key, path) == {"creator_id": creator.id, **zero}
 
     await _credit(pool, creator.id, "700.10")
+    assert (await _get(api, key, path))["available"] == "0.00"  # cached, and this write did not invalidate
+    await _committed(api_settings, pool, creator.id)
     assert (await _get(api, key, path))["available"] == "700.10"
     await _credit(pool, creator.id, "0.01")
+    await _committed(api_settings, pool, creator.id)
     stats = await _get(api, key, path)
     assert (stats["earned"], stats["available"]) == ("700.11", "700.11")
 
     async with unit_of_work(pool) as conn:
         payout, _ = await payouts.create_requested(conn, user_id=creator.id, amount_rub=Decimal("500.00"), asset="USDT")
+    await _committed(api_settings, pool, creator.id)
     stats = await _get(api, key, path)
     assert (stats["available"], stats["reserved"], stats["paid_out"]) == ("200.11", "500.00", "0.00")
     async with unit_of_work(pool) as conn:
         for status in ("approved", "sending", "paid"):
             await payouts.transition(conn, payout_id=payout.id, to_status=status)
+    await _committed(api_settings, pool, creator.id)
     stats = await _get(api, key, path)
     assert (stats["earned"], stats["available"], stats["reserved"], stats["paid_out"]) == ("700.11", "200.11", "0.00", "500.00")
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 import functools
 import json
 import logging
@@ -99,6 +100,8 @@ def _convert(kind: Any, value: Any) -> Any:
     if origin is list:
         (item,) = typing.get_args(kind)
         return [_convert(item, v) for v in value]
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(value)
     if kind is Decimal:
         return Decimal(value)
     if kind is datetime:
@@ -115,7 +118,7 @@ def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
 
 
 def revive(cls: type[T], data: dict[str, Any]) -> T:
-    """The dataclass ``cls`` from its ``dumps`` JSON: Decimal, datetime, optional and list fields converted back."""
+    """The dataclass ``cls`` from its ``dumps`` JSON: Decimal, datetime, enum, optional and list fields converted back."""
     return cls(**{name: _convert(kind, data[name]) for name, kind in _field_types(cls)})
 
 

@@ -10,69 +10,15 @@ write (see ``zenith.storage.cache`` for why after commit is enough).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
-
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
+from zenith.storage import creator_stats as stats_store
 from zenith.storage import ledger, videos
 from zenith.storage.cache import Cache, revive
-from zenith.storage.db import fetch_one
+from zenith.storage.creator_stats import CreatorStats
 
 DEFAULT_TTL_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class CreatorStats:
-    """One creator's figures: their videos, what the videos earned, and where the money is.
-
-    ``held`` is what sits in the creator's hold account (growth an admin has to look at),
-    0 when the deployment keeps no such account.
-    """
-
-    user_id: int
-    videos: int
-    views: int
-    earned: Decimal
-    held: Decimal
-    available: Decimal
-    reserved: Decimal
-    paid_out: Decimal
-
-
-def held_account(user_id: int) -> str:
-    return f"user:{int(user_id)}:held"
-
-
-async def load_stats(conn, user_id: int) -> CreatorStats:
-    """The creator's stats straight from PostgreSQL (index lookups; no cache)."""
-    row = await fetch_one(
-        conn,
-        """
-        SELECT v.videos, v.views, v.earned,
-          (SELECT balance FROM ledger_accounts WHERE key = %(available)s) AS available,
-          (SELECT balance FROM ledger_accounts WHERE key = %(reserved)s) AS reserved,
-          (SELECT balance FROM ledger_accounts WHERE key = %(held)s) AS held,
-          (SELECT sum(amount) FROM ledger_transfers
-            WHERE from_account = %(reserved)s AND to_account = %(payouts)s) AS paid_out
-        FROM (SELECT count(*) AS videos, coalesce(sum(views), 0) AS views, coalesce(sum(credited), 0) AS earned
-                FROM videos WHERE user_id = %(user)s) AS v
-        """,
-        {
-            "user": user_id,
-            "available": ledger.available_account(user_id),
-            "reserved": ledger.reserved_account(user_id),
-            "held": held_account(user_id),
-            "payouts": ledger.PAYOUTS,
-        },
-    )
-    zero = Decimal("0.00")
-    return CreatorStats(
-        user_id=user_id, videos=row["videos"], views=int(row["views"]), earned=row["earned"] + zero,
-        held=row["held"] or zero, available=row["available"] or zero, reserved=row["reserved"] or zero,
-        paid_out=row["paid_out"] or zero,
-    )
 
 
 class CreatorReads:
@@ -94,11 +40,12 @@ class CreatorReads:
         return f"creator:{int(user_id)}"
 
     async def creator_stats(self, user_id: int) -> CreatorStats:
-        """Videos, views, earned, held, available, reserved and paid out of one creator."""
+        """Videos, views, earned, held, available, reserved and paid out of one creator
+        (``zenith.storage.creator_stats``: one statement, one snapshot)."""
 
         async def load() -> CreatorStats:
             async with self.pool.connection() as conn:
-                return await load_stats(conn, user_id)
+                return await stats_store.creator_stats(conn, user_id)
 
         return revive(CreatorStats, await self.cache.read(self.scope(user_id), "stats", load))
 

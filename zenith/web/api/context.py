@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, AsyncIterator
 
 import dramatiq
@@ -14,6 +15,7 @@ from redis.asyncio import Redis
 
 from zenith.config import Settings
 from zenith.messaging.contract import Route, send
+from zenith.storage.creator_reads import CreatorReads
 from zenith.storage.db import unit_of_work
 
 
@@ -40,6 +42,11 @@ class ApiContext:
     @property
     def redis_prefix(self) -> str:
         return f"{self.settings.redis_namespace}:api"
+
+    @cached_property
+    def creator_reads(self) -> CreatorReads:
+        """Creators' stats and video pages through the Redis cache the bot shares (PostgreSQL when it is down)."""
+        return CreatorReads(pool=self.pool, redis=self.redis, prefix=f"{self.settings.redis_namespace}:cache:", ttl=self.settings.cache_ttl_seconds)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[psycopg.AsyncConnection]:

@@ -3,6 +3,7 @@ video's status and views history, and the admin queues."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 
@@ -14,7 +15,6 @@ from zenith.domain.videos import VideoStatus
 from zenith.i18n import translate
 from zenith.messaging.submissions import CreatorBlocked, submit_link
 from zenith.storage import campaigns, payouts, snapshots, submissions, users, videos
-from zenith.storage.creator_stats import creator_stats
 from zenith.web.api import models
 from zenith.web.api.endpoints import Call, Endpoint
 from zenith.web.api.errors import ApiError
@@ -90,14 +90,16 @@ async def get_submission(call: Call) -> models.SubmissionState:
 async def get_creator_stats(call: Call) -> models.CreatorStats:
     async with call.context.read() as conn:
         creator = await _creator(call, conn)
-        stats = await creator_stats(conn, creator.id)
+    async with asyncio.timeout(call.context.db_timeout):  # cached; PostgreSQL on a miss or with Redis down
+        stats = await call.context.creator_reads.creator_stats(creator.id)
     return models.CreatorStats(creator_id=creator.id, **vars(stats))
 
 
 async def list_creator_videos(call: Call) -> models.VideoList:
     async with call.context.read() as conn:
         creator = await _creator(call, conn)
-        page = await videos.list_for_user(conn, user_id=creator.id, limit=call.query.limit, offset=call.query.offset)
+    async with asyncio.timeout(call.context.db_timeout):
+        page = await call.context.creator_reads.video_page(creator.id, limit=call.query.limit, offset=call.query.offset)
     return models.VideoList(items=[_video(video) for video in page.items], total=page.total)
 
 
