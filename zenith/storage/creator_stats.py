@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import psycopg
+from psycopg import sql
 
 from zenith.storage.db import fetch_row
 from zenith.storage.ledger import EARNINGS, PAYOUTS, available_account, held_account, reserved_account
@@ -29,31 +30,33 @@ async def creator_stats(conn: psycopg.AsyncConnection, user_id: int) -> CreatorS
     held earnings reversed after review; ``held`` is the balance of ``user:{id}:held``, 0
     before the creator's first hold.
     One statement, so one snapshot: the figures always agree with each other.
+    The system accounts are literals, not parameters: once psycopg prepares the
+    statement (5th run on a connection), a generic plan would otherwise AND in the index
+    of ``system:earnings`` -- every credit of every creator -- 100 ms instead of 0.1 ms
+    at 500,000 transfers.
     """
     row = await fetch_row(
         conn,
-        """
+        sql.SQL("""
         SELECT
           (SELECT count(*) FROM videos WHERE user_id = %(user)s) AS videos,
           (SELECT coalesce(sum(views), 0) FROM videos WHERE user_id = %(user)s) AS views,
           (SELECT coalesce(sum(amount), 0) FROM ledger_transfers
-            WHERE to_account = ANY(%(earning_accounts)s) AND from_account = %(earnings)s)
+            WHERE to_account = ANY(%(earning_accounts)s) AND from_account = {earnings})
           - (SELECT coalesce(sum(amount), 0) FROM ledger_transfers
-            WHERE from_account = %(held)s AND to_account = %(earnings)s) AS earned,
+            WHERE from_account = %(held)s AND to_account = {earnings}) AS earned,
           (SELECT balance FROM ledger_accounts WHERE key = %(held)s) AS held,
           (SELECT balance FROM ledger_accounts WHERE key = %(available)s) AS available,
           (SELECT balance FROM ledger_accounts WHERE key = %(reserved)s) AS reserved,
           (SELECT coalesce(sum(amount), 0) FROM ledger_transfers
-            WHERE from_account = %(reserved)s AND to_account = %(payouts)s) AS paid_out
-        """,
+            WHERE from_account = %(reserved)s AND to_account = {payouts}) AS paid_out
+        """).format(earnings=sql.Literal(EARNINGS), payouts=sql.Literal(PAYOUTS)),
         {
             "user": user_id,
             "earning_accounts": [available_account(user_id), held_account(user_id)],
-            "earnings": EARNINGS,
             "held": held_account(user_id),
             "available": available_account(user_id),
             "reserved": reserved_account(user_id),
-            "payouts": PAYOUTS,
         },
     )
     cent = Decimal("0.01")
