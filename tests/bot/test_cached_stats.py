@@ -1,6 +1,6 @@
 """/balance and /videos read through the Redis cache: never older than the last write, and alive without Redis.
 
-The writes go through the real paths -- the parsing actor crediting a re-check, the bot
+The writes go through the real paths -- the parsing actor crediting a check, the bot
 reserving a withdrawal, the payouts actor paying it -- and each read is a creator's
 /balance or /videos through the sandbox, so a write path that forgets to invalidate
 shows up as a stale figure.
@@ -12,8 +12,7 @@ import socket
 import uuid
 from decimal import Decimal
 
-from zenith.messaging.contract import CHECK_VIDEOS, send
-from zenith.storage import ledger, videos
+from zenith.storage import ledger
 from zenith.storage.db import unit_of_work
 from tests.bot.conftest import drain, new_telegram_id, store_rate
 from tests.bot.test_end_to_end_admin import _creator, _new_video, _withdraw
@@ -44,14 +43,16 @@ async def test_balance_and_videos_follow_every_credit_and_the_payout(e2e_bot, wo
     assert "20,000" in await _videos(sandbox, uid)
     assert "Available: 1,300.00 RUB" in await _balance(sandbox, uid)  # served from the cache now
 
-    # credit -> read: the re-check's credit invalidates what /balance and /videos cached
-    async with pool.connection() as conn:
-        video = await videos.find(conn, platform="youtube", external_id=external_id)
-    youtube.state.set_views(external_id, 40_000)
-    send(CHECK_VIDEOS, [video.id], broker=worker.broker)
-    await drain(worker, "parsing")
-    assert "Available: 2,600.00 RUB" in await _balance(sandbox, uid)
-    assert "40,000" in await _videos(sandbox, uid)
+    # credit -> read: the next credit (a second video's first check) invalidates what
+    # /balance and /videos cached (growth of the first video within seconds would be held
+    # for review by the trust gate instead of credited)
+    second = _new_video(youtube, creator, views=40_000, title="second")
+    sandbox.state.user_sends_text(uid, f"https://youtu.be/{second}")
+    await sandbox.state.wait_for_message(uid, contains="+2,600.00 RUB", after=0, timeout=20)
+    await drain(worker, "submission", "parsing", "notifications")
+    assert "Available: 3,900.00 RUB" in await _balance(sandbox, uid)
+    listing = await _videos(sandbox, uid)
+    assert "40,000" in listing and "20,000" in listing
 
     # payout -> read: the bot's reservation and the actor's settlement both invalidate
     await store_rate(pool, asset="USDT", rate="95")
@@ -59,12 +60,12 @@ async def test_balance_and_videos_follow_every_credit_and_the_payout(e2e_bot, wo
     await sandbox.state.wait_for_message(uid, contains="✅ Payout #", after=0, timeout=20)
     await drain(worker, "payouts")
     after_payout = await _balance(sandbox, uid)
-    assert "Available: 1,900.00 RUB" in after_payout
+    assert "Available: 3,200.00 RUB" in after_payout
     assert "Reserved (withdrawals in progress): 0.00 RUB" in after_payout
     assert "Paid out in total: 700.00 RUB" in after_payout
     async with pool.connection() as conn:
         books = await ledger.balances(conn, creator.id)
-    assert (books.available, books.reserved, books.paid_out) == (Decimal("1900.00"), Decimal("0.00"), Decimal("700.00"))
+    assert (books.available, books.reserved, books.paid_out) == (Decimal("3200.00"), Decimal("0.00"), Decimal("700.00"))
 
 
 def _closed_port() -> int:

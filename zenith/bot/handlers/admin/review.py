@@ -66,6 +66,11 @@ class Reviewed:
     def id(self) -> int:
         return self.hold.id
 
+    @property
+    def user_id(self) -> int:
+        """The creator whose money the decision moves (their cached figures are invalidated)."""
+        return self.hold.user_id
+
 
 async def _with_url(conn, hold: trust_holds.Hold | None) -> Reviewed | None:
     return Reviewed(hold, (await videos.get(conn, hold.video_id)).url) if hold is not None else None
@@ -217,6 +222,8 @@ async def _decide_all(services: BotServices, *, hold_id: int, decision: str, adm
             key = "notify.hold.released_many" if decision == trust_holds.RELEASE else "notify.hold.reversed_many"
             params = {"count": len(decided), "amount": str(total), "reason": reason or ""}
             staged = await outbox.add(conn, user_id=anchor.user_id, key=key, params=params, dedup_key=f"holds:{decided[0].id}:{decision}:all")
+    if decided:
+        await services.creator_reads.invalidate(decided[0].user_id)  # held money moved: committed above
     await notices.publish([staged], send=notices.notify_sender(services.send), connect=services.read)
     return len(decided), sum((hold.amount for hold in decided), Decimal("0.00"))
 
