@@ -18,17 +18,17 @@ from zenith.storage.cache import dumps, revive
 async def fetch_stats(runtime: Runtime, platform: str, video_ids: list[str]) -> dict[str, object]:
     """{video id: VideoStats or the PlatformError of that id} for every id of ``video_ids``."""
     ttl = runtime.settings.platform_answer_cache_seconds
-    redis = await runtime.redis() if ttl else None
-    results: dict[str, object] = {}
-    if ttl:
-        remembered = await platform_answers.recall(redis, runtime.namespace, platform=platform, video_ids=list(video_ids))
-        results = {video_id: revive(VideoStats, data) for video_id, data in remembered.items()}
+    if not ttl:
+        adapter = await runtime.platform(platform)
+        return dict(await adapter.fetch_many(list(video_ids)))
+    redis = await runtime.redis()
+    remembered = await platform_answers.recall(redis, runtime.namespace, platform=platform, video_ids=list(video_ids))
+    results: dict[str, object] = {video_id: revive(VideoStats, data) for video_id, data in remembered.items()}
     missing = [video_id for video_id in video_ids if video_id not in results]
     if missing:
         adapter = await runtime.platform(platform)
         fetched = await adapter.fetch_many(missing)
         results.update(fetched)
-        if ttl:
-            fresh = {video_id: dumps(answer) for video_id, answer in fetched.items() if isinstance(answer, VideoStats)}
-            await platform_answers.remember(redis, runtime.namespace, platform=platform, answers=fresh, ttl=ttl)
+        fresh = {video_id: dumps(answer) for video_id, answer in fetched.items() if isinstance(answer, VideoStats)}
+        await platform_answers.remember(redis, runtime.namespace, platform=platform, answers=fresh, ttl=ttl)
     return results

@@ -106,7 +106,7 @@ def _convert(kind: Any, value: Any) -> Any:
         return Decimal(value)
     if kind is datetime:
         return datetime.fromisoformat(value)
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         return revive(kind, value)
     return value
 
@@ -119,7 +119,8 @@ def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
 
 def revive(cls: type[T], data: dict[str, Any]) -> T:
     """The dataclass ``cls`` from its ``dumps`` JSON: Decimal, datetime, enum, optional and list fields converted back."""
-    return cls(**{name: _convert(kind, data[name]) for name, kind in _field_types(cls)})
+    fields: tuple[tuple[str, Any], ...] = _field_types(cls)  # type: ignore[arg-type]  # classes are hashable
+    return cls(**{name: _convert(kind, data[name]) for name, kind in fields})
 
 
 class Cache:
@@ -145,7 +146,7 @@ class Cache:
         self.name = name
         self._read = client.register_script(_READ)
         self._store = client.register_script(_STORE)
-        self._inflight: dict[str, asyncio.Future] = {}
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
         self._warned_at = float("-inf")
 
     def scope_key(self, scope: str) -> str:

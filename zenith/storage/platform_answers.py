@@ -14,6 +14,7 @@ import json
 import logging
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from zenith.telemetry.metrics import get_metrics
@@ -25,7 +26,7 @@ def answer_key(namespace: str, *, platform: str, video_id: str) -> str:
     return f"{namespace}:answer:{platform}:{video_id}"
 
 
-async def recall(redis, namespace: str, *, platform: str, video_ids: list[str]) -> dict[str, Any]:
+async def recall(redis: Redis, namespace: str, *, platform: str, video_ids: list[str]) -> dict[str, Any]:
     """The remembered answers (JSON) of those of ``video_ids`` that have one."""
     if not video_ids:
         return {}
@@ -36,13 +37,13 @@ async def recall(redis, namespace: str, *, platform: str, video_ids: list[str]) 
         logger.warning("platform answers not read from Redis (%s); asking %s", exc, platform)
         counter.labels(cache="platform_answer", result="error").inc(len(video_ids))
         return {}
-    found = {video_id: json.loads(value) for video_id, value in zip(video_ids, raw) if value is not None}
+    found = {video_id: json.loads(value) for video_id, value in zip(video_ids, raw, strict=True) if value is not None}
     counter.labels(cache="platform_answer", result="hit").inc(len(found))
     counter.labels(cache="platform_answer", result="miss").inc(len(video_ids) - len(found))
     return found
 
 
-async def remember(redis, namespace: str, *, platform: str, answers: dict[str, str], ttl: int) -> None:
+async def remember(redis: Redis, namespace: str, *, platform: str, answers: dict[str, str], ttl: int) -> None:
     """Keep ``answers`` ({video id: JSON text}) for ``ttl`` seconds; a Redis error is logged and ignored."""
     if not answers or ttl <= 0:
         return

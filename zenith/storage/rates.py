@@ -9,6 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 
 import psycopg
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from zenith.storage.db import fetch_all, fetch_one, fetch_row
@@ -87,13 +89,13 @@ def cache_key(namespace: str, *, source: str, target: str = "RUB") -> str:
     return f"{namespace}:rate:{source.upper()}:{target.upper()}"
 
 
-async def cache_rate(redis, namespace: str, *, source: str, rate: Decimal, fetched_at: datetime, ttl: int, target: str = "RUB") -> None:
+async def cache_rate(redis: Redis, namespace: str, *, source: str, rate: Decimal, fetched_at: datetime, ttl: int, target: str = "RUB") -> None:
     """Put a freshly fetched rate in Redis for ``ttl`` seconds (Decimal kept as a string)."""
     value = json.dumps({"rate": str(rate), "fetched_at": fetched_at.isoformat()})
     await redis.set(cache_key(namespace, source=source, target=target), value, ex=max(1, ttl))
 
 
-async def current(redis, pool, namespace: str, *, source: str, target: str = "RUB") -> CachedRate | None:
+async def current(redis: Redis, pool: AsyncConnectionPool, namespace: str, *, source: str, target: str = "RUB") -> CachedRate | None:
     """The latest rate of ``source``: Redis first, else PostgreSQL; None when none was ever fetched."""
     try:
         cached = await redis.get(cache_key(namespace, source=source, target=target))
