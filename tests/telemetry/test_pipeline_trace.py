@@ -56,6 +56,21 @@ def _one_child(spans, parent, name):
     return found[0]
 
 
+def _telegram_send(spans, process_notice):
+    """The sendMessage call of a notice, following the re-enqueues of a busy chat.
+
+    A chat that got a message less than its interval ago sends the notice back to the
+    queue with a delay; the later delivery is a child of the first one, in the same trace.
+    """
+    while True:
+        calls = [s for s in _children(spans, process_notice) if s.kind == SpanKind.CLIENT and "sendMessage" in _url(s)]
+        if calls:
+            (call,) = calls
+            return call
+        requeued = _one_child(spans, process_notice, "send notifications")
+        process_notice = _one_child(spans, requeued, "process notifications")
+
+
 def _status_code(span):
     return span.attributes.get("http.response.status_code", span.attributes.get("http.status_code"))
 
@@ -121,9 +136,13 @@ async def test_submission_is_one_trace_through_every_hop_and_a_recheck_is_a_link
         video = await videos.find(conn, platform="youtube", external_id=external_id)
 
     def credit_notice_sent(spans):
-        # the credit notice's Bot API call has ended, and with it every span before it
+        # the approval and credit notices' deliveries that called the Bot API have ended,
+        # and with them every span before (a busy chat's first delivery only re-enqueues)
+        sending = {s.parent.span_id for s in spans if s.parent is not None and s.kind == SpanKind.CLIENT and "sendMessage" in _url(s)}
         return any(s.name == "ledger.credit" for s in spans) and sum(
-            1 for s in spans if s.name == "process notifications" and s.attributes.get(VIDEO_ID) == video.id
+            1
+            for s in spans
+            if s.name == "process notifications" and s.attributes.get(VIDEO_ID) == video.id and s.context.span_id in sending
         ) >= 2
 
     spans = await _finished_spans(pipeline_spans, credit_notice_sent)
@@ -159,7 +178,7 @@ async def test_submission_is_one_trace_through_every_hop_and_a_recheck_is_a_link
     send_notice = _one_child(in_trace, check_video, "send notifications")
     assert send_notice.start_time >= ledger_credit.end_time
     process_notice = _one_child(in_trace, send_notice, "process notifications")
-    (bot_api_call,) = [s for s in _children(in_trace, process_notice) if s.kind == SpanKind.CLIENT and "sendMessage" in _url(s)]
+    bot_api_call = _telegram_send(in_trace, process_notice)
     assert _status_code(bot_api_call) == 200
     assert e2e_settings.telegram_bot_token not in _url(bot_api_call) and "/bot***/" in _url(bot_api_call)
     # the approval notice sent by the submission actor joins the same trace
