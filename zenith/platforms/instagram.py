@@ -9,17 +9,13 @@ redirect to ``/accounts/login/`` or a page without data): that is ``BlockedError
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 from urllib.parse import quote
 
-import aiohttp
-
-from zenith.platforms.base import AccountInfo, VideoResult
+from zenith.platforms.base import AccountInfo
 from zenith.platforms.errors import NOT_FOUND, BlockedError, PermanentError, PlatformError
 from zenith.platforms.http_common import (
     TRANSPORT_ERRORS,
-    OwnedSession,
-    as_platform_error,
     is_retryable_status,
     parse_json,
     read_limited,
@@ -27,8 +23,8 @@ from zenith.platforms.http_common import (
     transient_from_status,
 )
 from zenith.platforms.instagram_page import PLATFORM, parse_post_page, parse_profile_info
-from zenith.platforms.retrying import DEFAULT_POLICY, RetryPolicy, call_with_retry
-from zenith.platforms.tiktok import BROWSER_HEADERS
+from zenith.platforms.page_adapter import PageAdapter
+from zenith.platforms.retrying import call_with_retry
 
 DEFAULT_BASE_URL = "https://www.instagram.com"
 MAX_PAGE_BYTES = 3 * 1024 * 1024
@@ -37,7 +33,7 @@ WEB_APP_ID = "936619743392459"
 WALL_PATHS = ("/accounts/login", "/challenge", "/privacy/checks")
 
 
-class InstagramAdapter:
+class InstagramAdapter(PageAdapter):
     """``PlatformAdapter`` for Instagram Reels (and video posts).
 
     :param base_url: web base URL. Default ``https://www.instagram.com``.
@@ -49,53 +45,11 @@ class InstagramAdapter:
 
     platform = PLATFORM
 
-    def __init__(
-        self,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float = 10.0,
-        concurrency: int = 4,
-        retry: RetryPolicy = DEFAULT_POLICY,
-        session: aiohttp.ClientSession | None = None,
-    ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._semaphore = asyncio.Semaphore(concurrency)
-        self._retry = retry
-        self._session = OwnedSession(session=session, timeout=self._timeout, headers=BROWSER_HEADERS)
-
-    async def close(self) -> None:
-        await self._session.close()
+    def __init__(self, *, base_url: str = DEFAULT_BASE_URL, **options: Any) -> None:
+        super().__init__(base_url=base_url, **options)
 
     def post_url(self, shortcode: str) -> str:
         return f"{self._base_url}/p/{quote(shortcode, safe='')}/"
-
-    async def fetch_many(self, video_ids: list[str]) -> dict[str, VideoResult]:
-        """Stats per shortcode; raises ``BlockedError`` as soon as any page is a login wall."""
-        unique = list(dict.fromkeys(v for v in video_ids if v))
-        blocked = asyncio.Event()
-
-        async def one(shortcode: str) -> VideoResult:
-            async with self._semaphore:
-                if blocked.is_set():  # do not keep knocking once Instagram refuses us
-                    raise BlockedError("instagram: blocked earlier in this batch", platform=PLATFORM)
-                try:
-                    return await call_with_retry(self._fetch_post, shortcode, policy=self._retry)
-                except BlockedError:
-                    blocked.set()
-                    raise
-                except PlatformError as exc:
-                    return exc
-
-        outcomes = await asyncio.gather(*(one(v) for v in unique), return_exceptions=True)
-        results: dict[str, VideoResult] = {}
-        for shortcode, outcome in zip(unique, outcomes, strict=True):
-            if isinstance(outcome, BlockedError):
-                raise outcome
-            if isinstance(outcome, BaseException):
-                outcome = as_platform_error(outcome, platform=PLATFORM)
-            results[shortcode] = outcome
-        return results
 
     async def fetch_account(self, handle_or_id: str) -> AccountInfo:
         """The profile ``@username`` (bio in ``description``); ``PermanentError`` if none."""
@@ -104,7 +58,7 @@ class InstagramAdapter:
         body = await call_with_retry(self._get, url, {"X-IG-App-ID": WEB_APP_ID, "Accept": "application/json"}, policy=self._retry)
         return parse_profile_info(parse_json(body, platform=PLATFORM), username)
 
-    async def _fetch_post(self, shortcode: str):
+    async def _fetch_item(self, shortcode: str):
         body = await self._get(self.post_url(shortcode), None)
         return parse_post_page(body.decode("utf-8", "replace"), shortcode)
 

@@ -9,40 +9,25 @@ JSON ourselves costs one request per video and lets us tell a block page
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 from urllib.parse import quote
 
-import aiohttp
-
-from zenith.platforms.base import AccountInfo, VideoResult
+from zenith.platforms.base import AccountInfo
 from zenith.platforms.errors import NOT_FOUND, BlockedError, PermanentError, PlatformError
 from zenith.platforms.http_common import (
     TRANSPORT_ERRORS,
-    OwnedSession,
-    as_platform_error,
     is_retryable_status,
     read_limited,
     transient_from_exception,
     transient_from_status,
 )
-from zenith.platforms.retrying import DEFAULT_POLICY, RetryPolicy, call_with_retry
+from zenith.platforms.page_adapter import PageAdapter
+from zenith.platforms.retrying import call_with_retry
 from zenith.platforms.tiktok_page import PLATFORM, parse_profile_page, parse_video_page
 
 DEFAULT_BASE_URL = "https://www.tiktok.com"
 MAX_PAGE_BYTES = 3 * 1024 * 1024
-# What a desktop Chrome sends; TikTok serves the challenge page to obvious bots.
-BROWSER_HEADERS = {
-    "User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
-    "Accept-Language": "en-US,en;q=0.9",
-    "Sec-Fetch-Dest": "document",
-    "Sec-Fetch-Mode": "navigate",
-    "Sec-Fetch-Site": "none",
-    "Upgrade-Insecure-Requests": "1",
-}
-
-
-class TikTokAdapter:
+class TikTokAdapter(PageAdapter):
     """``PlatformAdapter`` for TikTok.
 
     :param base_url: web base URL. Default ``https://www.tiktok.com``.
@@ -55,54 +40,12 @@ class TikTokAdapter:
 
     platform = PLATFORM
 
-    def __init__(
-        self,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float = 10.0,
-        concurrency: int = 4,
-        retry: RetryPolicy = DEFAULT_POLICY,
-        session: aiohttp.ClientSession | None = None,
-    ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._semaphore = asyncio.Semaphore(concurrency)
-        self._retry = retry
-        self._session = OwnedSession(session=session, timeout=self._timeout, headers=BROWSER_HEADERS)
-
-    async def close(self) -> None:
-        await self._session.close()
+    def __init__(self, *, base_url: str = DEFAULT_BASE_URL, **options: Any) -> None:
+        super().__init__(base_url=base_url, **options)
 
     def video_url(self, video_id: str) -> str:
         # TikTok resolves a video by its id alone; "_" stands in for the unknown handle.
         return f"{self._base_url}/@_/video/{quote(video_id, safe='')}"
-
-    async def fetch_many(self, video_ids: list[str]) -> dict[str, VideoResult]:
-        """Stats per id; raises ``BlockedError`` as soon as any page is a block page."""
-        unique = list(dict.fromkeys(v for v in video_ids if v))
-        blocked = asyncio.Event()
-
-        async def one(video_id: str) -> VideoResult:
-            async with self._semaphore:
-                if blocked.is_set():  # do not keep knocking once TikTok refuses us
-                    raise BlockedError("tiktok: blocked earlier in this batch", platform=PLATFORM)
-                try:
-                    return await call_with_retry(self._fetch_video, video_id, policy=self._retry)
-                except BlockedError:
-                    blocked.set()
-                    raise
-                except PlatformError as exc:
-                    return exc
-
-        outcomes = await asyncio.gather(*(one(v) for v in unique), return_exceptions=True)
-        results: dict[str, VideoResult] = {}
-        for video_id, outcome in zip(unique, outcomes, strict=True):
-            if isinstance(outcome, BlockedError):
-                raise outcome
-            if isinstance(outcome, BaseException):
-                outcome = as_platform_error(outcome, platform=PLATFORM)
-            results[video_id] = outcome
-        return results
 
     async def fetch_account(self, handle_or_id: str) -> AccountInfo:
         """The profile ``@handle`` (bio in ``description``); ``PermanentError`` if none."""
@@ -110,7 +53,7 @@ class TikTokAdapter:
         html = await call_with_retry(self._get_page, f"{self._base_url}/@{quote(handle, safe='._')}", policy=self._retry)
         return parse_profile_page(html, handle)
 
-    async def _fetch_video(self, video_id: str):
+    async def _fetch_item(self, video_id: str):
         html = await self._get_page(self.video_url(video_id))
         return parse_video_page(html, video_id)
 
