@@ -64,7 +64,9 @@ def id_ranges(url: str) -> tuple[int, int]:
     return users, videos
 
 
-async def run_load(base: str, *, target: str, key: str, connections: int, seconds: int, max_user: int, max_video: int) -> dict:
+async def run_load(
+    base: str, *, target: str, key: str, connections: int, seconds: int, max_user: int, max_video: int
+) -> dict:
     latencies: list[float] = []
     non2xx = 0
     deadline = time.perf_counter() + seconds
@@ -74,7 +76,9 @@ async def run_load(base: str, *, target: str, key: str, connections: int, second
         if target == "video":
             return f"/api/v1/videos/{random.randint(1, max_video)}"
         creator = random.randint(1, max_user)
-        return f"/api/v1/creators/{creator}/stats" if target == "stats" else f"/api/v1/creators/{creator}/videos?limit=20"
+        return (
+            f"/api/v1/creators/{creator}/stats" if target == "stats" else f"/api/v1/creators/{creator}/videos?limit=20"
+        )
 
     async def worker(session: aiohttp.ClientSession) -> None:
         nonlocal non2xx
@@ -90,8 +94,14 @@ async def run_load(base: str, *, target: str, key: str, connections: int, second
         await asyncio.gather(*(worker(session) for _ in range(connections)))
     ordered = sorted(latencies)
     pick = lambda share: ordered[min(len(ordered) - 1, int(share * len(ordered)))]  # noqa: E731
-    return {"rps": len(latencies) / (time.perf_counter() - started), "requests": len(latencies), "non2xx": non2xx,
-            "p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99)}
+    return {
+        "rps": len(latencies) / (time.perf_counter() - started),
+        "requests": len(latencies),
+        "non2xx": non2xx,
+        "p50": pick(0.5),
+        "p90": pick(0.9),
+        "p99": pick(0.99),
+    }
 
 
 async def wait_until_ready(base: str, web: subprocess.Popen, *, timeout: float = 30) -> None:
@@ -121,24 +131,43 @@ async def measure(url: str, args) -> None:
     try:
         async with start_sandbox() as sandbox:
             env = {
-                **os.environ, "PYTHONPATH": str(REPO_ROOT), "DATABASE_URL": url, "REDIS_URL": args.redis_url,
-                "REDIS_NAMESPACE": namespace, "TELEGRAM_BOT_TOKEN": sandbox.token, "TELEGRAM_API_URL": sandbox.url,
-                "PORT": str(port), "LOG_LEVEL": "ERROR", "OTEL_EXPORTER_OTLP_ENDPOINT": "",
+                **os.environ,
+                "PYTHONPATH": str(REPO_ROOT),
+                "DATABASE_URL": url,
+                "REDIS_URL": args.redis_url,
+                "REDIS_NAMESPACE": namespace,
+                "TELEGRAM_BOT_TOKEN": sandbox.token,
+                "TELEGRAM_API_URL": sandbox.url,
+                "PORT": str(port),
+                "LOG_LEVEL": "ERROR",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "",
             }
             web = subprocess.Popen([sys.executable, "-m", "zenith", "web"], cwd=REPO_ROOT, env=env)
             await wait_until_ready(base, web)
             results = []
             for run in range(1, args.runs + 1):
                 before = load_average()
-                result = await run_load(base, target=args.target, key=key, connections=args.connections,
-                                        seconds=args.seconds, max_user=max_user, max_video=max_video)
+                result = await run_load(
+                    base,
+                    target=args.target,
+                    key=key,
+                    connections=args.connections,
+                    seconds=args.seconds,
+                    max_user=max_user,
+                    max_video=max_video,
+                )
                 results.append(result)
-                print(f"run {run}: {args.target} {result['rps']:.0f} req/s, p50 {result['p50']:.1f} ms, p90 {result['p90']:.1f} ms, "
-                      f"p99 {result['p99']:.1f} ms, {result['requests']} requests, {result['non2xx']} non-2xx; "
-                      f"load avg {before} -> {load_average()}", flush=True)
+                print(
+                    f"run {run}: {args.target} {result['rps']:.0f} req/s, p50 {result['p50']:.1f} ms, p90 {result['p90']:.1f} ms, "
+                    f"p99 {result['p99']:.1f} ms, {result['requests']} requests, {result['non2xx']} non-2xx; "
+                    f"load avg {before} -> {load_average()}",
+                    flush=True,
+                )
             median = sorted(results, key=lambda r: r["rps"])[len(results) // 2]
-            print(f"median run: {median['rps']:.0f} req/s, p50 {median['p50']:.1f} ms, p99 {median['p99']:.1f} ms "
-                  f"(p50 spread {statistics.pstdev([r['p50'] for r in results]):.1f} ms)")
+            print(
+                f"median run: {median['rps']:.0f} req/s, p50 {median['p50']:.1f} ms, p99 {median['p99']:.1f} ms "
+                f"(p50 spread {statistics.pstdev([r['p50'] for r in results]):.1f} ms)"
+            )
     finally:
         if web is not None and web.poll() is None:
             web.terminate()

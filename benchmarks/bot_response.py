@@ -40,8 +40,8 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.scale_data import ScaleDatabase, load_average, scale_database  # noqa: E402
-from zenith.sandbox.runner import start_sandbox  # noqa: E402
 from zenith.i18n import translate  # noqa: E402
+from zenith.sandbox.runner import start_sandbox  # noqa: E402
 from zenith.sandbox.state import SandboxState  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,9 @@ REPLY_TIMEOUT_SECONDS = 30
 
 
 # replies that mean the update failed: the errors router's and the throttle's
-FAILURE_TEXTS = {translate(lang, key) for lang in ("ru", "en") for key in ("common.error", "common.busy", "common.slow_down")}
+FAILURE_TEXTS = {
+    translate(lang, key) for lang in ("ru", "en") for key in ("common.error", "common.busy", "common.slow_down")
+}
 
 
 class ReplyClock:
@@ -92,8 +94,16 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def one_client(state: SandboxState, clock: ReplyClock, *, telegram_id: int, start_at: float,
-                     latencies: dict[str, list[float]], replies: list[float], failures: list[str]) -> None:
+async def one_client(
+    state: SandboxState,
+    clock: ReplyClock,
+    *,
+    telegram_id: int,
+    start_at: float,
+    latencies: dict[str, list[float]],
+    replies: list[float],
+    failures: list[str],
+) -> None:
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     for action in ACTIONS:
         text = f"https://www.youtube.com/watch?v={uuid.uuid4().hex[:11]}" if action == "link" else action
@@ -124,9 +134,16 @@ async def wait_for_polling(state: SandboxState, bot: subprocess.Popen, *, timeou
 
 def start_bot(db: ScaleDatabase, *, sandbox_url: str, token: str, redis_url: str, namespace: str) -> subprocess.Popen:
     env = {
-        **os.environ, "PYTHONPATH": str(REPO_ROOT), "DATABASE_URL": db.url, "REDIS_URL": redis_url,
-        "REDIS_NAMESPACE": namespace, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_URL": sandbox_url,
-        "LOG_LEVEL": "WARNING", "OTEL_EXPORTER_OTLP_ENDPOINT": "", "WEBHOOK_URL": "",
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "DATABASE_URL": db.url,
+        "REDIS_URL": redis_url,
+        "REDIS_NAMESPACE": namespace,
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_API_URL": sandbox_url,
+        "LOG_LEVEL": "WARNING",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "",
+        "WEBHOOK_URL": "",
     }
     return subprocess.Popen([sys.executable, "-m", "zenith", "bot"], cwd=REPO_ROOT, env=env)
 
@@ -151,28 +168,46 @@ def pick_users(db: ScaleDatabase, *, count: int, skip: int) -> list[int]:
     return chosen
 
 
-async def one_run(state: SandboxState, clock: ReplyClock, bot_pid: int, *, telegram_ids: list[int],
-                  arrival_rate: float) -> dict:
+async def one_run(
+    state: SandboxState, clock: ReplyClock, bot_pid: int, *, telegram_ids: list[int], arrival_rate: float
+) -> dict:
     latencies: dict[str, list[float]] = defaultdict(list)
     replies: list[float] = []
     failures: list[str] = []
     cpu_before = process_cpu_seconds(bot_pid)
     started = time.perf_counter()
-    await asyncio.gather(*(
-        one_client(state, clock, telegram_id=telegram_id, latencies=latencies, replies=replies, failures=failures,
-                   start_at=started + (index / arrival_rate if arrival_rate > 0 else 0.0))
-        for index, telegram_id in enumerate(telegram_ids)
-    ))
+    await asyncio.gather(
+        *(
+            one_client(
+                state,
+                clock,
+                telegram_id=telegram_id,
+                latencies=latencies,
+                replies=replies,
+                failures=failures,
+                start_at=started + (index / arrival_rate if arrival_rate > 0 else 0.0),
+            )
+            for index, telegram_id in enumerate(telegram_ids)
+        )
+    )
     elapsed = max(replies) - started
     every = [value for values in latencies.values() for value in values]
-    return {"latencies": dict(latencies), "all": every, "failures": failures, "replies_per_second": len(replies) / elapsed,
-            "seconds": elapsed, "cpu_ms_per_update": (process_cpu_seconds(bot_pid) - cpu_before) * 1000 / len(replies)}
+    return {
+        "latencies": dict(latencies),
+        "all": every,
+        "failures": failures,
+        "replies_per_second": len(replies) / elapsed,
+        "seconds": elapsed,
+        "cpu_ms_per_update": (process_cpu_seconds(bot_pid) - cpu_before) * 1000 / len(replies),
+    }
 
 
 def summary(values: list[float]) -> str:
     values = values or [0.0]
-    return (f"p50 {percentile(values, 0.50):7.1f}  p95 {percentile(values, 0.95):7.1f}  "
-            f"p99 {percentile(values, 0.99):7.1f}  max {max(values):7.1f} ms")
+    return (
+        f"p50 {percentile(values, 0.50):7.1f}  p95 {percentile(values, 0.95):7.1f}  "
+        f"p99 {percentile(values, 0.99):7.1f}  max {max(values):7.1f} ms"
+    )
 
 
 async def measure(db: ScaleDatabase, args) -> None:
@@ -181,7 +216,9 @@ async def measure(db: ScaleDatabase, args) -> None:
     try:
         async with start_sandbox() as sandbox:
             clock = ReplyClock(sandbox.state)
-            bot = start_bot(db, sandbox_url=sandbox.url, token=sandbox.token, redis_url=args.redis_url, namespace=namespace)
+            bot = start_bot(
+                db, sandbox_url=sandbox.url, token=sandbox.token, redis_url=args.redis_url, namespace=namespace
+            )
             await wait_for_polling(sandbox.state, bot)
             await asyncio.sleep(1.0)  # start-up calls (deleteWebhook, setMyCommands) are not part of the figure
             results = []
@@ -190,19 +227,25 @@ async def measure(db: ScaleDatabase, args) -> None:
                 before = load_average()
                 result = await one_run(sandbox.state, clock, bot.pid, telegram_ids=ids, arrival_rate=args.arrival_rate)
                 results.append(result)
-                print(f"run {run + 1}: {len(ids)} clients x {len(ACTIONS)} actions in {result['seconds']:.1f} s, "
-                      f"{result['replies_per_second']:.1f} replies/s, bot CPU {result['cpu_ms_per_update']:.1f} ms/update, "
-                      f"load average {before} -> {load_average()}")
+                print(
+                    f"run {run + 1}: {len(ids)} clients x {len(ACTIONS)} actions in {result['seconds']:.1f} s, "
+                    f"{result['replies_per_second']:.1f} replies/s, bot CPU {result['cpu_ms_per_update']:.1f} ms/update, "
+                    f"load average {before} -> {load_average()}"
+                )
                 if result["failures"]:
                     counts = {text: result["failures"].count(text) for text in sorted(set(result["failures"]))}
-                    print(f"    FAILED {len(result['failures'])} of {len(ids) * len(ACTIONS)}: {counts} (see the bot's log)")
+                    print(
+                        f"    FAILED {len(result['failures'])} of {len(ids) * len(ACTIONS)}: {counts} (see the bot's log)"
+                    )
                 for action in ACTIONS:
                     print(f"    {action:12s} {summary(result['latencies'].get(action) or [0.0])}")
                 print(f"    {'all':12s} {summary(result['all'])}")
             median = sorted(results, key=lambda r: percentile(r["all"] or [0.0], 0.5))[len(results) // 2]
-            print(f"median run (by p50): {summary(median['all'])}; {median['replies_per_second']:.1f} replies/s; "
-                  f"median of p95 over runs {statistics.median(percentile(r['all'] or [0.0], 0.95) for r in results):.1f} ms; "
-                  f"failures per run {[len(r['failures']) for r in results]}")
+            print(
+                f"median run (by p50): {summary(median['all'])}; {median['replies_per_second']:.1f} replies/s; "
+                f"median of p95 over runs {statistics.median(percentile(r['all'] or [0.0], 0.95) for r in results):.1f} ms; "
+                f"failures per run {[len(r['failures']) for r in results]}"
+            )
     finally:
         if bot is not None:
             stop_process(bot)

@@ -47,7 +47,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import web_throughput  # noqa: E402
 from benchmarks.bot_response import (  # noqa: E402
-    ReplyClock, percentile, pick_users, process_cpu_seconds, start_bot, stop_process, wait_for_polling,
+    ReplyClock,
+    percentile,
+    pick_users,
+    process_cpu_seconds,
+    start_bot,
+    stop_process,
+    wait_for_polling,
 )
 from benchmarks.scale_data import ScaleDatabase, load_average, scale_database  # noqa: E402
 from zenith.sandbox.runner import start_sandbox  # noqa: E402
@@ -63,11 +69,21 @@ def start_echo(*, sandbox_url: str, token: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(REPO_ROOT / "benchmarks" / "echo_bot.py")], cwd=REPO_ROOT, env=env)
 
 
-async def client(state: SandboxState, clock: ReplyClock, *, telegram_id: int, messages: int,
-                 latencies: list[float], replies: list[float], failures: list[str]) -> None:
+async def client(
+    state: SandboxState,
+    clock: ReplyClock,
+    *,
+    telegram_id: int,
+    messages: int,
+    latencies: list[float],
+    replies: list[float],
+    failures: list[str],
+) -> None:
     for index in range(messages):
         reply = clock.expect(telegram_id)
-        state.user_sends_text(telegram_id, TEXTS[index % len(TEXTS)], first_name=f"Creator {telegram_id}", language_code="en")
+        state.user_sends_text(
+            telegram_id, TEXTS[index % len(TEXTS)], first_name=f"Creator {telegram_id}", language_code="en"
+        )
         sent = time.perf_counter()
         try:
             arrived, failed = await asyncio.wait_for(reply, REPLY_TIMEOUT_SECONDS)
@@ -81,50 +97,97 @@ async def client(state: SandboxState, clock: ReplyClock, *, telegram_id: int, me
             latencies.append((arrived - sent) * 1000)
 
 
-async def closed_loop(state: SandboxState, clock: ReplyClock, pid: int, *, telegram_ids: list[int], messages: int) -> dict:
+async def closed_loop(
+    state: SandboxState, clock: ReplyClock, pid: int, *, telegram_ids: list[int], messages: int
+) -> dict:
     latencies: list[float] = []
     replies: list[float] = []
     failures: list[str] = []
     cpu_before = process_cpu_seconds(pid)
     load_before = load_average()
     started = time.perf_counter()
-    await asyncio.gather(*(client(state, clock, telegram_id=telegram_id, messages=messages, latencies=latencies,
-                                  replies=replies, failures=failures) for telegram_id in telegram_ids))
+    await asyncio.gather(
+        *(
+            client(
+                state,
+                clock,
+                telegram_id=telegram_id,
+                messages=messages,
+                latencies=latencies,
+                replies=replies,
+                failures=failures,
+            )
+            for telegram_id in telegram_ids
+        )
+    )
     elapsed = (max(replies) - started) if replies else float("nan")
-    return {"updates": len(telegram_ids) * messages, "replies": len(replies), "failures": len(failures),
-            "per_second": len(replies) / elapsed, "seconds": elapsed, "latencies": latencies or [float("nan")],
-            "cpu_ms": (process_cpu_seconds(pid) - cpu_before) * 1000 / max(1, len(replies)),
-            "load": f"{load_before} -> {load_average()}"}
+    return {
+        "updates": len(telegram_ids) * messages,
+        "replies": len(replies),
+        "failures": len(failures),
+        "per_second": len(replies) / elapsed,
+        "seconds": elapsed,
+        "latencies": latencies or [float("nan")],
+        "cpu_ms": (process_cpu_seconds(pid) - cpu_before) * 1000 / max(1, len(replies)),
+        "load": f"{load_before} -> {load_average()}",
+    }
 
 
-async def measure_polling(name: str, process: subprocess.Popen, state: SandboxState, clock: ReplyClock,
-                          db: ScaleDatabase, args) -> dict:
+async def measure_polling(
+    name: str, process: subprocess.Popen, state: SandboxState, clock: ReplyClock, db: ScaleDatabase, args
+) -> dict:
     try:
         await wait_for_polling(state, process, timeout=90)
         await asyncio.sleep(1.0)  # start-up calls are not part of the figure
         # the same creators for both bots, so both answer the same chats
         ids = pick_users(db, count=args.users, skip=0)
         throughput = await closed_loop(state, clock, process.pid, telegram_ids=ids, messages=args.messages)
-        latency = await closed_loop(state, clock, process.pid, telegram_ids=ids[:args.concurrent], messages=args.latency_messages)
+        latency = await closed_loop(
+            state, clock, process.pid, telegram_ids=ids[: args.concurrent], messages=args.latency_messages
+        )
     finally:
         stop_process(process)
         state.calls.clear()  # the next bot's first getUpdates is how its start is seen
-    print(f"{name:10s} throughput: {throughput['replies']}/{throughput['updates']} updates in {throughput['seconds']:.1f} s = "
-          f"{throughput['per_second']:7.1f} updates/s, failed {throughput['failures']}, bot CPU {throughput['cpu_ms']:.2f} ms/update; "
-          f"load average {throughput['load']}", flush=True)
-    print(f"{name:10s} latency at {args.concurrent} concurrent users: p50 {percentile(latency['latencies'], 0.5):6.1f} ms  "
-          f"p99 {percentile(latency['latencies'], 0.99):6.1f} ms  ({latency['replies']} replies, failed {latency['failures']}); "
-          f"load average {latency['load']}", flush=True)
+    print(
+        f"{name:10s} throughput: {throughput['replies']}/{throughput['updates']} updates in {throughput['seconds']:.1f} s = "
+        f"{throughput['per_second']:7.1f} updates/s, failed {throughput['failures']}, bot CPU {throughput['cpu_ms']:.2f} ms/update; "
+        f"load average {throughput['load']}",
+        flush=True,
+    )
+    print(
+        f"{name:10s} latency at {args.concurrent} concurrent users: p50 {percentile(latency['latencies'], 0.5):6.1f} ms  "
+        f"p99 {percentile(latency['latencies'], 0.99):6.1f} ms  ({latency['replies']} replies, failed {latency['failures']}); "
+        f"load average {latency['load']}",
+        flush=True,
+    )
     return {"throughput": throughput, "latency": latency}
 
 
-def start_web_processes(count: int, db: ScaleDatabase, *, port: int, sandbox_url: str, token: str, redis_url: str,
-                        namespace: str, throttle_limit: int) -> list[subprocess.Popen]:
+def start_web_processes(
+    count: int,
+    db: ScaleDatabase,
+    *,
+    port: int,
+    sandbox_url: str,
+    token: str,
+    redis_url: str,
+    namespace: str,
+    throttle_limit: int,
+) -> list[subprocess.Popen]:
     env = {
-        **os.environ, "PYTHONPATH": str(REPO_ROOT), "DATABASE_URL": db.url, "REDIS_URL": redis_url,
-        "REDIS_NAMESPACE": namespace, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_URL": sandbox_url, "PORT": str(port),
-        "WEBHOOK_URL": f"http://127.0.0.1:{port}{web_throughput.WEBHOOK_PATH}", "WEBHOOK_SECRET": web_throughput.SECRET,
-        "WEB_REUSE_PORT": "true", "BOT_THROTTLE_LIMIT": str(throttle_limit), "LOG_LEVEL": "ERROR",
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "DATABASE_URL": db.url,
+        "REDIS_URL": redis_url,
+        "REDIS_NAMESPACE": namespace,
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_API_URL": sandbox_url,
+        "PORT": str(port),
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}{web_throughput.WEBHOOK_PATH}",
+        "WEBHOOK_SECRET": web_throughput.SECRET,
+        "WEB_REUSE_PORT": "true",
+        "BOT_THROTTLE_LIMIT": str(throttle_limit),
+        "LOG_LEVEL": "ERROR",
         "OTEL_EXPORTER_OTLP_ENDPOINT": "",
     }
     return [subprocess.Popen([sys.executable, "-m", "zenith", "web"], cwd=REPO_ROOT, env=env) for _ in range(count)]
@@ -149,8 +212,16 @@ async def measure_webhook(state: SandboxState, sandbox_url: str, token: str, db:
         for run, count in enumerate(args.webhook_processes):
             port = web_throughput.free_port()
             namespace = f"bench-{uuid.uuid4().hex[:8]}"
-            processes = start_web_processes(count, db, port=port, sandbox_url=sandbox_url, token=token,
-                                            redis_url=args.redis_url, namespace=namespace, throttle_limit=args.throttle_limit)
+            processes = start_web_processes(
+                count,
+                db,
+                port=port,
+                sandbox_url=sandbox_url,
+                token=token,
+                redis_url=args.redis_url,
+                namespace=namespace,
+                throttle_limit=args.throttle_limit,
+            )
             try:
                 for process in processes:
                     await web_throughput.wait_until_serving(f"http://127.0.0.1:{port}", process, timeout=120)
@@ -160,17 +231,30 @@ async def measure_webhook(state: SandboxState, sandbox_url: str, token: str, db:
                 before = load_average()
                 started = time.perf_counter()
                 result = await web_throughput.run_aiohttp(
-                    f"http://127.0.0.1:{port}{web_throughput.WEBHOOK_PATH}", target="help",
-                    connections=args.webhook_connections, seconds=args.webhook_seconds,
-                    first=10_000_000 * (run + 1), users=db.users)
+                    f"http://127.0.0.1:{port}{web_throughput.WEBHOOK_PATH}",
+                    target="help",
+                    connections=args.webhook_connections,
+                    seconds=args.webhook_seconds,
+                    first=10_000_000 * (run + 1),
+                    users=db.users,
+                )
                 accepted = result["requests"] - result["non2xx"]
                 deadline = time.perf_counter() + 20
                 while len(replies) + len(failed) < accepted and time.perf_counter() < deadline:
                     await asyncio.sleep(0.2)
                 handled = len(replies)
-                rows.append({"processes": count, "rps": result["rps"], "non2xx": result["non2xx"], "accepted": accepted,
-                             "handled": handled, "failed": len(failed), "load": f"{before} -> {load_average()}",
-                             "handled_rate": handled / (max(replies) - started) if replies else 0.0})
+                rows.append(
+                    {
+                        "processes": count,
+                        "rps": result["rps"],
+                        "non2xx": result["non2xx"],
+                        "accepted": accepted,
+                        "handled": handled,
+                        "failed": len(failed),
+                        "load": f"{before} -> {load_average()}",
+                        "handled_rate": handled / (max(replies) - started) if replies else 0.0,
+                    }
+                )
             finally:
                 for process in processes:
                     stop_process(process)
@@ -191,26 +275,42 @@ async def measure(db: ScaleDatabase, args) -> None:
     try:
         async with start_sandbox() as sandbox:
             clock = ReplyClock(sandbox.state)
-            echo = await measure_polling("echo", start_echo(sandbox_url=sandbox.url, token=sandbox.token),
-                                         sandbox.state, clock, db, args)
+            echo = await measure_polling(
+                "echo", start_echo(sandbox_url=sandbox.url, token=sandbox.token), sandbox.state, clock, db, args
+            )
             os.environ["BOT_THROTTLE_LIMIT"] = str(args.throttle_limit)
-            zenith = await measure_polling("zenith bot", start_bot(db, sandbox_url=sandbox.url, token=sandbox.token,
-                                                                   redis_url=args.redis_url, namespace=namespace),
-                                           sandbox.state, clock, db, args)
+            zenith = await measure_polling(
+                "zenith bot",
+                start_bot(
+                    db, sandbox_url=sandbox.url, token=sandbox.token, redis_url=args.redis_url, namespace=namespace
+                ),
+                sandbox.state,
+                clock,
+                db,
+                args,
+            )
             ratio = zenith["throughput"]["per_second"] / echo["throughput"]["per_second"]
             p99_echo = percentile(echo["latency"]["latencies"], 0.99)
             p99_zenith = percentile(zenith["latency"]["latencies"], 0.99)
-            print(f"RESULT polling: echo {echo['throughput']['per_second']:.1f} updates/s, zenith bot "
-                  f"{zenith['throughput']['per_second']:.1f} updates/s, ratio {ratio:.2f}x; p99 at {args.concurrent} users: "
-                  f"echo {p99_echo:.1f} ms, zenith bot {p99_zenith:.1f} ms")
+            print(
+                f"RESULT polling: echo {echo['throughput']['per_second']:.1f} updates/s, zenith bot "
+                f"{zenith['throughput']['per_second']:.1f} updates/s, ratio {ratio:.2f}x; p99 at {args.concurrent} users: "
+                f"echo {p99_echo:.1f} ms, zenith bot {p99_zenith:.1f} ms"
+            )
             if args.webhook_processes:
                 rows = await measure_webhook(sandbox.state, sandbox.url, sandbox.token, db, args)
-                print(f"webhook scaling ({args.webhook_connections} connections, {args.webhook_seconds} s per row, /help):")
-                print("| processes | accepted req/s | 503 answers | handled updates/s | handled | error replies | load average |")
+                print(
+                    f"webhook scaling ({args.webhook_connections} connections, {args.webhook_seconds} s per row, /help):"
+                )
+                print(
+                    "| processes | accepted req/s | 503 answers | handled updates/s | handled | error replies | load average |"
+                )
                 print("| --- | --- | --- | --- | --- | --- | --- |")
                 for row in rows:
-                    print(f"| {row['processes']} | {row['rps']:.1f} | {row['non2xx']} | {row['handled_rate']:.1f} | "
-                          f"{row['handled']}/{row['accepted']} | {row['failed']} | {row['load']} |")
+                    print(
+                        f"| {row['processes']} | {row['rps']:.1f} | {row['non2xx']} | {row['handled_rate']:.1f} | "
+                        f"{row['handled']}/{row['accepted']} | {row['failed']} | {row['load']} |"
+                    )
     finally:
         _delete_namespace(args.redis_url, namespace)
 
@@ -222,8 +322,12 @@ def main() -> int:
     parser.add_argument("--concurrent", type=int, default=10)
     parser.add_argument("--latency-messages", type=int, default=30)
     parser.add_argument("--throttle-limit", type=int, default=0, help="BOT_THROTTLE_LIMIT of zenith (0: off)")
-    parser.add_argument("--webhook-processes", type=lambda raw: [int(p) for p in raw.split(",") if p.strip()],
-                        default=[1, 2], help="comma-separated process counts; empty: skip the webhook table")
+    parser.add_argument(
+        "--webhook-processes",
+        type=lambda raw: [int(p) for p in raw.split(",") if p.strip()],
+        default=[1, 2],
+        help="comma-separated process counts; empty: skip the webhook table",
+    )
     parser.add_argument("--webhook-seconds", type=int, default=10)
     parser.add_argument("--webhook-connections", type=int, default=32)
     parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))

@@ -62,8 +62,21 @@ def plan_nodes(node: dict[str, Any]) -> list[tuple[str, str | None, str | None]]
 def describe(nodes: list[tuple[str, str | None, str | None]]) -> str:
     parts = []
     for kind, relation, index in nodes:
-        if kind in ("Result", "Limit", "Sort", "Subquery Scan", "Unique", "Append", "HashAggregate",
-                    "Aggregate", "ModifyTable", "LockRows", "CTE Scan", "WindowAgg", "Materialize"):
+        if kind in (
+            "Result",
+            "Limit",
+            "Sort",
+            "Subquery Scan",
+            "Unique",
+            "Append",
+            "HashAggregate",
+            "Aggregate",
+            "ModifyTable",
+            "LockRows",
+            "CTE Scan",
+            "WindowAgg",
+            "Materialize",
+        ):
             continue
         parts.append(f"{kind}({index or relation})" if (index or relation) else kind)
     return ", ".join(dict.fromkeys(parts)) or "-"
@@ -72,21 +85,40 @@ def describe(nodes: list[tuple[str, str | None, str | None]]) -> str:
 async def measure(db: ScaleDatabase, *, repeat: int) -> None:
     """Run every hot query ``repeat`` times on the loaded database and print the table."""
     async with connect(db.url) as conn:
-        sizes = {row["relname"]: row["n"] for row in await fetch_all(
-            conn, "SELECT relname, reltuples::bigint AS n FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace")}
+        sizes = {
+            row["relname"]: row["n"]
+            for row in await fetch_all(
+                conn,
+                "SELECT relname, reltuples::bigint AS n FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace",
+            )
+        }
         # an ordinary creator (about 10 videos) with a video being tracked
-        row = await fetch_one(conn, "SELECT user_id, id FROM videos WHERE status = 'approved' AND user_id > %s"
-                                    " ORDER BY user_id, id LIMIT 1", (db.users // 2,))
+        row = await fetch_one(
+            conn,
+            "SELECT user_id, id FROM videos WHERE status = 'approved' AND user_id > %s ORDER BY user_id, id LIMIT 1",
+            (db.users // 2,),
+        )
         typical, approved = row["user_id"], row["id"]
         heavy = db.heavy_user_id  # 5,000+ videos
         now = datetime.now(timezone.utc)
-        queries = hot_queries(typical=typical, heavy=heavy, approved=approved, now=now,
-                              telegram_id=db.telegram_id(typical), last_user=db.users)
+        queries = hot_queries(
+            typical=typical,
+            heavy=heavy,
+            approved=approved,
+            now=now,
+            telegram_id=db.telegram_id(typical),
+            last_user=db.users,
+        )
         capture = PlanCapture()
         conn.add_notice_handler(capture)
-        for setting in ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0",
-                        "SET auto_explain.log_analyze = on", "SET auto_explain.log_format = json",
-                        "SET auto_explain.log_nested_statements = on", "SET client_min_messages = log"):
+        for setting in (
+            "LOAD 'auto_explain'",
+            "SET auto_explain.log_min_duration = 0",
+            "SET auto_explain.log_analyze = on",
+            "SET auto_explain.log_format = json",
+            "SET auto_explain.log_nested_statements = on",
+            "SET client_min_messages = log",
+        ):
             await conn.execute(setting)
         print(f"load average {load_average()}")
         print(f"{'query':38s} {'server ms':>9s} {'call ms':>8s}  plan")
@@ -115,18 +147,26 @@ async def measure(db: ScaleDatabase, *, repeat: int) -> None:
             print("no Seq Scan on a table over 10,000 rows")
 
 
-def hot_queries(*, typical: int, heavy: int, approved: int, now: datetime, telegram_id: int,
-                last_user: int) -> list[tuple[str, Callable[[Any], Awaitable[Any]]]]:
+def hot_queries(
+    *, typical: int, heavy: int, approved: int, now: datetime, telegram_id: int, last_user: int
+) -> list[tuple[str, Callable[[Any], Awaitable[Any]]]]:
     """(name, call) for each query the running system repeats; who calls it is in the name."""
     return [
-        ("bot: users.get_or_create (existing)", lambda c: users.get_or_create(c, telegram_id=telegram_id, language="ru",
-                                                                             username=f"creator{typical}", first_name=f"Creator {typical}")),
+        (
+            "bot: users.get_or_create (existing)",
+            lambda c: users.get_or_create(
+                c, telegram_id=telegram_id, language="ru", username=f"creator{typical}", first_name=f"Creator {typical}"
+            ),
+        ),
         ("bot: ledger.balances", lambda c: ledger.balances(c, typical)),
         ("bot: ledger.history(10)", lambda c: ledger.history(c, typical, 10)),
         ("bot: ledger.history(10) heavy user", lambda c: ledger.history(c, heavy, 10)),
         ("bot: videos.list_for_user p1", lambda c: videos.list_for_user(c, user_id=typical, limit=5, offset=0)),
         ("bot: videos.list_for_user heavy p1", lambda c: videos.list_for_user(c, user_id=heavy, limit=5, offset=0)),
-        ("bot: videos.list_for_user heavy p900", lambda c: videos.list_for_user(c, user_id=heavy, limit=5, offset=4500)),
+        (
+            "bot: videos.list_for_user heavy p900",
+            lambda c: videos.list_for_user(c, user_id=heavy, limit=5, offset=4500),
+        ),
         ("bot: snapshots.list_for_video", lambda c: snapshots.list_for_video(c, video_id=approved)),
         ("bot: payouts.list_for_user", lambda c: payouts.list_for_user(c, user_id=typical)),
         ("bot: rates.latest", lambda c: rates.latest(c, source="USDT")),
@@ -135,17 +175,39 @@ def hot_queries(*, typical: int, heavy: int, approved: int, now: datetime, teleg
         ("admin: payouts.count_by_status(req)", lambda c: payouts.count_by_status(c, status="requested")),
         ("report: videos.count_by_status", lambda c: videos.count_by_status(c)),
         ("admin: payouts.list_by_status(req)", lambda c: payouts.list_by_status(c, status="requested", limit=5)),
-        ("clock: claim_due_checks youtube 50", lambda c: videos.claim_due_checks(c, now=now, limit=50, platform="youtube")),
-        ("clock: claim_due_checks tiktok 20", lambda c: videos.claim_due_checks(c, now=now, limit=20, platform="tiktok")),
-        ("clock: claim_stale_checks youtube 50", lambda c: videos.claim_stale_checks(
-            c, now=now, older_than=timedelta(minutes=15), limit=50, platform="youtube")),
-        ("clock: payouts.find_stuck_sending", lambda c: payouts.find_stuck_sending(
-            c, updated_before=now - timedelta(minutes=2), limit=100)),
+        (
+            "clock: claim_due_checks youtube 50",
+            lambda c: videos.claim_due_checks(c, now=now, limit=50, platform="youtube"),
+        ),
+        (
+            "clock: claim_due_checks tiktok 20",
+            lambda c: videos.claim_due_checks(c, now=now, limit=20, platform="tiktok"),
+        ),
+        (
+            "clock: claim_stale_checks youtube 50",
+            lambda c: videos.claim_stale_checks(
+                c, now=now, older_than=timedelta(minutes=15), limit=50, platform="youtube"
+            ),
+        ),
+        (
+            "clock: payouts.find_stuck_sending",
+            lambda c: payouts.find_stuck_sending(c, updated_before=now - timedelta(minutes=2), limit=100),
+        ),
         ("clock: payouts.list_by_status(appr)", lambda c: payouts.list_by_status(c, status="approved", limit=100)),
         ("parsing: videos.get_many(50)", lambda c: videos.get_many(c, list(range(approved, approved + 50)))),
-        ("parsing: checks.record_check", lambda c: checks.record_check(
-            c, video_id=approved, views=2_000_000, likes=1, comments=0, taken_at=now,
-            earned_total=Decimal("130000.00"), next_check_at=now + timedelta(hours=1))),
+        (
+            "parsing: checks.record_check",
+            lambda c: checks.record_check(
+                c,
+                video_id=approved,
+                views=2_000_000,
+                likes=1,
+                comments=0,
+                taken_at=now,
+                earned_total=Decimal("130000.00"),
+                next_check_at=now + timedelta(hours=1),
+            ),
+        ),
         ("notify: users.list_active_ids(500)", lambda c: users.list_active_ids(c, after_id=last_user // 2, limit=500)),
         ("gauges: users.count(active)", lambda c: users.count(c, status="active")),
     ]
@@ -158,7 +220,9 @@ def main() -> int:
     parser.add_argument("--snapshots-per-video", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    print(f"loading: {args.users} users, {args.videos} videos, {args.snapshots_per_video} snapshots/video ...", flush=True)
+    print(
+        f"loading: {args.users} users, {args.videos} videos, {args.snapshots_per_video} snapshots/video ...", flush=True
+    )
     with scale_database(users=args.users, videos=args.videos, snapshots_per_video=args.snapshots_per_video) as db:
         print(f"loaded in {sum(db.seconds.values()):.1f} s: " + ", ".join(f"{k} {v}" for k, v in db.counts.items()))
         asyncio.run(measure(db, repeat=args.repeat))

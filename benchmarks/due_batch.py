@@ -64,19 +64,41 @@ def load(url: str, *, count: int, due_share: float, tiktok_share: float, now: da
             for video in range(1, count + 1):
                 platform = "tiktok" if rng.random() < tiktok_share else "youtube"
                 draw = rng.random()
-                status = "approved" if draw < 0.8 else "pending_moderation" if draw < 0.9 else "rejected" if draw < 0.95 else "finished"
+                status = (
+                    "approved"
+                    if draw < 0.8
+                    else "pending_moderation"
+                    if draw < 0.9
+                    else "rejected"
+                    if draw < 0.95
+                    else "finished"
+                )
                 next_check, enqueued = None, None
                 if status == "approved":
                     stats["approved"] += 1
                     due = rng.random() < (due_share if platform == "youtube" else due_share / 1000)
-                    next_check = now - timedelta(seconds=rng.uniform(1, 3600)) if due else now + timedelta(seconds=rng.uniform(60, 86_400))
+                    next_check = (
+                        now - timedelta(seconds=rng.uniform(1, 3600))
+                        if due
+                        else now + timedelta(seconds=rng.uniform(60, 86_400))
+                    )
                     if rng.random() < 0.005:
                         enqueued = now - timedelta(minutes=rng.uniform(16, 120))
                         stats["stale"] += 1
                     elif due:
                         stats[f"due {platform}"] += 1
-                copy.write_row((platform, f"v{video:011d}", 1 + video % users, f"https://example.invalid/{video}", status,
-                                next_check, enqueued, now - timedelta(days=rng.uniform(0, 30))))
+                copy.write_row(
+                    (
+                        platform,
+                        f"v{video:011d}",
+                        1 + video % users,
+                        f"https://example.invalid/{video}",
+                        status,
+                        next_check,
+                        enqueued,
+                        now - timedelta(days=rng.uniform(0, 30)),
+                    )
+                )
         conn.execute("VACUUM ANALYZE")
     return stats
 
@@ -86,17 +108,30 @@ async def measure(url: str, *, repeat: int, now: datetime) -> dict[tuple[str, st
     calls = (
         ("claim_due_checks youtube 50", lambda c: videos.claim_due_checks(c, now=now, limit=50, platform="youtube")),
         ("claim_due_checks tiktok 20", lambda c: videos.claim_due_checks(c, now=now, limit=20, platform="tiktok")),
-        ("claim_stale_checks youtube 50", lambda c: videos.claim_stale_checks(
-            c, now=now, older_than=timedelta(minutes=15), limit=50, platform="youtube")),
-        ("claim_stale_checks tiktok 20", lambda c: videos.claim_stale_checks(
-            c, now=now, older_than=timedelta(minutes=15), limit=20, platform="tiktok")),
+        (
+            "claim_stale_checks youtube 50",
+            lambda c: videos.claim_stale_checks(
+                c, now=now, older_than=timedelta(minutes=15), limit=50, platform="youtube"
+            ),
+        ),
+        (
+            "claim_stale_checks tiktok 20",
+            lambda c: videos.claim_stale_checks(
+                c, now=now, older_than=timedelta(minutes=15), limit=20, platform="tiktok"
+            ),
+        ),
     )
     results = {}
     async with connect(url) as conn:
         capture = PlanCapture()
         conn.add_notice_handler(capture)
-        for setting in ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0", "SET auto_explain.log_analyze = on",
-                        "SET auto_explain.log_format = json", "SET client_min_messages = log"):
+        for setting in (
+            "LOAD 'auto_explain'",
+            "SET auto_explain.log_min_duration = 0",
+            "SET auto_explain.log_analyze = on",
+            "SET auto_explain.log_format = json",
+            "SET client_min_messages = log",
+        ):
             await conn.execute(setting)
         for indexes in ("ours", "seed"):
             if indexes == "seed":  # the seed's indexes instead of ours, for this measurement only
@@ -131,8 +166,11 @@ def main() -> int:
         try:
             started = time.perf_counter()
             stats = load(url, count=size, due_share=args.due_share, tiktok_share=args.tiktok_share, now=now)
-            print(f"{size:,} videos loaded with COPY in {time.perf_counter() - started:.1f} s "
-                  f"({', '.join(f'{k} {v:,}' for k, v in stats.items())}); load average {load_average()}", flush=True)
+            print(
+                f"{size:,} videos loaded with COPY in {time.perf_counter() - started:.1f} s "
+                f"({', '.join(f'{k} {v:,}' for k, v in stats.items())}); load average {load_average()}",
+                flush=True,
+            )
             results = asyncio.run(measure(url, repeat=args.repeat, now=now))
             print(f"{'videos':>9s}  {'query':32s} {'ours ms':>8s} {'seed ms':>8s} {'seed/ours':>9s}  plan (ours)")
             for name in dict.fromkeys(key[0] for key in results):

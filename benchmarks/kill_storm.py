@@ -53,8 +53,10 @@ def latency(values: list[float | None]) -> str:
     if not answered:
         return f"0/{len(values)} answered"
     p99 = answered[min(len(answered) - 1, int(0.99 * len(answered)))]
-    return (f"{len(answered)}/{len(values)} answered, median {statistics.median(answered) * 1000:.1f} ms, "
-            f"p99 {p99 * 1000:.1f} ms, max {answered[-1] * 1000:.1f} ms")
+    return (
+        f"{len(answered)}/{len(values)} answered, median {statistics.median(answered) * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms, max {answered[-1] * 1000:.1f} ms"
+    )
 
 
 def main() -> int:
@@ -73,13 +75,28 @@ def main() -> int:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="zenith-kill-storm-") as folder:
         data_dir = Path(folder)
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
-               "REDIS_URL": TEST_REDIS_URL, "REDIS_NAMESPACE": namespace, "LOG_LEVEL": "WARNING", "PORT": str(port),
-               "TELEGRAM_BOT_TOKEN": "123456:benchmark-token-not-for-telegram", "SUPERVISOR_STATUS_INTERVAL_SECONDS": "0.5"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO_ROOT),
+            "DATA_DIR": str(data_dir),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": TEST_REDIS_URL,
+            "REDIS_NAMESPACE": namespace,
+            "LOG_LEVEL": "WARNING",
+            "PORT": str(port),
+            "TELEGRAM_BOT_TOKEN": "123456:benchmark-token-not-for-telegram",
+            "SUPERVISOR_STATUS_INTERVAL_SECONDS": "0.5",
+        }
         log_path = data_dir / "supervise.log"
         with open(log_path, "wb") as log:
-            supervisor = subprocess.Popen([sys.executable, "-m", "zenith", "supervise", "--pools", "parsing,rates,web"],
-                                          cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            supervisor = subprocess.Popen(
+                [sys.executable, "-m", "zenith", "supervise", "--pools", "parsing,rates,web"],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
         def pools() -> dict[str, dict]:
             try:
@@ -117,11 +134,17 @@ def main() -> int:
                 time.sleep(0.2)
             took = time.monotonic() - began
             state = pools()[args.pool]
-            print(f"policy: {state['max_restarts']} restarts per pool within {state['restart_window']:g} s; a kill every {args.interval:g} s")
+            print(
+                f"policy: {state['max_restarts']} restarts per pool within {state['restart_window']:g} s; a kill every {args.interval:g} s"
+            )
             if state["state"] == "failed":
-                print(f"{args.pool} pool gave up {took:.1f} s into the storm after {kills} kills ({state['restarts']} restarts): {state['failed_reason']}")
+                print(
+                    f"{args.pool} pool gave up {took:.1f} s into the storm after {kills} kills ({state['restarts']} restarts): {state['failed_reason']}"
+                )
             else:
-                print(f"{args.pool} pool still restarting after {took:.1f} s and {kills} kills ({state['restarts']} restarts)")
+                print(
+                    f"{args.pool} pool still restarting after {took:.1f} s and {kills} kills ({state['restarts']} restarts)"
+                )
             print(f"web /healthz before the storm: {latency(calm)}")
             print(f"web /healthz during the storm: {latency(storm)}")
             for name in ("rates", "web"):

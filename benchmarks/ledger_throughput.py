@@ -106,9 +106,9 @@ async def run(*, url: str, users: int, concurrency: int, seconds: float, count: 
     locks: Counter = Counter()
     try:
         async with connect(url) as conn:
-            deadlocks_before = (await fetch_one(
-                conn, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
-            ))["deadlocks"]
+            deadlocks_before = (
+                await fetch_one(conn, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+            )["deadlocks"]
         started = time.perf_counter()
         deadline = started + seconds
 
@@ -127,7 +127,9 @@ async def run(*, url: str, users: int, concurrency: int, seconds: float, count: 
                 begun = time.perf_counter()
                 try:
                     async with unit_of_work(pool) as conn:
-                        await ledger.credit_earning(conn, user_id=rng.choice(user_ids), amount=amount, idempotency_key=key)
+                        await ledger.credit_earning(
+                            conn, user_id=rng.choice(user_ids), amount=amount, idempotency_key=key
+                        )
                 except psycopg.Error as exc:
                     errors[type(exc).__name__] += 1
                     continue
@@ -139,9 +141,9 @@ async def run(*, url: str, users: int, concurrency: int, seconds: float, count: 
         stop_sampling.set()
         await sampler
         async with connect(url) as conn:
-            deadlocks_after = (await fetch_one(
-                conn, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
-            ))["deadlocks"]
+            deadlocks_after = (
+                await fetch_one(conn, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+            )["deadlocks"]
             transfers = (await fetch_one(conn, "SELECT count(*) AS n FROM ledger_transfers"))["n"]
             async with conn.transaction():
                 await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -171,7 +173,9 @@ def report(result: dict, *, concurrency: int) -> None:
     waiting = {k.split(":", 1)[1]: v for k, v in locks.items() if k.startswith("lock:")}
     print(f"credits:     {result['credits']} in {result['elapsed']:.1f} s with {concurrency} connections")
     print(f"throughput:  {result['rate']:.0f} credits/s")
-    print(f"latency:     p50 {result['p50'] * 1000:.1f} ms, p95 {result['p95'] * 1000:.1f} ms, max {result['max'] * 1000:.1f} ms")
+    print(
+        f"latency:     p50 {result['p50'] * 1000:.1f} ms, p95 {result['p95'] * 1000:.1f} ms, max {result['max'] * 1000:.1f} ms"
+    )
     print(
         f"lock waits:  {locks['lock']} of {locks['active']} active-backend samples ({100 * locks['lock'] / active:.0f} %)"
         f" over {locks['samples']} samples {dict(waiting) or ''}"
@@ -191,9 +195,9 @@ def main() -> None:
     url = create_database(args.admin_url)
     try:
         asyncio.run(apply_migrations(url))
-        result = asyncio.run(run(
-            url=url, users=args.users, concurrency=args.concurrency, seconds=args.seconds, count=args.count
-        ))
+        result = asyncio.run(
+            run(url=url, users=args.users, concurrency=args.concurrency, seconds=args.seconds, count=args.count)
+        )
     finally:
         drop_database(args.admin_url, url)
     report(result, concurrency=args.concurrency)

@@ -50,7 +50,14 @@ async def seed(pool, *, links: int, yt_state) -> tuple[users.User, list[tuple[st
     async with unit_of_work(pool) as conn:
         user = await users.get_or_create(conn, telegram_id=int(time.time()), language="en")
         user = await users.set_tier(conn, user_id=user.id, tier="gold")
-        account = await accounts.create_pending(conn, user_id=user.id, platform="youtube", handle="bench", verification_code="ZM-ABCDEFGH", external_id=CHANNEL)
+        account = await accounts.create_pending(
+            conn,
+            user_id=user.id,
+            platform="youtube",
+            handle="bench",
+            verification_code="ZM-ABCDEFGH",
+            external_id=CHANNEL,
+        )
         await accounts.mark_verified(conn, account_id=account.id, external_id=CHANNEL)
     made = []
     for i in range(links):
@@ -76,7 +83,9 @@ async def counts(pool) -> dict[str, int]:
 
 
 def spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "zenith", *argv], cwd=REPO_ROOT, env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)})
+    return subprocess.Popen(
+        [sys.executable, "-m", "zenith", *argv], cwd=REPO_ROOT, env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)}
+    )
 
 
 async def run(args) -> None:
@@ -87,16 +96,24 @@ async def run(args) -> None:
     try:
         with run_in_thread(fake_youtube.build_app(yt_state), yt_state) as yt:
             env = {
-                "DATABASE_URL": database_url, "REDIS_URL": args.redis_url, "REDIS_NAMESPACE": namespace,
-                "YOUTUBE_API_KEY": yt_state.api_key, "YOUTUBE_API_URL": yt.url + "/youtube/v3",
-                "ALLOW_PRIVATE_NETWORK": "true", "LOG_LEVEL": "WARNING",
-                "SUBMISSION_RESEND_SECONDS": str(args.resend_seconds), "CHECK_RESEND_SECONDS": str(args.resend_seconds),
-                "NOTICE_RESEND_SECONDS": str(args.resend_seconds), "CLOCK_TICK_SECONDS": str(args.tick_seconds),
+                "DATABASE_URL": database_url,
+                "REDIS_URL": args.redis_url,
+                "REDIS_NAMESPACE": namespace,
+                "YOUTUBE_API_KEY": yt_state.api_key,
+                "YOUTUBE_API_URL": yt.url + "/youtube/v3",
+                "ALLOW_PRIVATE_NETWORK": "true",
+                "LOG_LEVEL": "WARNING",
+                "SUBMISSION_RESEND_SECONDS": str(args.resend_seconds),
+                "CHECK_RESEND_SECONDS": str(args.resend_seconds),
+                "NOTICE_RESEND_SECONDS": str(args.resend_seconds),
+                "CLOCK_TICK_SECONDS": str(args.tick_seconds),
             }
             settings = load_settings(env)
             pool = await open_pool(database_url, max_size=4)
             user, links = await seed(pool, links=args.links, yt_state=yt_state)
-            processes.append(spawn(["worker", "--queues", "submission", "parsing", "--threads", str(args.threads)], env))
+            processes.append(
+                spawn(["worker", "--queues", "submission", "parsing", "--threads", str(args.threads)], env)
+            )
             time.sleep(3)  # worker start-up is not part of the figure
             broker = build_broker(settings, redis_url=args.redis_url, namespace=namespace)
 
@@ -104,8 +121,15 @@ async def run(args) -> None:
                 return await asyncio.to_thread(send, route, *message_args, broker=broker)
 
             for request_id, url in links:
-                await submit_link(send=wake, transaction=lambda: unit_of_work(pool), settings=settings, user=user, link=url,
-                                  request_id=request_id, source="benchmark")
+                await submit_link(
+                    send=wake,
+                    transaction=lambda: unit_of_work(pool),
+                    settings=settings,
+                    user=user,
+                    link=url,
+                    request_id=request_id,
+                    source="benchmark",
+                )
             while (await counts(pool))["stored"] < max(1, args.links // 10):
                 await asyncio.sleep(0.05)
             client = redis.Redis.from_url(args.redis_url)
@@ -113,8 +137,10 @@ async def run(args) -> None:
                 client.delete(key)
             lost_at = time.monotonic()
             before = await counts(pool)
-            print(f"Redis emptied: {args.links - before['stored']} of {args.links} accepted links not stored yet, "
-                  f"{before['checked']} videos checked")
+            print(
+                f"Redis emptied: {args.links - before['stored']} of {args.links} accepted links not stored yet, "
+                f"{before['checked']} videos checked"
+            )
             processes.append(spawn(["clock"], env))
             marks: dict[str, float] = {}
             while time.monotonic() - lost_at < 30 * args.resend_seconds + 120:
@@ -130,10 +156,12 @@ async def run(args) -> None:
                     marks["checked"] = elapsed
                     break
                 await asyncio.sleep(0.2)
-            print(f"from the loss: first lost submission re-sent by the clock {marks.get('resent', float('nan')):.1f} s, "
-                  f"first re-sent one stored {marks.get('resent_stored', float('nan')):.1f} s, all {args.links} stored "
-                  f"{marks.get('stored', float('nan')):.1f} s, every first check stored {marks.get('checked', float('nan')):.1f} s "
-                  f"(resend thresholds {args.resend_seconds} s, clock tick {args.tick_seconds} s, platform latency {args.latency_ms} ms)")
+            print(
+                f"from the loss: first lost submission re-sent by the clock {marks.get('resent', float('nan')):.1f} s, "
+                f"first re-sent one stored {marks.get('resent_stored', float('nan')):.1f} s, all {args.links} stored "
+                f"{marks.get('stored', float('nan')):.1f} s, every first check stored {marks.get('checked', float('nan')):.1f} s "
+                f"(resend thresholds {args.resend_seconds} s, clock tick {args.tick_seconds} s, platform latency {args.latency_ms} ms)"
+            )
             broker.close()
             await pool.close()
     finally:

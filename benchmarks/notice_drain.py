@@ -62,9 +62,16 @@ def load_users(url: str, count: int) -> list[int]:
 
 async def drain(url: str, user_ids: list[int], *, latency: float, args) -> dict:
     namespace = f"bench-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DATABASE_URL": url, "REDIS_URL": args.redis_url,
-           "REDIS_NAMESPACE": namespace, "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN, "LOG_LEVEL": "WARNING",
-           "OTEL_EXPORTER_OTLP_ENDPOINT": ""}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "DATABASE_URL": url,
+        "REDIS_URL": args.redis_url,
+        "REDIS_NAMESPACE": namespace,
+        "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN,
+        "LOG_LEVEL": "WARNING",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "",
+    }
     worker = None
     try:
         async with start_sandbox(token=SANDBOX_TOKEN) as sandbox:
@@ -86,6 +93,7 @@ async def drain(url: str, user_ids: list[int], *, latency: float, args) -> dict:
             refused = 0
             original_check = state.rate_limits.check if hasattr(state.rate_limits, "check") else None
             if original_check is not None:
+
                 def check(*a, **k):
                     nonlocal refused
                     try:
@@ -93,18 +101,39 @@ async def drain(url: str, user_ids: list[int], *, latency: float, args) -> dict:
                     except Exception:
                         refused += 1
                         raise
+
                 state.rate_limits.check = check
             env["TELEGRAM_API_URL"] = sandbox.url
             broker = build_broker(load_settings(env), redis_url=args.redis_url, namespace=namespace)
             for index in range(args.notices):
                 user_id = user_ids[index // args.per_chat]
-                send(NOTIFY, user_id, "notify.video.credited",
-                     {"amount": "12.50", "url": f"https://youtu.be/v{index:09d}", "views": 1000 + index},
-                     f"bench-credit:{namespace}:{index}", None, broker=broker)
+                send(
+                    NOTIFY,
+                    user_id,
+                    "notify.video.credited",
+                    {"amount": "12.50", "url": f"https://youtu.be/v{index:09d}", "views": 1000 + index},
+                    f"bench-credit:{namespace}:{index}",
+                    None,
+                    broker=broker,
+                )
             broker.close()
             load_before = load_average()
-            worker = subprocess.Popen([sys.executable, "-m", "zenith", "worker", "--queues", "notifications",
-                                       "--processes", "1", "--threads", str(args.threads)], cwd=REPO_ROOT, env=env)
+            worker = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "zenith",
+                    "worker",
+                    "--queues",
+                    "notifications",
+                    "--processes",
+                    "1",
+                    "--threads",
+                    str(args.threads),
+                ],
+                cwd=REPO_ROOT,
+                env=env,
+            )
             deadline = time.perf_counter() + DRAIN_TIMEOUT_SECONDS
             while not sent and worker.poll() is None and time.perf_counter() < deadline:
                 await asyncio.sleep(0.05)
@@ -115,9 +144,15 @@ async def drain(url: str, user_ids: list[int], *, latency: float, args) -> dict:
                 await asyncio.sleep(0.2)
             cpu = process_cpu_seconds(worker.pid) - cpu_at_first
             elapsed = (sent[-1] - sent[0]) if len(sent) > 1 else float("nan")
-            return {"latency": latency, "sent": len(sent), "rate": (len(sent) - 1) / elapsed if len(sent) > 1 else 0.0,
-                    "seconds": elapsed, "refused": refused, "cpu_ms": cpu * 1000 / max(1, len(sent)),
-                    "load": f"{load_before} -> {load_average()}"}
+            return {
+                "latency": latency,
+                "sent": len(sent),
+                "rate": (len(sent) - 1) / elapsed if len(sent) > 1 else 0.0,
+                "seconds": elapsed,
+                "refused": refused,
+                "cpu_ms": cpu * 1000 / max(1, len(sent)),
+                "load": f"{load_before} -> {load_average()}",
+            }
     finally:
         if worker is not None:
             stop_process(worker)
@@ -139,10 +174,13 @@ def main() -> int:
         user_ids = load_users(url, -(-args.notices // args.per_chat))
         for latency in args.latency:
             result = asyncio.run(drain(url, user_ids, latency=latency, args=args))
-            print(f"sendMessage latency {latency * 1000:.0f} ms, {args.per_chat} per chat, {args.threads} threads: "
-                  f"{result['sent']}/{args.notices} notices in "
-                  f"{result['seconds']:.1f} s = {result['rate']:.1f} notices/s, 429 answers {result['refused']}, "
-                  f"worker CPU {result['cpu_ms']:.1f} ms/notice; load average {result['load']}", flush=True)
+            print(
+                f"sendMessage latency {latency * 1000:.0f} ms, {args.per_chat} per chat, {args.threads} threads: "
+                f"{result['sent']}/{args.notices} notices in "
+                f"{result['seconds']:.1f} s = {result['rate']:.1f} notices/s, 429 answers {result['refused']}, "
+                f"worker CPU {result['cpu_ms']:.1f} ms/notice; load average {result['load']}",
+                flush=True,
+            )
     finally:
         drop_database(url)
     return 0

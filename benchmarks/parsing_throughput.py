@@ -57,8 +57,22 @@ async def seed(pool, *, youtube: int, tiktok: int, yt_state, tt_state) -> dict[s
     async with unit_of_work(pool) as conn:
         user = await users.get_or_create(conn, telegram_id=int(time.time()), language="en")
         user = await users.set_tier(conn, user_id=user.id, tier="gold")
-        yt = await accounts.create_pending(conn, user_id=user.id, platform="youtube", handle="bench", verification_code="ZM-ABCDEFGH", external_id="UCbenchmark")
-        tt = await accounts.create_pending(conn, user_id=user.id, platform="tiktok", handle="creator", verification_code="ZM-ABCDEFGH", external_id="6800000000000000001")
+        yt = await accounts.create_pending(
+            conn,
+            user_id=user.id,
+            platform="youtube",
+            handle="bench",
+            verification_code="ZM-ABCDEFGH",
+            external_id="UCbenchmark",
+        )
+        tt = await accounts.create_pending(
+            conn,
+            user_id=user.id,
+            platform="tiktok",
+            handle="creator",
+            verification_code="ZM-ABCDEFGH",
+            external_id="6800000000000000001",
+        )
         ids: dict[str, list[int]] = {"youtube": [], "tiktok": []}
         due = datetime.now(timezone.utc) - timedelta(minutes=1)
         for platform, count, account in (("youtube", youtube, yt), ("tiktok", tiktok, tt)):
@@ -69,8 +83,15 @@ async def seed(pool, *, youtube: int, tiktok: int, yt_state, tt_state) -> dict[s
                 else:
                     tt_state.add_video(external, views=1_000 + i, author="creator")
                 video, _ = await videos.insert(
-                    conn, platform=platform, external_id=external, user_id=user.id, url=f"https://x/{external}",
-                    request_id=uuid.uuid4().hex, account_id=account.id, status="approved", next_check_at=due,
+                    conn,
+                    platform=platform,
+                    external_id=external,
+                    user_id=user.id,
+                    url=f"https://x/{external}",
+                    request_id=uuid.uuid4().hex,
+                    account_id=account.id,
+                    status="approved",
+                    next_check_at=due,
                 )
                 ids[platform].append(video.id)
     return ids
@@ -78,7 +99,9 @@ async def seed(pool, *, youtube: int, tiktok: int, yt_state, tt_state) -> dict[s
 
 async def checked_at(pool, ids: list[int]) -> list[datetime]:
     async with pool.connection() as conn:
-        rows = await fetch_all(conn, "SELECT last_checked_at FROM videos WHERE id = ANY(%s) AND last_checked_at IS NOT NULL", (ids,))
+        rows = await fetch_all(
+            conn, "SELECT last_checked_at FROM videos WHERE id = ANY(%s) AND last_checked_at IS NOT NULL", (ids,)
+        )
     return [row["last_checked_at"] for row in rows]
 
 
@@ -88,19 +111,28 @@ async def run(args) -> None:
     yt_state, tt_state = fake_youtube.FakeYouTubeState(), fake_tiktok.FakeTikTokState()
     worker = None
     try:
-        with run_in_thread(with_latency(fake_youtube.build_app(yt_state), args.latency_ms), yt_state) as yt, \
-             run_in_thread(with_latency(fake_tiktok.build_app(tt_state), args.latency_ms), tt_state) as tt:
+        with (
+            run_in_thread(with_latency(fake_youtube.build_app(yt_state), args.latency_ms), yt_state) as yt,
+            run_in_thread(with_latency(fake_tiktok.build_app(tt_state), args.latency_ms), tt_state) as tt,
+        ):
             env = {
-                "DATABASE_URL": database_url, "REDIS_URL": args.redis_url, "REDIS_NAMESPACE": namespace,
-                "YOUTUBE_API_KEY": yt_state.api_key, "YOUTUBE_API_URL": yt.url + "/youtube/v3", "TIKTOK_BASE_URL": tt.url,
-                "ALLOW_PRIVATE_NETWORK": "true", "LOG_LEVEL": "WARNING", "DATABASE_POOL_MAX": "10",
+                "DATABASE_URL": database_url,
+                "REDIS_URL": args.redis_url,
+                "REDIS_NAMESPACE": namespace,
+                "YOUTUBE_API_KEY": yt_state.api_key,
+                "YOUTUBE_API_URL": yt.url + "/youtube/v3",
+                "TIKTOK_BASE_URL": tt.url,
+                "ALLOW_PRIVATE_NETWORK": "true",
+                "LOG_LEVEL": "WARNING",
+                "DATABASE_POOL_MAX": "10",
             }
             settings = load_settings(env)
             pool = await open_pool(database_url, max_size=4)
             ids = await seed(pool, youtube=args.youtube, tiktok=args.tiktok, yt_state=yt_state, tt_state=tt_state)
             worker = subprocess.Popen(
                 [sys.executable, "-m", "zenith", "worker", "--queues", "parsing", "--threads", str(args.threads)],
-                cwd=REPO_ROOT, env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
+                cwd=REPO_ROOT,
+                env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
             )
             time.sleep(3)  # worker start-up is not part of the figure
             broker = build_broker(settings, redis_url=args.redis_url, namespace=namespace)
@@ -117,13 +149,19 @@ async def run(args) -> None:
                     continue
                 last = max(await checked_at(pool, platform_ids))
                 seconds = (last - started).total_seconds()
-                print(f"{platform:8s} {len(platform_ids):6d} videos in {seconds:6.2f} s = {len(platform_ids) / seconds:7.1f} videos/s")
+                print(
+                    f"{platform:8s} {len(platform_ids):6d} videos in {seconds:6.2f} s = {len(platform_ids) / seconds:7.1f} videos/s"
+                )
             last = max(await checked_at(pool, everything))
             total = (last - started).total_seconds()
-            print(f"{'total':8s} {len(everything):6d} videos in {total:6.2f} s = {len(everything) / total:7.1f} videos/s "
-                  f"(worker threads {args.threads}, platform latency {args.latency_ms} ms)")
-            print(f"YouTube videos.list calls: {len(yt_state.ids_per_call('videos'))} (max ids per call "
-                  f"{max((len(c) for c in yt_state.ids_per_call('videos')), default=0)}); TikTok page loads: {len(tt_state.calls)}")
+            print(
+                f"{'total':8s} {len(everything):6d} videos in {total:6.2f} s = {len(everything) / total:7.1f} videos/s "
+                f"(worker threads {args.threads}, platform latency {args.latency_ms} ms)"
+            )
+            print(
+                f"YouTube videos.list calls: {len(yt_state.ids_per_call('videos'))} (max ids per call "
+                f"{max((len(c) for c in yt_state.ids_per_call('videos')), default=0)}); TikTok page loads: {len(tt_state.calls)}"
+            )
             await runtime.close()
             broker.close()
             await pool.close()

@@ -41,7 +41,9 @@ PAYOUT_AMOUNT_RUB = "500.00"
 
 # Each statement gets %(users)s, %(videos)s, %(snapshots)s.
 LOAD_STATEMENTS: tuple[tuple[str, str], ...] = (
-    ("users", """
+    (
+        "users",
+        """
         INSERT INTO users (id, telegram_id, username, first_name, language, tier, status, created_at, updated_at)
         SELECT g, %(telegram_base)s + g, 'creator' || g, 'Creator ' || g,
                CASE WHEN g %% 3 = 0 THEN 'en' ELSE 'ru' END,
@@ -49,13 +51,19 @@ LOAD_STATEMENTS: tuple[tuple[str, str], ...] = (
                CASE WHEN g %% 100 = 7 THEN 'banned' WHEN g %% 100 IN (11, 12, 13) THEN 'inactive' ELSE 'active' END,
                now() - (g %% 365) * interval '1 day', now() - (g %% 30) * interval '1 day'
           FROM generate_series(1, %(users)s) AS g
-    """),
-    ("ledger_accounts", """
+    """,
+    ),
+    (
+        "ledger_accounts",
+        """
         INSERT INTO ledger_accounts (key, user_id, balance)
         SELECT 'user:' || u || ':' || side, u, 0
           FROM generate_series(1, %(users)s) AS u, unnest(ARRAY['available', 'reserved']) AS side
-    """),
-    ("videos", """
+    """,
+    ),
+    (
+        "videos",
+        """
         INSERT INTO videos (id, platform, external_id, user_id, url, title, status, status_reason, views, credited,
                             next_check_at, check_enqueued_at, last_checked_at, submitted_at, request_id, trace_id)
         SELECT g, v.platform, v.external_id, v.user_id, 'https://example.invalid/' || v.external_id, 'Video ' || g,
@@ -77,13 +85,19 @@ LOAD_STATEMENTS: tuple[tuple[str, str], ...] = (
                    CASE WHEN s.slot = 0 THEN 'pending_moderation' WHEN s.slot = 1 THEN 'rejected'
                         WHEN s.slot = 2 THEN 'failed' WHEN s.slot < 8 THEN 'approved' ELSE 'finished' END AS status,
                    s.slot >= 3 AS credited) AS v
-    """),
-    ("view_snapshots", """
+    """,
+    ),
+    (
+        "view_snapshots",
+        """
         INSERT INTO view_snapshots (video_id, views, likes, comments, taken_at)
         SELECT g, 1000 * k + g %% 1000, k, 0, now() - interval '7 days' + k * interval '1 hour'
           FROM generate_series(1, %(videos)s) AS g, generate_series(1, %(snapshots)s) AS k
-    """),
-    ("payouts", """
+    """,
+    ),
+    (
+        "payouts",
+        """
         INSERT INTO payouts (id, user_id, amount_rub, asset, asset_amount, rate, rate_fetched_at, status,
                              failure_reason, spend_id, request_id, attempts, created_at, updated_at)
         SELECT g, g, %(payout)s::numeric, 'USDT', 5.5, 90.9, now(), p.status,
@@ -94,8 +108,11 @@ LOAD_STATEMENTS: tuple[tuple[str, str], ...] = (
                LATERAL (SELECT CASE WHEN g %% 100 < 80 THEN 'paid' WHEN g %% 100 < 87 THEN 'failed'
                                     WHEN g %% 100 < 92 THEN 'rejected' WHEN g %% 100 < 97 THEN 'requested'
                                     WHEN g %% 100 < 99 THEN 'approved' ELSE 'sending' END AS status) AS p
-    """),
-    ("ledger_transfers", """
+    """,
+    ),
+    (
+        "ledger_transfers",
+        """
         INSERT INTO ledger_transfers (from_account, to_account, amount, kind, idempotency_key, video_id, payout_id, created_at)
         SELECT 'system:earnings', 'user:' || user_id || ':available', credited, 'earning',
                'earning:video:' || id, id, NULL, submitted_at + interval '1 hour'
@@ -111,25 +128,35 @@ LOAD_STATEMENTS: tuple[tuple[str, str], ...] = (
                'payout:' || id || CASE WHEN status = 'paid' THEN ':settle' ELSE ':release' END, NULL, id, updated_at
           FROM payouts WHERE status IN ('paid', 'failed', 'rejected')
         ORDER BY 8
-    """),
-    ("balances", """
+    """,
+    ),
+    (
+        "balances",
+        """
         UPDATE ledger_accounts a SET balance = t.balance
           FROM (SELECT key, sum(amount) AS balance FROM (
                     SELECT to_account AS key, amount FROM ledger_transfers
                     UNION ALL SELECT from_account, -amount FROM ledger_transfers) AS m
                  WHERE key LIKE 'user:%%' GROUP BY key) AS t
          WHERE a.key = t.key
-    """),
-    ("exchange_rates", """
+    """,
+    ),
+    (
+        "exchange_rates",
+        """
         INSERT INTO exchange_rates (source, target, rate, fetched_at)
         SELECT asset, 'RUB', 90 + k %% 7, now() - k * interval '5 minutes'
           FROM unnest(ARRAY['USDT', 'TON']) AS asset, generate_series(0, 2000) AS k
-    """),
-    ("sequences", """
+    """,
+    ),
+    (
+        "sequences",
+        """
         SELECT setval('users_id_seq', (SELECT max(id) FROM users)),
                setval('videos_id_seq', (SELECT max(id) FROM videos)),
                setval('payouts_id_seq', (SELECT max(id) FROM payouts))
-    """),
+    """,
+    ),
 )
 
 
@@ -160,8 +187,14 @@ def load(url: str, *, users: int, videos: int, snapshots_per_video: int) -> Scal
     """
     if users < 20 or videos < HEAVY_USER_VIDEOS:
         raise ValueError(f"need at least 20 users and {HEAVY_USER_VIDEOS} videos")
-    params = {"users": users, "videos": videos, "snapshots": snapshots_per_video, "heavy": HEAVY_USER_VIDEOS,
-              "telegram_base": TELEGRAM_ID_BASE, "payout": PAYOUT_AMOUNT_RUB}
+    params = {
+        "users": users,
+        "videos": videos,
+        "snapshots": snapshots_per_video,
+        "heavy": HEAVY_USER_VIDEOS,
+        "telegram_base": TELEGRAM_ID_BASE,
+        "payout": PAYOUT_AMOUNT_RUB,
+    }
     db = ScaleDatabase(url=url, users=users)
     with psycopg.connect(url, autocommit=True) as conn:
         # generated rows are consistent by construction: skip the per-row FK checks
@@ -181,8 +214,9 @@ def load(url: str, *, users: int, videos: int, snapshots_per_video: int) -> Scal
 
 
 @contextmanager
-def scale_database(*, users: int = 50_000, videos: int = 500_000, snapshots_per_video: int = 4,
-                   prefix: str = "zenith_bench") -> Iterator[ScaleDatabase]:
+def scale_database(
+    *, users: int = 50_000, videos: int = 500_000, snapshots_per_video: int = 4, prefix: str = "zenith_bench"
+) -> Iterator[ScaleDatabase]:
     """A migrated database loaded by ``load``; dropped when the block ends (even on error)."""
     url = create_migrated_database(prefix)
     try:

@@ -51,7 +51,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _hits() -> tuple[float, float]:
     counter = get_metrics().cache_requests
-    return counter.labels(cache="creator", result="hit")._value.get(), counter.labels(cache="creator", result="miss")._value.get()
+    return counter.labels(cache="creator", result="hit")._value.get(), counter.labels(
+        cache="creator", result="miss"
+    )._value.get()
 
 
 async def _drive(read, *, pick, seconds: float, concurrency: int, invalidate=None) -> list[float]:
@@ -80,8 +82,10 @@ async def _fill_each(reads: CreatorReads, user_ids) -> None:
 
 def _row(mode: str, latencies: list[float], seconds: float, hit_ratio: str) -> str:
     ms = [x * 1000 for x in latencies]
-    return (f"{mode:<10} {len(ms) / seconds:>10,.0f} {statistics.median(ms):>9.2f} {_percentile(ms, 0.99):>9.2f}"
-            f" {hit_ratio:>9}   {load_average()}")
+    return (
+        f"{mode:<10} {len(ms) / seconds:>10,.0f} {statistics.median(ms):>9.2f} {_percentile(ms, 0.99):>9.2f}"
+        f" {hit_ratio:>9}   {load_average()}"
+    )
 
 
 def main(args: argparse.Namespace) -> None:
@@ -112,16 +116,24 @@ async def measure(url: str, args: argparse.Namespace) -> None:
                 hot_ids = iter(range(1, min(args.hot, args.users) + 1))
                 await asyncio.gather(*(_fill_each(reads, hot_ids) for _ in range(args.concurrency)))
             hits0, misses0 = _hits()
-            latencies = await _drive(reads.creator_stats, pick=pick, seconds=args.seconds, concurrency=args.concurrency, invalidate=reads.invalidate)
+            latencies = await _drive(
+                reads.creator_stats,
+                pick=pick,
+                seconds=args.seconds,
+                concurrency=args.concurrency,
+                invalidate=reads.invalidate,
+            )
             hits, misses = _hits()
             ratio = (hits - hits0) / max(1.0, (hits - hits0) + (misses - misses0))
             rows.append(_row(mode, latencies, args.seconds, f"{ratio:.1%}"))
-        print(f"creator_stats, {args.users:,} creators, {args.concurrency} readers, pool {args.pool}, {args.seconds:g} s per mode")
+        print(
+            f"creator_stats, {args.users:,} creators, {args.concurrency} readers, pool {args.pool}, {args.seconds:g} s per mode"
+        )
         print("\n".join(rows))
     finally:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=1000)]
         for start in range(0, len(keys), 1000):
-            await redis.delete(*keys[start:start + 1000])
+            await redis.delete(*keys[start : start + 1000])
         await redis.aclose()
         await pool.close()
 

@@ -55,9 +55,21 @@ sys.exit(supervise(pools, settings=load_settings(), policy=SupervisorPolicy(**co
 
 
 def start_supervisor(work: Path, pools: list[dict], policy: dict) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DATA_DIR": str(work / "data"), "REDIS_URL": "", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "DATA_DIR": str(work / "data"),
+        "REDIS_URL": "",
+        "LOG_LEVEL": "WARNING",
+    }
     config = json.dumps({"pools": pools, "policy": policy})
-    return subprocess.Popen([sys.executable, "-c", RUNNER, config], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-c", RUNNER, config],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def starts(marker: Path) -> list[dict]:
@@ -84,8 +96,16 @@ def stop(process: subprocess.Popen) -> None:
 def restart_latency(work: Path, *, kills: int, backoff_base: float) -> list[float]:
     marker = work / f"victim-{backoff_base}.jsonl"
     child = work / "child.py"
-    policy = {"backoff_base": backoff_base, "backoff_cap": 30.0, "healthy_after": 1.0, "max_restarts": 10_000, "status_interval": 5.0}
-    process = start_supervisor(work, [{"name": "victim", "argv": [sys.executable, str(child), str(marker)], "heartbeat_timeout": 60.0}], policy)
+    policy = {
+        "backoff_base": backoff_base,
+        "backoff_cap": 30.0,
+        "healthy_after": 1.0,
+        "max_restarts": 10_000,
+        "status_interval": 5.0,
+    }
+    process = start_supervisor(
+        work, [{"name": "victim", "argv": [sys.executable, str(child), str(marker)], "heartbeat_timeout": 60.0}], policy
+    )
     latencies = []
     try:
         current = wait_for_starts(marker, 1)[-1]
@@ -114,7 +134,14 @@ def proc_rss_kib(pid: int) -> int:
 
 def idle_cost(work: Path, *, seconds: float) -> tuple[float, float, int, int]:
     child = work / "child.py"
-    pools = [{"name": f"pool{i}", "argv": [sys.executable, str(child), str(work / f"idle{i}.jsonl")], "heartbeat_timeout": 60.0} for i in range(5)]
+    pools = [
+        {
+            "name": f"pool{i}",
+            "argv": [sys.executable, str(child), str(work / f"idle{i}.jsonl")],
+            "heartbeat_timeout": 60.0,
+        }
+        for i in range(5)
+    ]
     process = start_supervisor(work, pools, {"status_interval": 5.0})
     try:
         for i in range(5):
@@ -154,9 +181,23 @@ def real_pools(*, kills: int, idle_seconds: float) -> None:
     client = redis_client.Redis.from_url(TEST_REDIS_URL)
     with tempfile.TemporaryDirectory(prefix="zenith-supervisor-real-") as folder:
         data_dir = Path(folder)
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
-               "REDIS_URL": TEST_REDIS_URL, "REDIS_NAMESPACE": namespace, "LOG_LEVEL": "WARNING", "WEBHOOK_URL": "https://bench.invalid/hook"}
-        supervisor = subprocess.Popen([sys.executable, "-m", "zenith", "supervise"], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO_ROOT),
+            "DATA_DIR": str(data_dir),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": TEST_REDIS_URL,
+            "REDIS_NAMESPACE": namespace,
+            "LOG_LEVEL": "WARNING",
+            "WEBHOOK_URL": "https://bench.invalid/hook",
+        }
+        supervisor = subprocess.Popen(
+            [sys.executable, "-m", "zenith", "supervise"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
         def parsing_pid() -> int | None:
             try:
@@ -191,7 +232,9 @@ def real_pools(*, kills: int, idle_seconds: float) -> None:
                 wait(lambda probe=probe: processed(probe))
                 latencies.append(time.monotonic() - killed_at)
                 wait(lambda victim=victim: parsing_pid() not in (None, victim))
-            print(f"real parsing worker SIGKILLed -> pool serving again (a new message processed): {summary(latencies)}")
+            print(
+                f"real parsing worker SIGKILLed -> pool serving again (a new message processed): {summary(latencies)}"
+            )
             time.sleep(5.0)  # let start-up settle
             cpu_before, wall_before = proc_cpu_seconds(supervisor.pid), time.monotonic()
             rss_peak = 0
@@ -217,7 +260,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=15)
     parser.add_argument("--idle-seconds", type=float, default=10.0)
-    parser.add_argument("--real", action="store_true", help="real worker pools under `zenith supervise` (needs PostgreSQL and Redis)")
+    parser.add_argument(
+        "--real", action="store_true", help="real worker pools under `zenith supervise` (needs PostgreSQL and Redis)"
+    )
     args = parser.parse_args()
     if args.real:
         real_pools(kills=args.kills, idle_seconds=args.idle_seconds)
@@ -225,8 +270,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="zenith-supervisor-bench-") as folder:
         work = Path(folder)
         (work / "child.py").write_text(CHILD)
-        print(f"restart latency, production backoff (0.5 s first delay): {summary(restart_latency(work, kills=args.kills, backoff_base=0.5))}")
-        print(f"restart latency, no backoff (supervisor + Python start-up): {summary(restart_latency(work, kills=args.kills, backoff_base=0.0))}")
+        print(
+            f"restart latency, production backoff (0.5 s first delay): {summary(restart_latency(work, kills=args.kills, backoff_base=0.5))}"
+        )
+        print(
+            f"restart latency, no backoff (supervisor + Python start-up): {summary(restart_latency(work, kills=args.kills, backoff_base=0.0))}"
+        )
         cpu, wall, rss, peak = idle_cost(work, seconds=args.idle_seconds)
         # /proc counts CPU time in clock ticks (10 ms): below one tick reads as 0.
         print(

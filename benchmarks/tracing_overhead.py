@@ -66,7 +66,9 @@ class _Sink(BaseHTTPRequestHandler):
 def run(*, messages: int, threads: int, redis_url: str, traced: bool, endpoint: str) -> tuple[float, float]:
     """Enqueue ``messages`` no-op messages, then process them; return (sent/s, processed/s)."""
     if traced:
-        setup_tracing(load_settings({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}), role="benchmark", instrument_libraries=False)
+        setup_tracing(
+            load_settings({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}), role="benchmark", instrument_libraries=False
+        )
     namespace = f"bench-{uuid.uuid4().hex[:10]}"
     broker = RedisBroker(url=redis_url, namespace=namespace)
     install_telemetry_middleware(broker, metrics=False)
@@ -113,13 +115,29 @@ def run_pipeline(args, *, endpoint: str) -> None:
                 os.environ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio"
                 os.environ["OTEL_TRACES_SAMPLER_ARG"] = str(args.sample_ratio)
             before = _Sink.received
-            print(f"-- round {round_index + 1}, worker tracing {mode}" + (f" ({args.sample_ratio})" if mode == "sampled" else "") + f"; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-            asyncio.run(parsing_throughput.run(argparse.Namespace(
-                youtube=args.youtube, tiktok=args.tiktok, threads=args.threads, latency_ms=args.latency_ms, redis_url=args.redis_url,
-            )))
+            print(
+                f"-- round {round_index + 1}, worker tracing {mode}"
+                + (f" ({args.sample_ratio})" if mode == "sampled" else "")
+                + f"; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+                flush=True,
+            )
+            asyncio.run(
+                parsing_throughput.run(
+                    argparse.Namespace(
+                        youtube=args.youtube,
+                        tiktok=args.tiktok,
+                        threads=args.threads,
+                        latency_ms=args.latency_ms,
+                        redis_url=args.redis_url,
+                    )
+                )
+            )
             print(f"   OTLP export requests: {_Sink.received - before}", flush=True)
             if _Sink.census:
-                print(f"   spans exported: {_Sink.spans} ({_Sink.spans / (args.youtube + args.tiktok):.1f} per video)", flush=True)
+                print(
+                    f"   spans exported: {_Sink.spans} ({_Sink.spans / (args.youtube + args.tiktok):.1f} per video)",
+                    flush=True,
+                )
                 for name, count in _Sink.census.most_common():
                     print(f"     {count:7d}  {name}", flush=True)
                 _Sink.census.clear()
@@ -134,14 +152,25 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--pipeline", action="store_true", help="measure the real parsing pipeline instead of no-op messages")
+    parser.add_argument(
+        "--pipeline", action="store_true", help="measure the real parsing pipeline instead of no-op messages"
+    )
     parser.add_argument("--youtube", type=int, default=1500, help="--pipeline: YouTube videos per run")
     parser.add_argument("--tiktok", type=int, default=0, help="--pipeline: TikTok videos per run")
-    parser.add_argument("--modes", nargs="+", default=["off", "on"], choices=["off", "on", "sampled"],
-                        help="--pipeline: worker tracing modes per round, in order (sampled: parentbased_traceidratio)")
-    parser.add_argument("--sample-ratio", type=float, default=0.1, help="--pipeline: OTEL_TRACES_SAMPLER_ARG of the sampled mode")
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["off", "on"],
+        choices=["off", "on", "sampled"],
+        help="--pipeline: worker tracing modes per round, in order (sampled: parentbased_traceidratio)",
+    )
+    parser.add_argument(
+        "--sample-ratio", type=float, default=0.1, help="--pipeline: OTEL_TRACES_SAMPLER_ARG of the sampled mode"
+    )
     parser.add_argument("--latency-ms", type=int, default=50, help="--pipeline: fake platforms' answer delay")
-    parser.add_argument("--census", action="store_true", help="--pipeline: decode the exported spans and count them by name")
+    parser.add_argument(
+        "--census", action="store_true", help="--pipeline: decode the exported spans and count them by name"
+    )
     args = parser.parse_args()
     if args.census:
         _Sink.census = Counter()
@@ -155,14 +184,28 @@ def main() -> None:
     results: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
     for _ in range(args.rounds):  # interleaved, so load drift hits both alike
         for mode in ("off", "on"):
-            results[mode].append(run(messages=args.messages, threads=args.threads, redis_url=args.redis_url, traced=mode == "on", endpoint=endpoint))
+            results[mode].append(
+                run(
+                    messages=args.messages,
+                    threads=args.threads,
+                    redis_url=args.redis_url,
+                    traced=mode == "on",
+                    endpoint=endpoint,
+                )
+            )
     sink.shutdown()
     print(f"{args.messages} messages x {args.rounds} rounds, {args.threads} worker threads, Redis {args.redis_url}")
     best = {}
     for mode, pairs in results.items():
         sends, processed = [p[0] for p in pairs], [p[1] for p in pairs]
         best[mode] = (max(sends), max(processed))
-        print(f"tracing {mode:>3}: send " + ", ".join(f"{r:,.0f}" for r in sends) + " msg/s; process " + ", ".join(f"{r:,.0f}" for r in processed) + " msg/s")
+        print(
+            f"tracing {mode:>3}: send "
+            + ", ".join(f"{r:,.0f}" for r in sends)
+            + " msg/s; process "
+            + ", ".join(f"{r:,.0f}" for r in processed)
+            + " msg/s"
+        )
     for index, what in enumerate(("send", "process")):
         print(f"{what} overhead (best vs best): {(1 - best['on'][index] / best['off'][index]) * 100:.1f} %")
     print(f"OTLP requests received: {_Sink.received}")

@@ -57,7 +57,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-" + uuid.uuid4().hex
 WEBHOOK_PATH = "/telegram/webhook"
 # replies that mean the update failed: the errors router's and the throttle's
-FAILURE_TEXTS = {translate(lang, key) for lang in ("ru", "en") for key in ("common.error", "common.busy", "common.slow_down")}
+FAILURE_TEXTS = {
+    translate(lang, key) for lang in ("ru", "en") for key in ("common.error", "common.busy", "common.slow_down")
+}
 
 # wrk request generator: a new update_id per request, senders cycling through the users.
 WRK_SCRIPT = """
@@ -83,8 +85,13 @@ end
 def update_body(counter: int, *, kind: str, users: int) -> dict:
     """The same update the wrk script sends (for the aiohttp fallback)."""
     uid = TELEGRAM_ID_BASE + 101 + counter % (users - 200)
-    message = {"message_id": counter, "date": 1_700_000_000, "chat": {"id": uid, "type": "private", "first_name": "Creator"},
-               "from": {"id": uid, "is_bot": False, "first_name": "Creator"}, "edit_date": 1_700_000_001}
+    message = {
+        "message_id": counter,
+        "date": 1_700_000_000,
+        "chat": {"id": uid, "type": "private", "first_name": "Creator"},
+        "from": {"id": uid, "is_bot": False, "first_name": "Creator"},
+        "edit_date": 1_700_000_001,
+    }
     if kind == "help":
         message.update(text="/help", entities=[{"type": "bot_command", "offset": 0, "length": 5}])
         return {"update_id": counter, "message": message}
@@ -99,14 +106,17 @@ def free_port() -> int:
 
 def parse_wrk(output: str) -> dict:
     """Requests/s, latency percentiles (ms) and non-2xx count from ``wrk --latency``."""
+
     def ms(value: str) -> float:
         number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
         return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-              "requests": int(re.search(r"(\d+) requests in", output).group(1)),
-              "non2xx": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output)) else 0,
-              "errors": re.search(r"Socket errors:.*", output).group(0) if "Socket errors" in output else ""}
+    result = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "non2xx": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output)) else 0,
+        "errors": re.search(r"Socket errors:.*", output).group(0) if "Socket errors" in output else "",
+    }
     for share in ("50", "90", "99"):
         result[f"p{share}"] = ms(re.search(rf"^\s+{share}(?:\.000)?%\s+(\S+)", output, re.M).group(1))
     return result
@@ -114,7 +124,9 @@ def parse_wrk(output: str) -> dict:
 
 async def run_wrk(url: str, *, target: str, connections: int, seconds: int, first: int, users: int) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % {"first": first, "users": users, "kind": target, "secret": SECRET, "base": TELEGRAM_ID_BASE})
+        script.write(
+            WRK_SCRIPT % {"first": first, "users": users, "kind": target, "secret": SECRET, "base": TELEGRAM_ID_BASE}
+        )
     try:
         command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
         if target != "healthz":
@@ -154,16 +166,33 @@ async def run_aiohttp(url: str, *, target: str, connections: int, seconds: int, 
         await asyncio.gather(*(worker(session) for _ in range(connections)))
     ordered = sorted(latencies)
     pick = lambda share: ordered[min(len(ordered) - 1, int(share * len(ordered)))]  # noqa: E731
-    return {"rps": len(latencies) / (time.perf_counter() - started), "requests": len(latencies), "non2xx": non2xx,
-            "errors": "", "p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99)}
+    return {
+        "rps": len(latencies) / (time.perf_counter() - started),
+        "requests": len(latencies),
+        "non2xx": non2xx,
+        "errors": "",
+        "p50": pick(0.5),
+        "p90": pick(0.9),
+        "p99": pick(0.99),
+    }
 
 
-def start_web(db: ScaleDatabase, *, port: int, sandbox_url: str, token: str, redis_url: str, namespace: str) -> subprocess.Popen:
+def start_web(
+    db: ScaleDatabase, *, port: int, sandbox_url: str, token: str, redis_url: str, namespace: str
+) -> subprocess.Popen:
     env = {
-        **os.environ, "PYTHONPATH": str(REPO_ROOT), "DATABASE_URL": db.url, "REDIS_URL": redis_url,
-        "REDIS_NAMESPACE": namespace, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_URL": sandbox_url, "PORT": str(port),
-        "WEBHOOK_URL": f"http://127.0.0.1:{port}{WEBHOOK_PATH}", "WEBHOOK_SECRET": SECRET,
-        "LOG_LEVEL": "ERROR", "OTEL_EXPORTER_OTLP_ENDPOINT": "",
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "DATABASE_URL": db.url,
+        "REDIS_URL": redis_url,
+        "REDIS_NAMESPACE": namespace,
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_API_URL": sandbox_url,
+        "PORT": str(port),
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+        "WEBHOOK_SECRET": SECRET,
+        "LOG_LEVEL": "ERROR",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "",
     }
     return subprocess.Popen([sys.executable, "-m", "zenith", "web"], cwd=REPO_ROOT, env=env)
 
@@ -207,22 +236,39 @@ async def measure(db: ScaleDatabase, args) -> None:
             sandbox.state.record = record
             for user_id in range(1, db.users + 1):  # the creators the updates come from have a chat with the bot
                 sandbox.state.add_user(db.telegram_id(user_id), first_name="Creator")
-            web = start_web(db, port=port, sandbox_url=sandbox.url, token=sandbox.token, redis_url=args.redis_url, namespace=namespace)
+            web = start_web(
+                db,
+                port=port,
+                sandbox_url=sandbox.url,
+                token=sandbox.token,
+                redis_url=args.redis_url,
+                namespace=namespace,
+            )
             await wait_until_serving(base, web)
             await asyncio.sleep(1.0)
-            print(f"load generator: {'wrk' if generator is run_wrk else 'aiohttp'}, {args.connections} connections, "
-                  f"{args.seconds} s per run, target {args.target} ({url})")
+            print(
+                f"load generator: {'wrk' if generator is run_wrk else 'aiohttp'}, {args.connections} connections, "
+                f"{args.seconds} s per run, target {args.target} ({url})"
+            )
             results = []
             for run in range(args.runs):
                 replies.clear()
                 failed.clear()
                 before = load_average()
                 started = time.perf_counter()
-                result = await generator(url, target=args.target, connections=args.connections, seconds=args.seconds,
-                                         first=1_000_000 * (run + 1), users=db.users)
-                line = (f"run {run + 1}: {result['rps']:8.1f} req/s ({result['requests']} requests), latency p50 "
-                        f"{result['p50']:.2f} p90 {result['p90']:.2f} p99 {result['p99']:.2f} ms, non-2xx {result['non2xx']} "
-                        f"{result['errors']}; load average {before} -> {load_average()}")
+                result = await generator(
+                    url,
+                    target=args.target,
+                    connections=args.connections,
+                    seconds=args.seconds,
+                    first=1_000_000 * (run + 1),
+                    users=db.users,
+                )
+                line = (
+                    f"run {run + 1}: {result['rps']:8.1f} req/s ({result['requests']} requests), latency p50 "
+                    f"{result['p50']:.2f} p90 {result['p90']:.2f} p99 {result['p99']:.2f} ms, non-2xx {result['non2xx']} "
+                    f"{result['errors']}; load average {before} -> {load_average()}"
+                )
                 if args.target == "help":
                     accepted = result["requests"] - result["non2xx"]
                     drain_deadline = time.perf_counter() + args.drain_seconds
@@ -232,17 +278,23 @@ async def measure(db: ScaleDatabase, args) -> None:
                     rate = handled / (max(replies) - started) if replies else 0.0
                     result["handled_rate"] = rate
                     result["failed"] = len(failed)
-                    line += (f"\n    answered: {handled} of {accepted} accepted ({rate:.1f} answers/s, last one "
-                             f"{(max(replies) - started) if replies else 0:.1f} s after the start); "
-                             f"FAILED (error reply): {len(failed)}")
+                    line += (
+                        f"\n    answered: {handled} of {accepted} accepted ({rate:.1f} answers/s, last one "
+                        f"{(max(replies) - started) if replies else 0:.1f} s after the start); "
+                        f"FAILED (error reply): {len(failed)}"
+                    )
                 results.append(result)
                 print(line, flush=True)
             median = sorted(results, key=lambda r: r["rps"])[len(results) // 2]
-            text = (f"median run: {median['rps']:.1f} req/s, p50 {median['p50']:.2f} p90 {median['p90']:.2f} "
-                    f"p99 {median['p99']:.2f} ms")
+            text = (
+                f"median run: {median['rps']:.1f} req/s, p50 {median['p50']:.2f} p90 {median['p90']:.2f} "
+                f"p99 {median['p99']:.2f} ms"
+            )
             if args.target == "help":
-                text += (f"; answered {statistics.median(r['handled_rate'] for r in results):.1f} /s (median), "
-                         f"failed per run {[r['failed'] for r in results]}")
+                text += (
+                    f"; answered {statistics.median(r['handled_rate'] for r in results):.1f} /s (median), "
+                    f"failed per run {[r['failed'] for r in results]}"
+                )
             print(text)
     finally:
         if web is not None and web.poll() is None:
@@ -264,7 +316,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--drain-seconds", type=float, default=20.0, help="help: how long to wait for the replies")
-    parser.add_argument("--aiohttp", action="store_true", help="use the aiohttp load generator even if wrk is installed")
+    parser.add_argument(
+        "--aiohttp", action="store_true", help="use the aiohttp load generator even if wrk is installed"
+    )
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = parser.parse_args()

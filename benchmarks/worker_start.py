@@ -38,7 +38,9 @@ def _probe(queue: str):
 
 def imports_aiogram(argv: list[str], env: dict) -> bool:
     """Start the worker under ``-X importtime`` for a few seconds; True if aiogram was imported."""
-    worker = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        argv, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     time.sleep(15)
     worker.send_signal(signal.SIGTERM)
     _, err = worker.communicate(timeout=60)
@@ -64,17 +66,30 @@ def main() -> int:
     broker = build_broker(load_settings({}), redis_url=TEST_REDIS_URL, namespace=namespace)
     client = redis_client.Redis.from_url(TEST_REDIS_URL)
     route, probe_args = _probe(args.queue)
-    argv = [sys.executable, "-m", "zenith", "worker", "--threads", "1"] + ([] if args.all_queues else ["--queues", args.queue])
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DATABASE_URL": database_url, "REDIS_URL": TEST_REDIS_URL,
-           "REDIS_NAMESPACE": namespace, "LOG_LEVEL": "WARNING", "CRYPTO_PAY_TOKEN": ""}
+    argv = [sys.executable, "-m", "zenith", "worker", "--threads", "1"] + (
+        [] if args.all_queues else ["--queues", args.queue]
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": TEST_REDIS_URL,
+        "REDIS_NAMESPACE": namespace,
+        "LOG_LEVEL": "WARNING",
+        "CRYPTO_PAY_TOKEN": "",
+    }
     timings: list[float] = []
     try:
         for _ in range(args.runs):
             message = send(route, *probe_args, broker=broker)
             started = time.monotonic()
-            worker = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            worker = subprocess.Popen(
+                argv, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             try:
-                while client.hexists(f"{namespace}:{args.queue}.msgs", message.options["redis_message_id"]) or client.llen(f"{namespace}:{args.queue}"):
+                while client.hexists(
+                    f"{namespace}:{args.queue}.msgs", message.options["redis_message_id"]
+                ) or client.llen(f"{namespace}:{args.queue}"):
                     if worker.poll() is not None:
                         raise RuntimeError(f"worker exited with {worker.returncode}")
                     if time.monotonic() - started > 120:
@@ -93,8 +108,10 @@ def main() -> int:
         client.close()
         drop_database(database_url)
     what = "every queue" if args.all_queues else args.queue
-    print(f"`zenith worker` ({what}) spawned -> first {args.queue} message processed: "
-          f"median {statistics.median(timings):.2f} s, min {min(timings):.2f} s, max {max(timings):.2f} s (n={len(timings)}); imports aiogram: {aiogram}")
+    print(
+        f"`zenith worker` ({what}) spawned -> first {args.queue} message processed: "
+        f"median {statistics.median(timings):.2f} s, min {min(timings):.2f} s, max {max(timings):.2f} s (n={len(timings)}); imports aiogram: {aiogram}"
+    )
     return 0
 
 

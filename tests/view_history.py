@@ -13,9 +13,16 @@ from zenith.storage.db import fetch_one, unit_of_work
 async def approved_video(pool, user, platform: str, external_id: str, *, published_at: datetime) -> videos.Video:
     async with unit_of_work(pool) as conn:
         video, _ = await videos.insert(
-            conn, platform=platform, external_id=external_id, user_id=user.id, request_id=uuid.uuid4().hex,
-            url=f"https://youtu.be/{external_id}" if platform == "youtube" else f"https://www.tiktok.com/@creator/video/{external_id}",
-            status="approved", published_at=published_at,
+            conn,
+            platform=platform,
+            external_id=external_id,
+            user_id=user.id,
+            request_id=uuid.uuid4().hex,
+            url=f"https://youtu.be/{external_id}"
+            if platform == "youtube"
+            else f"https://www.tiktok.com/@creator/video/{external_id}",
+            status="approved",
+            published_at=published_at,
         )
     return video
 

@@ -36,7 +36,9 @@ def _add_apikey(p: argparse.ArgumentParser) -> None:
     create = sub.add_parser("create", help="make a key; its secret is printed once")
     create.add_argument("--name", required=True, help="who or what uses the key (1-100 characters)")
     create.add_argument("--scope", required=True, choices=("read", "submit", "admin"), help="read < submit < admin")
-    create.add_argument("--rate-limit", type=int, default=None, help="requests a minute (default: API_RATE_LIMIT_PER_MINUTE)")
+    create.add_argument(
+        "--rate-limit", type=int, default=None, help="requests a minute (default: API_RATE_LIMIT_PER_MINUTE)"
+    )
     listing = sub.add_parser("list", help="every key with its scope, limit and state (never the secret)")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     revoke = sub.add_parser("revoke", help="stop a key at once")

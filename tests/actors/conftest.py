@@ -17,16 +17,15 @@ import dramatiq
 import pytest
 import redis
 
+from tests.fakes.cryptopay import run_fake_cryptopay
+from tests.fakes.tiktok import run_fake_tiktok
+from tests.fakes.youtube import run_fake_youtube
 from zenith.actors.registry import ACTOR_MODULES
 from zenith.actors.worker import build_worker
 from zenith.sandbox import SANDBOX_TOKEN
 from zenith.sandbox.server import build_app
 from zenith.sandbox.state import SandboxState
 from zenith.storage import accounts, users
-
-from tests.fakes.cryptopay import run_fake_cryptopay
-from tests.fakes.tiktok import run_fake_tiktok
-from tests.fakes.youtube import run_fake_youtube
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,7 +127,14 @@ def running_worker(make_settings, actor_env):
     @asynccontextmanager
     async def run(*, threads: int = 4, modules=ACTOR_MODULES, **env: str):
         settings = make_settings(**{**actor_env, **env})
-        worker = build_worker(settings, threads=threads, worker_timeout_ms=100, database_url=settings.database_url, redis_url=settings.redis_url, modules=modules)
+        worker = build_worker(
+            settings,
+            threads=threads,
+            worker_timeout_ms=100,
+            database_url=settings.database_url,
+            redis_url=settings.redis_url,
+            modules=modules,
+        )
         await asyncio.to_thread(worker.start)
         try:
             yield worker
@@ -163,7 +169,9 @@ def make_user(pool):
     async def create(*, language: str = "en", tier: str = "bronze", status: str = "active") -> users.User:
         _next_telegram_id[0] += 1
         async with pool.connection() as conn:
-            user = await users.get_or_create(conn, telegram_id=_next_telegram_id[0], language=language, first_name="Creator")
+            user = await users.get_or_create(
+                conn, telegram_id=_next_telegram_id[0], language=language, first_name="Creator"
+            )
             if tier != "bronze":
                 user = await users.set_tier(conn, user_id=user.id, tier=tier)
             if status == "banned":
@@ -179,11 +187,17 @@ def make_user(pool):
 def make_verified_account(pool):
     """Link and verify an account: ``await make_verified_account(user, "youtube", "UC...", handle="chan")``."""
 
-    async def create(user: users.User, platform: str, external_id: str, *, handle: str | None = None) -> accounts.PlatformAccount:
+    async def create(
+        user: users.User, platform: str, external_id: str, *, handle: str | None = None
+    ) -> accounts.PlatformAccount:
         async with pool.connection() as conn:
             account = await accounts.create_pending(
-                conn, user_id=user.id, platform=platform, handle=handle or f"h{external_id[-8:].lower()}",
-                verification_code="ZM-ABCDEFGH", external_id=external_id,
+                conn,
+                user_id=user.id,
+                platform=platform,
+                handle=handle or f"h{external_id[-8:].lower()}",
+                verification_code="ZM-ABCDEFGH",
+                external_id=external_id,
             )
             return await accounts.mark_verified(conn, account_id=account.id, external_id=external_id)
 
@@ -206,7 +220,10 @@ def new_tiktok_id() -> str:
 def send_with_retries(broker, route, *args, max_retries: int = 1, min_backoff: int = 100) -> dramatiq.Message:
     """Enqueue ``route(*args)`` with per-message retry options, so the last try comes quickly."""
     message = dramatiq.Message(
-        queue_name=route.queue_name, actor_name=route.actor_name, args=tuple(args), kwargs={},
+        queue_name=route.queue_name,
+        actor_name=route.actor_name,
+        args=tuple(args),
+        kwargs={},
         options={"max_retries": max_retries, "min_backoff": min_backoff, "max_backoff": min_backoff * 2},
     )
     return broker.enqueue(message)

@@ -23,6 +23,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 from zenith.actors import parsing
 from zenith.actors.clock import enqueue_due_checks
 from zenith.actors.runtime import Runtime
@@ -30,12 +31,12 @@ from zenith.messaging.contract import CHECK_VIDEOS, send
 from zenith.storage import check_faults, videos
 from zenith.storage.db import fetch_all, unit_of_work
 
-from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
-
 WRONG_NOTICES = ("could not check", "stays queued", "not found", "not available")
 
 
-async def _creators_with_videos(pool, fake_youtube, sandbox_state, make_user, make_verified_account, count: int, *, views: int = 20_000):
+async def _creators_with_videos(
+    pool, fake_youtube, sandbox_state, make_user, make_verified_account, count: int, *, views: int = 20_000
+):
     """``count`` gold creators, one due YouTube video each: [(user, video)]."""
     made = []
     due = datetime.now(timezone.utc) - timedelta(minutes=1)
@@ -48,8 +49,15 @@ async def _creators_with_videos(pool, fake_youtube, sandbox_state, make_user, ma
         fake_youtube.state.add_video(external, views=views, channel_id=channel)
         async with unit_of_work(pool) as conn:
             video, _ = await videos.insert(
-                conn, platform="youtube", external_id=external, user_id=user.id, url=f"https://www.youtube.com/watch?v={external}",
-                request_id=uuid.uuid4().hex, account_id=account.id, status="approved", next_check_at=due,
+                conn,
+                platform="youtube",
+                external_id=external,
+                user_id=user.id,
+                url=f"https://www.youtube.com/watch?v={external}",
+                request_id=uuid.uuid4().hex,
+                account_id=account.id,
+                status="approved",
+                next_check_at=due,
             )
         made.append((user, video))
     return made
@@ -57,7 +65,11 @@ async def _creators_with_videos(pool, fake_youtube, sandbox_state, make_user, ma
 
 async def _earnings(pool, video_id: int) -> list[Decimal]:
     async with pool.connection() as conn:
-        rows = await fetch_all(conn, "SELECT amount FROM ledger_transfers WHERE video_id = %s AND kind = 'earning' ORDER BY id", (video_id,))
+        rows = await fetch_all(
+            conn,
+            "SELECT amount FROM ledger_transfers WHERE video_id = %s AND kind = 'earning' ORDER BY id",
+            (video_id,),
+        )
     return [row["amount"] for row in rows]
 
 
@@ -73,7 +85,12 @@ async def _quarantined(pool, video_id: int):
 
 
 def _wrong_notices(state, people) -> list[str]:
-    return [m.text for user in people for m in state.messages_for(user.telegram_id) if any(w in m.text for w in WRONG_NOTICES)]
+    return [
+        m.text
+        for user in people
+        for m in state.messages_for(user.telegram_id)
+        if any(w in m.text for w in WRONG_NOTICES)
+    ]
 
 
 async def test_one_poisoned_item_in_a_50_video_batch_is_quarantined_and_the_49_are_credited_once(
@@ -87,7 +104,9 @@ async def test_one_poisoned_item_in_a_50_video_batch_is_quarantined_and_the_49_a
     good = [(user, video) for user, video in made if video.id != poisoned.id]
     ids = {video.external_id for _, video in made}
     async with running_worker(CHECK_UNREADABLE_LIMIT="3") as worker:
-        send(CHECK_VIDEOS, [video.id for _, video in made], broker=worker.broker)  # one message, 50 ids, as the clock sends them
+        send(
+            CHECK_VIDEOS, [video.id for _, video in made], broker=worker.broker
+        )  # one message, 50 ids, as the clock sends them
         entry = await eventually(lambda: _quarantined(pool, poisoned.id), timeout=30, what="poisoned video quarantined")
         for user, _video in good:
             await state.wait_for_message(user.telegram_id, contains="+1,300.00 RUB", timeout=30)
@@ -107,7 +126,9 @@ async def test_one_poisoned_item_in_a_50_video_batch_is_quarantined_and_the_49_a
     assert entry.attempts == 3 and "viewCount='1e30'" in entry.reason and '"viewCount": "1e30"' in entry.raw_answer
     async with pool.connection() as conn:
         held = await videos.get(conn, poisoned.id)
-    assert held.status == "approved" and held.next_check_at is None and held.check_enqueued_at is None  # off the re-check queue
+    assert (
+        held.status == "approved" and held.next_check_at is None and held.check_enqueued_at is None
+    )  # off the re-check queue
 
 
 async def test_every_kind_of_unreadable_count_is_quarantined_and_listed_for_admins(
@@ -145,7 +166,9 @@ async def test_every_kind_of_unreadable_count_is_quarantined_and_listed_for_admi
     assert _wrong_notices(state, [user for user, _ in made]) == []
 
 
-async def test_empty_answers_for_a_while_declare_no_video_gone(running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool):
+async def test_empty_answers_for_a_while_declare_no_video_gone(
+    running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool
+):
     state, _ = sandbox
     made = await _creators_with_videos(pool, fake_youtube, state, make_user, make_verified_account, 10)
     ids = [video.id for _, video in made]
@@ -160,7 +183,10 @@ async def test_empty_answers_for_a_while_declare_no_video_gone(running_worker, s
                 waiting = await videos.get_many(conn, ids)
             assert {v.status for v in waiting} == {"approved"}  # not declared gone
             # next check half the span later: the misses spread over the day
-            assert all(v.check_enqueued_at is None and v.next_check_at > datetime.now(timezone.utc) + timedelta(hours=11) for v in waiting)
+            assert all(
+                v.check_enqueued_at is None and v.next_check_at > datetime.now(timezone.utc) + timedelta(hours=11)
+                for v in waiting
+            )
         send(CHECK_VIDEOS, ids, broker=worker.broker)  # the platform answers normally again
         for user, _video in made:
             await state.wait_for_message(user.telegram_id, contains="+1,300.00 RUB", timeout=20)
@@ -190,7 +216,9 @@ async def test_a_video_really_gone_is_declared_so_after_enough_misses_over_the_s
     settings = make_settings(**actor_env, **env)
     started = datetime.now(timezone.utc)
     async with running_worker(**env) as worker:
-        runtime = Runtime(settings, broker=worker.broker, database_url=settings.database_url, redis_url=settings.redis_url)
+        runtime = Runtime(
+            settings, broker=worker.broker, database_url=settings.database_url, redis_url=settings.redis_url
+        )
         try:
             while datetime.now(timezone.utc) - started < timedelta(seconds=20):
                 # the clock's re-check duty (not its whole tick: relaying other tests' notices would only slow this one)
@@ -200,7 +228,11 @@ async def test_a_video_really_gone_is_declared_so_after_enough_misses_over_the_s
                     faults = (await check_faults.get_many(conn, [video.id])).get(video.id)
                 if current.status == "failed":
                     break
-                assert faults is None or faults.missing_checks < 3 or datetime.now(timezone.utc) - faults.missing_since < timedelta(seconds=3.6)
+                assert (
+                    faults is None
+                    or faults.missing_checks < 3
+                    or datetime.now(timezone.utc) - faults.missing_since < timedelta(seconds=3.6)
+                )
                 await asyncio.sleep(0.3)
             message = await state.wait_for_message(user.telegram_id, contains="not found", timeout=10)
             await asyncio.sleep(1.5)

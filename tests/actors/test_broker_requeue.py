@@ -8,10 +8,9 @@ import time
 import dramatiq
 import redis
 
+from tests.actors.slow_worker import QUEUE
 from zenith.config import load_settings
 from zenith.messaging.broker import REDIS_HEARTBEAT_TIMEOUT_MS, build_broker
-
-from tests.actors.slow_worker import QUEUE
 
 
 def _wait_for(events: redis.Redis, key: str, prefix: str, *, timeout: float, skip: int = 0) -> str:
@@ -43,8 +42,10 @@ def test_message_of_killed_worker_is_redelivered_within_a_minute(spawn, redis_ur
 
         done = _wait_for(events, key, f"done:{rescuer.pid}:m1", timeout=90)
         elapsed = time.monotonic() - killed_at
-        print(f"\nmessage of the killed worker redelivered and done {elapsed:.1f}s after SIGKILL "
-              f"(heartbeat timeout {REDIS_HEARTBEAT_TIMEOUT_MS / 1000:.0f}s)")
+        print(
+            f"\nmessage of the killed worker redelivered and done {elapsed:.1f}s after SIGKILL "
+            f"(heartbeat timeout {REDIS_HEARTBEAT_TIMEOUT_MS / 1000:.0f}s)"
+        )
         assert done == f"done:{rescuer.pid}:m1"
         assert REDIS_HEARTBEAT_TIMEOUT_MS / 1000 <= elapsed < 75
         rescuer.send_signal(signal.SIGTERM)

@@ -9,16 +9,26 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 from zenith.actors import parsing
 from zenith.actors.clock import tick
 from zenith.actors.runtime import Runtime
 from zenith.storage import videos
 from zenith.storage.db import unit_of_work
 
-from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 
-
-async def test_a_check_that_keeps_failing_is_left_to_the_clock_and_not_lost(running_worker, sandbox, fake_youtube, make_user, make_verified_account, make_settings, actor_env, pool, monkeypatch, fast_platform_retries):
+async def test_a_check_that_keeps_failing_is_left_to_the_clock_and_not_lost(
+    running_worker,
+    sandbox,
+    fake_youtube,
+    make_user,
+    make_verified_account,
+    make_settings,
+    actor_env,
+    pool,
+    monkeypatch,
+    fast_platform_retries,
+):
     monkeypatch.setattr(parsing, "RETRY_BASE_MS", 50)  # re-sends after 50, 100, 200, 400 ms
     state, _ = sandbox
     user = await make_user(tier="gold", language="en")
@@ -30,14 +40,23 @@ async def test_a_check_that_keeps_failing_is_left_to_the_clock_and_not_lost(runn
     now = datetime.now(timezone.utc)
     async with unit_of_work(pool) as conn:
         video, _ = await videos.insert(
-            conn, platform="youtube", external_id=external, user_id=user.id, url=f"https://www.youtube.com/watch?v={external}",
-            request_id=uuid.uuid4().hex, account_id=account.id, status="approved", next_check_at=now - timedelta(minutes=1),
+            conn,
+            platform="youtube",
+            external_id=external,
+            user_id=user.id,
+            url=f"https://www.youtube.com/watch?v={external}",
+            request_id=uuid.uuid4().hex,
+            account_id=account.id,
+            status="approved",
+            next_check_at=now - timedelta(minutes=1),
         )
     fake_youtube.state.fail_next("500", times=1_000)
     settings = make_settings(**actor_env)
     try:
         async with running_worker() as worker:
-            runtime = Runtime(settings, broker=worker.broker, database_url=settings.database_url, redis_url=settings.redis_url)
+            runtime = Runtime(
+                settings, broker=worker.broker, database_url=settings.database_url, redis_url=settings.redis_url
+            )
             try:
                 assert (await tick(now, runtime=runtime))["checks"] >= 1  # claimed and sent
                 message = await state.wait_for_message(user.telegram_id, contains="stays queued", timeout=20)

@@ -11,13 +11,12 @@ from decimal import Decimal
 
 import dramatiq
 
+from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 from zenith.actors.clock import BATCH_SIZE, tick
 from zenith.actors.runtime import Runtime
 from zenith.messaging.broker import build_broker
 from zenith.storage import videos
 from zenith.storage.db import fetch_all, unit_of_work
-
-from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 
 
 async def _approved_videos(pool, user, account, n: int, *, due_at: datetime) -> list[int]:
@@ -26,8 +25,15 @@ async def _approved_videos(pool, user, account, n: int, *, due_at: datetime) -> 
         for _ in range(n):
             external = new_youtube_id()
             video, _ = await videos.insert(
-                conn, platform="youtube", external_id=external, user_id=user.id, url=f"https://www.youtube.com/watch?v={external}",
-                request_id=uuid.uuid4().hex, account_id=account.id, status="approved", next_check_at=due_at,
+                conn,
+                platform="youtube",
+                external_id=external,
+                user_id=user.id,
+                url=f"https://www.youtube.com/watch?v={external}",
+                request_id=uuid.uuid4().hex,
+                account_id=account.id,
+                status="approved",
+                next_check_at=due_at,
             )
             ids.append(video.id)
     return ids
@@ -45,7 +51,9 @@ def _queued_check_batches(broker, queue: str = "parsing") -> list[list[int]]:
     return batches
 
 
-async def test_two_clocks_ticking_at_once_enqueue_each_due_video_once_in_batches(make_settings, actor_env, make_user, make_verified_account, pool, redis_url):
+async def test_two_clocks_ticking_at_once_enqueue_each_due_video_once_in_batches(
+    make_settings, actor_env, make_user, make_verified_account, pool, redis_url
+):
     settings = make_settings(**actor_env)
     broker = build_broker(settings, redis_url=redis_url, namespace=settings.redis_namespace)
     runtime = Runtime(settings, broker=broker, database_url=settings.database_url, redis_url=redis_url)
@@ -62,7 +70,7 @@ async def test_two_clocks_ticking_at_once_enqueue_each_due_video_once_in_batches
 
         # claimed videos are not due again while their check is pending...
         await tick(now + timedelta(seconds=5), runtime=runtime)
-        again = [vid for batch in _queued_check_batches(broker)[len(batches):] for vid in batch if vid in mine]
+        again = [vid for batch in _queued_check_batches(broker)[len(batches) :] for vid in batch if vid in mine]
         assert again == []
         # ...nor while they wait in the queue, however overdue: a backlog is not a loss...
         stale = now + timedelta(seconds=float(settings.check_resend_seconds) + 1)
@@ -78,7 +86,9 @@ async def test_two_clocks_ticking_at_once_enqueue_each_due_video_once_in_batches
         broker.close()
 
 
-async def test_300_videos_are_checked_concurrently_in_batched_calls(make_settings, actor_env, running_worker, fake_youtube, make_user, make_verified_account, pool, redis_url):
+async def test_300_videos_are_checked_concurrently_in_batched_calls(
+    make_settings, actor_env, running_worker, fake_youtube, make_user, make_verified_account, pool, redis_url
+):
     user = await make_user(tier="gold")
     channel = new_channel_id()
     account = await make_verified_account(user, "youtube", channel)
@@ -98,7 +108,9 @@ async def test_300_videos_are_checked_concurrently_in_batched_calls(make_setting
 
         async def all_checked():
             async with pool.connection() as conn:
-                rows = await fetch_all(conn, "SELECT count(*) AS n FROM videos WHERE id = ANY(%s) AND last_checked_at IS NOT NULL", (mine,))
+                rows = await fetch_all(
+                    conn, "SELECT count(*) AS n FROM videos WHERE id = ANY(%s) AND last_checked_at IS NOT NULL", (mine,)
+                )
             return rows[0]["n"] == len(mine)
 
         await eventually(all_checked, timeout=60, interval=0.2, what="300 videos checked")

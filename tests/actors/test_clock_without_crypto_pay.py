@@ -26,12 +26,24 @@ def _queued(broker, queue: str) -> list[dramatiq.Message]:
 
 async def _approved_payout(pool, user) -> payouts.Payout:
     async with unit_of_work(pool) as conn:
-        await ledger.adjust(conn, user_id=user.id, amount=Decimal("700.00"), idempotency_key=f"test:{uuid.uuid4().hex}", memo="test balance")
-        payout, _ = await payouts.create_requested(conn, user_id=user.id, amount_rub=Decimal("700.00"), asset="USDT", request_id=uuid.uuid4().hex)
-        return await payouts.transition(conn, payout_id=payout.id, to_status="approved", from_statuses=("requested",), decided_by=0)
+        await ledger.adjust(
+            conn,
+            user_id=user.id,
+            amount=Decimal("700.00"),
+            idempotency_key=f"test:{uuid.uuid4().hex}",
+            memo="test balance",
+        )
+        payout, _ = await payouts.create_requested(
+            conn, user_id=user.id, amount_rub=Decimal("700.00"), asset="USDT", request_id=uuid.uuid4().hex
+        )
+        return await payouts.transition(
+            conn, payout_id=payout.id, to_status="approved", from_statuses=("requested",), decided_by=0
+        )
 
 
-async def test_without_a_token_ticks_send_no_rate_refresh_and_no_payout_nudge(make_settings, actor_env, make_user, pool, redis_url):
+async def test_without_a_token_ticks_send_no_rate_refresh_and_no_payout_nudge(
+    make_settings, actor_env, make_user, pool, redis_url
+):
     user = await make_user(tier="gold")
     held = await _approved_payout(pool, user)
     later = datetime.now(timezone.utc) + STUCK_PAYOUT_AFTER + clock.timedelta(seconds=1)
@@ -58,7 +70,9 @@ async def test_without_a_token_ticks_send_no_rate_refresh_and_no_payout_nudge(ma
     assert len(refreshes) == 1 and ticks[0]["rates"] == 1
 
 
-async def test_without_a_token_the_clock_says_once_at_start_that_payouts_are_paused(make_settings, actor_env, redis_url, caplog):
+async def test_without_a_token_the_clock_says_once_at_start_that_payouts_are_paused(
+    make_settings, actor_env, redis_url, caplog
+):
     caplog.set_level(logging.INFO, logger="zenith.actors.clock")
     for token in ("", actor_env["CRYPTO_PAY_TOKEN"]):
         settings = make_settings(**{**actor_env, "CRYPTO_PAY_TOKEN": token})

@@ -8,12 +8,11 @@ import asyncio
 import uuid
 from decimal import Decimal
 
+from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
+from tests.view_history import let_time_pass
 from zenith.messaging.contract import CHECK_VIDEOS, SUBMIT_VIDEO, send
 from zenith.storage import digests, ledger, videos
 from zenith.storage.db import fetch_one, unit_of_work
-
-from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
-from tests.view_history import let_time_pass
 
 
 async def _credited(pool, user_id: int) -> Decimal:
@@ -21,7 +20,9 @@ async def _credited(pool, user_id: int) -> Decimal:
         return (await ledger.balances(conn, user_id)).available
 
 
-async def test_later_credits_go_to_the_digest_unless_the_creator_turned_it_off(running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool):
+async def test_later_credits_go_to_the_digest_unless_the_creator_turned_it_off(
+    running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool
+):
     state, _ = sandbox
     creators = {}
     for name in ("digest", "opted_out"):
@@ -39,21 +40,37 @@ async def test_later_credits_go_to_the_digest_unless_the_creator_turned_it_off(r
         for user, external in creators.values():
             send(SUBMIT_VIDEO, user.id, f"https://youtu.be/{external}", uuid.uuid4().hex, broker=worker.broker)
         for user, _ in creators.values():  # the first credit is announced at once either way
-            await eventually(lambda user=user: any(m.text.startswith("💰 +975.00 RUB") for m in state.messages_for(user.telegram_id)), what="first credit notice")
+            await eventually(
+                lambda user=user: any(
+                    m.text.startswith("💰 +975.00 RUB") for m in state.messages_for(user.telegram_id)
+                ),
+                what="first credit notice",
+            )
         ids = []
         async with unit_of_work(pool) as conn:
             for _, external in creators.values():
                 video = await videos.find(conn, platform="youtube", external_id=external)
                 ids.append(video.id)
                 # the last notice was 7 hours ago: outside the 6-hour window
-                await fetch_one(conn, "UPDATE credit_notices SET notified_at = notified_at - interval '7 hours' WHERE video_id = %s RETURNING video_id", (video.id,))
+                await fetch_one(
+                    conn,
+                    "UPDATE credit_notices SET notified_at = notified_at - interval '7 hours' WHERE video_id = %s RETURNING video_id",
+                    (video.id,),
+                )
                 fake_youtube.state.set_views(external, 20_000)
-        for video_id in ids:  # and so was the first check: 5,000 views in 7 hours is ordinary growth, not a spike to hold
+        for (
+            video_id
+        ) in ids:  # and so was the first check: 5,000 views in 7 hours is ordinary growth, not a spike to hold
             await let_time_pass(pool, video_id, 7)
         send(CHECK_VIDEOS, ids, broker=worker.broker)
         for user, _ in creators.values():
             await eventually(lambda user=user: _is(pool, user.id, Decimal("1300.00")), what="second credit")
-        await eventually(lambda: any(m.text.startswith("💰 +325.00 RUB") for m in state.messages_for(creators["opted_out"][0].telegram_id)), what="opted-out creator told")
+        await eventually(
+            lambda: any(
+                m.text.startswith("💰 +325.00 RUB") for m in state.messages_for(creators["opted_out"][0].telegram_id)
+            ),
+            what="opted-out creator told",
+        )
         await asyncio.sleep(1.0)  # a notice to the digest creator would have arrived by now
 
     texts = [m.text for m in state.messages_for(creators["digest"][0].telegram_id)]

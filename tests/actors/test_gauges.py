@@ -16,9 +16,16 @@ from zenith.telemetry.metrics import ZenithMetrics
 _ids = itertools.count(os.getpid() * 1_000_000 + 700_001)
 
 
-async def test_active_users_counts_creators_seen_in_the_last_24_hours(clean_database_url, redis_url, cleanup_namespace, make_settings):
+async def test_active_users_counts_creators_seen_in_the_last_24_hours(
+    clean_database_url, redis_url, cleanup_namespace, make_settings
+):
     now = datetime.now(timezone.utc)
-    seen = {"just now": now, "23 h ago": now - timedelta(hours=23), "25 h ago": now - timedelta(hours=25), "never": None}
+    seen = {
+        "just now": now,
+        "23 h ago": now - timedelta(hours=23),
+        "25 h ago": now - timedelta(hours=25),
+        "never": None,
+    }
     async with connect(clean_database_url) as conn:
         for label, at in seen.items():
             user = await users.get_or_create(conn, telegram_id=next(_ids), language="en", first_name=label)

@@ -8,13 +8,12 @@ from decimal import Decimal
 
 import pytest
 
+from tests.actors.conftest import eventually
+from tests.fakes.instagram import run_fake_instagram
 from zenith.domain.verification import generate_code
 from zenith.messaging.contract import SUBMIT_VIDEO, VERIFY_ACCOUNT, send
 from zenith.storage import accounts
 from zenith.storage.db import fetch_all
-
-from tests.actors.conftest import eventually
-from tests.fakes.instagram import run_fake_instagram
 
 
 @pytest.fixture
@@ -37,7 +36,9 @@ async def test_bio_code_verifies_then_a_shared_reel_earns(running_worker, sandbo
     state.add_user(user.telegram_id)
     username, user_id = f"reels.{uuid.uuid4().hex[:8]}", str(uuid.uuid4().int)[:11]
     async with pool.connection() as conn:
-        account = await accounts.create_pending(conn, user_id=user.id, platform="instagram", handle=username, verification_code=generate_code())
+        account = await accounts.create_pending(
+            conn, user_id=user.id, platform="instagram", handle=username, verification_code=generate_code()
+        )
     fake_instagram.state.add_user(username, user_id=user_id, bio=f"dance reels 💃 {account.verification_code}")
     shortcode, token = "C" + uuid.uuid4().hex[:10], "BA" + uuid.uuid4().hex[:9]
     fake_instagram.state.add_reel(shortcode, views=15_000, author=username, author_id=user_id, caption="#zenith reel")
@@ -53,11 +54,21 @@ async def test_bio_code_verifies_then_a_shared_reel_earns(running_worker, sandbo
 
         checked = await eventually(verified, timeout=20, what="the Instagram account verified")
         assert checked.external_id == user_id
-        send(SUBMIT_VIDEO, user.id, f"https://www.instagram.com/share/reel/{token}/", uuid.uuid4().hex, broker=worker.broker)
+        send(
+            SUBMIT_VIDEO,
+            user.id,
+            f"https://www.instagram.com/share/reel/{token}/",
+            uuid.uuid4().hex,
+            broker=worker.broker,
+        )
 
         async def credited():
             async with pool.connection() as conn:
-                rows = await fetch_all(conn, "SELECT platform, external_id, url, credited, status FROM videos WHERE user_id = %s", (user.id,))
+                rows = await fetch_all(
+                    conn,
+                    "SELECT platform, external_id, url, credited, status FROM videos WHERE user_id = %s",
+                    (user.id,),
+                )
             return rows if rows and rows[0]["credited"] > 0 else None
 
         rows = await eventually(credited, timeout=30, what="the reel credited")
@@ -67,7 +78,9 @@ async def test_bio_code_verifies_then_a_shared_reel_earns(running_worker, sandbo
     assert rows[0]["credited"] == Decimal("975.00")  # 15,000 views at the default 65 RUB per 1,000
 
 
-async def test_a_reel_from_someone_elses_account_is_refused(running_worker, sandbox, fake_instagram, make_user, make_verified_account, pool):
+async def test_a_reel_from_someone_elses_account_is_refused(
+    running_worker, sandbox, fake_instagram, make_user, make_verified_account, pool
+):
     state, _ = sandbox
     user = await make_user(tier="gold", language="en")
     state.add_user(user.telegram_id)
@@ -75,8 +88,16 @@ async def test_a_reel_from_someone_elses_account_is_refused(running_worker, sand
     shortcode = "C" + uuid.uuid4().hex[:10]
     fake_instagram.state.add_reel(shortcode, views=50_000, author="someone.else", author_id="999")
     async with running_worker(**_instagram_env(fake_instagram)) as worker:
-        send(SUBMIT_VIDEO, user.id, f"https://www.instagram.com/reel/{shortcode}/", uuid.uuid4().hex, broker=worker.broker)
+        send(
+            SUBMIT_VIDEO,
+            user.id,
+            f"https://www.instagram.com/reel/{shortcode}/",
+            uuid.uuid4().hex,
+            broker=worker.broker,
+        )
         message = await state.wait_for_message(user.telegram_id, timeout=20)
-    assert message.text.startswith(f"The video https://www.instagram.com/reel/{shortcode}/ is not from your verified accounts")
+    assert message.text.startswith(
+        f"The video https://www.instagram.com/reel/{shortcode}/ is not from your verified accounts"
+    )
     async with pool.connection() as conn:
         assert await fetch_all(conn, "SELECT id FROM videos WHERE user_id = %s", (user.id,)) == []

@@ -22,12 +22,11 @@ from decimal import Decimal
 
 import redis
 
+from tests.actors.conftest import delete_namespace, eventually, new_channel_id, new_youtube_id
 from zenith.messaging.broker import build_broker
 from zenith.messaging.contract import NOTIFY, send
 from zenith.messaging.submissions import submit_link
 from zenith.storage.db import fetch_all, unit_of_work
-
-from tests.actors.conftest import delete_namespace, eventually, new_channel_id, new_youtube_id
 
 CREATORS = 3
 VIDEOS_EACH = 5
@@ -47,7 +46,9 @@ def _in_redis(redis_url: str, namespace: str, queue: str) -> tuple[int, int]:
 
 async def _submissions(pool, request_ids: list[str]) -> dict[str, str]:
     async with pool.connection() as conn:
-        rows = await fetch_all(conn, "SELECT request_id, status FROM submissions WHERE request_id = ANY(%s)", (request_ids,))
+        rows = await fetch_all(
+            conn, "SELECT request_id, status FROM submissions WHERE request_id = ANY(%s)", (request_ids,)
+        )
     return {row["request_id"]: row["status"] for row in rows}
 
 
@@ -70,8 +71,13 @@ async def test_redis_emptied_with_submissions_queued_and_in_flight_loses_no_ackn
 ):
     state, _ = sandbox
     namespace = actor_env["REDIS_NAMESPACE"]
-    env = {**actor_env, "CLOCK_TICK_SECONDS": "0.5", "SUBMISSION_RESEND_SECONDS": RESEND_SECONDS,
-           "CHECK_RESEND_SECONDS": RESEND_SECONDS, "NOTICE_RESEND_SECONDS": RESEND_SECONDS}
+    env = {
+        **actor_env,
+        "CLOCK_TICK_SECONDS": "0.5",
+        "SUBMISSION_RESEND_SECONDS": RESEND_SECONDS,
+        "CHECK_RESEND_SECONDS": RESEND_SECONDS,
+        "NOTICE_RESEND_SECONDS": RESEND_SECONDS,
+    }
     settings = make_settings(**env)
     fake_youtube.state.response_delay = 1.0  # each videos.list call: submissions wait in the queue and in the worker
     creators = []
@@ -90,10 +96,13 @@ async def test_redis_emptied_with_submissions_queued_and_in_flight_loses_no_ackn
 
     broker = build_broker(settings, redis_url=redis_url, namespace=namespace)
     try:
+
         async def wake(route, *args):
             return await asyncio.to_thread(send, route, *args, broker=broker)
 
-        spawn(["-m", "zenith", "worker", "--queues", "submission", "parsing", "notifications", "--threads", "6"], env=env)
+        spawn(
+            ["-m", "zenith", "worker", "--queues", "submission", "parsing", "notifications", "--threads", "6"], env=env
+        )
         # the worker's first notice loads aiogram (seconds of CPU): done before the clock is timed
         warm = await make_user(language="en")
         state.add_user(warm.telegram_id)
@@ -101,12 +110,21 @@ async def test_redis_emptied_with_submissions_queued_and_in_flight_loses_no_ackn
         await state.wait_for_message(warm.telegram_id, timeout=60)
         for user, links in creators:  # what the bot does before it answers "accepted"
             for request_id, url in links:
-                await submit_link(send=wake, transaction=lambda: unit_of_work(pool), settings=settings, user=user, link=url,
-                                  request_id=request_id, source="test")
+                await submit_link(
+                    send=wake,
+                    transaction=lambda: unit_of_work(pool),
+                    settings=settings,
+                    user=user,
+                    link=url,
+                    request_id=request_id,
+                    source="test",
+                )
         assert set((await _submissions(pool, request_ids)).values()) <= {"received", "stored"}
 
         # the worker is busy: some submissions are in its hands, the rest wait in the queue
-        await eventually(lambda: _busy(redis_url, namespace), timeout=30, interval=0.05, what="submissions queued and in flight")
+        await eventually(
+            lambda: _busy(redis_url, namespace), timeout=30, interval=0.05, what="submissions queued and in flight"
+        )
         waiting = [rid for rid, status in (await _submissions(pool, request_ids)).items() if status == "received"]
         queued, in_flight = _in_redis(redis_url, namespace, "submission")
         delete_namespace(redis_url, namespace)  # Redis restarted without persistence
@@ -126,15 +144,26 @@ async def test_redis_emptied_with_submissions_queued_and_in_flight_loses_no_ackn
         rows = await eventually(lambda: _all_credited(pool, request_ids), timeout=60, what="every video credited")
         credited_all = time.monotonic() - lost_at
         async with pool.connection() as conn:
-            finished = await fetch_all(conn, "SELECT finished_at, resends FROM submissions WHERE request_id = ANY(%s) ORDER BY finished_at", (waiting,))
-        offsets = ", ".join(f"{(row['finished_at'] - lost_wall).total_seconds():.1f}{'*' if row['resends'] else ''}" for row in finished)
-        print(f"\nRedis emptied with {queued} submissions queued and {in_flight} in flight ({len(waiting)} not stored yet): "
-              f"first stored {first:.1f} s later, all stored {stored_all:.1f} s, all credited {credited_all:.1f} s "
-              f"(resend thresholds {RESEND_SECONDS} s, clock tick 0.5 s); stored at s after the loss (* re-sent by the clock): {offsets}")
+            finished = await fetch_all(
+                conn,
+                "SELECT finished_at, resends FROM submissions WHERE request_id = ANY(%s) ORDER BY finished_at",
+                (waiting,),
+            )
+        offsets = ", ".join(
+            f"{(row['finished_at'] - lost_wall).total_seconds():.1f}{'*' if row['resends'] else ''}" for row in finished
+        )
+        print(
+            f"\nRedis emptied with {queued} submissions queued and {in_flight} in flight ({len(waiting)} not stored yet): "
+            f"first stored {first:.1f} s later, all stored {stored_all:.1f} s, all credited {credited_all:.1f} s "
+            f"(resend thresholds {RESEND_SECONDS} s, clock tick 0.5 s); stored at s after the loss (* re-sent by the clock): {offsets}"
+        )
 
         for user, _links in creators:
-            await eventually(lambda u=user: len(state.messages_for(u.telegram_id)) >= 2 * VIDEOS_EACH, timeout=60,
-                             what="every approved and credited notice delivered")
+            await eventually(
+                lambda u=user: len(state.messages_for(u.telegram_id)) >= 2 * VIDEOS_EACH,
+                timeout=60,
+                what="every approved and credited notice delivered",
+            )
         await asyncio.sleep(2.0)  # a duplicate would arrive within this (1 message per second per chat)
     finally:
         broker.close()

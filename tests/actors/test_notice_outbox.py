@@ -14,17 +14,16 @@ from decimal import Decimal
 
 import redis
 
+from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 from zenith.actors import notice_outbox
+from zenith.actors.backlog import has_backlog
 from zenith.actors.clock import tick
 from zenith.actors.runtime import Runtime
-from zenith.actors.backlog import has_backlog
 from zenith.messaging.broker import build_broker
 from zenith.messaging.contract import PROCESS_PAYOUT, REFRESH_RATES, SUBMIT_VIDEO, send
 from zenith.storage import ledger, outbox, payouts
 from zenith.storage import rates as rate_store
 from zenith.storage.db import fetch_all, unit_of_work
-
-from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 
 AFTER_GRACE = notice_outbox.RELAY_GRACE + timedelta(seconds=1)
 
@@ -58,7 +57,9 @@ async def test_notices_whose_send_failed_after_the_commit_are_relayed_once_and_d
     monkeypatch.setattr(notice_outbox, "_send", send_after_commit)
     settings = make_settings(**actor_env)
     async with running_worker() as worker:
-        runtime = Runtime(settings, broker=worker.broker, database_url=settings.database_url, redis_url=settings.redis_url)
+        runtime = Runtime(
+            settings, broker=worker.broker, database_url=settings.database_url, redis_url=settings.redis_url
+        )
         try:
             send(SUBMIT_VIDEO, user.id, f"https://youtu.be/{video_id}", request_id, broker=worker.broker)
             # submission (approved) and the first check (credited) both commit; both sends fail
@@ -85,7 +86,9 @@ async def test_notices_whose_send_failed_after_the_commit_are_relayed_once_and_d
             assert await notice_outbox.publish(runtime, relayed) == 2
             assert [row.relays for row in await _rows(pool, user.id)] == [2, 2]
             # other tests' unconfirmed notices in the session's database are relayed by the same tick: they may come first
-            await eventually(lambda: _all_confirmed(pool, user.id), timeout=60, what="the duplicates confirmed as already delivered")
+            await eventually(
+                lambda: _all_confirmed(pool, user.id), timeout=60, what="the duplicates confirmed as already delivered"
+            )
             await asyncio.sleep(2.5)  # a second notice to one chat would arrive within this
         finally:
             await runtime.close()
@@ -100,7 +103,7 @@ async def test_notices_whose_send_failed_after_the_commit_are_relayed_once_and_d
 def _relay_due(settings, rows) -> datetime:
     """When the clock relays these enqueued, unconfirmed rows again (the wait doubles per relay)."""
     resend = timedelta(seconds=float(settings.notice_resend_seconds))
-    return max(row.enqueued_at + resend * 2 ** row.relays for row in rows) + timedelta(seconds=1)
+    return max(row.enqueued_at + resend * 2**row.relays for row in rows) + timedelta(seconds=1)
 
 
 async def _drained(broker) -> None:
@@ -111,6 +114,7 @@ async def _drained(broker) -> None:
 def _not(check, *args):
     async def negated():
         return not await check(*args)
+
     return negated
 
 
@@ -125,7 +129,16 @@ async def _staged_two(pool, user_id: int):
 
 
 async def test_a_worker_sigkilled_between_commit_and_notice_only_delays_the_notice(
-    spawn, running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool, make_settings, actor_env, redis_url
+    spawn,
+    running_worker,
+    sandbox,
+    fake_youtube,
+    make_user,
+    make_verified_account,
+    pool,
+    make_settings,
+    actor_env,
+    redis_url,
 ):
     state, _ = sandbox
     user = await make_user(language="en")  # bronze: stored pending moderation, no check sent
@@ -173,8 +186,16 @@ async def test_a_payout_approved_notice_whose_send_failed_after_sending_committe
     state.add_user(user.telegram_id)
     fake_cryptopay.state.known_users.add(user.telegram_id)
     async with unit_of_work(pool) as conn:
-        await ledger.adjust(conn, user_id=user.id, amount=Decimal("924.50"), idempotency_key=f"test:{uuid.uuid4().hex}", memo="test balance")
-        payout, _ = await payouts.create_requested(conn, user_id=user.id, amount_rub=Decimal("924.50"), asset="USDT", request_id=uuid.uuid4().hex)
+        await ledger.adjust(
+            conn,
+            user_id=user.id,
+            amount=Decimal("924.50"),
+            idempotency_key=f"test:{uuid.uuid4().hex}",
+            memo="test balance",
+        )
+        payout, _ = await payouts.create_requested(
+            conn, user_id=user.id, amount_rub=Decimal("924.50"), asset="USDT", request_id=uuid.uuid4().hex
+        )
 
     broker_down = {"now": True}
     real_send = notice_outbox._send
@@ -187,7 +208,9 @@ async def test_a_payout_approved_notice_whose_send_failed_after_sending_committe
     monkeypatch.setattr(notice_outbox, "_send", send_after_commit)
     settings = make_settings(**actor_env)
     async with running_worker() as worker:
-        runtime = Runtime(settings, broker=worker.broker, database_url=settings.database_url, redis_url=settings.redis_url)
+        runtime = Runtime(
+            settings, broker=worker.broker, database_url=settings.database_url, redis_url=settings.redis_url
+        )
         try:
             send(REFRESH_RATES, broker=worker.broker)
             await eventually(lambda: _rate_stored(pool), what="rates refreshed")
@@ -207,7 +230,9 @@ async def test_a_payout_approved_notice_whose_send_failed_after_sending_committe
                 await fetch_all(conn, "UPDATE outbox SET sent_at = NULL WHERE user_id = %s RETURNING id", (user.id,))
             await _drained(worker.broker)
             await tick(_relay_due(settings, await _rows(pool, user.id)), runtime=runtime)
-            await eventually(lambda: _all_confirmed(pool, user.id), timeout=60, what="the duplicate confirmed as already delivered")
+            await eventually(
+                lambda: _all_confirmed(pool, user.id), timeout=60, what="the duplicate confirmed as already delivered"
+            )
             await asyncio.sleep(2.5)  # a second notice to one chat would arrive within this
         finally:
             await runtime.close()

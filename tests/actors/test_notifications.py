@@ -7,22 +7,31 @@ import time
 
 import redis.asyncio as aioredis
 
+from tests.actors.conftest import eventually
 from zenith.actors.telegram_limits import TelegramLimits, TelegramRateLimiter
 from zenith.messaging.contract import BROADCAST, NOTIFY, send
 from zenith.storage import users
 
-from tests.actors.conftest import eventually
-
 NOTIFY_ONLY = ("zenith.actors.notifications",)
 
 
-async def test_notify_renders_in_the_users_language_and_dedup_makes_a_resend_a_no_op(running_worker, sandbox, make_user):
+async def test_notify_renders_in_the_users_language_and_dedup_makes_a_resend_a_no_op(
+    running_worker, sandbox, make_user
+):
     state, _ = sandbox
     user = await make_user(language="en")
     state.add_user(user.telegram_id)
     async with running_worker(modules=NOTIFY_ONLY) as worker:
         for _ in range(2):
-            send(NOTIFY, user.id, "notify.video.credited", {"amount": "12.5", "url": "https://youtu.be/x", "views": 15300}, "credit:1", None, broker=worker.broker)
+            send(
+                NOTIFY,
+                user.id,
+                "notify.video.credited",
+                {"amount": "12.5", "url": "https://youtu.be/x", "views": 15300},
+                "credit:1",
+                None,
+                broker=worker.broker,
+            )
         await eventually(lambda: state.messages_for(user.telegram_id), what="a message")
         await asyncio.sleep(1.0)
     messages = state.messages_for(user.telegram_id)
@@ -81,7 +90,9 @@ async def test_broadcast_reaches_each_active_user_once_even_when_sent_twice(runn
 async def test_rate_limiter_spaces_one_chat_and_caps_the_total(redis_url, cleanup_namespace):
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        limiter = TelegramRateLimiter(client, prefix=cleanup_namespace, limits=TelegramLimits(per_second=10, burst=5, chat_interval_ms=1000))
+        limiter = TelegramRateLimiter(
+            client, prefix=cleanup_namespace, limits=TelegramLimits(per_second=10, burst=5, chat_interval_ms=1000)
+        )
         assert await limiter.try_acquire(1) == 0
         assert 0 < await limiter.try_acquire(1) <= 1000  # same chat within a second
         granted = [await limiter.try_acquire(chat) for chat in range(2, 8)]
@@ -100,7 +111,15 @@ async def test_an_oversized_text_arrives_as_several_messages_cut_at_lines(runnin
     reason = "\n".join(f"reason line {i:03d} " + "z" * 60 for i in range(120))  # about 9,400 characters
     async with running_worker(modules=NOTIFY_ONLY) as worker:
         for _ in range(2):  # delivered twice: each part still arrives once
-            send(NOTIFY, user.id, "notify.video.rejected", {"url": "https://youtu.be/x", "reason": reason}, "rejected:long", None, broker=worker.broker)
+            send(
+                NOTIFY,
+                user.id,
+                "notify.video.rejected",
+                {"url": "https://youtu.be/x", "reason": reason},
+                "rejected:long",
+                None,
+                broker=worker.broker,
+            )
         await eventually(lambda: len(state.messages_for(user.telegram_id)) >= 3, timeout=20, what="three parts")
         await asyncio.sleep(1.5)
     texts = [m.text for m in state.messages_for(user.telegram_id)]
@@ -118,5 +137,7 @@ async def test_a_refusal_reason_is_rendered_from_its_key_in_the_users_language(r
     async with running_worker(modules=NOTIFY_ONLY) as worker:
         send(NOTIFY, user.id, "notify.payout.failed", params, "payout:7:failed", None, broker=worker.broker)
         message = await eventually(lambda: state.messages_for(user.telegram_id), what="the notice")
-    assert message[0].text.startswith("Выплата №7 не прошла: вы ещё не открывали @CryptoBot; откройте его и запросите выплату снова. 1")
+    assert message[0].text.startswith(
+        "Выплата №7 не прошла: вы ещё не открывали @CryptoBot; откройте его и запросите выплату снова. 1"
+    )
     assert message[0].text.endswith("000,00 ₽ вернулись на баланс.")

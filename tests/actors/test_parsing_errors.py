@@ -10,18 +10,23 @@ from decimal import Decimal
 
 import redis
 
+from tests.actors.conftest import eventually, new_channel_id, new_tiktok_id, new_youtube_id
 from zenith.messaging.contract import CHECK_VIDEOS, send
 from zenith.storage import videos
 from zenith.storage.db import fetch_all, unit_of_work
-
-from tests.actors.conftest import eventually, new_channel_id, new_tiktok_id, new_youtube_id
 
 
 async def _approved(pool, user, account, platform: str, external_id: str) -> int:
     async with unit_of_work(pool) as conn:
         video, _ = await videos.insert(
-            conn, platform=platform, external_id=external_id, user_id=user.id, url=f"https://example/{external_id}",
-            request_id=uuid.uuid4().hex, account_id=account.id, status="approved",
+            conn,
+            platform=platform,
+            external_id=external_id,
+            user_id=user.id,
+            url=f"https://example/{external_id}",
+            request_id=uuid.uuid4().hex,
+            account_id=account.id,
+            status="approved",
             next_check_at=datetime.now(timezone.utc) + timedelta(hours=1),
         )
     return video.id
@@ -38,7 +43,9 @@ async def _snapshots(pool, video_id: int) -> int:
     return rows[0]["n"]
 
 
-async def test_5xx_and_429_are_retried_and_a_private_video_is_failed(running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool):
+async def test_5xx_and_429_are_retried_and_a_private_video_is_failed(
+    running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool
+):
     state, _ = sandbox
     user = await make_user(tier="gold", language="en")
     state.add_user(user.telegram_id)
@@ -57,7 +64,9 @@ async def test_5xx_and_429_are_retried_and_a_private_video_is_failed(running_wor
         await eventually(lambda: _video(pool, ok_id), what="video")
         ok = await eventually(lambda: _credited(pool, ok_id), timeout=20, what="credited after 500 and 429")
         gone = await eventually(lambda: _in_status(pool, gone_id, "failed"), what="private video failed")
-        await eventually(lambda: any("not found" in (m.text or "") for m in state.messages_for(user.telegram_id)), what="told")
+        await eventually(
+            lambda: any("not found" in (m.text or "") for m in state.messages_for(user.telegram_id)), what="told"
+        )
     assert ok.credited == Decimal("650.00")
     assert gone.status_reason == "not_found" and gone.credited == 0
     assert len(fake_youtube.state.ids_per_call("videos")) == 3  # 500, 429, then the answer
@@ -73,7 +82,9 @@ async def _in_status(pool, video_id: int, status: str):
     return video if video.status == status else None
 
 
-async def test_garbage_answers_credit_nothing_and_the_check_is_retried_later(running_worker, fake_youtube, make_user, make_verified_account, pool, redis_url, cleanup_namespace):
+async def test_garbage_answers_credit_nothing_and_the_check_is_retried_later(
+    running_worker, fake_youtube, make_user, make_verified_account, pool, redis_url, cleanup_namespace
+):
     user = await make_user(tier="gold")
     channel = new_channel_id()
     account = await make_verified_account(user, "youtube", channel)
@@ -91,7 +102,9 @@ async def test_garbage_answers_credit_nothing_and_the_check_is_retried_later(run
     assert delayed == 1  # the same check, re-sent for later
 
 
-async def test_a_block_page_pauses_the_platform_instead_of_burning_retries(running_worker, fake_tiktok, make_user, make_verified_account, pool, redis_url, cleanup_namespace):
+async def test_a_block_page_pauses_the_platform_instead_of_burning_retries(
+    running_worker, fake_tiktok, make_user, make_verified_account, pool, redis_url, cleanup_namespace
+):
     user = await make_user(tier="gold")
     account = await make_verified_account(user, "tiktok", "6800000000000000001", handle="creator")
     ids = [new_tiktok_id() for _ in range(3)]
@@ -114,7 +127,9 @@ async def test_a_block_page_pauses_the_platform_instead_of_burning_retries(runni
     assert calls_when_paused <= 3
 
 
-async def test_youtube_quota_pauses_until_pacific_midnight(running_worker, fake_youtube, make_user, make_verified_account, pool, redis_url, cleanup_namespace):
+async def test_youtube_quota_pauses_until_pacific_midnight(
+    running_worker, fake_youtube, make_user, make_verified_account, pool, redis_url, cleanup_namespace
+):
     user = await make_user(tier="gold")
     account = await make_verified_account(user, "youtube", new_channel_id())
     fake_youtube.state.fail_next("quota")
@@ -122,13 +137,21 @@ async def test_youtube_quota_pauses_until_pacific_midnight(running_worker, fake_
     client = redis.Redis.from_url(redis_url)
     async with running_worker() as worker:
         send(CHECK_VIDEOS, [video_id], broker=worker.broker)
-        pause_ms = await eventually(lambda: client.pttl(f"{cleanup_namespace}:platform-pause:youtube") > 0 and client.pttl(f"{cleanup_namespace}:platform-pause:youtube"), what="paused")
+        pause_ms = await eventually(
+            lambda: (
+                client.pttl(f"{cleanup_namespace}:platform-pause:youtube") > 0
+                and client.pttl(f"{cleanup_namespace}:platform-pause:youtube")
+            ),
+            what="paused",
+        )
     assert 0 < pause_ms <= 24 * 3600 * 1000
     assert (await _video(pool, video_id)).status == "approved"
     assert len(fake_youtube.state.ids_per_call("videos")) == 1  # quota is not retried
 
 
-async def test_a_banned_creators_video_is_checked_but_earns_nothing(running_worker, fake_youtube, make_user, make_verified_account, pool):
+async def test_a_banned_creators_video_is_checked_but_earns_nothing(
+    running_worker, fake_youtube, make_user, make_verified_account, pool
+):
     user = await make_user(tier="gold")
     channel = new_channel_id()
     account = await make_verified_account(user, "youtube", channel)

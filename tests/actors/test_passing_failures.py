@@ -5,20 +5,27 @@ from __future__ import annotations
 
 import logging
 
+from tests.actors.conftest import eventually
 from zenith.messaging.contract import REFRESH_RATES, send
 from zenith.storage import rates as rate_store
 
-from tests.actors.conftest import eventually
 
-
-async def test_crypto_pay_429s_beyond_the_client_retries_are_retried_without_an_error(running_worker, fake_cryptopay, pool, caplog):
+async def test_crypto_pay_429s_beyond_the_client_retries_are_retried_without_an_error(
+    running_worker, fake_cryptopay, pool, caplog
+):
     fake_cryptopay.state.fail_next("429", times=2)  # Retry-After: 1; the first two deliveries fail
     before = len(fake_cryptopay.state.calls)
 
     async def rates_stored():
         async with pool.connection() as conn:
             latest = await rate_store.latest(conn, source="TON")
-        return latest if latest is not None and any(m == "getExchangeRates" for m, _ in fake_cryptopay.state.calls[before:]) and not fake_cryptopay.state.failures else None
+        return (
+            latest
+            if latest is not None
+            and any(m == "getExchangeRates" for m, _ in fake_cryptopay.state.calls[before:])
+            and not fake_cryptopay.state.failures
+            else None
+        )
 
     with caplog.at_level(logging.INFO):
         async with running_worker() as worker:
@@ -29,5 +36,8 @@ async def test_crypto_pay_429s_beyond_the_client_retries_are_retried_without_an_
     assert errors == [], [r.getMessage() for r in errors]
     passing = [r for r in caplog.records if r.name == "zenith.actors.passing_failures"]
     assert passing and all(r.levelno == logging.WARNING and r.exc_info is None for r in passing)
-    assert passing[0].getMessage().startswith("refresh_rates: TransientError") and "retried in 1000 ms" in passing[0].getMessage()
+    assert (
+        passing[0].getMessage().startswith("refresh_rates: TransientError")
+        and "retried in 1000 ms" in passing[0].getMessage()
+    )
     assert any(r.name.startswith("dramatiq") and "Retrying message" in r.getMessage() for r in caplog.records)

@@ -9,11 +9,11 @@ import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from zenith.messaging.contract import PROCESS_PAYOUT, REFRESH_RATES, send
-from zenith.storage import ledger, payouts, rates as rate_store
-from zenith.storage.db import unit_of_work
-
 from tests.actors.conftest import eventually
+from zenith.messaging.contract import PROCESS_PAYOUT, REFRESH_RATES, send
+from zenith.storage import ledger, payouts
+from zenith.storage import rates as rate_store
+from zenith.storage.db import unit_of_work
 
 
 async def _status(pool, payout_id: int) -> str:
@@ -21,12 +21,22 @@ async def _status(pool, payout_id: int) -> str:
         return (await payouts.get(conn, payout_id)).status
 
 
-async def test_unknown_transfer_outcome_is_a_warning_and_the_retry_pays_once(running_worker, fake_cryptopay, make_user, pool, caplog):
+async def test_unknown_transfer_outcome_is_a_warning_and_the_retry_pays_once(
+    running_worker, fake_cryptopay, make_user, pool, caplog
+):
     user = await make_user(tier="gold")
     fake_cryptopay.state.known_users.add(user.telegram_id)
     async with unit_of_work(pool) as conn:
-        await ledger.adjust(conn, user_id=user.id, amount=Decimal("924.50"), idempotency_key=f"test:{uuid.uuid4().hex}", memo="test balance")
-        payout, _ = await payouts.create_requested(conn, user_id=user.id, amount_rub=Decimal("924.50"), asset="USDT", request_id=uuid.uuid4().hex)
+        await ledger.adjust(
+            conn,
+            user_id=user.id,
+            amount=Decimal("924.50"),
+            idempotency_key=f"test:{uuid.uuid4().hex}",
+            memo="test balance",
+        )
+        payout, _ = await payouts.create_requested(
+            conn, user_id=user.id, amount_rub=Decimal("924.50"), asset="USDT", request_id=uuid.uuid4().hex
+        )
     with caplog.at_level(logging.INFO):
         async with running_worker() as worker:
             refreshing_since = datetime.now(timezone.utc)
@@ -41,7 +51,10 @@ async def test_unknown_transfer_outcome_is_a_warning_and_the_retry_pays_once(run
             # this fake answered the refresh (a rate stored by an earlier test of the session
             # would satisfy rates_stored at once, and the refresh still in flight would then
             # take the scripted 500 meant for the transfer)
-            await eventually(lambda: any(method == "getExchangeRates" for method, _ in fake_cryptopay.state.calls), what="rates fetched")
+            await eventually(
+                lambda: any(method == "getExchangeRates" for method, _ in fake_cryptopay.state.calls),
+                what="rates fetched",
+            )
             await eventually(rates_stored, what="rates refreshed")
             await asyncio.sleep(0.5)  # the refresh stores its rates after the call
             # the transfer call fails with HTTP 500 before Crypto Pay did anything: nobody

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.actors.conftest import eventually
 from zenith.actors.clock import STUCK_PAYOUT_AFTER, tick
 from zenith.actors.rates import RateStale, current_rate, rub_prices
 from zenith.actors.runtime import Runtime
@@ -21,13 +22,19 @@ from zenith.storage import ledger, payouts
 from zenith.storage import rates as rate_store
 from zenith.storage.db import fetch_all, unit_of_work
 
-from tests.actors.conftest import eventually
-
 
 async def _payout_for(pool, user, amount: str, asset: str = "USDT") -> payouts.Payout:
     async with unit_of_work(pool) as conn:
-        await ledger.adjust(conn, user_id=user.id, amount=Decimal(amount), idempotency_key=f"test:{uuid.uuid4().hex}", memo="test balance")
-        payout, _ = await payouts.create_requested(conn, user_id=user.id, amount_rub=Decimal(amount), asset=asset, request_id=uuid.uuid4().hex)
+        await ledger.adjust(
+            conn,
+            user_id=user.id,
+            amount=Decimal(amount),
+            idempotency_key=f"test:{uuid.uuid4().hex}",
+            memo="test balance",
+        )
+        payout, _ = await payouts.create_requested(
+            conn, user_id=user.id, amount_rub=Decimal(amount), asset=asset, request_id=uuid.uuid4().hex
+        )
     return payout
 
 
@@ -38,7 +45,9 @@ async def _status(pool, payout_id: int) -> str:
 
 async def _payout_transfers(pool, payout_id: int) -> list[tuple[str, Decimal]]:
     async with pool.connection() as conn:
-        rows = await fetch_all(conn, "SELECT kind, amount FROM ledger_transfers WHERE payout_id = %s ORDER BY id", (payout_id,))
+        rows = await fetch_all(
+            conn, "SELECT kind, amount FROM ledger_transfers WHERE payout_id = %s ORDER BY id", (payout_id,)
+        )
     return [(row["kind"], row["amount"]) for row in rows]
 
 
@@ -71,7 +80,11 @@ async def test_gold_payout_is_approved_paid_once_and_settled(running_worker, san
     assert await _payout_transfers(pool, payout.id) == [("reserve", Decimal("924.50")), ("payout", Decimal("924.50"))]
     async with pool.connection() as conn:
         balances = await ledger.balances(conn, user.id)
-    assert (balances.available, balances.reserved, balances.paid_out) == (Decimal("0.00"), Decimal("0.00"), Decimal("924.50"))
+    assert (balances.available, balances.reserved, balances.paid_out) == (
+        Decimal("0.00"),
+        Decimal("0.00"),
+        Decimal("924.50"),
+    )
     texts = [m.text for m in state.messages_for(user.telegram_id)]
     assert len(texts) == 2 and all(f"#{payout.id}" in text for text in texts)
     # two messages to one chat are a second apart and need not arrive in order
@@ -82,7 +95,9 @@ async def _status_is(pool, payout_id: int, status: str) -> bool:
     return await _status(pool, payout_id) == status
 
 
-async def test_a_user_who_never_opened_cryptobot_is_refunded_and_told_why(running_worker, sandbox, fake_cryptopay, make_user, pool):
+async def test_a_user_who_never_opened_cryptobot_is_refunded_and_told_why(
+    running_worker, sandbox, fake_cryptopay, make_user, pool
+):
     state, _ = sandbox
     user = await make_user(tier="gold", language="en")
     state.add_user(user.telegram_id)
@@ -112,20 +127,28 @@ async def test_bronze_payout_waits_for_an_admin(running_worker, fake_cryptopay, 
     assert fake_cryptopay.state.transfers == []
 
 
-async def test_with_stale_rates_a_payout_waits_unchanged_and_asks_for_a_refresh(running_worker, fake_cryptopay, make_user, pool, make_settings, actor_env):
+async def test_with_stale_rates_a_payout_waits_unchanged_and_asks_for_a_refresh(
+    running_worker, fake_cryptopay, make_user, pool, make_settings, actor_env
+):
     # BTC: no other test of the session stores BTC rates in the shared database
     fake_cryptopay.state.rates_valid = False  # Crypto Pay cannot give a usable rate now
     user = await make_user(tier="gold")
     fake_cryptopay.state.known_users.add(user.telegram_id)
     async with unit_of_work(pool) as conn:  # only an hour-old rate is known
-        await rate_store.store(conn, source="BTC", rate=Decimal("6000000"), fetched_at=datetime.now(timezone.utc) - timedelta(hours=1))
+        await rate_store.store(
+            conn, source="BTC", rate=Decimal("6000000"), fetched_at=datetime.now(timezone.utc) - timedelta(hours=1)
+        )
     payout = await _payout_for(pool, user, "900.00", asset="BTC")
     async with running_worker(PAYOUT_ASSETS="USDT,TON,BTC") as worker:
         send(PROCESS_PAYOUT, payout.id, broker=worker.broker)
-        await eventually(lambda: any(method == "getExchangeRates" for method, _ in fake_cryptopay.state.calls), what="a refresh")
+        await eventually(
+            lambda: any(method == "getExchangeRates" for method, _ in fake_cryptopay.state.calls), what="a refresh"
+        )
         await asyncio.sleep(0.5)
         settings = make_settings(**actor_env)
-        runtime = Runtime(settings, broker=worker.broker, database_url=settings.database_url, redis_url=settings.redis_url)
+        runtime = Runtime(
+            settings, broker=worker.broker, database_url=settings.database_url, redis_url=settings.redis_url
+        )
         try:
             with pytest.raises(RateStale):  # an hour-old rate is never used
                 await current_rate(runtime, asset="BTC", max_age=timedelta(seconds=settings.rate_max_age_seconds))
@@ -147,7 +170,9 @@ def test_rub_prices_take_direct_pairs_and_invert_reverse_ones():
     assert rub_prices(quotes, assets=["USDT", "TON", "BTC"]) == {"USDT": Decimal("92.45"), "TON": Decimal("500")}
 
 
-async def test_a_worker_killed_between_transfer_and_commit_pays_exactly_once(spawn, actor_env, make_settings, fake_cryptopay, make_user, pool, redis_url):
+async def test_a_worker_killed_between_transfer_and_commit_pays_exactly_once(
+    spawn, actor_env, make_settings, fake_cryptopay, make_user, pool, redis_url
+):
     user = await make_user(tier="gold")
     fake_cryptopay.state.known_users.add(user.telegram_id)
     payout = await _payout_for(pool, user, "462.25")
@@ -159,7 +184,9 @@ async def test_a_worker_killed_between_transfer_and_commit_pays_exactly_once(spa
     try:
         first = spawn(argv, env=env)
         send(REFRESH_RATES, broker=broker)
-        await eventually(lambda: any(m == "getExchangeRates" for m, _ in fake_cryptopay.state.calls), timeout=30, what="rates")
+        await eventually(
+            lambda: any(m == "getExchangeRates" for m, _ in fake_cryptopay.state.calls), timeout=30, what="rates"
+        )
         await asyncio.sleep(0.5)
         # the fake performs the transfer, then holds its answer; the worker dies waiting
         fake_cryptopay.state.after_transfer = "delay"
@@ -185,7 +212,9 @@ async def test_a_worker_killed_between_transfer_and_commit_pays_exactly_once(spa
     assert done.provider_transfer_id == str(fake_cryptopay.state.transfers_for(payout.spend_id)[0]["transfer_id"])
 
 
-async def test_a_payout_committed_paid_or_failed_by_a_worker_that_died_before_the_notice_gets_it_once(running_worker, sandbox, make_user, pool):
+async def test_a_payout_committed_paid_or_failed_by_a_worker_that_died_before_the_notice_gets_it_once(
+    running_worker, sandbox, make_user, pool
+):
     """The worker died between the status commit and the notice; redeliveries repeat the
     notice under its dedup key — once — and never touch the ledger again."""
     state, _ = sandbox
@@ -194,10 +223,32 @@ async def test_a_payout_committed_paid_or_failed_by_a_worker_that_died_before_th
     paid, failed = await _payout_for(pool, user, "924.50"), await _payout_for(pool, user, "500.00")
     async with pool.connection() as conn:
         for payout in (paid, failed):
-            await payouts.transition(conn, payout_id=payout.id, to_status="approved", from_statuses=("requested",), decided_by=0)
-        await payouts.transition(conn, payout_id=paid.id, to_status="sending", from_statuses=("approved",), asset_amount=Decimal("10"), rate=Decimal("92.45"), rate_fetched_at=datetime.now(timezone.utc))
-        await payouts.transition(conn, payout_id=paid.id, to_status="paid", from_statuses=("sending",), provider_transfer_id=f"t-{uuid.uuid4().hex[:12]}")
-        await payouts.transition(conn, payout_id=failed.id, to_status="failed", from_statuses=("approved",), failure_reason="AMOUNT_TOO_SMALL")
+            await payouts.transition(
+                conn, payout_id=payout.id, to_status="approved", from_statuses=("requested",), decided_by=0
+            )
+        await payouts.transition(
+            conn,
+            payout_id=paid.id,
+            to_status="sending",
+            from_statuses=("approved",),
+            asset_amount=Decimal("10"),
+            rate=Decimal("92.45"),
+            rate_fetched_at=datetime.now(timezone.utc),
+        )
+        await payouts.transition(
+            conn,
+            payout_id=paid.id,
+            to_status="paid",
+            from_statuses=("sending",),
+            provider_transfer_id=f"t-{uuid.uuid4().hex[:12]}",
+        )
+        await payouts.transition(
+            conn,
+            payout_id=failed.id,
+            to_status="failed",
+            from_statuses=("approved",),
+            failure_reason="AMOUNT_TOO_SMALL",
+        )
     before = [await _payout_transfers(pool, p.id) for p in (paid, failed)]
     async with running_worker() as worker:
         for _ in range(2):
@@ -210,4 +261,7 @@ async def test_a_payout_committed_paid_or_failed_by_a_worker_that_died_before_th
     assert any(t.startswith(f"✅ Payout #{paid.id} sent: 10 USDT") for t in texts)
     assert any(t.startswith(f"Payout #{failed.id} failed: the amount is below the payout minimum.") for t in texts)
     assert [await _payout_transfers(pool, p.id) for p in (paid, failed)] == before
-    assert before == [[("reserve", Decimal("924.50")), ("payout", Decimal("924.50"))], [("reserve", Decimal("500.00")), ("release", Decimal("500.00"))]]
+    assert before == [
+        [("reserve", Decimal("924.50")), ("payout", Decimal("924.50"))],
+        [("reserve", Decimal("500.00")), ("release", Decimal("500.00"))],
+    ]

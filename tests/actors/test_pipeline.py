@@ -7,11 +7,10 @@ import asyncio
 import uuid
 from decimal import Decimal
 
+from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 from zenith.messaging.contract import CHECK_VIDEOS, SUBMIT_VIDEO, send
 from zenith.storage import ledger, videos
 from zenith.storage.db import fetch_all
-
-from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 
 
 async def _video_by_request(pool, request_id: str):
@@ -31,7 +30,9 @@ async def _ledger_rows(pool, user_id: int):
     return transfers, balances
 
 
-async def test_a_gold_creators_video_is_approved_checked_and_credited(running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool):
+async def test_a_gold_creators_video_is_approved_checked_and_credited(
+    running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool
+):
     state, _ = sandbox
     user = await make_user(tier="gold", language="en")
     state.add_user(user.telegram_id)
@@ -62,7 +63,9 @@ async def test_a_gold_creators_video_is_approved_checked_and_credited(running_wo
     assert any(t.startswith("💰 +975.00 RUB") for t in texts)
 
 
-async def test_every_message_delivered_twice_changes_nothing(running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool):
+async def test_every_message_delivered_twice_changes_nothing(
+    running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool
+):
     state, _ = sandbox
     user = await make_user(tier="gold")
     state.add_user(user.telegram_id)
@@ -90,6 +93,8 @@ async def test_every_message_delivered_twice_changes_nothing(running_worker, san
     assert balances.available == Decimal("1300.00") == first_balances.available
     assert transfers == first_transfers and len(transfers) == 1
     async with pool.connection() as conn:
-        rows = await fetch_all(conn, "SELECT count(*) AS n FROM videos WHERE platform = 'youtube' AND external_id = %s", (video_id,))
+        rows = await fetch_all(
+            conn, "SELECT count(*) AS n FROM videos WHERE platform = 'youtube' AND external_id = %s", (video_id,)
+        )
     assert rows[0]["n"] == 1
     assert len(messages) == 2  # approved + credited, each once

@@ -8,11 +8,10 @@ from decimal import Decimal
 
 from redis.asyncio import Redis
 
+from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 from zenith.messaging.contract import CHECK_VIDEOS, SUBMIT_VIDEO, send
 from zenith.storage import videos
 from zenith.storage.platform_answers import answer_key
-
-from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 
 
 def _calls_for(fake_youtube, external_id: str) -> int:
@@ -54,7 +53,9 @@ async def test_submission_and_first_check_share_one_platform_call_and_an_expired
     assert _calls_for(fake_youtube, external_id) == 2
 
 
-async def test_with_the_answer_cache_off_every_check_asks_the_platform(running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool):
+async def test_with_the_answer_cache_off_every_check_asks_the_platform(
+    running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool
+):
     state, _ = sandbox
     user = await make_user(tier="gold")
     state.add_user(user.telegram_id)

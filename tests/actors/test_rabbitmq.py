@@ -15,13 +15,12 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.common import dq_name, q_name, xq_name
 from dramatiq.middleware import AsyncIO
 
-from zenith.actors.worker import build_worker
-from zenith.messaging.contract import QUEUES, SUBMIT_VIDEO, send
-from zenith.storage import ledger
-
 from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 from tests.actors.test_pipeline import _video_by_request
 from tests.conftest import TEST_RABBITMQ_URL
+from zenith.actors.worker import build_worker
+from zenith.messaging.contract import QUEUES, SUBMIT_VIDEO, send
+from zenith.storage import ledger
 
 
 class SuffixedRabbitmqBroker(RabbitmqBroker):
@@ -35,7 +34,7 @@ class SuffixedRabbitmqBroker(RabbitmqBroker):
         base = q_name(name)
         if base.endswith(self.suffix):
             return name
-        return base + self.suffix + name[len(base):]
+        return base + self.suffix + name[len(base) :]
 
     def declare_queue(self, queue_name: str, *, ensure: bool = False) -> None:
         super().declare_queue(self._own(queue_name), ensure=ensure)
@@ -60,7 +59,9 @@ def rabbitmq_broker():
     broker.close()
 
 
-async def test_submission_to_credit_on_rabbitmq(rabbitmq_broker, make_settings, actor_env, sandbox, fake_youtube, make_user, make_verified_account, pool):
+async def test_submission_to_credit_on_rabbitmq(
+    rabbitmq_broker, make_settings, actor_env, sandbox, fake_youtube, make_user, make_verified_account, pool
+):
     state, _ = sandbox
     settings = make_settings(**actor_env, BROKER_URL=TEST_RABBITMQ_URL)
     user = await make_user(tier="gold")
@@ -70,7 +71,14 @@ async def test_submission_to_credit_on_rabbitmq(rabbitmq_broker, make_settings, 
     video_id = new_youtube_id()
     fake_youtube.state.add_video(video_id, views=3_000, channel_id=channel)
     request_id = uuid.uuid4().hex
-    worker = build_worker(settings, threads=2, worker_timeout_ms=100, database_url=settings.database_url, redis_url=settings.redis_url, broker=rabbitmq_broker)
+    worker = build_worker(
+        settings,
+        threads=2,
+        worker_timeout_ms=100,
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        broker=rabbitmq_broker,
+    )
     worker.start()
     try:
         assert all(q.endswith(rabbitmq_broker.suffix) for q in rabbitmq_broker.get_declared_queues())

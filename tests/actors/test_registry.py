@@ -9,10 +9,9 @@ import sys
 
 import pytest
 
+from tests.actors.conftest import REPO_ROOT
 from zenith.actors.registry import ACTOR_MODULES, QUEUE_MODULES, UnknownQueue, modules_for_queues
 from zenith.messaging.contract import QUEUES, ROUTES
-
-from tests.actors.conftest import REPO_ROOT
 
 
 def test_each_module_holds_exactly_the_actors_of_its_queue():
@@ -26,7 +25,10 @@ def test_each_module_holds_exactly_the_actors_of_its_queue():
 def test_modules_for_queues():
     assert modules_for_queues(None) == ACTOR_MODULES == modules_for_queues([]) == modules_for_queues(list(QUEUES))
     assert modules_for_queues(["parsing"]) == ("zenith.actors.parsing",)
-    assert modules_for_queues(["notifications", "submission"]) == ("zenith.actors.submission", "zenith.actors.notifications")
+    assert modules_for_queues(["notifications", "submission"]) == (
+        "zenith.actors.submission",
+        "zenith.actors.notifications",
+    )
     with pytest.raises(UnknownQueue, match="pasring"):
         modules_for_queues(["pasring"])
 
@@ -44,8 +46,14 @@ print(json.dumps({"aiogram": "aiogram" in sys.modules, "actors": sorted(worker.b
 
 
 def _probe(queues: list[str]) -> dict:
-    done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(queues)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(queues)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)},
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

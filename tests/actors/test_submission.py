@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from tests.actors.conftest import eventually, new_channel_id, new_tiktok_id, new_youtube_id, send_with_retries
 from zenith.messaging.contract import SUBMIT_VIDEO, send
 from zenith.storage.db import fetch_all
-
-from tests.actors.conftest import eventually, new_youtube_id, new_channel_id, new_tiktok_id, send_with_retries
 
 SHORT_LINK_HOSTS = ("vm.tiktok.com", "vt.tiktok.com", "tiktok.com", "www.tiktok.com")
 
@@ -21,10 +20,16 @@ def _host_map(fake_tiktok) -> str:
 
 async def _videos_of(pool, user_id: int) -> list[dict]:
     async with pool.connection() as conn:
-        return await fetch_all(conn, "SELECT external_id, status, credited, url, request_id FROM videos WHERE user_id = %s ORDER BY id", (user_id,))
+        return await fetch_all(
+            conn,
+            "SELECT external_id, status, credited, url, request_id FROM videos WHERE user_id = %s ORDER BY id",
+            (user_id,),
+        )
 
 
-async def test_short_links_of_every_form_resolve_to_the_video_and_earn(running_worker, sandbox, fake_tiktok, make_user, make_verified_account, pool):
+async def test_short_links_of_every_form_resolve_to_the_video_and_earn(
+    running_worker, sandbox, fake_tiktok, make_user, make_verified_account, pool
+):
     state, _ = sandbox
     user = await make_user(tier="gold")
     state.add_user(user.telegram_id)
@@ -52,7 +57,9 @@ async def test_short_links_of_every_form_resolve_to_the_video_and_earn(running_w
     assert len(short_paths) >= 3  # the short links really went through the fake
 
 
-async def test_a_short_link_redirecting_off_tiktok_is_refused_with_where_it_leads(running_worker, sandbox, fake_tiktok, make_user, pool):
+async def test_a_short_link_redirecting_off_tiktok_is_refused_with_where_it_leads(
+    running_worker, sandbox, fake_tiktok, make_user, pool
+):
     state, _ = sandbox
     user = await make_user(tier="gold", language="en")
     state.add_user(user.telegram_id)
@@ -62,11 +69,16 @@ async def test_a_short_link_redirecting_off_tiktok_is_refused_with_where_it_lead
     async with running_worker(HTTP_HOST_MAP=_host_map(fake_tiktok)) as worker:
         send(SUBMIT_VIDEO, user.id, link, uuid.uuid4().hex, broker=worker.broker)
         message = await state.wait_for_message(user.telegram_id, contains="evil-example", timeout=15)
-    assert message.text == f"The link {link} leads to login.evil-example.com, which is not TikTok, YouTube or Instagram. Send the video's own TikTok, YouTube or Instagram link."
+    assert (
+        message.text
+        == f"The link {link} leads to login.evil-example.com, which is not TikTok, YouTube or Instagram. Send the video's own TikTok, YouTube or Instagram link."
+    )
     assert await _videos_of(pool, user.id) == []
 
 
-async def test_a_platform_that_never_answers_ends_with_the_creator_asked_to_resend(running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool, fast_platform_retries):
+async def test_a_platform_that_never_answers_ends_with_the_creator_asked_to_resend(
+    running_worker, sandbox, fake_youtube, make_user, make_verified_account, pool, fast_platform_retries
+):
     state, _ = sandbox
     user = await make_user(tier="gold", language="en")
     state.add_user(user.telegram_id)
@@ -78,7 +90,9 @@ async def test_a_platform_that_never_answers_ends_with_the_creator_asked_to_rese
     request_id = uuid.uuid4().hex
     try:
         async with running_worker() as worker:
-            send_with_retries(worker.broker, SUBMIT_VIDEO, user.id, f"https://youtu.be/{video_id}", request_id, max_retries=2)
+            send_with_retries(
+                worker.broker, SUBMIT_VIDEO, user.id, f"https://youtu.be/{video_id}", request_id, max_retries=2
+            )
             message = await state.wait_for_message(user.telegram_id, contains="send the link again", timeout=20)
             await asyncio.sleep(1.0)
     finally:

@@ -14,19 +14,20 @@ from decimal import Decimal
 
 import pytest
 
+from tests.actors.conftest import eventually, new_tiktok_id, new_youtube_id
+from tests.domain.trust_curves import START, Curve, fraudulent_curves, organic_curves
+from tests.view_history import approved_video, let_time_pass, snapshot_count
 from zenith.messaging.contract import CHECK_VIDEOS, send
 from zenith.storage import ledger, trust_holds, videos
 from zenith.storage.db import fetch_all
 from zenith.storage.ledger_check import check_ledger
 
-from tests.actors.conftest import eventually, new_tiktok_id, new_youtube_id
-from tests.domain.trust_curves import START, Curve, fraudulent_curves, organic_curves
-from tests.view_history import approved_video, let_time_pass, snapshot_count
-
 
 async def _signals(pool, user_id: int) -> list[dict]:
     async with pool.connection() as conn:
-        return await fetch_all(conn, "SELECT kind, evidence, hold_id FROM trust_signals WHERE user_id = %s ORDER BY id", (user_id,))
+        return await fetch_all(
+            conn, "SELECT kind, evidence, hold_id FROM trust_signals WHERE user_id = %s ORDER BY id", (user_id,)
+        )
 
 
 async def _balances(pool, user_id: int) -> ledger.UserBalances:
@@ -74,7 +75,9 @@ async def _books_of(pool, user_id: int) -> list[str]:
     return [p for p in problems if f"user:{user_id}:" in p or f"user {user_id}:" in p]
 
 
-async def test_a_viral_day_replayed_through_the_worker_is_credited_and_never_held(running_worker, make_user, fake_youtube, pool):
+async def test_a_viral_day_replayed_through_the_worker_is_credited_and_never_held(
+    running_worker, make_user, fake_youtube, pool
+):
     user = await make_user()
     curve = next(c for c in organic_curves() if c.name == "viral day")
     async with running_worker() as worker:
@@ -89,7 +92,9 @@ async def test_a_viral_day_replayed_through_the_worker_is_credited_and_never_hel
 async def test_bought_views_are_held_not_credited(running_worker, make_user, fake_youtube, pool):
     user = await make_user()
     curve = next(c for c in fraudulent_curves() if c.name == "bought spike day 1")
-    spike = next(i for i, (a, b) in enumerate(zip(curve.points, curve.points[1:], strict=False), 1) if b.views - a.views > 50_000)
+    spike = next(
+        i for i, (a, b) in enumerate(zip(curve.points, curve.points[1:], strict=False), 1) if b.views - a.views > 50_000
+    )
     short = Curve(curve.name, curve.points[: spike + 3], organic=False)
     async with running_worker() as worker:
         video = await _replay(worker, pool, fake_youtube, user, short)
@@ -124,12 +129,16 @@ ABSURD = [
 
 
 @pytest.mark.parametrize(("platform", "views", "reason"), ABSURD, ids=[f"{p}-{v!r}" for p, v, _ in ABSURD])
-async def test_absurd_view_counts_never_reach_an_available_balance(running_worker, make_user, fake_youtube, fake_tiktok, pool, platform, views, reason):
+async def test_absurd_view_counts_never_reach_an_available_balance(
+    running_worker, make_user, fake_youtube, fake_tiktok, pool, platform, views, reason
+):
     user = await make_user(tier="gold")
     fake = fake_youtube if platform == "youtube" else fake_tiktok
     external_id = new_youtube_id() if platform == "youtube" else new_tiktok_id()
     fake.state.add_video(external_id, views=10_000, likes=300)
-    video = await approved_video(pool, user, platform, external_id, published_at=datetime.now(timezone.utc) - timedelta(days=2))
+    video = await approved_video(
+        pool, user, platform, external_id, published_at=datetime.now(timezone.utc) - timedelta(days=2)
+    )
     async with running_worker() as worker:
         await _check_once(worker, pool, video.id)
         assert (await _balances(pool, user.id)).available == Decimal("650.00")  # 10,000 views at 65 per 1,000

@@ -18,19 +18,43 @@ NUMBER = r"\d+(?:\.\d+)?"
 
 def run_benchmark(script: str, *args: str, timeout: float = 300) -> str:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    done = subprocess.run([sys.executable, f"benchmarks/{script}", *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, f"benchmarks/{script}", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     return done.stdout
 
 
 def test_bot_vs_echo_prints_both_bots_the_ratio_and_the_webhook_table():
-    out = run_benchmark("bot_vs_echo.py", "--users", "20", "--messages", "2", "--concurrent", "4", "--latency-messages", "2",
-                        "--webhook-processes", "1,2", "--webhook-seconds", "2", "--webhook-connections", "4")
+    out = run_benchmark(
+        "bot_vs_echo.py",
+        "--users",
+        "20",
+        "--messages",
+        "2",
+        "--concurrent",
+        "4",
+        "--latency-messages",
+        "2",
+        "--webhook-processes",
+        "1,2",
+        "--webhook-seconds",
+        "2",
+        "--webhook-connections",
+        "4",
+    )
     assert re.search(rf"^echo +throughput: 40/40 updates .* = +{NUMBER} updates/s, failed 0", out, re.M), out
     assert re.search(rf"^zenith bot throughput: 40/40 updates .* = +{NUMBER} updates/s, failed 0", out, re.M), out
-    assert re.search(rf"RESULT polling: echo {NUMBER} updates/s, zenith bot {NUMBER} updates/s, ratio {NUMBER}x; "
-                     rf"p99 at 4 users: echo {NUMBER} ms, zenith bot {NUMBER} ms", out), out
+    assert re.search(
+        rf"RESULT polling: echo {NUMBER} updates/s, zenith bot {NUMBER} updates/s, ratio {NUMBER}x; "
+        rf"p99 at 4 users: echo {NUMBER} ms, zenith bot {NUMBER} ms",
+        out,
+    ), out
     rows = re.findall(rf"^\| ([12]) \| {NUMBER} \| \d+ \| ({NUMBER}) \| (\d+)/(\d+) \| 0 \|", out, re.M)
     assert [row[0] for row in rows] == ["1", "2"], out
     assert all(int(handled) > 0 and handled == accepted for _, _, handled, accepted in rows), out
@@ -39,8 +63,12 @@ def test_bot_vs_echo_prints_both_bots_the_ratio_and_the_webhook_table():
 def test_due_batch_prints_each_claim_with_ours_and_the_seed_indexes():
     out = run_benchmark("due_batch.py", "--sizes", "5000", "--repeat", "1")
     assert "5,000 videos loaded with COPY" in out, out
-    for query in ("claim_due_checks youtube 50", "claim_due_checks tiktok 20", "claim_stale_checks youtube 50",
-                  "claim_stale_checks tiktok 20"):
+    for query in (
+        "claim_due_checks youtube 50",
+        "claim_due_checks tiktok 20",
+        "claim_stale_checks youtube 50",
+        "claim_stale_checks tiktok 20",
+    ):
         line = re.search(rf"^ +5,000  {query} +({NUMBER}) +({NUMBER}) +{NUMBER}x  (.*)$", out, re.M)
         assert line, (query, out)
         assert "by_platform" in line.group(3), line.group(0)
@@ -48,4 +76,6 @@ def test_due_batch_prints_each_claim_with_ours_and_the_seed_indexes():
 
 def test_notice_drain_prints_the_drain_rate():
     out = run_benchmark("notice_drain.py", "--notices", "20", "--per-chat", "2", "--latency", "0", "--threads", "4")
-    assert re.search(rf"sendMessage latency 0 ms, 2 per chat, 4 threads: 20/20 notices in {NUMBER} s = {NUMBER} notices/s", out), out
+    assert re.search(
+        rf"sendMessage latency 0 ms, 2 per chat, 4 threads: 20/20 notices in {NUMBER} s = {NUMBER} notices/s", out
+    ), out

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from zenith.bot.runtime import BotRuntime, open_bot_runtime
-from zenith.messaging.broker import build_broker
-from zenith.sandbox.runner import start_sandbox
 from tests.fakes.cryptopay import run_fake_cryptopay
 from tests.fakes.tiktok import run_fake_tiktok
 from tests.fakes.youtube import run_fake_youtube
+from zenith.bot.runtime import BotRuntime, open_bot_runtime
+from zenith.messaging.broker import build_broker
+from zenith.sandbox.runner import start_sandbox
 
 ADMIN_ID = 990_000_001
 _ids = itertools.count(random.randrange(10**9, 2 * 10**9, 10**6))
@@ -109,7 +109,10 @@ async def make_bot(bot_settings, broker):
 
     async def start(*, settings=None, throttle_limit: int = 50, throttle_window_seconds: int = 5) -> BotRuntime:
         context = open_bot_runtime(
-            settings or bot_settings, broker=broker, throttle_limit=throttle_limit, throttle_window_seconds=throttle_window_seconds
+            settings or bot_settings,
+            broker=broker,
+            throttle_limit=throttle_limit,
+            throttle_window_seconds=throttle_window_seconds,
         )
         runtime = await context.__aenter__()
         task = await start_polling(runtime)
@@ -166,7 +169,12 @@ async def worker(e2e_settings, broker):
 
     settings = e2e_settings
     dramatiq_worker = build_worker(
-        settings, threads=4, worker_timeout_ms=100, database_url=settings.database_url, redis_url=settings.redis_url, modules=ACTOR_MODULES
+        settings,
+        threads=4,
+        worker_timeout_ms=100,
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        modules=ACTOR_MODULES,
     )
     await asyncio.to_thread(dramatiq_worker.start)
     try:
@@ -204,7 +212,9 @@ async def queued(redis: Redis, namespace: str, queue: str) -> list[QueuedMessage
         raw = await redis.hvals(f"{namespace}:{name}.msgs")
         for value in raw:
             data = json.loads(value)
-            found.append(QueuedMessage(queue, data["actor_name"], data["args"], data.get("kwargs", {}), data.get("options", {})))
+            found.append(
+                QueuedMessage(queue, data["actor_name"], data["args"], data.get("kwargs", {}), data.get("options", {}))
+            )
     found.sort(key=lambda m: m.options.get("redis_message_id", ""))
     return found
 

@@ -11,10 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from zenith.storage import payouts, videos
-from zenith.storage.db import unit_of_work
 from tests.bot.conftest import ADMIN_ID, new_telegram_id
 from tests.bot.test_money_and_admin import _creator, _video
+from zenith.storage import payouts, videos
+from zenith.storage.db import unit_of_work
 
 QUEUES = {
     # queue: (command, callback prefix, card id pattern, header)
@@ -29,7 +29,13 @@ async def _waiting_items(sandbox, pool, queue: str, *, count: int) -> list[int]:
     for index in range(count):
         async with unit_of_work(pool) as conn:
             if queue == "pay":
-                payout, _ = await payouts.create_requested(conn, user_id=creator.id, amount_rub=Decimal("500"), asset="USDT", request_id=f"page:{creator.id}:{index}")
+                payout, _ = await payouts.create_requested(
+                    conn,
+                    user_id=creator.id,
+                    amount_rub=Decimal("500"),
+                    asset="USDT",
+                    request_id=f"page:{creator.id}:{index}",
+                )
                 ids.append(payout.id)
         if queue == "mod":
             ids.append((await _video(pool, creator)).id)
@@ -41,9 +47,23 @@ async def _decide_all(pool, queue: str, ids: list[int]) -> None:
     async with unit_of_work(pool) as conn:
         for item_id in ids:
             if queue == "pay":
-                await payouts.transition(conn, payout_id=item_id, to_status="rejected", from_statuses=("requested",), decided_by=ADMIN_ID, decision_reason="test")
+                await payouts.transition(
+                    conn,
+                    payout_id=item_id,
+                    to_status="rejected",
+                    from_statuses=("requested",),
+                    decided_by=ADMIN_ID,
+                    decision_reason="test",
+                )
             else:
-                await videos.set_status(conn, video_id=item_id, status="rejected", reason="test", from_statuses=("pending_moderation",), moderated_by=ADMIN_ID)
+                await videos.set_status(
+                    conn,
+                    video_id=item_id,
+                    status="rejected",
+                    reason="test",
+                    from_statuses=("pending_moderation",),
+                    moderated_by=ADMIN_ID,
+                )
 
 
 def _page_after(sandbox, floor: int, pattern) -> list[int]:
@@ -72,11 +92,15 @@ async def test_admin_pages_forward_and_back_through_a_queue(bot, sandbox, pool, 
         for page in range(1, pages):
             sandbox.state.user_presses_button(ADMIN_ID, nav.message_id, f"{prefix}:{page}")
             pressed = nav
-            nav = await sandbox.state.wait_for_message(ADMIN_ID, contains=f"Page {page + 1}/{pages}", after=pressed.message_id)
+            nav = await sandbox.state.wait_for_message(
+                ADMIN_ID, contains=f"Page {page + 1}/{pages}", after=pressed.message_id
+            )
             seen[page] = _page_after(sandbox, pressed.message_id, pattern)
             # the pressed row is closed, so an old page's buttons do not pile up
             assert sandbox.state.messages_for(ADMIN_ID)[-1].message_id == nav.message_id
-            assert not [m for m in sandbox.state.messages_for(ADMIN_ID) if m.message_id == pressed.message_id][0].callback_data()
+            assert not [m for m in sandbox.state.messages_for(ADMIN_ID) if m.message_id == pressed.message_id][
+                0
+            ].callback_data()
         assert nav.callback_data() == [f"{prefix}:{pages - 2}"]  # no "next" on the last page
         shown = [item for page in range(pages) for item in seen[page]]
         assert all(len(seen[page]) == 5 for page in range(pages - 1)) and 1 <= len(seen[pages - 1]) <= 5
@@ -85,7 +109,9 @@ async def test_admin_pages_forward_and_back_through_a_queue(bot, sandbox, pool, 
 
         # previous from the last page shows the page before it again
         sandbox.state.user_presses_button(ADMIN_ID, nav.message_id, f"{prefix}:{pages - 2}")
-        back = await sandbox.state.wait_for_message(ADMIN_ID, contains=f"Page {pages - 1}/{pages}", after=nav.message_id)
+        back = await sandbox.state.wait_for_message(
+            ADMIN_ID, contains=f"Page {pages - 1}/{pages}", after=nav.message_id
+        )
         assert _page_after(sandbox, nav.message_id, pattern) == seen[pages - 2]
         back_header = await sandbox.state.wait_for_message(ADMIN_ID, contains=title, after=nav.message_id)
         assert f"Below: {(pages - 2) * 5 + 1}–{(pages - 1) * 5}." in back_header.text

@@ -56,7 +56,9 @@ def test_more_than_two_decimals_or_a_possible_thousands_mark_is_asked_back(text,
     assert doubt.value.foreign_currency is False
 
 
-@pytest.mark.parametrize("text, choices", [("$600", ["600"]), ("600 USDT", ["600"]), ("€1,000", ["1.00", "1000"]), ("600$", ["600"])])
+@pytest.mark.parametrize(
+    "text, choices", [("$600", ["600"]), ("600 USDT", ["600"]), ("€1,000", ["1.00", "1000"]), ("600$", ["600"])]
+)
 def test_another_currency_is_asked_back_in_rub(text, choices):
     with pytest.raises(AmountAmbiguous) as doubt:
         read_amount(text)
@@ -64,7 +66,26 @@ def test_another_currency_is_asked_back_in_rub(text, choices):
     assert doubt.value.foreign_currency is True
 
 
-@pytest.mark.parametrize("text", ["", "abc", "600.", ".5", "1,00,000", "1.2.3", "12,34,56", "-600", "1e5", "6" * 40, "₽", "6 00", "1 0000", "1 000 00", "60 0,5"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "abc",
+        "600.",
+        ".5",
+        "1,00,000",
+        "1.2.3",
+        "12,34,56",
+        "-600",
+        "1e5",
+        "6" * 40,
+        "₽",
+        "6 00",
+        "1 0000",
+        "1 000 00",
+        "60 0,5",
+    ],
+)
 def test_what_is_not_a_number_is_not_understood(text):
     with pytest.raises(AmountNotUnderstood):
         read_amount(text)

@@ -12,10 +12,10 @@ import socket
 import uuid
 from decimal import Decimal
 
-from zenith.storage import ledger
-from zenith.storage.db import unit_of_work
 from tests.bot.conftest import drain, new_telegram_id, store_rate
 from tests.bot.test_end_to_end_admin import _creator, _new_video, _withdraw
+from zenith.storage import ledger
+from zenith.storage.db import unit_of_work
 
 
 async def _balance(sandbox, uid: int) -> str:
@@ -85,7 +85,9 @@ async def test_balance_answers_from_postgresql_while_redis_is_down(make_bot, bot
         from zenith.storage import users
 
         user = await users.find_by_telegram_id(conn, uid)
-        await ledger.credit_earning(conn, user_id=user.id, amount=Decimal("812.50"), idempotency_key=f"test:{uuid.uuid4()}")
+        await ledger.credit_earning(
+            conn, user_id=user.id, amount=Decimal("812.50"), idempotency_key=f"test:{uuid.uuid4()}"
+        )
     # nothing invalidated (nothing could be): the read goes to PostgreSQL and is right
     reply = await _balance(sandbox, uid)
     assert "Available: 812.50 RUB" in reply and "No transfers yet." not in reply

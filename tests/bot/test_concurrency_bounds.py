@@ -12,10 +12,10 @@ from aiohttp.test_utils import TestServer
 from redis.asyncio import BlockingConnectionPool
 
 import zenith.bot.runtime as bot_runtime
+from tests.bot.conftest import new_telegram_id, private_text_update, wait_until
 from zenith.bot.main import poll
 from zenith.bot.runtime import max_concurrent_updates, open_bot_runtime
 from zenith.web.app import build_web_app
-from tests.bot.conftest import new_telegram_id, private_text_update, wait_until
 
 SECRET = "bound-secret-for-tests"
 
@@ -112,8 +112,12 @@ async def _true(value: bool) -> bool:
 async def gated_web(make_settings, bot_env, broker, sandbox):
     """The web app with a webhook handling at most 2 updates at once, updates held by a gate."""
     settings = make_settings(
-        **{**bot_env, "WEBHOOK_URL": "https://bot.example.com/telegram/webhook", "WEBHOOK_SECRET": SECRET,
-           "BOT_MAX_CONCURRENT_UPDATES": "2"}
+        **{
+            **bot_env,
+            "WEBHOOK_URL": "https://bot.example.com/telegram/webhook",
+            "WEBHOOK_SECRET": SECRET,
+            "BOT_MAX_CONCURRENT_UPDATES": "2",
+        }
     )
     gate = UpdateGate()
     async with open_bot_runtime(settings, broker=broker) as runtime:
@@ -137,11 +141,15 @@ async def test_saturated_webhook_answers_503_and_the_update_comes_back(gated_web
         sandbox.state.add_user(uid, first_name="Web", language_code="en")
     ids = [new_telegram_id() for _ in range(3)]
     for update_id, uid in zip(ids[:2], users[:2], strict=True):
-        async with client.post("/telegram/webhook", json=private_text_update(update_id, uid, "/help"), headers=headers) as response:
+        async with client.post(
+            "/telegram/webhook", json=private_text_update(update_id, uid, "/help"), headers=headers
+        ) as response:
             assert response.status == 200
     await wait_until(lambda: _true(gate.in_flight == 2))
     # both slots taken: the third waits its second for one, then is turned away unhandled
-    async with client.post("/telegram/webhook", json=private_text_update(ids[2], users[2], "/help"), headers=headers) as response:
+    async with client.post(
+        "/telegram/webhook", json=private_text_update(ids[2], users[2], "/help"), headers=headers
+    ) as response:
         assert response.status == 503
         assert response.headers["Retry-After"] == "1"
     assert sorted(gate.seen) == sorted(ids[:2])  # handled concurrently: either may reach the gate first
@@ -149,7 +157,9 @@ async def test_saturated_webhook_answers_503_and_the_update_comes_back(gated_web
     for uid in users[:2]:
         await sandbox.state.wait_for_message(uid, contains="Help")
     # Telegram delivers the refused update again: now it is handled (not taken for a duplicate)
-    async with client.post("/telegram/webhook", json=private_text_update(ids[2], users[2], "/help"), headers=headers) as response:
+    async with client.post(
+        "/telegram/webhook", json=private_text_update(ids[2], users[2], "/help"), headers=headers
+    ) as response:
         assert response.status == 200
     await sandbox.state.wait_for_message(users[2], contains="Help")
     assert gate.most_at_once == 2

@@ -12,11 +12,11 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+from tests.bot.conftest import drain, new_telegram_id
 from zenith.actors.digest import send_daily_digests
 from zenith.actors.runtime import Runtime
 from zenith.storage import digests, ledger, users
 from zenith.storage.db import fetch_all, fetch_one, unit_of_work
-from tests.bot.conftest import drain, new_telegram_id
 
 
 async def _creator(state, pool, language: str) -> users.User:
@@ -37,15 +37,27 @@ async def _video_with_credits(pool, user: users.User, *amounts: str) -> str:
             (external, user.id, url),
         )
         for amount in amounts:
-            await ledger.credit_earning(conn, user_id=user.id, amount=Decimal(amount), idempotency_key=f"test:digest:{uuid.uuid4().hex}", video_id=row["id"])
+            await ledger.credit_earning(
+                conn,
+                user_id=user.id,
+                amount=Decimal(amount),
+                idempotency_key=f"test:digest:{uuid.uuid4().hex}",
+                video_id=row["id"],
+            )
     return url
 
 
 def _digests_for(state, user: users.User) -> list:
-    return [m for m in state.messages_for(user.telegram_id) if "Daily digest" in m.text or "Ежедневная сводка" in m.text and "вкл" not in m.text]
+    return [
+        m
+        for m in state.messages_for(user.telegram_id)
+        if "Daily digest" in m.text or "Ежедневная сводка" in m.text and "вкл" not in m.text
+    ]
 
 
-async def test_daily_digest_lists_each_videos_earnings_once_a_day_and_can_be_turned_off(e2e_bot, worker, sandbox, pool, make_settings, e2e_env):
+async def test_daily_digest_lists_each_videos_earnings_once_a_day_and_can_be_turned_off(
+    e2e_bot, worker, sandbox, pool, make_settings, e2e_env
+):
     state = sandbox.state
     creator = await _creator(state, pool, "en")
     quiet = await _creator(state, pool, "ru")
@@ -92,10 +104,16 @@ async def test_daily_digest_lists_each_videos_earnings_once_a_day_and_can_be_tur
 
     sent = _digests_for(state, creator)
     assert len(sent) == 2
-    assert f"+12.50 RUB · {later}" in sent[1].text and first not in sent[1].text and "In all: +12.50 RUB" in sent[1].text
+    assert (
+        f"+12.50 RUB · {later}" in sent[1].text and first not in sent[1].text and "In all: +12.50 RUB" in sent[1].text
+    )
     assert not any("Всего: +" in m.text for m in state.messages_for(quiet.telegram_id))
     async with pool.connection() as conn:
-        rows = await fetch_all(conn, "SELECT user_id, day FROM earnings_digests WHERE user_id = ANY(%s) ORDER BY day", ([creator.id, quiet.id],))
+        rows = await fetch_all(
+            conn,
+            "SELECT user_id, day FROM earnings_digests WHERE user_id = ANY(%s) ORDER BY day",
+            ([creator.id, quiet.id],),
+        )
     assert [(row["user_id"], row["day"]) for row in rows] == [(creator.id, now.date()), (creator.id, tomorrow.date())]
 
 

@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from tests.bot.conftest import ADMIN_ID, wait_until
+from tests.bot.test_money_and_admin import _creator, _video
 from zenith.storage import payouts
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.tracing import setup_tracing, shutdown_tracing
-from tests.bot.conftest import ADMIN_ID, wait_until
-from tests.bot.test_money_and_admin import _creator, _video
 
 
 @pytest.fixture
@@ -40,7 +40,9 @@ async def _press(sandbox, data: str) -> None:
 async def test_payout_approval_is_tagged_with_the_payout_id(spans, bot, sandbox, pool):
     creator = await _creator(sandbox, pool, balance="900")
     async with unit_of_work(pool) as conn:
-        payout, _ = await payouts.create_requested(conn, user_id=creator.id, amount_rub=Decimal("600"), asset="TON", request_id=f"trace:{creator.id}")
+        payout, _ = await payouts.create_requested(
+            conn, user_id=creator.id, amount_rub=Decimal("600"), asset="TON", request_id=f"trace:{creator.id}"
+        )
     await _press(sandbox, f"ap:ok:{payout.id}")
     await sandbox.state.wait_for_message(ADMIN_ID, contains=f"Payout #{payout.id} approved", after=0)
     span = await _update_span_with(spans, "zenith.payout_id", payout.id)

@@ -10,16 +10,17 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from zenith.sandbox.runner import start_sandbox
-
 from tests.bot.conftest import new_telegram_id
+from zenith.sandbox.runner import start_sandbox
 
 
 def _help_replies(state, uid: int) -> int:
     return sum("Help" in (m.text or "") for m in state.messages_for(uid))
 
 
-async def test_fresh_sandbox_reusing_update_ids_is_answered_and_duplicates_are_dropped(make_bot, bot_settings, sandbox, redis, namespace):
+async def test_fresh_sandbox_reusing_update_ids_is_answered_and_duplicates_are_dropped(
+    make_bot, bot_settings, sandbox, redis, namespace
+):
     first_bot = await make_bot()
     uid = new_telegram_id()
     sent = []

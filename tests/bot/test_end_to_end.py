@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 
+from tests.bot.conftest import new_telegram_id, wait_until
 from zenith.storage import payouts, users
 from zenith.storage.db import unit_of_work
-from tests.bot.conftest import new_telegram_id, wait_until
 
 
 async def test_creator_verifies_submits_is_credited_withdraws_and_is_paid(e2e_bot, worker, sandbox, fakes, pool):
@@ -67,7 +67,9 @@ async def test_creator_verifies_submits_is_credited_withdraws_and_is_paid(e2e_bo
     quote = await state.wait_for_message(uid, contains="Please confirm")
     state.user_presses_button(uid, quote.message_id, [d for d in quote.callback_data() if d.startswith("wc:")][0])
     await state.wait_for_message(uid, contains="without waiting for an admin")
-    await state.wait_for_message(uid, contains="✅ Payout #", after=quote.message_id, predicate=lambda m: "sent:" in m.content, timeout=30)
+    await state.wait_for_message(
+        uid, contains="✅ Payout #", after=quote.message_id, predicate=lambda m: "sent:" in m.content, timeout=30
+    )
     async with pool.connection() as conn:
         (payout,) = await payouts.list_for_user(conn, user_id=user.id)
     assert payout.status == "paid"

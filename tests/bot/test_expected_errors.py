@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from zenith.bot.callbacks import PAGE_MAX, AdminQueuePageCb, VideoCb, VideosPageCb
 from tests.bot.conftest import new_telegram_id
+from zenith.bot.callbacks import PAGE_MAX, AdminQueuePageCb, VideoCb, VideosPageCb
 
 NOT_AVAILABLE = {"en": "This button is no longer available.", "ru": "Эта кнопка больше недоступна."}
 
@@ -62,7 +62,11 @@ async def test_forged_out_of_range_numbers_are_refused_politely(bot, sandbox, ca
         for data in forged:
             update = sandbox.state.user_sends_callback(uid, menu.message_id, data)
             answer = await sandbox.state.wait_for_callback_answer(update["callback_query"]["id"])
-            assert answer["show_alert"] and answer["text"] in {NOT_AVAILABLE[language], "This command is for admins only.", "Эта команда только для администраторов."}, (data, answer)
+            assert answer["show_alert"] and answer["text"] in {
+                NOT_AVAILABLE[language],
+                "This command is for admins only.",
+                "Эта команда только для администраторов.",
+            }, (data, answer)
     assert _errors(caplog) == []
     texts = [m.text for m in sandbox.state.messages_for(uid) if m.from_bot]
     assert not any("went wrong" in (t or "") or "пошло не так" in (t or "") for t in texts)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from zenith.storage import users
 from tests.bot.conftest import new_telegram_id
+from zenith.storage import users
 
 
 async def test_start_registers_and_explains_rates(bot, sandbox, pool):

@@ -10,8 +10,15 @@ from zenith.domain.links import Platform
 
 @pytest.mark.parametrize(
     "text",
-    ["@mira.moves", "mira.moves", "Mira.Moves", "https://www.instagram.com/mira.moves/", "instagram.com/mira.moves",
-     "https://instagram.com/mira.moves?igsh=MWQ1ZGUxMzBkMA==", "instagr.am/mira.moves"],
+    [
+        "@mira.moves",
+        "mira.moves",
+        "Mira.Moves",
+        "https://www.instagram.com/mira.moves/",
+        "instagram.com/mira.moves",
+        "https://instagram.com/mira.moves?igsh=MWQ1ZGUxMzBkMA==",
+        "instagr.am/mira.moves",
+    ],
 )
 def test_instagram_handles(text):
     ref = parse_account(Platform.INSTAGRAM, text)
@@ -20,8 +27,18 @@ def test_instagram_handles(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "@", "mira moves", "https://www.instagram.com/reel/C8xYz1AbCdE/", "https://evil.com/mira", ".mira", "mira.",
-     "@" + "a" * 31, "tiktok.com/@mira", "mira/moves"],
+    [
+        "",
+        "@",
+        "mira moves",
+        "https://www.instagram.com/reel/C8xYz1AbCdE/",
+        "https://evil.com/mira",
+        ".mira",
+        "mira.",
+        "@" + "a" * 31,
+        "tiktok.com/@mira",
+        "mira/moves",
+    ],
 )
 def test_not_instagram_handles(text):
     with pytest.raises(HandleNotUnderstood):

@@ -7,7 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from zenith.i18n import Markup, SUPPORTED_LANGUAGES, Translator, load_catalog, normalize_language, plural_category, translate
+from zenith.i18n import (
+    SUPPORTED_LANGUAGES,
+    Markup,
+    Translator,
+    load_catalog,
+    normalize_language,
+    plural_category,
+    translate,
+)
 
 
 def _fields(template) -> set[str]:
@@ -38,7 +46,18 @@ def test_every_template_renders_with_its_fields(language, caplog):
 
 @pytest.mark.parametrize(
     ("count", "expected"),
-    [(1, "one"), (2, "few"), (4, "few"), (5, "many"), (11, "many"), (12, "many"), (21, "one"), (22, "few"), (111, "many"), (0, "many")],
+    [
+        (1, "one"),
+        (2, "few"),
+        (4, "few"),
+        (5, "many"),
+        (11, "many"),
+        (12, "many"),
+        (21, "one"),
+        (22, "few"),
+        (111, "many"),
+        (0, "many"),
+    ],
 )
 def test_russian_plural_categories(count, expected):
     assert plural_category("ru", count) == expected
@@ -51,9 +70,14 @@ def test_plural_text_follows_count():
 
 
 def test_money_and_int_formats_follow_the_language():
-    assert translate("ru", "start.rate_line", platform="YouTube", amount=Decimal("1234.5")) == "• YouTube: 1\u202f234,50 ₽"
+    assert (
+        translate("ru", "start.rate_line", platform="YouTube", amount=Decimal("1234.5")) == "• YouTube: 1\u202f234,50 ₽"
+    )
     assert translate("en", "start.rate_line", platform="YouTube", amount="1234.5") == "• YouTube: 1,234.50 RUB"
-    assert translate("en", "videos.history_line", when="2024-05-01T12:30:00+00:00", views=1234567) == "01.05.2024 12:30 — 1,234,567"
+    assert (
+        translate("en", "videos.history_line", when="2024-05-01T12:30:00+00:00", views=1234567)
+        == "01.05.2024 12:30 — 1,234,567"
+    )
 
 
 def test_asset_amounts_follow_the_language():
@@ -62,16 +86,32 @@ def test_asset_amounts_follow_the_language():
     assert "отправлена: 10\u202f471,204 USDT." in translate("ru", "notify.payout.paid", **params)
     assert "sent: 10,471.204 USDT." in translate("en", "notify.payout.paid", **params)
     quote = translate(
-        "ru", "withdraw.quote", amount=Decimal("1000"), asset_amount=Decimal("10.471204"), asset="USDT", rate="95.5", rate_time="2024-05-01T12:30:00+00:00"
+        "ru",
+        "withdraw.quote",
+        amount=Decimal("1000"),
+        asset_amount=Decimal("10.471204"),
+        asset="USDT",
+        rate="95.5",
+        rate_time="2024-05-01T12:30:00+00:00",
     )
     assert "1\u202f000,00 ₽</b> → <b>10,471204 USDT</b>" in quote
-    assert translate("en", "withdraw.created", payout_id=3, amount="500", asset_amount=Decimal("5.00000000"), asset="TON").startswith(
-        "Payout #3 requested: 500.00 RUB → 5 TON."
-    )
+    assert translate(
+        "en", "withdraw.created", payout_id=3, amount="500", asset_amount=Decimal("5.00000000"), asset="TON"
+    ).startswith("Payout #3 requested: 500.00 RUB → 5 TON.")
 
 
 def test_times_are_shown_in_utc():
-    card = translate("en", "videos.card", title="t", platform="YouTube", status="s", url="u", views=1, earned="0", submitted="2024-05-01T15:30:00+03:00")
+    card = translate(
+        "en",
+        "videos.card",
+        title="t",
+        platform="YouTube",
+        status="s",
+        url="u",
+        views=1,
+        earned="0",
+        submitted="2024-05-01T15:30:00+03:00",
+    )
     assert card.endswith("Submitted: 01.05.2024 12:30 UTC")
     assert translate("ru", "balance.history_header").endswith("(время UTC)")
     assert translate("en", "videos.history_header").endswith("(UTC)")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from zenith.storage import users
 from tests.bot.conftest import new_telegram_id
+from zenith.storage import users
 
 
 async def test_writing_to_the_bot_marks_the_creator_seen_once_an_hour(bot, sandbox, pool):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.bot.conftest import new_telegram_id
 from zenith.bot.lookup import LookupNotUnderstood, find_user
 from zenith.storage import users
 from zenith.storage.db import fetch_one, unit_of_work
-from tests.bot.conftest import new_telegram_id
 
 
 async def test_find_by_username_ignores_case_and_at_sign_and_prefers_the_latest_holder(pool):
@@ -31,6 +31,9 @@ async def test_find_by_username_ignores_case_and_at_sign_and_prefers_the_latest_
 async def test_username_lookup_uses_its_index(pool):
     async with pool.connection() as conn:
         await conn.execute("SET enable_seqscan = off")
-        plan = await fetch_one(conn, "EXPLAIN (FORMAT JSON) SELECT * FROM users WHERE lower(username) = lower('x') AND username IS NOT NULL ORDER BY updated_at DESC LIMIT 1")
+        plan = await fetch_one(
+            conn,
+            "EXPLAIN (FORMAT JSON) SELECT * FROM users WHERE lower(username) = lower('x') AND username IS NOT NULL ORDER BY updated_at DESC LIMIT 1",
+        )
         await conn.execute("RESET enable_seqscan")
     assert "users_username_lower" in str(plan)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+from tests.bot.conftest import ADMIN_ID, new_telegram_id, queued, store_rate
 from zenith.storage import audit, ledger, payouts, snapshots, users, videos
 from zenith.storage.db import fetch_one, unit_of_work
-from tests.bot.conftest import ADMIN_ID, new_telegram_id, queued, store_rate
 
 
 async def _creator(sandbox, pool, *, language="en", tier="bronze", balance="0") -> users.User:
@@ -45,7 +45,16 @@ async def _withdraw(sandbox, uid, *, asset="USDT", amount="1 000,50"):
     sandbox.state.user_presses_button(uid, choose.message_id, f"wa:{asset}")
     await sandbox.state.wait_for_message(uid, contains="How many RUB")
     sandbox.state.user_sends_text(uid, amount)
-    return await sandbox.state.wait_for_message(uid, predicate=lambda m: "Confirm" in str(m.reply_markup) or "Exchange rates" in m.content or "minimum" in m.content or "Only" in m.content or "understand" in m.content)
+    return await sandbox.state.wait_for_message(
+        uid,
+        predicate=lambda m: (
+            "Confirm" in str(m.reply_markup)
+            or "Exchange rates" in m.content
+            or "minimum" in m.content
+            or "Only" in m.content
+            or "understand" in m.content
+        ),
+    )
 
 
 async def test_balance_shows_totals_and_transfers(bot, sandbox, pool):
@@ -62,7 +71,9 @@ async def test_withdrawal_creates_payout_with_reservation(bot, sandbox, pool, re
     assert "1,000.50 RUB" in quote.text and "10.476439 USDT" in quote.text
     confirm = [data for data in quote.callback_data() if data.startswith("wc:")][0]
     sandbox.state.user_presses_button(user.telegram_id, quote.message_id, confirm)
-    created = await sandbox.state.wait_for_message(user.telegram_id, contains="Payout #", predicate=lambda m: "requested" in m.content)
+    created = await sandbox.state.wait_for_message(
+        user.telegram_id, contains="Payout #", predicate=lambda m: "requested" in m.content
+    )
     # a second tap on the same quote does nothing
     update = sandbox.state.user_sends_callback(user.telegram_id, quote.message_id, confirm)
     answer = await sandbox.state.wait_for_callback_answer(update["callback_query"]["id"])
@@ -81,7 +92,9 @@ async def test_gold_withdrawal_under_limit_is_told_automatic_and_sent(bot, sandb
     user = await _creator(sandbox, pool, tier="gold", balance="3000")
     await store_rate(pool, asset="TON", rate="250")
     quote = await _withdraw(sandbox, user.telegram_id, asset="TON", amount="2500")
-    sandbox.state.user_presses_button(user.telegram_id, quote.message_id, [d for d in quote.callback_data() if d.startswith("wc:")][0])
+    sandbox.state.user_presses_button(
+        user.telegram_id, quote.message_id, [d for d in quote.callback_data() if d.startswith("wc:")][0]
+    )
     await sandbox.state.wait_for_message(user.telegram_id, contains="without waiting for an admin")
     async with pool.connection() as conn:
         (payout,) = await payouts.list_for_user(conn, user_id=user.id)
@@ -154,7 +167,10 @@ async def test_admin_approves_and_rejects_videos(bot, sandbox, pool, redis, name
     checks = [m.args for m in await queued(redis, namespace, "parsing")]
     assert checks == [[[to_approve.id]]]
     notes = {m.args[1]: m.args for m in await queued(redis, namespace, "notifications")}
-    assert notes["notify.video.rejected"][0] == creator.id and notes["notify.video.rejected"][2]["reason"] == "Чужое видео <script>"
+    assert (
+        notes["notify.video.rejected"][0] == creator.id
+        and notes["notify.video.rejected"][2]["reason"] == "Чужое видео <script>"
+    )
     assert notes["notify.video.approved"][3] == f"video:{to_approve.id}:approved"
     # pressing approve again on a decided video changes nothing
     update = sandbox.state.user_sends_callback(ADMIN_ID, card.message_id, f"av:ok:{to_reject.id}")
@@ -165,7 +181,9 @@ async def test_admin_approves_and_rejects_videos(bot, sandbox, pool, redis, name
 async def test_admin_rejects_payout_and_reservation_is_refunded(bot, sandbox, pool, redis, namespace):
     creator = await _creator(sandbox, pool, balance="1500")
     async with unit_of_work(pool) as conn:
-        payout, _ = await payouts.create_requested(conn, user_id=creator.id, amount_rub=Decimal("700"), asset="USDT", request_id=f"t:{creator.id}")
+        payout, _ = await payouts.create_requested(
+            conn, user_id=creator.id, amount_rub=Decimal("700"), asset="USDT", request_id=f"t:{creator.id}"
+        )
     sandbox.state.user_sends_text(ADMIN_ID, "/payouts", language_code="en")
     card = await sandbox.state.wait_for_message(ADMIN_ID, contains=f"#{payout.id}", after=0)
     sandbox.state.user_presses_button(ADMIN_ID, card.message_id, f"ap:no:{payout.id}")
@@ -186,7 +204,9 @@ async def test_admin_rejects_payout_and_reservation_is_refunded(bot, sandbox, po
 async def test_admin_approves_payout_and_manages_user(bot, sandbox, pool, redis, namespace):
     creator = await _creator(sandbox, pool, balance="900")
     async with unit_of_work(pool) as conn:
-        payout, _ = await payouts.create_requested(conn, user_id=creator.id, amount_rub=Decimal("600"), asset="TON", request_id=f"t:{creator.id}")
+        payout, _ = await payouts.create_requested(
+            conn, user_id=creator.id, amount_rub=Decimal("600"), asset="TON", request_id=f"t:{creator.id}"
+        )
     sandbox.state.user_sends_text(ADMIN_ID, "/payouts", language_code="en")
     card = await sandbox.state.wait_for_message(ADMIN_ID, contains=f"#{payout.id}", after=0)
     sandbox.state.user_presses_button(ADMIN_ID, card.message_id, f"ap:ok:{payout.id}")
@@ -219,7 +239,9 @@ async def test_admin_broadcast_and_status(bot, sandbox, redis, namespace, pool):
     await sandbox.state.wait_for_message(ADMIN_ID, contains="broadcast text")
     sandbox.state.user_sends_text(ADMIN_ID, "New rates from Monday <3")
     preview = await sandbox.state.wait_for_message(ADMIN_ID, contains="Send this to all users")
-    sandbox.state.user_presses_button(ADMIN_ID, preview.message_id, [d for d in preview.callback_data() if d.startswith("ab:")][0])
+    sandbox.state.user_presses_button(
+        ADMIN_ID, preview.message_id, [d for d in preview.callback_data() if d.startswith("ab:")][0]
+    )
     await sandbox.state.wait_for_message(ADMIN_ID, contains="Broadcast queued")
     (message,) = [m for m in await queued(redis, namespace, "notifications") if m.actor_name == "broadcast"]
     assert message.args[1] == "New rates from Monday <3"
@@ -233,7 +255,9 @@ async def test_payouts_header_counts_every_requested_payout(bot, sandbox, pool):
     for index in range(7):
         creator = await _creator(sandbox, pool, balance="1000")
         async with unit_of_work(pool) as conn:
-            await payouts.create_requested(conn, user_id=creator.id, amount_rub=Decimal("500"), asset="USDT", request_id=f"t:{creator.id}:{index}")
+            await payouts.create_requested(
+                conn, user_id=creator.id, amount_rub=Decimal("500"), asset="USDT", request_id=f"t:{creator.id}:{index}"
+            )
     async with pool.connection() as conn:
         waiting = await payouts.count_by_status(conn, status="requested")  # the session database is shared
     assert waiting >= 7

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tests.bot.conftest import ADMIN_ID, drain, new_telegram_id, wait_until
 from zenith.messaging.contract import PROCESS_PAYOUT, REFRESH_RATES, send
 from zenith.storage import ledger, payouts, rates, users
 from zenith.storage.db import unit_of_work
 from zenith.storage.ledger_check import check_ledger
-from tests.bot.conftest import ADMIN_ID, drain, new_telegram_id, wait_until
 
 
 async def _register(state, uid: int, language: str) -> None:
@@ -26,7 +26,9 @@ async def _payout(pool, user_id: int) -> payouts.Payout:
     return payout
 
 
-async def test_empty_wallet_delays_the_payout_alerts_admins_once_and_pays_once_funded(e2e_bot, worker, sandbox, fakes, pool):
+async def test_empty_wallet_delays_the_payout_alerts_admins_once_and_pays_once_funded(
+    e2e_bot, worker, sandbox, fakes, pool
+):
     _, _, cryptopay = fakes
     state = sandbox.state
     uid = new_telegram_id()
@@ -84,7 +86,9 @@ async def test_empty_wallet_delays_the_payout_alerts_admins_once_and_pays_once_f
     cryptopay.state.balances["USDT"] = Decimal("500")
     for _ in range(2):
         send(PROCESS_PAYOUT, payout.id, broker=worker.broker)
-    await state.wait_for_message(uid, contains="✅ Payout #", after=delayed.message_id, predicate=lambda m: "sent:" in m.content, timeout=30)
+    await state.wait_for_message(
+        uid, contains="✅ Payout #", after=delayed.message_id, predicate=lambda m: "sent:" in m.content, timeout=30
+    )
     await drain(worker, "payouts", "notifications")
     paid = await _payout(pool, user.id)
     assert paid.status == "paid" and paid.funds_wait_since is None
@@ -92,7 +96,11 @@ async def test_empty_wallet_delays_the_payout_alerts_admins_once_and_pays_once_f
     async with pool.connection() as conn:
         balances = await ledger.balances(conn, user.id)
         assert await check_ledger(conn) == []
-    assert (balances.available, balances.reserved, balances.paid_out) == (Decimal("300.00"), Decimal("0.00"), Decimal("1000.00"))
+    assert (balances.available, balances.reserved, balances.paid_out) == (
+        Decimal("300.00"),
+        Decimal("0.00"),
+        Decimal("1000.00"),
+    )
     # one delay notice to the creator, one alert to the admin, whatever was redelivered
     assert sum("is delayed" in m.text for m in state.messages_for(uid)) == 1
     assert sum("wallet is short" in m.text for m in state.messages_for(ADMIN_ID)[admin_seen:]) == 1

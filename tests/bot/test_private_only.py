@@ -13,10 +13,10 @@ import secrets
 import time
 from decimal import Decimal
 
-from zenith.storage import payouts, users
-from zenith.storage.db import unit_of_work
 from tests.bot.conftest import ADMIN_ID, new_telegram_id, queued
 from tests.bot.test_money_and_admin import _creator
+from zenith.storage import payouts, users
+from zenith.storage.db import unit_of_work
 
 _update_ids = itertools.count(random.randrange(10**8, 9 * 10**8))
 
@@ -32,16 +32,34 @@ def _sender(user_id: int, language: str) -> dict:
 def _group_message(chat_id: int, user_id: int, text: str, *, language: str = "en") -> dict:
     return {
         "update_id": next(_update_ids),
-        "message": {"message_id": random.randrange(1, 10**6), "date": int(time.time()), "chat": _group(chat_id), "from": _sender(user_id, language), "text": text},
+        "message": {
+            "message_id": random.randrange(1, 10**6),
+            "date": int(time.time()),
+            "chat": _group(chat_id),
+            "from": _sender(user_id, language),
+            "text": text,
+        },
     }
 
 
 def _group_callback(chat_id: int, user_id: int, data: str) -> dict:
-    bot_message = {"message_id": 7, "date": int(time.time()), "chat": _group(chat_id), "from": {"id": 1, "is_bot": True, "first_name": "Zenith"}, "text": "card"}
+    bot_message = {
+        "message_id": 7,
+        "date": int(time.time()),
+        "chat": _group(chat_id),
+        "from": {"id": 1, "is_bot": True, "first_name": "Zenith"},
+        "text": "card",
+    }
     query_id = str(secrets.randbits(63))
     return {
         "update_id": next(_update_ids),
-        "callback_query": {"id": query_id, "from": _sender(user_id, "en"), "message": bot_message, "chat_instance": "1", "data": data},
+        "callback_query": {
+            "id": query_id,
+            "from": _sender(user_id, "en"),
+            "message": bot_message,
+            "chat_instance": "1",
+            "data": data,
+        },
     }
 
 
@@ -73,7 +91,9 @@ async def test_group_pointer_is_in_the_senders_language(bot, sandbox):
 async def test_buttons_pressed_in_a_group_are_refused_even_for_an_admin(bot, sandbox, pool, redis, namespace):
     creator = await _creator(sandbox, pool, balance="900")
     async with unit_of_work(pool) as conn:
-        payout, _ = await payouts.create_requested(conn, user_id=creator.id, amount_rub=Decimal("600"), asset="TON", request_id=f"group:{creator.id}")
+        payout, _ = await payouts.create_requested(
+            conn, user_id=creator.id, amount_rub=Decimal("600"), asset="TON", request_id=f"group:{creator.id}"
+        )
     group_id = _new_group(sandbox)
     update = _group_callback(group_id, ADMIN_ID, f"ap:ok:{payout.id}")
     query_id = update["callback_query"]["id"]
@@ -82,9 +102,11 @@ async def test_buttons_pressed_in_a_group_are_refused_even_for_an_admin(bot, san
     sandbox.state.callback_answers[query_id] = None
     await bot.dispatcher.feed_raw_update(bot.bot, update)
     answer = await sandbox.state.wait_for_callback_answer(query_id)
-    assert answer["text"] == "I work only in a private chat. Write to @zenith_sandbox_bot and press Start." and answer["show_alert"]
+    assert (
+        answer["text"] == "I work only in a private chat. Write to @zenith_sandbox_bot and press Start."
+        and answer["show_alert"]
+    )
     async with pool.connection() as conn:
         assert (await payouts.get(conn, payout.id)).status == "requested"
     assert await queued(redis, namespace, "payouts") == []
     assert sandbox.state.messages_for(group_id) == []
-

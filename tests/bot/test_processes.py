@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import redis as sync_redis
 
-from zenith.sandbox.runner import start_sandbox
 from tests.bot.conftest import new_telegram_id
+from zenith.sandbox.runner import start_sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET = "process-test-secret_1"
@@ -62,7 +62,9 @@ def spawn(tmp_path):
     def start(*args: str, env: dict[str, str]) -> subprocess.Popen:
         log = tmp_path / f"{args[0]}-{len(started)}.log"
         with log.open("wb") as out:
-            process = subprocess.Popen([sys.executable, "-m", "zenith", *args], cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "zenith", *args], cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
         started.append((process, log))
         return process
 
@@ -131,10 +133,16 @@ def test_zenith_web_registers_its_webhook_and_checks_the_secret(process_env, thr
     welcome = threaded_sandbox.state.wait_for_message(uid, contains="Hi", timeout=20)
     assert "Hook" in welcome.text
 
-    update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": uid, "type": "private"}, "text": "/start"}}
+    update = {
+        "update_id": 1,
+        "message": {"message_id": 1, "date": 0, "chat": {"id": uid, "type": "private"}, "text": "/start"},
+    }
     for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
         request = urllib.request.Request(
-            webhook, data=json.dumps(update).encode(), headers={"Content-Type": "application/json", **headers}, method="POST"
+            webhook,
+            data=json.dumps(update).encode(),
+            headers={"Content-Type": "application/json", **headers},
+            method="POST",
         )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=5)

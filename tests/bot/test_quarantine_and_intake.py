@@ -12,12 +12,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
+from tests.bot.conftest import ADMIN_ID, new_telegram_id, queued
 from zenith.storage import check_faults, submissions, users, videos
 from zenith.storage.db import fetch_all, fetch_one, unit_of_work
-from tests.bot.conftest import ADMIN_ID, new_telegram_id, queued
 
 
-async def test_links_are_rows_before_the_answer_and_a_redelivered_update_stores_nothing_new(bot, sandbox, pool, redis, namespace):
+async def test_links_are_rows_before_the_answer_and_a_redelivered_update_stores_nothing_new(
+    bot, sandbox, pool, redis, namespace
+):
     uid = new_telegram_id()
     sandbox.state.user_sends_text(uid, "/start", first_name="Creator", language_code="en")
     await sandbox.state.wait_for_message(uid, contains="Hi")
@@ -25,7 +27,11 @@ async def test_links_are_rows_before_the_answer_and_a_redelivered_update_stores_
     sandbox.state.user_sends_text(uid, f"https://youtu.be/{first} and https://www.youtube.com/shorts/{other}")
     await sandbox.state.wait_for_message(uid, contains="2 links accepted")
     async with pool.connection() as conn:
-        rows = await fetch_all(conn, "SELECT s.* FROM submissions s JOIN users u ON u.id = s.user_id WHERE u.telegram_id = %s ORDER BY s.id", (uid,))
+        rows = await fetch_all(
+            conn,
+            "SELECT s.* FROM submissions s JOIN users u ON u.id = s.user_id WHERE u.telegram_id = %s ORDER BY s.id",
+            (uid,),
+        )
     assert [(row["platform"], row["status"]) for row in rows] == [("youtube", "received"), ("youtube", "received")]
     assert rows[0]["url"] == f"https://www.youtube.com/watch?v={first}"
     woken = [m.args[2] for m in await queued(redis, namespace, "submission") if m.actor_name == "submit_video"]
@@ -46,19 +52,41 @@ async def test_links_are_rows_before_the_answer_and_a_redelivered_update_stores_
     sandbox.state._push("message", update["message"])
     await sandbox.state.wait_for_message(uid, contains="1 link accepted", after=answer.message_id)
     async with pool.connection() as conn:
-        stored = await fetch_all(conn, "SELECT s.status FROM submissions s JOIN users u ON u.id = s.user_id WHERE u.telegram_id = %s", (uid,))
+        stored = await fetch_all(
+            conn, "SELECT s.status FROM submissions s JOIN users u ON u.id = s.user_id WHERE u.telegram_id = %s", (uid,)
+        )
     assert len(stored) == 3
-    assert [m.actor_name for m in await queued(redis, namespace, "submission")] == []  # received before: not woken twice
+    assert [
+        m.actor_name for m in await queued(redis, namespace, "submission")
+    ] == []  # received before: not woken twice
 
 
 async def _quarantined_video(pool, *, raw: str) -> videos.Video:
     async with unit_of_work(pool) as conn:
-        user = await fetch_one(conn, "INSERT INTO users (telegram_id, language, first_name) VALUES (%s, 'en', 'C') RETURNING id", (new_telegram_id(),))
+        user = await fetch_one(
+            conn,
+            "INSERT INTO users (telegram_id, language, first_name) VALUES (%s, 'en', 'C') RETURNING id",
+            (new_telegram_id(),),
+        )
         external = uuid.uuid4().hex[:11]
-        video, _ = await videos.insert(conn, platform="youtube", external_id=external, user_id=user["id"], url=f"https://www.youtube.com/watch?v={external}",
-                                       request_id=uuid.uuid4().hex, status="approved", next_check_at=datetime.now(timezone.utc))
-        quarantined = await check_faults.record_unreadable(conn, video_id=video.id, reason="youtube: viewCount='-5000' is not a count",
-                                                           raw_answer=raw, now=datetime.now(timezone.utc), limit=1)
+        video, _ = await videos.insert(
+            conn,
+            platform="youtube",
+            external_id=external,
+            user_id=user["id"],
+            url=f"https://www.youtube.com/watch?v={external}",
+            request_id=uuid.uuid4().hex,
+            status="approved",
+            next_check_at=datetime.now(timezone.utc),
+        )
+        quarantined = await check_faults.record_unreadable(
+            conn,
+            video_id=video.id,
+            reason="youtube: viewCount='-5000' is not a count",
+            raw_answer=raw,
+            now=datetime.now(timezone.utc),
+            limit=1,
+        )
         assert quarantined is None
     return video
 
@@ -68,7 +96,9 @@ async def test_admins_see_release_and_count_quarantined_videos(bot, sandbox, poo
     sandbox.state.user_sends_text(ADMIN_ID, "/quarantine", language_code="en")
     listing = await sandbox.state.wait_for_message(ADMIN_ID, contains="Videos in quarantine")
     assert f"#{video.id} · YouTube · {video.url}" in listing.text
-    assert "viewCount='-5000' is not a count" in listing.text and '"viewCount": "-5000"}} <b>' in listing.text  # escaped, shown as text
+    assert (
+        "viewCount='-5000' is not a count" in listing.text and '"viewCount": "-5000"}} <b>' in listing.text
+    )  # escaped, shown as text
     sandbox.state.user_sends_text(ADMIN_ID, "/status", language_code="en")
     status = await sandbox.state.wait_for_message(ADMIN_ID, contains="Work in PostgreSQL")
     assert "videos in quarantine:" in status.text

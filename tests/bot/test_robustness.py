@@ -13,8 +13,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
 
-from zenith.bot.retry import RetryRequestMiddleware
 from tests.bot.conftest import new_telegram_id
+from zenith.bot.retry import RetryRequestMiddleware
 
 
 def _sends(state, chat_id: int) -> int:
@@ -89,7 +89,9 @@ async def test_stalled_database_gets_a_polite_busy_answer_within_the_deadline(bo
     await sandbox.state.wait_for_message(uid, contains="Available")
 
 
-async def test_unexpected_error_is_logged_with_context_and_the_user_gets_a_polite_message(bot, sandbox, monkeypatch, caplog):
+async def test_unexpected_error_is_logged_with_context_and_the_user_gets_a_polite_message(
+    bot, sandbox, monkeypatch, caplog
+):
     from zenith.storage import creator_stats
 
     async def broken(*args, **kwargs):

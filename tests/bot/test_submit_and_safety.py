@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from zenith.sandbox.state import SandboxTimeout
 from tests.bot.conftest import ADMIN_ID, new_telegram_id, queued, wait_until
+from zenith.sandbox.state import SandboxTimeout
 
 YT = "https://youtu.be/dQw4w9WgXcQ"
 TT = "https://www.tiktok.com/@creator/video/7234567890123456789"
@@ -81,7 +81,9 @@ async def test_junk_huge_and_unicode_messages_get_polite_answers(bot, sandbox, r
     assert reply.text
     sandbox.state.user_sends_text(uid, "x" * 5000, language_code="ru")
     await sandbox.state.wait_for_message(uid, contains="слишком длинное")
-    sandbox.state.user_sends_text(uid, " ".join(f"https://youtu.be/{'a' * 9}{i:02d}" for i in range(30)), language_code="ru")
+    sandbox.state.user_sends_text(
+        uid, " ".join(f"https://youtu.be/{'a' * 9}{i:02d}" for i in range(30)), language_code="ru"
+    )
     reply = await sandbox.state.wait_for_message(uid, contains="10")
     assert "Принято 10 ссылок" in reply.text and "только первые 10 ссылок" in reply.text
     sandbox.state.user_sends_text(uid, "https://уоutube.com/watch?v=dQw4w9WgXcQ", language_code="ru")
@@ -137,10 +139,23 @@ async def test_forged_and_foreign_callbacks_do_nothing(bot, sandbox, pool, redis
     # the intruder replays that callback data from their own chat
     sandbox.state.user_sends_text(intruder, "/start", language_code="en")
     own = await sandbox.state.wait_for_message(intruder, contains="Hi")
-    for data in (check_data, "v:1:0", "v:999999999:0", "ap:ok:1", "garbage", "acc:check:tiktok:-5", "vl:-1", "wc:deadbeef", "x" * 64):
+    for data in (
+        check_data,
+        "v:1:0",
+        "v:999999999:0",
+        "ap:ok:1",
+        "garbage",
+        "acc:check:tiktok:-5",
+        "vl:-1",
+        "wc:deadbeef",
+        "x" * 64,
+    ):
         update = sandbox.state.user_sends_callback(intruder, own.message_id, data)
         answer = await sandbox.state.wait_for_callback_answer(update["callback_query"]["id"])
-        assert answer["show_alert"] and answer["text"] in {"This button is no longer available.", "This command is for admins only."}, (data, answer)
+        assert answer["show_alert"] and answer["text"] in {
+            "This button is no longer available.",
+            "This command is for admins only.",
+        }, (data, answer)
     await asyncio.sleep(0.2)
     assert [m for m in await queued(redis, namespace, "submission") if m.actor_name == "verify_account"] == []
     # the owner's own press works and queues exactly one verification
@@ -159,7 +174,21 @@ async def test_non_admin_is_refused_admin_commands_and_buttons(bot, sandbox, red
         await sandbox.state.wait_for_message(uid, contains="for admins only")
     sandbox.state.user_sends_text(uid, "🛠 Admin", language_code="en")
     last = await sandbox.state.wait_for_message(uid, contains="for admins only")
-    for data in ("am:mod", "am:rev", "av:ok:1", "av:no:1", "ap:ok:1", "ah:ok:1", "ah:no:1", "ah:allok:1", "ah:allno:1", "aq:rev:1", "au:gold:1", "au:ban:1", "ab:abc"):
+    for data in (
+        "am:mod",
+        "am:rev",
+        "av:ok:1",
+        "av:no:1",
+        "ap:ok:1",
+        "ah:ok:1",
+        "ah:no:1",
+        "ah:allok:1",
+        "ah:allno:1",
+        "aq:rev:1",
+        "au:gold:1",
+        "au:ban:1",
+        "ab:abc",
+    ):
         update = sandbox.state.user_sends_callback(uid, last.message_id, data)
         answer = await sandbox.state.wait_for_callback_answer(update["callback_query"]["id"])
         assert answer["text"] == "This command is for admins only."

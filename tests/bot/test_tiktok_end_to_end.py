@@ -10,16 +10,18 @@ from __future__ import annotations
 import random
 import uuid
 
+from tests.bot.conftest import new_telegram_id, queued, wait_until
 from zenith.storage import accounts, users, videos
 from zenith.storage.db import unit_of_work
-from tests.bot.conftest import new_telegram_id, queued, wait_until
 
 
 def _tiktok_id() -> str:
     return str(random.randrange(7 * 10**18, 8 * 10**18))
 
 
-async def test_creator_verifies_tiktok_and_a_link_without_author_is_shown_with_it(e2e_bot, worker, sandbox, fakes, pool):
+async def test_creator_verifies_tiktok_and_a_link_without_author_is_shown_with_it(
+    e2e_bot, worker, sandbox, fakes, pool
+):
     _, tiktok, _ = fakes
     state = sandbox.state
     uid = new_telegram_id()
@@ -72,7 +74,10 @@ async def test_creator_verifies_tiktok_and_a_link_without_author_is_shown_with_i
 
 async def test_photo_posts_are_named_and_refused_by_default_in_both_languages(bot, sandbox, redis, namespace):
     post = f"https://www.tiktok.com/@some.creator/photo/{_tiktok_id()}"
-    for language, words in (("en", "a TikTok photo post (a slideshow of pictures), not a video"), ("ru", "это фотопост TikTok (слайд-шоу из картинок), а не видео")):
+    for language, words in (
+        ("en", "a TikTok photo post (a slideshow of pictures), not a video"),
+        ("ru", "это фотопост TikTok (слайд-шоу из картинок), а не видео"),
+    ):
         uid = new_telegram_id()
         sandbox.state.user_sends_text(uid, post, language_code=language)
         reply = await sandbox.state.wait_for_message(uid, contains=words)
@@ -80,11 +85,15 @@ async def test_photo_posts_are_named_and_refused_by_default_in_both_languages(bo
     assert [m for m in await queued(redis, namespace, "submission") if m.actor_name == "submit_video"] == []
 
 
-async def test_photo_posts_are_submitted_when_they_are_paid_for(make_bot, make_settings, bot_env, sandbox, redis, namespace):
+async def test_photo_posts_are_submitted_when_they_are_paid_for(
+    make_bot, make_settings, bot_env, sandbox, redis, namespace
+):
     await make_bot(settings=make_settings(**{**bot_env, "PAY_TIKTOK_PHOTO_POSTS": "true"}))
     post_id = _tiktok_id()
     uid = new_telegram_id()
-    sandbox.state.user_sends_text(uid, f"https://www.tiktok.com/@Some.Creator/photo/{post_id}?lang=en", language_code="en")
+    sandbox.state.user_sends_text(
+        uid, f"https://www.tiktok.com/@Some.Creator/photo/{post_id}?lang=en", language_code="en"
+    )
     await sandbox.state.wait_for_message(uid, contains="1 link accepted")
 
     async def submitted():

@@ -12,14 +12,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from tests.bot.conftest import ADMIN_ID, drain, store_rate, wait_until
+from tests.bot.test_end_to_end_admin import _admin_card, _admin_rejects, _creator, _new_video, _withdraw
+from tests.view_history import approved_video, let_time_pass, snapshot_count
 from zenith.messaging.contract import CHECK_VIDEOS, send
 from zenith.storage import audit, ledger, payouts, trust_holds
 from zenith.storage.db import fetch_one, unit_of_work
 from zenith.storage.ledger_check import check_ledger
-
-from tests.bot.conftest import ADMIN_ID, drain, store_rate, wait_until
-from tests.bot.test_end_to_end_admin import _admin_card, _admin_rejects, _creator, _new_video, _withdraw
-from tests.view_history import approved_video, let_time_pass, snapshot_count
 
 ORGANIC = Decimal("780.00")  # 12,000 views at 65 RUB per 1,000
 BOUGHT = Decimal("8970.00")  # the jump to 150,000 views
@@ -68,7 +67,9 @@ async def _decisions(pool, hold_id: int) -> list[tuple[str, int, str | None]]:
     return [(e.action, e.admin_id, e.reason) for e in entries]
 
 
-async def test_a_gold_creators_bought_views_are_held_until_an_admin_releases_them(e2e_bot, worker, sandbox, fakes, pool):
+async def test_a_gold_creators_bought_views_are_held_until_an_admin_releases_them(
+    e2e_bot, worker, sandbox, fakes, pool
+):
     youtube, _, _ = fakes
     creator = await _creator(sandbox, pool, youtube, tier="gold")
     uid = creator.telegram_id
@@ -106,8 +107,17 @@ async def test_a_gold_creators_bought_views_are_held_until_an_admin_releases_the
     assert (balances.available, balances.held, balances.reserved) == (ORGANIC - 600 + BOUGHT, 0, Decimal("600.00"))
     assert await _decisions(pool, hold.id) == [("hold.release", ADMIN_ID, None)]
     assert await _books_of(pool, creator) == []
-    async with unit_of_work(pool) as conn:  # leave the shared payouts queue as it was (rejecting releases the reservation)
-        await payouts.transition(conn, payout_id=waiting.id, to_status="rejected", from_statuses=("requested",), decided_by=ADMIN_ID, decision_reason="test")
+    async with unit_of_work(
+        pool
+    ) as conn:  # leave the shared payouts queue as it was (rejecting releases the reservation)
+        await payouts.transition(
+            conn,
+            payout_id=waiting.id,
+            to_status="rejected",
+            from_statuses=("requested",),
+            decided_by=ADMIN_ID,
+            decision_reason="test",
+        )
 
 
 async def test_an_admin_reverses_one_hold_then_every_other_hold_of_the_creator(e2e_bot, worker, sandbox, fakes, pool):
@@ -123,8 +133,14 @@ async def test_an_admin_reverses_one_hold_then_every_other_hold_of_the_creator(e
     await sandbox.state.wait_for_message(uid, contains="not credited after review: bought views", timeout=NOTICE_WAIT)
     card = await _admin_card(sandbox, "/review", f"Hold #{holds[1].id} ·")
     assert "Creator's history: 2 on review (17,940.00 RUB), 0 released, 1 reversed" in card.content
-    await _admin_rejects(sandbox, card, f"ah:allno:{holds[1].id}", "a bot farm", done="2 holds reversed (17,940.00 RUB)")
-    await sandbox.state.wait_for_message(uid, contains="2 items on review (17,940.00 RUB) were not credited after review: a bot farm", timeout=NOTICE_WAIT)
+    await _admin_rejects(
+        sandbox, card, f"ah:allno:{holds[1].id}", "a bot farm", done="2 holds reversed (17,940.00 RUB)"
+    )
+    await sandbox.state.wait_for_message(
+        uid,
+        contains="2 items on review (17,940.00 RUB) were not credited after review: a bot farm",
+        timeout=NOTICE_WAIT,
+    )
 
     balances = await _balances(pool, creator)
     assert (balances.available, balances.held) == (3 * ORGANIC, 0)
@@ -143,12 +159,18 @@ async def test_an_admin_releases_every_hold_of_a_creator_at_once(e2e_bot, worker
     card = await _admin_card(sandbox, "/review", f"Hold #{holds[1].id} ·")
     sandbox.state.user_presses_button(ADMIN_ID, card.message_id, f"ah:allok:{holds[1].id}")
     await sandbox.state.wait_for_message(ADMIN_ID, contains="2 holds released (17,940.00 RUB)")
-    await sandbox.state.wait_for_message(creator.telegram_id, contains="2 items on review (17,940.00 RUB) passed review", timeout=NOTICE_WAIT)
+    await sandbox.state.wait_for_message(
+        creator.telegram_id, contains="2 items on review (17,940.00 RUB) passed review", timeout=NOTICE_WAIT
+    )
     balances = await _balances(pool, creator)
     assert (balances.available, balances.held) == (2 * ORGANIC + 2 * BOUGHT, 0)
     for hold in holds:
         assert await _decisions(pool, hold.id) == [("hold.release", ADMIN_ID, None)]
     async with pool.connection() as conn:
-        signals = await fetch_one(conn, "SELECT count(*) FILTER (WHERE state = 'cleared') AS cleared, count(*) AS n FROM trust_signals WHERE user_id = %s", (creator.id,))
+        signals = await fetch_one(
+            conn,
+            "SELECT count(*) FILTER (WHERE state = 'cleared') AS cleared, count(*) AS n FROM trust_signals WHERE user_id = %s",
+            (creator.id,),
+        )
     assert signals["cleared"] == signals["n"] == 4  # a spike and low engagement per hold, cleared by the release
     assert await _books_of(pool, creator) == []

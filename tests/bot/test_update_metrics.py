@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from zenith.telemetry.metrics import get_metrics
 from tests.bot.conftest import new_telegram_id
+from zenith.telemetry.metrics import get_metrics
 
 
 def _count(kind: str) -> float:

@@ -6,17 +6,19 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from tests.bot.conftest import new_telegram_id, private_text_update, queued
 from zenith.bot.runtime import open_bot_runtime
 from zenith.web.app import build_web_app
 from zenith.web.webhook import public_webhook_url, webhook_path
-from tests.bot.conftest import new_telegram_id, private_text_update, queued
 
 SECRET = "s3cret-Token_value"
 
 
 @pytest.fixture
 async def web(make_settings, bot_env, broker, sandbox):
-    settings = make_settings(**{**bot_env, "WEBHOOK_URL": "https://bot.example.com/telegram/webhook", "WEBHOOK_SECRET": SECRET})
+    settings = make_settings(
+        **{**bot_env, "WEBHOOK_URL": "https://bot.example.com/telegram/webhook", "WEBHOOK_SECRET": SECRET}
+    )
     async with open_bot_runtime(settings, broker=broker) as runtime:
         app = build_web_app(runtime=runtime, with_webhook=True, handle_in_background=False)
         server = TestServer(app)
@@ -31,7 +33,11 @@ async def web(make_settings, bot_env, broker, sandbox):
 async def test_wrong_or_missing_secret_is_refused(web, redis, namespace):
     uid = new_telegram_id()
     body = private_text_update(1, uid, "https://youtu.be/dQw4w9WgXcQ")
-    for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}, {"X-Telegram-Bot-Api-Secret-Token": SECRET + "x"}):
+    for headers in (
+        {},
+        {"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+        {"X-Telegram-Bot-Api-Secret-Token": SECRET + "x"},
+    ):
         async with web.post("/telegram/webhook", json=body, headers=headers) as response:
             assert response.status == 401
     assert await queued(redis, namespace, "submission") == []
@@ -41,7 +47,11 @@ async def test_right_secret_is_handled(web, sandbox, redis, namespace):
     uid = new_telegram_id()
     sandbox.state.add_user(uid, first_name="Web", language_code="en")
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    async with web.post("/telegram/webhook", json=private_text_update(new_telegram_id(), uid, "https://youtu.be/dQw4w9WgXcQ"), headers=headers) as response:
+    async with web.post(
+        "/telegram/webhook",
+        json=private_text_update(new_telegram_id(), uid, "https://youtu.be/dQw4w9WgXcQ"),
+        headers=headers,
+    ) as response:
         assert response.status == 200
     (message,) = await queued(redis, namespace, "submission")
     assert message.args[1] == "https://www.youtube.com/watch?v=dQw4w9WgXcQ"

@@ -6,20 +6,25 @@ from decimal import Decimal
 
 import pytest
 
-from zenith.storage import ledger, payouts
 from tests.bot.conftest import store_rate
 from tests.bot.test_money_and_admin import _creator
+from zenith.storage import ledger, payouts
 
 
 async def _type_amount(sandbox, uid: int, amount: str, *, language: str = "en"):
     """Open Withdraw, pick USDT, send ``amount``; return the bot's answer to it."""
-    words = {"en": ("💸 Withdraw", "Which currency", "How many RUB"), "ru": ("💸 Вывод", "В какой валюте", "Сколько рублей")}[language]
+    words = {
+        "en": ("💸 Withdraw", "Which currency", "How many RUB"),
+        "ru": ("💸 Вывод", "В какой валюте", "Сколько рублей"),
+    }[language]
     sandbox.state.user_sends_text(uid, words[0])
     choose = await sandbox.state.wait_for_message(uid, contains=words[1], after=_last_id(sandbox, uid))
     sandbox.state.user_presses_button(uid, choose.message_id, "wa:USDT")
     asked = await sandbox.state.wait_for_message(uid, contains=words[2], after=choose.message_id)
     sandbox.state.user_sends_text(uid, amount)
-    return await sandbox.state.wait_for_message(uid, after=asked.message_id + 1, predicate=lambda m: m.reply_markup is not None)
+    return await sandbox.state.wait_for_message(
+        uid, after=asked.message_id + 1, predicate=lambda m: m.reply_markup is not None
+    )
 
 
 def _last_id(sandbox, uid: int) -> int:
@@ -82,14 +87,22 @@ async def test_thousands_reading_pressed_is_checked_against_the_balance(bot, san
     assert "Вы имели в виду 600,12 ₽ или 600 123,00 ₽?" in question.text.replace("\u00a0", " ").replace("\u202f", " ")
     choices = [data for data in question.callback_data() if data.startswith("wm:")]
     sandbox.state.user_presses_button(user.telegram_id, question.message_id, choices[1])
-    refused = await sandbox.state.wait_for_message(user.telegram_id, contains="Доступно только", after=question.message_id)
+    refused = await sandbox.state.wait_for_message(
+        user.telegram_id, contains="Доступно только", after=question.message_id
+    )
     assert "1 300,00" in refused.text.replace("\u00a0", " ").replace("\u202f", " ")
     async with pool.connection() as conn:
         assert await payouts.list_for_user(conn, user_id=user.id) == []
         assert (await ledger.balances(conn, user.id)).reserved == 0
 
 
-@pytest.mark.parametrize("typed, expected", [("$600", "Withdrawals are entered in RUB.\nDid you mean 600.00 RUB?"), ("1,000", "Did you mean 1.00 RUB or 1,000.00 RUB?")])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("$600", "Withdrawals are entered in RUB.\nDid you mean 600.00 RUB?"),
+        ("1,000", "Did you mean 1.00 RUB or 1,000.00 RUB?"),
+    ],
+)
 async def test_dollars_and_a_possible_thousands_mark_are_asked_back(bot, sandbox, pool, typed, expected):
     user = await _creator(sandbox, pool, balance="1300")
     await store_rate(pool, asset="USDT", rate="100")

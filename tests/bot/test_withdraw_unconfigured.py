@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from zenith.storage import ledger, payouts
 from tests.bot.conftest import queued, store_rate
 from tests.bot.test_money_and_admin import _creator
+from zenith.storage import ledger, payouts
 
 
 async def _bot_without_cryptopay(make_bot, make_settings, bot_env):
     return await make_bot(settings=make_settings(**{**bot_env, "CRYPTO_PAY_TOKEN": ""}))
 
 
-async def test_withdraw_without_cryptopay_says_unavailable_and_shows_balance(make_bot, make_settings, bot_env, sandbox, pool, redis, namespace):
+async def test_withdraw_without_cryptopay_says_unavailable_and_shows_balance(
+    make_bot, make_settings, bot_env, sandbox, pool, redis, namespace
+):
     await _bot_without_cryptopay(make_bot, make_settings, bot_env)
     user = await _creator(sandbox, pool, balance="1500")
     # even a fresh rate does not make payouts possible without Crypto Pay
@@ -39,7 +41,9 @@ async def test_withdraw_unavailable_in_russian_even_below_minimum(make_bot, make
     assert "120,00 ₽" in reply.text
 
 
-async def test_confirm_of_a_quote_made_before_cryptopay_was_removed_reserves_nothing(make_bot, make_settings, bot_env, sandbox, pool, redis, namespace):
+async def test_confirm_of_a_quote_made_before_cryptopay_was_removed_reserves_nothing(
+    make_bot, make_settings, bot_env, sandbox, pool, redis, namespace
+):
     # the quote is made by a bot with Crypto Pay; the FSM state (in Redis) outlives a restart without it
     configured = await make_bot()
     user = await _creator(sandbox, pool, balance="2000")

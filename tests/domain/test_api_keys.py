@@ -20,7 +20,10 @@ def test_the_hash_is_stable_and_hides_the_key():
     assert key not in hash_key(key) and hash_key(key) != hash_key(new_key())
 
 
-@pytest.mark.parametrize("text", ["", "zk_", "zk_abcdefgh", "zk_abcdefgh_short", "xx_abcdefgh_" + "a" * 43, "zk_abc'--gh_" + "a" * 43, None, 42])
+@pytest.mark.parametrize(
+    "text",
+    ["", "zk_", "zk_abcdefgh", "zk_abcdefgh_short", "xx_abcdefgh_" + "a" * 43, "zk_abc'--gh_" + "a" * 43, None, 42],
+)
 def test_anything_not_shaped_like_a_key_is_refused(text):
     with pytest.raises(InvalidKey):
         hash_key(text)
@@ -28,5 +31,9 @@ def test_anything_not_shaped_like_a_key_is_refused(text):
 
 def test_each_scope_includes_the_ones_before_it():
     assert Scope.ADMIN.allows(Scope.SUBMIT) and Scope.ADMIN.allows(Scope.READ) and Scope.SUBMIT.allows(Scope.READ)
-    assert not Scope.READ.allows(Scope.SUBMIT) and not Scope.SUBMIT.allows(Scope.ADMIN) and not Scope.READ.allows(Scope.ADMIN)
+    assert (
+        not Scope.READ.allows(Scope.SUBMIT)
+        and not Scope.SUBMIT.allows(Scope.ADMIN)
+        and not Scope.READ.allows(Scope.ADMIN)
+    )
     assert all(scope.allows(scope) for scope in Scope)

@@ -42,32 +42,48 @@ def test_a_campaign_pays_its_own_rate_minimum_and_cap_for_every_tier_and_platfor
     assert (partial.min_views, partial.cap) == (1000, D("50000.00"))
 
 
-@pytest.mark.parametrize("terms", [
-    {"rate_per_1000": D("0")}, {"rate_per_1000": D("-1")}, {"min_views": -1}, {"cap_per_video": D("0")},
-    {"platforms": frozenset()}, {"platforms": frozenset({"vimeo"})}, {"required_tags": ("zenith",)}, {"required_tags": ("#a b",)},
-])
+@pytest.mark.parametrize(
+    "terms",
+    [
+        {"rate_per_1000": D("0")},
+        {"rate_per_1000": D("-1")},
+        {"min_views": -1},
+        {"cap_per_video": D("0")},
+        {"platforms": frozenset()},
+        {"platforms": frozenset({"vimeo"})},
+        {"required_tags": ("zenith",)},
+        {"required_tags": ("#a b",)},
+    ],
+)
 def test_bad_terms_are_refused(terms):
     with pytest.raises((CampaignError, ValueError)):
         CampaignTerms(**terms)
 
 
-@pytest.mark.parametrize("text, tag, present", [
-    ("my dance #ZenithDance", "#zenithdance", True),
-    ("#zenithdance!", "#ZenithDance", True),
-    ("collab with @Zenith.Media today", "@zenith.media", True),
-    ("#zenithdancers", "#zenithdance", False),
-    ("email me at x@zenith.media", "@zenith.media", False),
-    ("##zenithdance", "#zenithdance", False),
-    ("ＺＥＮＩＴＨ #ｚｅｎｉｔｈ", "#zenith", True),  # full-width, as some keyboards type it
-    (None, "#zenith", False),
-    ("", "#zenith", False),
-])
+@pytest.mark.parametrize(
+    "text, tag, present",
+    [
+        ("my dance #ZenithDance", "#zenithdance", True),
+        ("#zenithdance!", "#ZenithDance", True),
+        ("collab with @Zenith.Media today", "@zenith.media", True),
+        ("#zenithdancers", "#zenithdance", False),
+        ("email me at x@zenith.media", "@zenith.media", False),
+        ("##zenithdance", "#zenithdance", False),
+        ("ＺＥＮＩＴＨ #ｚｅｎｉｔｈ", "#zenith", True),  # full-width, as some keyboards type it
+        (None, "#zenith", False),
+        ("", "#zenith", False),
+    ],
+)
 def test_tags_are_whole_words_in_any_case(text, tag, present):
     assert tag_present(text, tag) is present
 
 
 def test_submission_rules_in_order():
-    terms = CampaignTerms(rate_per_1000=D("100"), platforms=frozenset({Platform.TIKTOK, Platform.INSTAGRAM}), required_tags=("#zenith", "@brand"))
+    terms = CampaignTerms(
+        rate_per_1000=D("100"),
+        platforms=frozenset({Platform.TIKTOK, Platform.INSTAGRAM}),
+        required_tags=("#zenith", "@brand"),
+    )
     ok = {"status": "open", "platform": "tiktok", "text": "new one #zenith with @brand"}
     assert submission_refusal(terms, **ok) is None
     assert submission_refusal(terms, **{**ok, "status": CampaignStatus.PAUSED}) == (CampaignRefusal.NOT_OPEN, "paused")
@@ -76,19 +92,24 @@ def test_submission_rules_in_order():
     assert submission_refusal(terms, **{**ok, "text": None}) == (CampaignRefusal.MISSING_TAG, "#zenith @brand")
 
 
-@pytest.mark.parametrize("amount, remaining, expected", [
-    (D("10.00"), D("100.00"), (D("10.00"), False)),
-    (D("100.00"), D("100.00"), (D("100.00"), True)),
-    (D("975.00"), D("25.00"), (D("25.00"), True)),
-    (D("5.00"), D("0.00"), (D("0.00"), True)),
-    (D("5.00"), D("-3.00"), (D("0.00"), True)),
-])
+@pytest.mark.parametrize(
+    "amount, remaining, expected",
+    [
+        (D("10.00"), D("100.00"), (D("10.00"), False)),
+        (D("100.00"), D("100.00"), (D("100.00"), True)),
+        (D("975.00"), D("25.00"), (D("25.00"), True)),
+        (D("5.00"), D("0.00"), (D("0.00"), True)),
+        (D("5.00"), D("-3.00"), (D("0.00"), True)),
+    ],
+)
 def test_clamp_to_budget(amount, remaining, expected):
     assert clamp_to_budget(amount, remaining) == expected
 
 
 def test_figures_for_people():
-    assert is_nearly_spent(remaining=D("100.00"), funded=D("1000.00")) and not is_nearly_spent(remaining=D("100.01"), funded=D("1000.00"))
+    assert is_nearly_spent(remaining=D("100.00"), funded=D("1000.00")) and not is_nearly_spent(
+        remaining=D("100.01"), funded=D("1000.00")
+    )
     assert not is_nearly_spent(remaining=D("0"), funded=D("0"))
     assert budget_progress(spent=D("350"), funded=D("1000")) == "▓▓▓░░░░░░░"
     assert budget_progress(spent=D("1000"), funded=D("1000")) == "▓" * 10

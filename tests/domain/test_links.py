@@ -7,7 +7,6 @@ import pytest
 from zenith.domain.links import (
     MAX_LINK_LENGTH,
     LinkRejected,
-    LinkRejectReason as R,
     ParsedLink,
     Platform,
     canonical_video_url,
@@ -15,6 +14,9 @@ from zenith.domain.links import (
     is_valid_video_id,
     parse_link,
     with_author,
+)
+from zenith.domain.links import (
+    LinkRejectReason as R,
 )
 
 YT = "dQw4w9WgXcQ"
@@ -359,10 +361,20 @@ def test_photo_posts_are_named_and_refused_unless_paid_for():
     assert caught.value.reason is R.NOT_A_VIDEO
 
 
-@pytest.mark.parametrize("link", [f"https://m.tiktok.com/v/{TT}.html", f"https://www.tiktok.com/embed/v2/{TT}", f"https://www.tiktok.com/@typed.name/video/{TT}"])
+@pytest.mark.parametrize(
+    "link",
+    [
+        f"https://m.tiktok.com/v/{TT}.html",
+        f"https://www.tiktok.com/embed/v2/{TT}",
+        f"https://www.tiktok.com/@typed.name/video/{TT}",
+    ],
+)
 def test_the_platforms_author_replaces_a_missing_or_typed_handle(link):
     shown = with_author(parse_link(link), "Real_Author")
-    assert shown.canonical_url == f"https://www.tiktok.com/@real_author/video/{TT}" and shown.author_handle == "real_author"
+    assert (
+        shown.canonical_url == f"https://www.tiktok.com/@real_author/video/{TT}"
+        and shown.author_handle == "real_author"
+    )
 
 
 def test_with_author_leaves_youtube_and_unusable_handles_alone():

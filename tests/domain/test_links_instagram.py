@@ -6,12 +6,14 @@ import pytest
 
 from zenith.domain.links import (
     LinkRejected,
-    LinkRejectReason as R,
     Platform,
     canonical_video_url,
     extract_links,
     is_valid_video_id,
     parse_link,
+)
+from zenith.domain.links import (
+    LinkRejectReason as R,
 )
 
 CODE = "C8xYz1AbCdE"
@@ -52,7 +54,10 @@ def test_reel_and_post_shapes(text, handle):
 
 def test_shortcodes_keep_their_case_and_private_length():
     assert parse_link(f"https://www.instagram.com/reel/{PRIVATE_CODE}/").video_id == PRIVATE_CODE
-    lower, upper = parse_link("https://www.instagram.com/reel/abc_DEF-123/"), parse_link("https://www.instagram.com/reel/ABC_def-123/")
+    lower, upper = (
+        parse_link("https://www.instagram.com/reel/abc_DEF-123/"),
+        parse_link("https://www.instagram.com/reel/ABC_def-123/"),
+    )
     assert lower.video_id != upper.video_id  # Instagram shortcodes are case-sensitive
     assert parse_link("https://www.instagram.com/p/BAbc1/").video_id == "BAbc1"  # a 2015 post
 

@@ -79,7 +79,13 @@ def test_format_rub(amount, lang, expected):
 
 @pytest.mark.parametrize(
     ("asset", "quant"),
-    [("USDT", "0.000001"), ("usdt", "0.000001"), ("TON", "0.00000001"), ("BTC", "0.00000001"), ("NEWCOIN", "0.00000001")],
+    [
+        ("USDT", "0.000001"),
+        ("usdt", "0.000001"),
+        ("TON", "0.00000001"),
+        ("BTC", "0.00000001"),
+        ("NEWCOIN", "0.00000001"),
+    ],
 )
 def test_asset_quant(asset, quant):
     assert asset_quant(asset) == Decimal(quant)

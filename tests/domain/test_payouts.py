@@ -9,18 +9,22 @@ import pytest
 from zenith.domain.payouts import (
     ALLOWED_TRANSITIONS,
     FINAL_STATUSES,
+    OPEN_STATUSES,
     InvalidTransition,
-    PayoutStatus as S,
     Withdrawal,
     WithdrawalRejected,
-    WithdrawalRejectReason as W,
-    OPEN_STATUSES,
     check_transition,
     entered_from,
     is_final,
     needs_admin_approval,
     spend_id_for,
     validate_withdrawal,
+)
+from zenith.domain.payouts import (
+    PayoutStatus as S,
+)
+from zenith.domain.payouts import (
+    WithdrawalRejectReason as W,
 )
 from zenith.domain.tiers import Tier
 

@@ -12,8 +12,20 @@ import zenith.domain
 DOMAIN_DIR = Path(zenith.domain.__file__).parent
 MODULES = sorted(DOMAIN_DIR.rglob("*.py"))
 ALLOWED_TOP_LEVEL = {
-    "__future__", "collections", "dataclasses", "datetime", "decimal", "enum", "hashlib", "re", "secrets",
-    "types", "typing", "unicodedata", "urllib", "zenith",
+    "__future__",
+    "collections",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "enum",
+    "hashlib",
+    "re",
+    "secrets",
+    "types",
+    "typing",
+    "unicodedata",
+    "urllib",
+    "zenith",
 }
 
 
@@ -40,7 +52,22 @@ def test_domain_module_imports_only_stdlib_rules_and_itself(path):
 
 def test_every_domain_module_is_covered():
     assert {str(path.relative_to(DOMAIN_DIR).with_suffix("")) for path in MODULES} == {
-        "__init__", "links", "money", "tiers", "earnings", "schedule", "payouts", "verification", "videos", "api_keys", "submissions",
+        "__init__",
+        "links",
+        "money",
+        "tiers",
+        "earnings",
+        "schedule",
+        "payouts",
+        "verification",
+        "videos",
+        "api_keys",
+        "submissions",
         "campaigns",
-        "trust/__init__", "trust/signals", "trust/plausibility", "trust/growth", "trust/risk", "trust/policy",
+        "trust/__init__",
+        "trust/signals",
+        "trust/plausibility",
+        "trust/growth",
+        "trust/risk",
+        "trust/policy",
     }

@@ -33,7 +33,14 @@ def utc_now() -> datetime:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("30s", timedelta(seconds=30)), ("15m", timedelta(minutes=15)), ("1h", H), ("7d", 7 * D), (" 24H ", D), ("0", timedelta(0))],
+    [
+        ("30s", timedelta(seconds=30)),
+        ("15m", timedelta(minutes=15)),
+        ("1h", H),
+        ("7d", 7 * D),
+        (" 24H ", D),
+        ("0", timedelta(0)),
+    ],
 )
 def test_parse_duration(text, expected):
     assert parse_duration(text) == expected
@@ -188,7 +195,11 @@ def walk_the_clock(*, window: timedelta, growth: float | None = None) -> list[da
             clock.move_to(next_at)
             checks.append(utc_now())
             next_at = next_check_at(
-                schedule=SCHEDULE, submitted_at=submitted_at, now=utc_now(), tracking_window=window, views_per_hour=growth
+                schedule=SCHEDULE,
+                submitted_at=submitted_at,
+                now=utc_now(),
+                tracking_window=window,
+                views_per_hour=growth,
             )
             assert len(checks) < 10_000
     return checks

@@ -11,7 +11,9 @@ def test_received_is_the_only_status_still_waiting():
     assert set(SubmissionStatus) - set(FINISHED) == {SubmissionStatus.RECEIVED}
 
 
-@pytest.mark.parametrize(("status", "answered"), [("received", False), ("stored", False), ("refused", True), ("failed", True)])
+@pytest.mark.parametrize(
+    ("status", "answered"), [("received", False), ("stored", False), ("refused", True), ("failed", True)]
+)
 def test_refused_and_failed_were_answered_without_a_video(status, answered):
     assert is_answered(status) is answered
 

@@ -7,11 +7,17 @@ from decimal import Decimal
 
 import pytest
 
-from zenith.domain.trust import (
-    GrowthPoint, GrowthRules, PlausibilityLimits, RiskRules, SignalKind, check_answer, judge_growth, risk_score,
-)
-
 from tests.domain.trust_curves import START, Curve, fraudulent_curves, organic_curves
+from zenith.domain.trust import (
+    GrowthPoint,
+    GrowthRules,
+    PlausibilityLimits,
+    RiskRules,
+    SignalKind,
+    check_answer,
+    judge_growth,
+    risk_score,
+)
 
 LIMITS = PlausibilityLimits()
 RULES = GrowthRules()
@@ -28,7 +34,12 @@ def test_absurd_or_malformed_view_counts_are_refused(views):
 def test_the_ceiling_is_inclusive_and_the_reason_names_it():
     assert check_answer(views=LIMITS.max_views, limits=LIMITS) is None
     signal = check_answer(views=LIMITS.max_views + 1, limits=LIMITS)
-    assert signal.evidence == {"reason": "above_ceiling", "field": "views", "value": str(LIMITS.max_views + 1), "ceiling": LIMITS.max_views}
+    assert signal.evidence == {
+        "reason": "above_ceiling",
+        "field": "views",
+        "value": str(LIMITS.max_views + 1),
+        "ceiling": LIMITS.max_views,
+    }
 
 
 def test_whole_floats_pass_and_hidden_likes_are_not_judged():
@@ -52,7 +63,9 @@ def _held_points(curve: Curve, rules: GrowthRules = RULES) -> list[tuple[GrowthP
     held = []
     for point in curve.points:
         assert check_answer(views=point.views, likes=point.likes, limits=LIMITS) is None, curve.name
-        verdict = judge_growth(history=history, new=point, rules=rules, published_at=START, window_closes_at=START + timedelta(days=30))
+        verdict = judge_growth(
+            history=history, new=point, rules=rules, published_at=START, window_closes_at=START + timedelta(days=30)
+        )
         if verdict.hold:
             held.append((point, [(s.kind.value, s.evidence) for s in verdict.signals]))
         spiked = any(signal.kind is SignalKind.SPIKE for signal in verdict.signals)
@@ -112,14 +125,22 @@ def test_held_intervals_do_not_raise_the_baseline_for_the_next_spike():
 def test_growth_long_after_the_window_closed_is_held_and_a_first_check_never_is():
     closes = START + timedelta(days=30)
     history = [GrowthPoint(closes - timedelta(days=1), 100_000, 3000)]
-    late = judge_growth(history=history, new=GrowthPoint(closes + timedelta(days=2), 120_000, 3700), rules=RULES, window_closes_at=closes)
+    late = judge_growth(
+        history=history,
+        new=GrowthPoint(closes + timedelta(days=2), 120_000, 3700),
+        rules=RULES,
+        window_closes_at=closes,
+    )
     assert [s.kind for s in late.signals] == [SignalKind.LATE_GROWTH]
     assert not judge_growth(history=[], new=GrowthPoint(START, 5_000_000, 0), rules=RULES).hold
 
 
 def test_small_growth_and_falling_views_make_no_signal():
     history = [GrowthPoint(START, 10, 0)]
-    assert judge_growth(history=history, new=GrowthPoint(START + timedelta(minutes=1), 4_000, 100), rules=RULES).signals == ()
+    assert (
+        judge_growth(history=history, new=GrowthPoint(START + timedelta(minutes=1), 4_000, 100), rules=RULES).signals
+        == ()
+    )
     assert judge_growth(history=history, new=GrowthPoint(START + timedelta(hours=1), 5, 0), rules=RULES).signals == ()
 
 

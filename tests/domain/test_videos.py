@@ -9,7 +9,13 @@ from zenith.domain.videos import VideoStatus, initial_status, is_tracked
 
 def test_values_are_the_stored_strings():
     # the CHECK constraint of videos.status (migration 0001) allows exactly these
-    assert {status.value for status in VideoStatus} == {"pending_moderation", "approved", "rejected", "failed", "finished"}
+    assert {status.value for status in VideoStatus} == {
+        "pending_moderation",
+        "approved",
+        "rejected",
+        "failed",
+        "finished",
+    }
     assert VideoStatus.APPROVED == "approved" and VideoStatus("finished") is VideoStatus.FINISHED
 
 

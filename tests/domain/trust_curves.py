@@ -36,8 +36,16 @@ class Curve:
     organic: bool
 
 
-def _build(name: str, rate_at, *, organic: bool, likes_per_view: float = 0.035, seed: int = 1,
-           bought: dict[float, int] | None = None, submitted_after: float = 0.0) -> Curve:
+def _build(
+    name: str,
+    rate_at,
+    *,
+    organic: bool,
+    likes_per_view: float = 0.035,
+    seed: int = 1,
+    bought: dict[float, int] | None = None,
+    submitted_after: float = 0.0,
+) -> Curve:
     """Integrate ``rate_at(hour)`` views/h (with daily rhythm and noise) and sample it at check times.
 
     The video is published at START and submitted ``submitted_after`` hours later; the
@@ -71,7 +79,14 @@ def organic_curves() -> list[Curve]:
         _build("slow decay", lambda h: 6000 * 0.5 ** (h / 10) + 40, organic=True, seed=13),
         # a big creator's launch: huge from the first hour, decaying over days
         # (submitted an hour after publication, as creators do once the video is up)
-        _build("big launch decay", lambda h: 120_000 * 0.5 ** (h / 18) + 500, organic=True, seed=14, likes_per_view=0.05, submitted_after=1.0),
+        _build(
+            "big launch decay",
+            lambda h: 120_000 * 0.5 ** (h / 18) + 500,
+            organic=True,
+            seed=14,
+            likes_per_view=0.05,
+            submitted_after=1.0,
+        ),
         # a second wave: a week-old video picked up by recommendations, growing for two days
         _build("second wave", lambda h: 150 + 9_000 * math.exp(-(((h - 200) / 20) ** 2)), organic=True, seed=15),
         # a low-engagement niche (few likes per view, still organic)

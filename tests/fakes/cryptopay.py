@@ -76,7 +76,10 @@ class FakeCryptoPayState:
 
     def paid_total(self, user_id: int, asset: str) -> Decimal:
         with self.lock:
-            return sum((Decimal(t["amount"]) for t in self.transfers if t["user_id"] == user_id and t["asset"] == asset), Decimal(0))
+            return sum(
+                (Decimal(t["amount"]) for t in self.transfers if t["user_id"] == user_id and t["asset"] == asset),
+                Decimal(0),
+            )
 
 
 def _ok(result: Any) -> web.Response:
@@ -84,7 +87,11 @@ def _ok(result: Any) -> web.Response:
 
 
 def _error(status: int, name: str) -> web.Response:
-    return web.Response(text=json.dumps({"ok": False, "error": {"code": status, "name": name}}), status=status, content_type="application/json")
+    return web.Response(
+        text=json.dumps({"ok": False, "error": {"code": status, "name": name}}),
+        status=status,
+        content_type="application/json",
+    )
 
 
 def _amount(value: Any) -> Decimal | None:
@@ -178,17 +185,32 @@ def build_app(state: FakeCryptoPayState) -> web.Application:
 
     def rates() -> web.Response:
         with state.lock:
-            return _ok([
-                {"is_valid": state.rates_valid, "is_crypto": True, "is_fiat": False, "source": s, "target": t, "rate": format(r, "f")}
-                for (s, t), r in state.rates.items()
-            ])
+            return _ok(
+                [
+                    {
+                        "is_valid": state.rates_valid,
+                        "is_crypto": True,
+                        "is_fiat": False,
+                        "source": s,
+                        "target": t,
+                        "rate": format(r, "f"),
+                    }
+                    for (s, t), r in state.rates.items()
+                ]
+            )
 
     def balance() -> web.Response:
         with state.lock:
-            return _ok([
-                {"currency_code": a, "available": format(state.balances.get(a, Decimal(0)), "f"), "onhold": format(state.onhold.get(a, Decimal(0)), "f")}
-                for a in ASSETS
-            ])
+            return _ok(
+                [
+                    {
+                        "currency_code": a,
+                        "available": format(state.balances.get(a, Decimal(0)), "f"),
+                        "onhold": format(state.onhold.get(a, Decimal(0)), "f"),
+                    }
+                    for a in ASSETS
+                ]
+            )
 
     async def handle(request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
@@ -201,13 +223,20 @@ def build_app(state: FakeCryptoPayState) -> web.Application:
         if failure == "500":
             return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
         if failure == "429":
-            return web.Response(status=429, headers={"Retry-After": "1"}, text=json.dumps({"ok": False, "error": {"code": 429, "name": "FLOOD"}}), content_type="application/json")
+            return web.Response(
+                status=429,
+                headers={"Retry-After": "1"},
+                text=json.dumps({"ok": False, "error": {"code": 429, "name": "FLOOD"}}),
+                content_type="application/json",
+            )
         if failure == "garbage":
             return web.Response(status=200, text="{not json", content_type="application/json")
         if failure is not None:
             return _error(400, failure)
         if method == "getMe":
-            return _ok({"app_id": state.app_id, "name": state.app_name, "payment_processing_bot_username": "CryptoTestnetBot"})
+            return _ok(
+                {"app_id": state.app_id, "name": state.app_name, "payment_processing_bot_username": "CryptoTestnetBot"}
+            )
         if method == "transfer":
             return await transfer(params, request)
         if method == "getTransfers":

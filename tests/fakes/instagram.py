@@ -55,7 +55,11 @@ GONE_PAGE = (
     + "<main><h2>Sorry, this page isn't available.</h2><div>The link you followed may be broken, or the page may have been removed.</div></main>"
     + TAIL
 )
-PRIVATE_PAGE = HEAD.format(title="Instagram") + "<main><h2>This account is private</h2><div>Follow to see their photos and videos.</div></main>" + TAIL
+PRIVATE_PAGE = (
+    HEAD.format(title="Instagram")
+    + "<main><h2>This account is private</h2><div>Follow to see their photos and videos.</div></main>"
+    + TAIL
+)
 
 
 @dataclass
@@ -98,9 +102,22 @@ class FakeInstagramState:
         with self.lock:
             self.reels[shortcode].views = views
 
-    def add_user(self, username: str, *, user_id: str = "51234567890", bio: str = "", full_name: str | None = None, followers: int = 1200) -> None:
+    def add_user(
+        self,
+        username: str,
+        *,
+        user_id: str = "51234567890",
+        bio: str = "",
+        full_name: str | None = None,
+        followers: int = 1200,
+    ) -> None:
         with self.lock:
-            self.users[username] = {"id": user_id, "bio": bio, "full_name": full_name or username.title(), "followers": followers}
+            self.users[username] = {
+                "id": user_id,
+                "bio": bio,
+                "full_name": full_name or username.title(),
+                "followers": followers,
+            }
 
     def add_share_link(self, token: str, shortcode: str) -> None:
         with self.lock:
@@ -113,50 +130,116 @@ def _dumps(data: Any) -> str:
 
 
 def _item(reel: FakeReel) -> dict[str, Any]:
-    user = {"pk": reel.author_id, "id": reel.author_id, "username": reel.author, "full_name": reel.author.title(),
-            "is_private": False, "is_verified": False,
-            "profile_pic_url": f"https://scontent.cdninstagram.com/v/t51.2885-19/{reel.author_id}_n.jpg"}
+    user = {
+        "pk": reel.author_id,
+        "id": reel.author_id,
+        "username": reel.author,
+        "full_name": reel.author.title(),
+        "is_private": False,
+        "is_verified": False,
+        "profile_pic_url": f"https://scontent.cdninstagram.com/v/t51.2885-19/{reel.author_id}_n.jpg",
+    }
     video = reel.media_type == 2
     return {
-        "code": reel.shortcode, "pk": "3312345678901234567", "id": f"3312345678901234567_{reel.author_id}",
-        "media_type": reel.media_type, "product_type": "clips" if video else "feed", "taken_at": reel.taken_at,
-        "like_count": reel.likes, "comment_count": reel.comments,
-        "play_count": reel.views if video else None, "ig_play_count": reel.views if video else None,
-        "view_count": None, "video_duration": reel.duration if video else None,
+        "code": reel.shortcode,
+        "pk": "3312345678901234567",
+        "id": f"3312345678901234567_{reel.author_id}",
+        "media_type": reel.media_type,
+        "product_type": "clips" if video else "feed",
+        "taken_at": reel.taken_at,
+        "like_count": reel.likes,
+        "comment_count": reel.comments,
+        "play_count": reel.views if video else None,
+        "ig_play_count": reel.views if video else None,
+        "view_count": None,
+        "video_duration": reel.duration if video else None,
         "caption": {"pk": "17900000000000000", "text": reel.caption, "created_at": reel.taken_at},
-        "user": user, "owner": user, "has_audio": video,
-        "video_versions": [{"type": 101, "width": 720, "height": 1280,
-                            "url": f"https://scontent.cdninstagram.com/o1/v/t16/f2/m86/{reel.shortcode}.mp4"}] if video else None,
-        "image_versions2": {"candidates": [{"width": 640, "height": 1136, "url": f"https://scontent.cdninstagram.com/{reel.shortcode}.jpg"}]},
+        "user": user,
+        "owner": user,
+        "has_audio": video,
+        "video_versions": [
+            {
+                "type": 101,
+                "width": 720,
+                "height": 1280,
+                "url": f"https://scontent.cdninstagram.com/o1/v/t16/f2/m86/{reel.shortcode}.mp4",
+            }
+        ]
+        if video
+        else None,
+        "image_versions2": {
+            "candidates": [
+                {"width": 640, "height": 1136, "url": f"https://scontent.cdninstagram.com/{reel.shortcode}.jpg"}
+            ]
+        },
     }
 
 
 def _current_page(reel: FakeReel | None, shortcode: str) -> str:
     items = [] if reel is None else [_item(reel)]
-    relay = ["adp_PolarisPostRootQueryRelayPreloader_6633cbd3a3f1a2b4", {"__bbox": {
-        "complete": True,
-        "result": {"data": {"xdt_api__v1__media__shortcode__web_info": {"items": items, "num_results": len(items), "more_available": False}},
-                   "extensions": {"is_final": True}},
-        "sequence_number": 0}}]
-    blob = {"require": [["ScheduledServerJS", "handle", None, [{"__bbox": {
-        "require": [["RelayPrefetchedStreamCache", "next", [], relay]], "define": []}}]]]}
+    relay = [
+        "adp_PolarisPostRootQueryRelayPreloader_6633cbd3a3f1a2b4",
+        {
+            "__bbox": {
+                "complete": True,
+                "result": {
+                    "data": {
+                        "xdt_api__v1__media__shortcode__web_info": {
+                            "items": items,
+                            "num_results": len(items),
+                            "more_available": False,
+                        }
+                    },
+                    "extensions": {"is_final": True},
+                },
+                "sequence_number": 0,
+            }
+        },
+    ]
+    blob = {
+        "require": [
+            [
+                "ScheduledServerJS",
+                "handle",
+                None,
+                [{"__bbox": {"require": [["RelayPrefetchedStreamCache", "next", [], relay]], "define": []}}],
+            ]
+        ]
+    }
     title = f"{reel.author} on Instagram: \u201c{reel.caption}\u201d" if reel else "Instagram"
-    return HEAD.format(title=title) + f'<script type="application/json" data-content-len="4096" data-sjs>{_dumps(blob)}</script>' + TAIL
+    return (
+        HEAD.format(title=title)
+        + f'<script type="application/json" data-content-len="4096" data-sjs>{_dumps(blob)}</script>'
+        + TAIL
+    )
 
 
 def _legacy_page(reel: FakeReel) -> str:
     video = reel.media_type == 2
     media = {
-        "__typename": "GraphVideo" if video else "GraphImage", "id": "3312345678901234567", "shortcode": reel.shortcode,
-        "is_video": video, "video_view_count": reel.views if video else None, "video_play_count": reel.views if video else None,
-        "video_duration": reel.duration if video else None, "taken_at_timestamp": reel.taken_at,
-        "edge_media_preview_like": {"count": reel.likes}, "edge_media_to_parent_comment": {"count": reel.comments},
+        "__typename": "GraphVideo" if video else "GraphImage",
+        "id": "3312345678901234567",
+        "shortcode": reel.shortcode,
+        "is_video": video,
+        "video_view_count": reel.views if video else None,
+        "video_play_count": reel.views if video else None,
+        "video_duration": reel.duration if video else None,
+        "taken_at_timestamp": reel.taken_at,
+        "edge_media_preview_like": {"count": reel.likes},
+        "edge_media_to_parent_comment": {"count": reel.comments},
         "edge_media_to_caption": {"edges": [{"node": {"text": reel.caption}}]},
         "owner": {"id": reel.author_id, "username": reel.author, "is_private": False},
     }
-    shared = {"config": {"csrf_token": "missing", "viewer": None}, "country_code": "US",
-              "entry_data": {"PostPage": [{"graphql": {"shortcode_media": media}}]}}
-    return (HEAD.format(title="Instagram") + f'<script type="text/javascript">window._sharedData = {_dumps(shared)};</script>' + TAIL)
+    shared = {
+        "config": {"csrf_token": "missing", "viewer": None},
+        "country_code": "US",
+        "entry_data": {"PostPage": [{"graphql": {"shortcode_media": media}}]},
+    }
+    return (
+        HEAD.format(title="Instagram")
+        + f'<script type="text/javascript">window._sharedData = {_dumps(shared)};</script>'
+        + TAIL
+    )
 
 
 def build_app(state: FakeInstagramState) -> web.Application:
@@ -171,8 +254,11 @@ def build_app(state: FakeInstagramState) -> web.Application:
         if state.block == "login":
             raise web.HTTPFound(location=f"/accounts/login/?next={request.path}")
         if state.retry_after is not None:
-            return web.json_response({"message": "Please wait a few minutes before you try again.", "status": "fail"},
-                                     status=429, headers={"Retry-After": str(state.retry_after)})
+            return web.json_response(
+                {"message": "Please wait a few minutes before you try again.", "status": "fail"},
+                status=429,
+                headers={"Retry-After": str(state.retry_after)},
+            )
         return None
 
     @web.middleware
@@ -190,7 +276,11 @@ def build_app(state: FakeInstagramState) -> web.Application:
         with state.lock:
             reel = state.reels.get(shortcode)
         if state.garbage:
-            return html(HEAD.format(title="Instagram") + '<script type="application/json" data-sjs>{"require":[["ScheduledServerJS","handle",null,[{"xdt_api__v1__media__shortcode__web_info":{"items":[{"code"' "</script>" + TAIL)
+            return html(
+                HEAD.format(title="Instagram")
+                + '<script type="application/json" data-sjs>{"require":[["ScheduledServerJS","handle",null,[{"xdt_api__v1__media__shortcode__web_info":{"items":[{"code"'
+                "</script>" + TAIL
+            )
         if reel is not None and reel.status == "gone":
             return html(GONE_PAGE)
         if reel is not None and reel.status == "private":
@@ -213,11 +303,22 @@ def build_app(state: FakeInstagramState) -> web.Application:
             user = state.users.get(username)
         if user is None:
             return web.json_response({"data": {"user": None}, "status": "ok"}, status=404)
-        body = {"data": {"user": {
-            "biography": user["bio"], "id": user["id"], "username": username, "full_name": user["full_name"],
-            "is_private": False, "is_verified": False, "edge_followed_by": {"count": user["followers"]},
-            "edge_follow": {"count": 10}, "edge_owner_to_timeline_media": {"count": 3, "edges": []},
-        }}, "status": "ok"}
+        body = {
+            "data": {
+                "user": {
+                    "biography": user["bio"],
+                    "id": user["id"],
+                    "username": username,
+                    "full_name": user["full_name"],
+                    "is_private": False,
+                    "is_verified": False,
+                    "edge_followed_by": {"count": user["followers"]},
+                    "edge_follow": {"count": 10},
+                    "edge_owner_to_timeline_media": {"count": 3, "edges": []},
+                }
+            },
+            "status": "ok",
+        }
         return web.json_response(body)
 
     async def share_link(request: web.Request) -> web.StreamResponse:

@@ -40,7 +40,9 @@ async def _start(app: web.Application, host: str) -> tuple[web.AppRunner, int]:
 
 
 @contextlib.asynccontextmanager
-async def serve_in_loop(app: web.Application, state: StateT, *, host: str = "127.0.0.1") -> AsyncIterator[FakeServer[StateT]]:
+async def serve_in_loop(
+    app: web.Application, state: StateT, *, host: str = "127.0.0.1"
+) -> AsyncIterator[FakeServer[StateT]]:
     """Serve ``app`` in the running loop until the block ends."""
     runner, port = await _start(app, host)
     try:

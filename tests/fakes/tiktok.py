@@ -81,7 +81,15 @@ class FakeTikTokState:
         with self.lock:
             self.videos[video_id].views = views
 
-    def add_user(self, handle: str, *, user_id: str = "6800000000000000001", bio: str = "", nickname: str | None = None, status_code: int = 0) -> None:
+    def add_user(
+        self,
+        handle: str,
+        *,
+        user_id: str = "6800000000000000001",
+        bio: str = "",
+        nickname: str | None = None,
+        status_code: int = 0,
+    ) -> None:
         with self.lock:
             self.users[handle] = {"id": user_id, "bio": bio, "nickname": nickname or handle, "status_code": status_code}
 
@@ -99,7 +107,7 @@ def _script(script_id: str, data: dict[str, Any]) -> str:
 def _page(script: str, title: str) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{title}</title></head><body><div id=\"app\"></div>{script}"
+        f'<title>{title}</title></head><body><div id="app"></div>{script}'
         '<script src="https:\\/\\/sf16-website-login.neutral.ttwstatic.com/app.js"></script></body></html>'
     )
 
@@ -109,15 +117,38 @@ def _item_struct(video: FakeVideo) -> dict[str, Any]:
         "id": video.video_id,
         "desc": video.desc,
         "createTime": str(video.create_time),
-        "video": {"id": video.video_id, "height": 1024, "width": 576, "duration": video.duration, "ratio": "540p",
-                  "cover": f"https://p16-sign.tiktokcdn-us.com/obj/{video.video_id}.jpeg"},
-        "author": {"id": video.author_id, "uniqueId": video.author, "nickname": video.author.title(),
-                   "secUid": "MS4wLjABAAAA" + video.author_id, "privateAccount": False, "verified": False},
+        "video": {
+            "id": video.video_id,
+            "height": 1024,
+            "width": 576,
+            "duration": video.duration,
+            "ratio": "540p",
+            "cover": f"https://p16-sign.tiktokcdn-us.com/obj/{video.video_id}.jpeg",
+        },
+        "author": {
+            "id": video.author_id,
+            "uniqueId": video.author,
+            "nickname": video.author.title(),
+            "secUid": "MS4wLjABAAAA" + video.author_id,
+            "privateAccount": False,
+            "verified": False,
+        },
         "music": {"id": "7000000000000000000", "title": "original sound"},
-        "stats": {"diggCount": video.likes, "shareCount": video.shares, "commentCount": video.comments,
-                  "playCount": video.views, "collectCount": 0},
-        "statsV2": {"diggCount": str(video.likes), "shareCount": str(video.shares), "commentCount": str(video.comments),
-                    "playCount": str(video.views), "collectCount": "0", "repostCount": "0"},
+        "stats": {
+            "diggCount": video.likes,
+            "shareCount": video.shares,
+            "commentCount": video.comments,
+            "playCount": video.views,
+            "collectCount": 0,
+        },
+        "statsV2": {
+            "diggCount": str(video.likes),
+            "shareCount": str(video.shares),
+            "commentCount": str(video.comments),
+            "playCount": str(video.views),
+            "collectCount": "0",
+            "repostCount": "0",
+        },
         "isAd": False,
     }
 
@@ -128,7 +159,12 @@ def _universal_page(video: FakeVideo | None, video_id: str) -> str:
         message = "item doesn't exist" if code == NOT_FOUND_STATUS else "author_secret"
         detail: dict[str, Any] = {"statusCode": code, "statusMsg": message, "shareMeta": {}}
     else:
-        detail = {"itemInfo": {"itemStruct": _item_struct(video)}, "shareMeta": {"title": video.author}, "statusCode": 0, "statusMsg": ""}
+        detail = {
+            "itemInfo": {"itemStruct": _item_struct(video)},
+            "shareMeta": {"title": video.author},
+            "statusCode": 0,
+            "statusMsg": "",
+        }
     scope = {"webapp.app-context": {"language": "en", "region": "US"}, "webapp.video-detail": detail}
     return _page(_script("__UNIVERSAL_DATA_FOR_REHYDRATION__", {"__DEFAULT_SCOPE__": scope}), "TikTok - Make Your Day")
 
@@ -148,12 +184,22 @@ def _sigi_page(video: FakeVideo) -> str:
 
 def _profile_page(handle: str, user: dict[str, Any] | None) -> str:
     if user is None or user["status_code"]:
-        detail: dict[str, Any] = {"statusCode": 10221 if user is None else user["status_code"], "statusMsg": "user doesn't exist"}
+        detail: dict[str, Any] = {
+            "statusCode": 10221 if user is None else user["status_code"],
+            "statusMsg": "user doesn't exist",
+        }
     else:
         detail = {
             "userInfo": {
-                "user": {"id": user["id"], "uniqueId": handle, "nickname": user["nickname"], "signature": user["bio"],
-                         "secUid": "MS4wLjABAAAA" + user["id"], "privateAccount": False, "verified": False},
+                "user": {
+                    "id": user["id"],
+                    "uniqueId": handle,
+                    "nickname": user["nickname"],
+                    "signature": user["bio"],
+                    "secUid": "MS4wLjABAAAA" + user["id"],
+                    "privateAccount": False,
+                    "verified": False,
+                },
                 "stats": {"followerCount": 10, "followingCount": 1, "heartCount": 100, "videoCount": 3},
             },
             "statusCode": 0,
@@ -193,7 +239,12 @@ def build_app(state: FakeTikTokState) -> web.Application:
         with state.lock:
             video = state.videos.get(video_id)
         if state.garbage:
-            return html(_page('<script id="__UNIVERSAL_DATA_FOR_REHYDRATION__" type="application/json">{"__DEFAULT_SCOPE__":{"webapp.vid', "TikTok"))
+            return html(
+                _page(
+                    '<script id="__UNIVERSAL_DATA_FOR_REHYDRATION__" type="application/json">{"__DEFAULT_SCOPE__":{"webapp.vid',
+                    "TikTok",
+                )
+            )
         if video is not None and video.layout == "sigi":
             return html(_sigi_page(video))
         return html(_universal_page(video, video_id))

@@ -81,8 +81,14 @@ class FakeYouTubeState:
         return [c["ids"] for c in self.calls if c["path"] == path]
 
 
-def google_error(status: int, message: str, reason: str, domain: str = "global", *, extra: dict[str, Any] | None = None) -> web.Response:
-    error: dict[str, Any] = {"code": status, "message": message, "errors": [{"message": message, "domain": domain, "reason": reason}]}
+def google_error(
+    status: int, message: str, reason: str, domain: str = "global", *, extra: dict[str, Any] | None = None
+) -> web.Response:
+    error: dict[str, Any] = {
+        "code": status,
+        "message": message,
+        "errors": [{"message": message, "domain": domain, "reason": reason}],
+    }
     error.update(extra or {})
     return web.json_response({"error": error}, status=status)
 
@@ -104,7 +110,9 @@ def _scripted_failure(state: FakeYouTubeState) -> web.Response | None:
     if kind == "500":
         return google_error(500, "Internal error encountered.", "backendError", extra={"status": "INTERNAL"})
     if kind == "429":
-        response = google_error(429, "Resource has been exhausted.", "rateLimitExceeded", extra={"status": "RESOURCE_EXHAUSTED"})
+        response = google_error(
+            429, "Resource has been exhausted.", "rateLimitExceeded", extra={"status": "RESOURCE_EXHAUSTED"}
+        )
         response.headers["Retry-After"] = str(state.retry_after)
         return response
     if kind == "garbage":
@@ -112,8 +120,14 @@ def _scripted_failure(state: FakeYouTubeState) -> web.Response | None:
     if kind == "key_invalid":
         return _key_invalid()
     if kind == "empty":
-        return web.json_response({"kind": "youtube#videoListResponse", "etag": "list-etag", "items": [],
-                                  "pageInfo": {"totalResults": 0, "resultsPerPage": 0}})
+        return web.json_response(
+            {
+                "kind": "youtube#videoListResponse",
+                "etag": "list-etag",
+                "items": [],
+                "pageInfo": {"totalResults": 0, "resultsPerPage": 0},
+            }
+        )
     if kind == "no_id":
         return NO_ID
     raise ValueError(f"unknown scripted failure {kind!r}")
@@ -121,8 +135,14 @@ def _scripted_failure(state: FakeYouTubeState) -> web.Response | None:
 
 def _key_invalid() -> web.Response:
     message = "API key not valid. Please pass a valid API key."
-    details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com",
-                "metadata": {"service": "youtube.googleapis.com"}}]
+    details = [
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com",
+            "metadata": {"service": "youtube.googleapis.com"},
+        }
+    ]
     return google_error(400, message, "badRequest", extra={"status": "INVALID_ARGUMENT", "details": details})
 
 
@@ -147,14 +167,23 @@ def _video_item(video: FakeYouTubeVideo) -> dict[str, Any]:
             "channelId": video.channel_id,
             "title": video.title,
             "description": "",
-            "thumbnails": {"default": {"url": f"https://i.ytimg.com/vi/{video.video_id}/default.jpg", "width": 120, "height": 90}},
+            "thumbnails": {
+                "default": {"url": f"https://i.ytimg.com/vi/{video.video_id}/default.jpg", "width": 120, "height": 90}
+            },
             "channelTitle": video.channel_title,
             "categoryId": "22",
             "liveBroadcastContent": "none",
             "localized": {"title": video.title, "description": ""},
         },
-        "contentDetails": {"duration": video.duration, "dimension": "2d", "definition": "hd", "caption": "false",
-                           "licensedContent": False, "contentRating": {}, "projection": "rectangular"},
+        "contentDetails": {
+            "duration": video.duration,
+            "dimension": "2d",
+            "definition": "hd",
+            "caption": "false",
+            "licensedContent": False,
+            "contentRating": {},
+            "projection": "rectangular",
+        },
         "statistics": statistics,
     }
 
@@ -176,7 +205,9 @@ def build_app(state: FakeYouTubeState) -> web.Application:
         if state.response_delay:
             await asyncio.sleep(state.response_delay)
         if len(ids) > 50:
-            return google_error(400, "The request specifies an invalid filter parameter.", "invalidFilters", "youtube.parameter")
+            return google_error(
+                400, "The request specifies an invalid filter parameter.", "invalidFilters", "youtube.parameter"
+            )
         parts = set(request.query.get("part", "").split(","))
         items = []
         with state.lock:
@@ -185,9 +216,21 @@ def build_app(state: FakeYouTubeState) -> web.Application:
                 if video is None:
                     continue  # the real API leaves out unknown, private and deleted ids
                 item = _video_item(video)
-                items.append({k: v for k, v in item.items() if (k in {"kind", "etag", "id"} or k in parts) and not (failure is NO_ID and k == "id")})
-        return web.json_response({"kind": "youtube#videoListResponse", "etag": "list-etag", "items": items,
-                                  "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)}})
+                items.append(
+                    {
+                        k: v
+                        for k, v in item.items()
+                        if (k in {"kind", "etag", "id"} or k in parts) and not (failure is NO_ID and k == "id")
+                    }
+                )
+        return web.json_response(
+            {
+                "kind": "youtube#videoListResponse",
+                "etag": "list-etag",
+                "items": items,
+                "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
+            }
+        )
 
     async def channels(request: web.Request) -> web.Response:
         wanted_id = request.query.get("id")
@@ -197,16 +240,29 @@ def build_app(state: FakeYouTubeState) -> web.Application:
             return failure
         with state.lock:
             found = [
-                (cid, ch) for cid, ch in state.channels.items()
+                (cid, ch)
+                for cid, ch in state.channels.items()
                 if cid == wanted_id or (handle and ch["handle"].lower() == handle)
             ]
-        body: dict[str, Any] = {"kind": "youtube#channelListResponse", "etag": "ch-etag",
-                                "pageInfo": {"totalResults": len(found), "resultsPerPage": 5}}
+        body: dict[str, Any] = {
+            "kind": "youtube#channelListResponse",
+            "etag": "ch-etag",
+            "pageInfo": {"totalResults": len(found), "resultsPerPage": 5},
+        }
         if found:  # like the real API, "items" is left out entirely when nothing matched
             body["items"] = [
-                {"kind": "youtube#channel", "etag": f"etag-{cid}", "id": cid,
-                 "snippet": {"title": ch["title"], "description": ch["description"], "customUrl": f"@{ch['handle'].lower()}",
-                             "publishedAt": "2015-06-01T10:00:00Z", "localized": {"title": ch["title"], "description": ch["description"]}}}
+                {
+                    "kind": "youtube#channel",
+                    "etag": f"etag-{cid}",
+                    "id": cid,
+                    "snippet": {
+                        "title": ch["title"],
+                        "description": ch["description"],
+                        "customUrl": f"@{ch['handle'].lower()}",
+                        "publishedAt": "2015-06-01T10:00:00Z",
+                        "localized": {"title": ch["title"], "description": ch["description"]},
+                    },
+                }
                 for cid, ch in found
             ]
         return web.Response(text=json.dumps(body), content_type="application/json", charset="UTF-8")
@@ -229,4 +285,12 @@ def serve_fake_youtube(state: FakeYouTubeState | None = None):
     return serve_in_loop(build_app(state), state)
 
 
-__all__ = ["API_PATH", "FakeServer", "FakeYouTubeState", "FakeYouTubeVideo", "build_app", "run_fake_youtube", "serve_fake_youtube"]
+__all__ = [
+    "API_PATH",
+    "FakeServer",
+    "FakeYouTubeState",
+    "FakeYouTubeVideo",
+    "build_app",
+    "run_fake_youtube",
+    "serve_fake_youtube",
+]

@@ -87,8 +87,18 @@ class ProcessTree:
     def __init__(self, root: Path, env: dict[str, str]) -> None:
         self.root = root
         self.tag = uuid.uuid4().hex
-        inherited = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "BROKER_URL")}
-        self.env = {**inherited, "PYTHONPATH": str(REPO_ROOT), "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}", TAG_ENV: self.tag, **env}
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "BROKER_URL")
+        }
+        self.env = {
+            **inherited,
+            "PYTHONPATH": str(REPO_ROOT),
+            "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+            TAG_ENV: self.tag,
+            **env,
+        }
         self.started: list[tuple[subprocess.Popen, Path]] = []
 
     def start(self, argv: list[str], *, name: str, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -96,17 +106,28 @@ class ProcessTree:
         log_path = self.root / f"{name}.log"
         full_env = {**self.env, **(env or {})}
         with open(log_path, "ab") as log:
-            process = subprocess.Popen(argv, cwd=REPO_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                argv, cwd=REPO_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.started.append((process, log_path))
         return process
 
     def zenith(self, *args: str, name: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         return self.start([sys.executable, "-m", "zenith", *args], name=name, env=env)
 
-    def run_zenith(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    def run_zenith(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess:
         """Run a short `zenith` command to its end; its output is captured."""
         full_env = {**self.env, **(env or {})}
-        return subprocess.run([sys.executable, "-m", "zenith", *args], cwd=REPO_ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "zenith", *args],
+            cwd=REPO_ROOT,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def pids(self) -> set[int]:
         return tagged_pids(self.tag)
@@ -216,13 +237,20 @@ def seed_gold_videos(database_url: str, *, external_ids: list[str]) -> tuple[int
         pool = await open_pool(database_url, min_size=1, max_size=2, name="seed")
         try:
             async with pool.connection() as conn:
-                user = await users.get_or_create(conn, telegram_id=int(uuid.uuid4().int % 10**9) + 10**9, language="en", first_name="Gold")
+                user = await users.get_or_create(
+                    conn, telegram_id=int(uuid.uuid4().int % 10**9) + 10**9, language="en", first_name="Gold"
+                )
                 await users.set_tier(conn, user_id=user.id, tier="gold")
                 ids = []
                 for external_id in external_ids:
                     video, _ = await videos.insert(
-                        conn, platform="youtube", external_id=external_id, user_id=user.id,
-                        url=f"https://youtu.be/{external_id}", request_id=uuid.uuid4().hex, status="approved",
+                        conn,
+                        platform="youtube",
+                        external_id=external_id,
+                        user_id=user.id,
+                        url=f"https://youtu.be/{external_id}",
+                        request_id=uuid.uuid4().hex,
+                        status="approved",
                     )
                     ids.append(video.id)
                 return user.id, ids
@@ -235,7 +263,10 @@ def seed_gold_videos(database_url: str, *, external_ids: list[str]) -> tuple[int
 def earnings_by_video(database_url: str, video_ids: list[int]) -> dict[int, list]:
     """The earning transfers of each video: {video id: [amount, ...]}."""
     with psycopg.connect(database_url) as conn:
-        rows = conn.execute("SELECT video_id, amount FROM ledger_transfers WHERE kind = 'earning' AND video_id = ANY(%s) ORDER BY id", (video_ids,)).fetchall()
+        rows = conn.execute(
+            "SELECT video_id, amount FROM ledger_transfers WHERE kind = 'earning' AND video_id = ANY(%s) ORDER BY id",
+            (video_ids,),
+        ).fetchall()
     found: dict[int, list] = {video_id: [] for video_id in video_ids}
     for video_id, amount in rows:
         found[video_id].append(amount)

@@ -25,7 +25,9 @@ def _healthy(port: int) -> bool:
 
 def test_procfiles_are_valid():
     for procfile in ("Procfile", "Procfile.single"):
-        checked = subprocess.run(_honcho("check", "-f", procfile), cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
+        checked = subprocess.run(
+            _honcho("check", "-f", procfile), cwd=REPO_ROOT, capture_output=True, text=True, timeout=30
+        )
         assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
@@ -54,7 +56,9 @@ def test_honcho_runs_release_then_web_worker_and_clock(tree, empty_database_url,
 
     honcho = procs.start(_honcho("start", "-f", "Procfile", "web", "worker", "clock"), name="honcho")
     wait_until(lambda: _healthy(port), timeout=60, what=f"web answering on $PORT={port}")
-    wait_until(lambda: running_pid(data_dir, "parsing"), timeout=60, what="the worker dyno's supervisor running its pool")
+    wait_until(
+        lambda: running_pid(data_dir, "parsing"), timeout=60, what="the worker dyno's supervisor running its pool"
+    )
     wait_until(lambda: "clock tick" in (tmp_path / "honcho.log").read_text(), timeout=60, what="the clock ticking")
     assert len(procs.pids()) >= 5, describe(procs.pids())  # honcho, web, supervise + worker, clock (and shells)
 

@@ -72,8 +72,10 @@ def test_kill_storm_on_parsing_leaves_web_and_rates_serving(tree, migrated_datab
             answered += _healthz(port) == 200
             time.sleep(0.2)
     failed_after = time.monotonic() - began
-    print(f"\nparsing pool failed {failed_after:.1f} s into a 1 s SIGKILL storm ({kills} kills); "
-          f"web answered {answered}/{probes} /healthz probes meanwhile")
+    print(
+        f"\nparsing pool failed {failed_after:.1f} s into a 1 s SIGKILL storm ({kills} kills); "
+        f"web answered {answered}/{probes} /healthz probes meanwhile"
+    )
 
     assert supervisor.poll() is None, procs.log_tail("supervise")
     assert answered == probes  # the web never missed a beat
@@ -103,7 +105,11 @@ def test_web_that_cannot_bind_its_port_is_given_up_and_reported(tree, migrated_d
         supervisor = procs.zenith("supervise", "--pools", "rates,web", name="supervise")
         rates_pid = wait_until(lambda: running_pid(data_dir, "rates"), timeout=60, what="rates running")
         began = time.monotonic()
-        wait_until(lambda: _pool(data_dir, "web")["state"] == "failed", timeout=120, what=f"web given up ({procs.log_tail('supervise', 20)})")
+        wait_until(
+            lambda: _pool(data_dir, "web")["state"] == "failed",
+            timeout=120,
+            what=f"web given up ({procs.log_tail('supervise', 20)})",
+        )
         print(f"\nweb without its port given up {time.monotonic() - began:.1f} s after rates started")
         web = _pool(data_dir, "web")
         assert web["restarts"] == 4 and "restart intensity exceeded" in web["failed_reason"]

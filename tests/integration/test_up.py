@@ -38,7 +38,9 @@ class SandboxControl:
 
     def _call(self, method: str, path: str, body: dict | None = None, timeout: float = 70) -> object:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.loads(response.read())["result"]
@@ -56,7 +58,9 @@ class SandboxControl:
         return self._call("POST", f"/sandbox/users/{user_id}/send", {"text": text, **fields})
 
     def press(self, user_id: int, message_id: int, callback_data: str) -> dict:
-        return self._call("POST", f"/sandbox/users/{user_id}/press", {"message_id": message_id, "callback_data": callback_data})
+        return self._call(
+            "POST", f"/sandbox/users/{user_id}/press", {"message_id": message_id, "callback_data": callback_data}
+        )
 
     def wait(self, chat_id: int, contains: str, *, after: int | None = None, timeout: float = 30) -> dict:
         query = {"contains": contains, "timeout": str(timeout)}
@@ -105,8 +109,12 @@ def test_up_runs_everything_and_a_gold_creator_gets_credited(tree, empty_databas
         servers = procs.events("up", "up_servers")[0]
         assert first[:2] == ["up_integrations", "up_servers"], first
         found = procs.events("up", "up_integrations")[0]
-        assert found["telegram"].startswith("Bot API sandbox") and found["youtube"].startswith("configured (http://127.0.0.1:")
-        assert found["tiktok"] == f"pages from {tiktok.url}" and found["crypto_pay"].startswith("configured (http://127.0.0.1:")
+        assert found["telegram"].startswith("Bot API sandbox") and found["youtube"].startswith(
+            "configured (http://127.0.0.1:"
+        )
+        assert found["tiktok"] == f"pages from {tiktok.url}" and found["crypto_pay"].startswith(
+            "configured (http://127.0.0.1:"
+        )
         assert found["otlp"].startswith("off")
         assert (servers["database"], servers["redis"], servers["sandbox"]) == ("external", "external", True)
         assert "Bot API sandbox" in servers["message"] and "up_migrated" in first
@@ -139,7 +147,8 @@ def test_up_runs_everything_and_a_gold_creator_gets_credited(tree, empty_databas
         sandbox.wait(uid, "+1,300.00 RUB", after=link["message"]["message_id"], timeout=45)
         with psycopg.connect(empty_database_url) as conn:
             credited = conn.execute(
-                "SELECT t.amount FROM ledger_transfers t JOIN videos v ON v.id = t.video_id WHERE v.external_id = %s AND t.kind = 'earning'", (video_id,)
+                "SELECT t.amount FROM ledger_transfers t JOIN videos v ON v.id = t.video_id WHERE v.external_id = %s AND t.kind = 'earning'",
+                (video_id,),
             ).fetchall()
         assert credited == [(Decimal("1300.00"),)]
 
@@ -149,7 +158,9 @@ def test_up_runs_everything_and_a_gold_creator_gets_credited(tree, empty_databas
         (snapshot,) = shown["supervisors"]
         pools = {pool["name"]: pool for pool in snapshot["pools"]}
         assert set(pools) == {"sandbox", *WORKER_POOLS, "clock", "bot", "web"}
-        assert all(slot["state"] == "running" and slot["restarts"] == 0 for pool in pools.values() for slot in pool["slots"]), pools
+        assert all(
+            slot["state"] == "running" and slot["restarts"] == 0 for pool in pools.values() for slot in pool["slots"]
+        ), pools
         assert set(shown["queues"]) == set(WORKER_POOLS) and shown["note"] is None
         table = procs.run_zenith("status").stdout
         assert all(f"{name} " in table for name in WORKER_POOLS + ("clock", "bot", "web", "sandbox")), table
@@ -163,7 +174,14 @@ def test_up_runs_everything_and_a_gold_creator_gets_credited(tree, empty_databas
 def test_up_on_embedded_servers_answers_start_and_stops_cleanly(tree, tmp_path):
     sandbox_port, web_port = free_port(), free_port()
     data_dir = tmp_path / "embedded"
-    procs = tree({"DATA_DIR": str(data_dir), "SANDBOX_PORT": str(sandbox_port), "PORT": str(web_port), "REDIS_NAMESPACE": "zenith"})
+    procs = tree(
+        {
+            "DATA_DIR": str(data_dir),
+            "SANDBOX_PORT": str(sandbox_port),
+            "PORT": str(web_port),
+            "REDIS_NAMESPACE": "zenith",
+        }
+    )
     started = time.monotonic()
     up = procs.zenith("up", name="up-embedded")
     sandbox = SandboxControl(f"http://127.0.0.1:{sandbox_port}")
@@ -171,7 +189,9 @@ def test_up_on_embedded_servers_answers_start_and_stops_cleanly(tree, tmp_path):
     servers = procs.events("up-embedded", "up_servers")[0]
     assert (servers["database"], servers["redis"], servers["sandbox"]) == ("embedded", "embedded", True)
     found = procs.events("up-embedded", "up_integrations")[0]
-    assert found["youtube"].startswith("not configured (no YOUTUBE_API_KEY") and found["crypto_pay"].startswith("not configured (no CRYPTO_PAY_TOKEN")
+    assert found["youtube"].startswith("not configured (no YOUTUBE_API_KEY") and found["crypto_pay"].startswith(
+        "not configured (no CRYPTO_PAY_TOKEN"
+    )
 
     sandbox.send(777000111, "/start", first_name="Dev", language_code="en")
     sandbox.wait(777000111, "Hi, Dev", timeout=60)

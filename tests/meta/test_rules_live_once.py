@@ -45,7 +45,11 @@ def docstrings(tree: ast.AST) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 found.add(id(first.value))
     return found
 
@@ -54,7 +58,8 @@ def strings(tree: ast.AST) -> list[ast.Constant]:
     """Every string constant that is not a docstring (f-string fragments included)."""
     skip = docstrings(tree)
     return [
-        node for node in ast.walk(tree)
+        node
+        for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip
     ]
 
@@ -88,7 +93,8 @@ def status_violations(source: str, *, where: str) -> list[str]:
 
 def modules(*, outside: str) -> list[Path]:
     return sorted(
-        path for path in PACKAGE_ROOT.rglob("*.py")
+        path
+        for path in PACKAGE_ROOT.rglob("*.py")
         if "__pycache__" not in path.parts and path.relative_to(PACKAGE_ROOT).parts[0] != outside
     )
 
@@ -98,20 +104,31 @@ def where(path: Path) -> str:
 
 
 def test_only_storage_speaks_sql():
-    found = [line for path in modules(outside="storage") for line in sql_violations(path.read_text(encoding="utf-8"), where=where(path))]
+    found = [
+        line
+        for path in modules(outside="storage")
+        for line in sql_violations(path.read_text(encoding="utf-8"), where=where(path))
+    ]
     assert not found, "SQL outside zenith/storage (add a repository function there):\n" + "\n".join(found)
 
 
 def test_only_the_domain_spells_a_status():
-    found = [line for path in modules(outside="domain") for line in status_violations(path.read_text(encoding="utf-8"), where=where(path))]
+    found = [
+        line
+        for path in modules(outside="domain")
+        for line in status_violations(path.read_text(encoding="utf-8"), where=where(path))
+    ]
     assert not found, "status literals outside zenith/domain:\n" + "\n".join(found)
 
 
 def test_every_other_meaning_is_still_used():
     # a stale exception would quietly allow that status literal in that module again
     stale = [
-        key for key in OTHER_MEANINGS
-        if not any(node.value == key[1] for node in strings(ast.parse((PACKAGE_ROOT / key[0]).read_text(encoding="utf-8"))))
+        key
+        for key in OTHER_MEANINGS
+        if not any(
+            node.value == key[1] for node in strings(ast.parse((PACKAGE_ROOT / key[0]).read_text(encoding="utf-8")))
+        )
     ]
     assert not stale, f"no longer used, remove from OTHER_MEANINGS: {stale}"
 
@@ -120,10 +137,10 @@ def test_every_other_meaning_is_still_used():
     "source",
     [
         'async def f(conn):\n    await conn.execute("SELECT 1")\n',
-        'def f(cur, q):\n    cur.execute(q, (1,))\n',
-        'def f(cur, rows):\n    cur.executemany(query=None, params_seq=rows)\n',
-        'from zenith.storage.db import fetch_one\n',
-        'from zenith.storage.db import connect, fetch_all\n',
+        "def f(cur, q):\n    cur.execute(q, (1,))\n",
+        "def f(cur, rows):\n    cur.executemany(query=None, params_seq=rows)\n",
+        "from zenith.storage.db import fetch_one\n",
+        "from zenith.storage.db import connect, fetch_all\n",
         'Q = "SELECT id FROM videos WHERE request_id = %s"\n',
         'Q = """\n    select 1;\n    INSERT INTO video_traces (video_id) VALUES (%s)\n"""\n',
         'def f(table):\n    return f"UPDATE {table} SET x = 1" + "UPDATE users SET status = %s"\n',
@@ -137,11 +154,11 @@ def test_sql_checker_catches_planted_sql(source):
 @pytest.mark.parametrize(
     "source",
     [
-        'def f(pipe):\n    return pipe.execute()\n',  # a Redis pipeline
+        "def f(pipe):\n    return pipe.execute()\n",  # a Redis pipeline
         '"""Rows are claimed FOR UPDATE SKIP LOCKED; SELECT them FROM the queue."""\n',  # module docstring
         'def f():\n    """conn.execute("SELECT 1") is the pool check."""\n',
         'MESSAGE = "select a language from the list, then update your settings"\n',
-        'from zenith.storage.db import connect, unit_of_work\n',
+        "from zenith.storage.db import connect, unit_of_work\n",
         'from zenith.storage import videos\nasync def f(conn):\n    return await videos.find_by_request(conn, request_id="r")\n',
     ],
 )
@@ -167,9 +184,9 @@ def test_status_checker_catches_planted_literals(source):
     "source",
     [
         '"""A payout goes requested -> approved -> "sending"."""\n',  # docstring prose
-        'Q = "SELECT * FROM payouts WHERE status = \'sending\'"\n',  # SQL text
+        "Q = \"SELECT * FROM payouts WHERE status = 'sending'\"\n",  # SQL text
         'KEY = f"notify.payout.{step}"\nOUTCOME = "retried"\n',
-        'if payout.status == PayoutStatus.APPROVED:\n    pass\n',
+        "if payout.status == PayoutStatus.APPROVED:\n    pass\n",
         'state = "failed" if code else "stopped"\n',  # the same word meaning something else, exempted below
     ],
 )

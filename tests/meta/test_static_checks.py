@@ -1,4 +1,4 @@
-"""The linter and the type checker pass, so `./run test` (the CI command) enforces them.
+"""The linter, the formatter and the type checker pass, so `./run test` (the CI command) enforces them.
 
 Both are configured in pyproject.toml: ruff's rule set, and mypy strict on
 `zenith.domain` and `zenith.storage`, normal elsewhere. They run as subprocesses of this
@@ -24,6 +24,13 @@ def test_ruff_finds_nothing():
     assert found.returncode == 0, f"ruff check found problems:\n{found.stdout}{found.stderr}"
 
 
+def test_ruff_format_changes_nothing():
+    found = run(str(TOOLS / "ruff"), "format", "--check", "--no-cache", "zenith", "tests", "benchmarks")
+    assert found.returncode == 0, (
+        f"ruff format would change files (run .venv/bin/ruff format zenith tests benchmarks):\n{found.stdout}{found.stderr}"
+    )
+
+
 def test_mypy_finds_nothing():
     found = run(sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", "/dev/null")
     assert found.returncode == 0, f"mypy found problems:\n{found.stdout}{found.stderr}"
@@ -34,6 +41,24 @@ def test_mypy_is_strict_on_the_domain_and_storage(tmp_path):
     # same code elsewhere passes: --shadow-file checks the text in place of a real module
     probe = tmp_path / "probe.py"
     probe.write_text("def untyped(value):\n    return value\n", encoding="utf-8")
-    for module, strict in (("zenith/storage/redis_pool.py", True), ("zenith/domain/verification.py", True), ("zenith/cli.py", False)):
-        found = run(sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", "/dev/null", "--shadow-file", module, str(probe), module)
-        assert (found.returncode == 1 and "no-untyped-def" in found.stdout) is strict, (module, found.stdout + found.stderr)
+    for module, strict in (
+        ("zenith/storage/redis_pool.py", True),
+        ("zenith/domain/verification.py", True),
+        ("zenith/cli.py", False),
+    ):
+        found = run(
+            sys.executable,
+            "-m",
+            "mypy",
+            "--no-incremental",
+            "--cache-dir",
+            "/dev/null",
+            "--shadow-file",
+            module,
+            str(probe),
+            module,
+        )
+        assert (found.returncode == 1 and "no-untyped-def" in found.stdout) is strict, (
+            module,
+            found.stdout + found.stderr,
+        )

@@ -32,7 +32,9 @@ async def test_get_me(client):
 
 
 async def test_transfer_pays_once_with_decimal_amounts(cryptopay, client):
-    transfer = await client.transfer(user_id=USER, asset="USDT", amount=Decimal("12.345678"), spend_id="payout-1", comment="ZenithMedia payout")
+    transfer = await client.transfer(
+        user_id=USER, asset="USDT", amount=Decimal("12.345678"), spend_id="payout-1", comment="ZenithMedia payout"
+    )
     assert transfer.amount == Decimal("12.345678") and isinstance(transfer.amount, Decimal)
     assert transfer.spend_id == "payout-1" and transfer.user_id == USER and transfer.status == "completed"
     assert transfer.completed_at is not None and transfer.completed_at.tzinfo is not None

@@ -26,7 +26,9 @@ async def test_build_adapters_from_settings(make_settings, youtube, tiktok):
         try:
             assert all(isinstance(a, PlatformAdapter) for a in adapters.values())
             assert (await adapters[Platform.YOUTUBE].fetch_many(["yt1"]))["yt1"].views == 10
-            assert (await adapters[Platform.TIKTOK].fetch_many(["7300000000000000009"]))["7300000000000000009"].views == 20
+            assert (await adapters[Platform.TIKTOK].fetch_many(["7300000000000000009"]))[
+                "7300000000000000009"
+            ].views == 20
             assert (await adapters[Platform.INSTAGRAM].fetch_many(["C8xYz1AbCdE"]))["C8xYz1AbCdE"].views == 30
         finally:
             for adapter in adapters.values():

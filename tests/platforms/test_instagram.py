@@ -8,14 +8,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.instagram import run_fake_instagram
 from zenith.domain.links import parse_link
-from zenith.platforms.errors import NOT_FOUND, PRIVATE, UNAVAILABLE, BadResponseError, BlockedError, PermanentError, TransientError
+from zenith.platforms.errors import (
+    NOT_FOUND,
+    PRIVATE,
+    UNAVAILABLE,
+    BadResponseError,
+    BlockedError,
+    PermanentError,
+    TransientError,
+)
 from zenith.platforms.instagram import InstagramAdapter
 from zenith.platforms.instagram_page import parse_post_page, parse_profile_info
 from zenith.platforms.retrying import FAST_POLICY, RetryPolicy
 from zenith.platforms.safe_http import SafeHttpClient
-
-from tests.fakes.instagram import run_fake_instagram
 
 FIXTURES = Path(__file__).with_name("fixtures")
 
@@ -59,14 +66,42 @@ def test_login_wall_fixture_is_blocked_never_zero():
     "html, error, reason",
     [
         ("<html><body>Something went wrong</body></html>", BlockedError, None),
-        ("<html><title>Page not found • Instagram</title><h2>Sorry, this page isn't available.</h2></html>", PermanentError, NOT_FOUND),
+        (
+            "<html><title>Page not found • Instagram</title><h2>Sorry, this page isn't available.</h2></html>",
+            PermanentError,
+            NOT_FOUND,
+        ),
         ("<html><h2>This account is private</h2></html>", PermanentError, PRIVATE),
-        ('<script type="application/json" data-sjs>{"a":{"xdt_api__v1__media__shortcode__web_info":{"items":[{"code":"x","media_type":2,"play_count":"lots"}]}}}</script>', BadResponseError, None),
-        ('<script type="application/json" data-sjs>{"a":{"xdt_api__v1__media__shortcode__web_info":{"items":[{"code":"x","media_type":2,"play_count":-5}]}}}</script>', BadResponseError, None),
-        ('<script type="application/json" data-sjs>{"a":{"xdt_api__v1__media__shortcode__web_info":{"items":[{"code":"x","media_type":2}]}}}</script>', BadResponseError, None),
-        ('<script type="application/json" data-sjs>{"a":{"xdt_api__v1__media__shortcode__web_info":["x"]}}</script>', BadResponseError, None),
-        ('<script type="application/json" data-sjs>{"a":{"xdt_api__v1__media__shortcode__web_info":null}}</script>', PermanentError, NOT_FOUND),
-        ('<script type="application/json" data-sjs>{"a":{"xdt_api__v1__media__shortcode__web_info":{"items":[{"code":"x","media_type":1,"like_count":3}]}}}</script>', PermanentError, UNAVAILABLE),
+        (
+            '<script type="application/json" data-sjs>{"a":{"xdt_api__v1__media__shortcode__web_info":{"items":[{"code":"x","media_type":2,"play_count":"lots"}]}}}</script>',
+            BadResponseError,
+            None,
+        ),
+        (
+            '<script type="application/json" data-sjs>{"a":{"xdt_api__v1__media__shortcode__web_info":{"items":[{"code":"x","media_type":2,"play_count":-5}]}}}</script>',
+            BadResponseError,
+            None,
+        ),
+        (
+            '<script type="application/json" data-sjs>{"a":{"xdt_api__v1__media__shortcode__web_info":{"items":[{"code":"x","media_type":2}]}}}</script>',
+            BadResponseError,
+            None,
+        ),
+        (
+            '<script type="application/json" data-sjs>{"a":{"xdt_api__v1__media__shortcode__web_info":["x"]}}</script>',
+            BadResponseError,
+            None,
+        ),
+        (
+            '<script type="application/json" data-sjs>{"a":{"xdt_api__v1__media__shortcode__web_info":null}}</script>',
+            PermanentError,
+            NOT_FOUND,
+        ),
+        (
+            '<script type="application/json" data-sjs>{"a":{"xdt_api__v1__media__shortcode__web_info":{"items":[{"code":"x","media_type":1,"like_count":3}]}}}</script>',
+            PermanentError,
+            UNAVAILABLE,
+        ),
     ],
 )
 def test_pages_without_a_usable_count(html, error, reason):
@@ -76,10 +111,25 @@ def test_pages_without_a_usable_count(html, error, reason):
 
 
 async def test_reel_stats_from_the_fake(instagram, adapter):
-    instagram.state.add_reel("C8xYz1AbCdE", views=45_678, likes=1200, comments=33, author="dancer", author_id="4242",
-                             caption="my dance #zenith", taken_at=1_712_345_678, duration=27.4)
+    instagram.state.add_reel(
+        "C8xYz1AbCdE",
+        views=45_678,
+        likes=1200,
+        comments=33,
+        author="dancer",
+        author_id="4242",
+        caption="my dance #zenith",
+        taken_at=1_712_345_678,
+        duration=27.4,
+    )
     stats = (await adapter.fetch_many(["C8xYz1AbCdE"]))["C8xYz1AbCdE"]
-    assert (stats.views, stats.likes, stats.comments, stats.author, stats.author_id) == (45_678, 1200, 33, "dancer", "4242")
+    assert (stats.views, stats.likes, stats.comments, stats.author, stats.author_id) == (
+        45_678,
+        1200,
+        33,
+        "dancer",
+        "4242",
+    )
     assert stats.title == "my dance #zenith" and stats.duration_seconds == 27
     assert instagram.state.calls == [("GET", "/p/C8xYz1AbCdE/")]
 
@@ -97,7 +147,11 @@ async def test_gone_private_missing_and_photo_are_permanent_per_item(instagram, 
     instagram.state.add_reel("FineReel123", views=10)
     result = await adapter.fetch_many(["GoneGone123", "Private1234", "PhotoPost12", "FineReel123", "NeverExist1"])
     assert {code: getattr(result[code], "reason", None) for code in result} == {
-        "GoneGone123": NOT_FOUND, "Private1234": PRIVATE, "PhotoPost12": UNAVAILABLE, "FineReel123": None, "NeverExist1": NOT_FOUND,
+        "GoneGone123": NOT_FOUND,
+        "Private1234": PRIVATE,
+        "PhotoPost12": UNAVAILABLE,
+        "FineReel123": None,
+        "NeverExist1": NOT_FOUND,
     }
     assert result["FineReel123"].views == 10
     assert len(instagram.state.calls) == 5  # permanent outcomes are not retried
@@ -168,7 +222,9 @@ async def test_share_link_resolves_through_the_safe_client_to_the_reel(instagram
     instagram.state.add_reel("SharedReel1", views=5)
     instagram.state.add_share_link("BAsW3z-Tq9x", "SharedReel1")
     hosts = ("www.instagram.com", "instagram.com")
-    async with SafeHttpClient(host_map={h: f"127.0.0.1:{instagram.port}" for h in hosts}, allow_http=True, allow_private_network=True) as client:
+    async with SafeHttpClient(
+        host_map={h: f"127.0.0.1:{instagram.port}" for h in hosts}, allow_http=True, allow_private_network=True
+    ) as client:
         final = await client.resolve_short_link("http://www.instagram.com/share/reel/BAsW3z-Tq9x/")
     parsed = parse_link(final)
     assert (parsed.video_id, parsed.canonical_url) == ("SharedReel1", "https://www.instagram.com/p/SharedReel1/")

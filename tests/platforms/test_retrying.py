@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from zenith.platforms.errors import BadResponseError, BlockedError, NOT_FOUND, PermanentError, QuotaExceededError, TransientError
+from zenith.platforms.errors import (
+    NOT_FOUND,
+    BadResponseError,
+    BlockedError,
+    PermanentError,
+    QuotaExceededError,
+    TransientError,
+)
 from zenith.platforms.retrying import RetryPolicy, call_with_retry
 
-POLICY = RetryPolicy(attempts=4, bad_response_attempts=2, initial_wait=1.0, max_wait=8.0, jitter=0.0, max_retry_after=30.0)
+POLICY = RetryPolicy(
+    attempts=4, bad_response_attempts=2, initial_wait=1.0, max_wait=8.0, jitter=0.0, max_retry_after=30.0
+)
 
 
 class Script:

@@ -21,8 +21,17 @@ async def adapter(tiktok):
 
 
 async def test_rehydration_layout(tiktok, adapter):
-    tiktok.state.add_video("7300000000000000001", views=45_678, likes=1200, comments=33, author="dancer",
-                           author_id="6900000000000000001", create_time=1_700_000_000, duration=27, desc="my dance #fyp")
+    tiktok.state.add_video(
+        "7300000000000000001",
+        views=45_678,
+        likes=1200,
+        comments=33,
+        author="dancer",
+        author_id="6900000000000000001",
+        create_time=1_700_000_000,
+        duration=27,
+        desc="my dance #fyp",
+    )
     result = await adapter.fetch_many(["7300000000000000001"])
     stats = result["7300000000000000001"]
     assert (stats.views, stats.likes, stats.comments) == (45_678, 1200, 33)
@@ -34,7 +43,9 @@ async def test_rehydration_layout(tiktok, adapter):
 
 
 async def test_sigi_state_layout(tiktok, adapter):
-    tiktok.state.add_video("7300000000000000002", views=999, likes=5, comments=1, author="old", author_id="42", layout="sigi")
+    tiktok.state.add_video(
+        "7300000000000000002", views=999, likes=5, comments=1, author="old", author_id="42", layout="sigi"
+    )
     stats = (await adapter.fetch_many(["7300000000000000002"]))["7300000000000000002"]
     assert (stats.views, stats.likes, stats.author, stats.author_id) == (999, 5, "old", "42")
 
@@ -44,7 +55,9 @@ async def test_private_and_missing_are_permanent(tiktok, adapter):
     tiktok.state.add_video("7300000000000000004", views=10)
     result = await adapter.fetch_many(["7300000000000000003", "7300000000000000004", "7399999999999999999"])
     assert isinstance(result["7300000000000000003"], PermanentError) and result["7300000000000000003"].reason == PRIVATE
-    assert isinstance(result["7399999999999999999"], PermanentError) and result["7399999999999999999"].reason == NOT_FOUND
+    assert (
+        isinstance(result["7399999999999999999"], PermanentError) and result["7399999999999999999"].reason == NOT_FOUND
+    )
     assert result["7300000000000000004"].views == 10
     # permanent outcomes are not retried
     assert len(tiktok.state.calls) == 3
@@ -112,7 +125,9 @@ async def test_concurrency_is_bounded(tiktok):
 
 
 async def test_profile_bio(tiktok, adapter):
-    tiktok.state.add_user("dancer", user_id="6900000000000000001", bio="dance every day\nzenith-AB12", nickname="Dancer")
+    tiktok.state.add_user(
+        "dancer", user_id="6900000000000000001", bio="dance every day\nzenith-AB12", nickname="Dancer"
+    )
     account = await adapter.fetch_account("@dancer")
     assert account.external_id == "6900000000000000001" and account.handle == "dancer"
     assert "zenith-AB12" in account.description and account.title == "Dancer"

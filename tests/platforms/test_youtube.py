@@ -6,7 +6,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from zenith.platforms.errors import NOT_FOUND, BadResponseError, PermanentError, QuotaExceededError, TransientError, next_pacific_midnight
+from zenith.platforms.errors import (
+    NOT_FOUND,
+    BadResponseError,
+    PermanentError,
+    QuotaExceededError,
+    TransientError,
+    next_pacific_midnight,
+)
 from zenith.platforms.retrying import FAST_POLICY, RetryPolicy
 from zenith.platforms.youtube import YouTubeAdapter, YouTubeConfigError, parse_duration
 
@@ -30,9 +37,17 @@ async def make_adapter(youtube):
 
 
 async def test_counts_are_parsed_from_strings(youtube, make_adapter):
-    youtube.state.add_video("dQw4w9WgXcQ", views=1_234_567, likes=8910, comments=11, title="Song",
-                            channel_id="UCuAXFkgsw1L7xaCfnd5JJOw", channel_title="Rick", published_at="2009-10-25T06:57:33Z",
-                            duration="PT3M33S")
+    youtube.state.add_video(
+        "dQw4w9WgXcQ",
+        views=1_234_567,
+        likes=8910,
+        comments=11,
+        title="Song",
+        channel_id="UCuAXFkgsw1L7xaCfnd5JJOw",
+        channel_title="Rick",
+        published_at="2009-10-25T06:57:33Z",
+        duration="PT3M33S",
+    )
     adapter = make_adapter()
     result = await adapter.fetch_many(["dQw4w9WgXcQ"])
     await adapter.close()
@@ -85,9 +100,13 @@ async def test_quota_exceeded_raises_with_until_next_pacific_midnight(youtube, m
 
 def test_next_pacific_midnight_across_dst():
     # 2024-07-01 20:00 UTC is 13:00 PDT (UTC-7): midnight PDT is 07:00 UTC next day.
-    assert next_pacific_midnight(datetime(2024, 7, 1, 20, tzinfo=timezone.utc)) == datetime(2024, 7, 2, 7, tzinfo=timezone.utc)
+    assert next_pacific_midnight(datetime(2024, 7, 1, 20, tzinfo=timezone.utc)) == datetime(
+        2024, 7, 2, 7, tzinfo=timezone.utc
+    )
     # 2024-01-15 09:00 UTC is 01:00 PST (UTC-8): next midnight is 08:00 UTC on the 16th.
-    assert next_pacific_midnight(datetime(2024, 1, 15, 9, tzinfo=timezone.utc)) == datetime(2024, 1, 16, 8, tzinfo=timezone.utc)
+    assert next_pacific_midnight(datetime(2024, 1, 15, 9, tzinfo=timezone.utc)) == datetime(
+        2024, 1, 16, 8, tzinfo=timezone.utc
+    )
 
 
 @pytest.mark.parametrize("failure", ["500", "429"])
@@ -154,7 +173,9 @@ async def test_rate_limit_403_is_transient(youtube, make_adapter):
 
 
 async def test_account_by_handle_and_by_id(youtube, make_adapter):
-    youtube.state.add_channel("UCuAXFkgsw1L7xaCfnd5JJOw", handle="RickAstley", title="Rick Astley", description="Official. zenith-7F3K")
+    youtube.state.add_channel(
+        "UCuAXFkgsw1L7xaCfnd5JJOw", handle="RickAstley", title="Rick Astley", description="Official. zenith-7F3K"
+    )
     adapter = make_adapter()
     by_handle = await adapter.fetch_account("@RickAstley")
     by_id = await adapter.fetch_account("UCuAXFkgsw1L7xaCfnd5JJOw")
@@ -170,7 +191,16 @@ async def test_account_by_handle_and_by_id(youtube, make_adapter):
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("PT1H2M3S", 3723), ("PT15S", 15), ("PT4M", 240), ("P1DT2H", 93600), ("P0D", 0), ("PT0S", 0), ("", None), ("1:02", None)],
+    [
+        ("PT1H2M3S", 3723),
+        ("PT15S", 15),
+        ("PT4M", 240),
+        ("P1DT2H", 93600),
+        ("P0D", 0),
+        ("PT0S", 0),
+        ("", None),
+        ("1:02", None),
+    ],
 )
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds

@@ -30,8 +30,9 @@ async def bot(sandbox):
 async def echo_bot(sandbox, bot):
     """The echo bot long-polling the sandbox for the duration of the test."""
     dispatcher = build_dispatcher()
-    task = asyncio.create_task(dispatcher.start_polling(bot, polling_timeout=2, handle_signals=False,
-                                                        close_bot_session=False))
+    task = asyncio.create_task(
+        dispatcher.start_polling(bot, polling_timeout=2, handle_signals=False, close_bot_session=False)
+    )
     try:
         yield bot
     finally:

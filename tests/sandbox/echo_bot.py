@@ -9,14 +9,23 @@ from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.filters import CommandStart
-from aiogram.types import (BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup,
-                           KeyboardButton, Message, ReplyKeyboardMarkup)
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+)
 
 
 def tiny_png(width: int = 3, height: int = 2) -> bytes:
     """A valid PNG of the given size (grey pixels)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
@@ -26,10 +35,12 @@ PHOTO = tiny_png()
 
 
 def start_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text="Like", callback_data="like:1")],
-        [InlineKeyboardButton(text="Photo", callback_data="photo")],
-    ])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text="Like", callback_data="like:1")],
+            [InlineKeyboardButton(text="Photo", callback_data="photo")],
+        ]
+    )
 
 
 def build_router() -> Router:
@@ -37,10 +48,15 @@ def build_router() -> Router:
 
     @router.message(CommandStart())
     async def start(message: Message) -> None:
-        await message.answer("Menu below", reply_markup=ReplyKeyboardMarkup(
-            keyboard=[[KeyboardButton(text="Help"), KeyboardButton(text="Balance")]], resize_keyboard=True))
-        await message.answer(f"Hello, <b>{message.from_user.first_name}</b>!", parse_mode="HTML",
-                             reply_markup=start_keyboard())
+        await message.answer(
+            "Menu below",
+            reply_markup=ReplyKeyboardMarkup(
+                keyboard=[[KeyboardButton(text="Help"), KeyboardButton(text="Balance")]], resize_keyboard=True
+            ),
+        )
+        await message.answer(
+            f"Hello, <b>{message.from_user.first_name}</b>!", parse_mode="HTML", reply_markup=start_keyboard()
+        )
 
     @router.callback_query(F.data.startswith("like:"))
     async def like(callback: CallbackQuery) -> None:

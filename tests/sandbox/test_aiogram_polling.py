@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from aiogram.exceptions import (TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError,
-                                TelegramRetryAfter, TelegramServerError)
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from tests.sandbox.echo_bot import PHOTO
@@ -97,10 +102,18 @@ async def test_validation_errors_match_telegram(sandbox, bot):
         (dict(chat_id=USER, text="x" * 4097), "message is too long"),
         (dict(chat_id=424242, text="hi"), "chat not found"),
         (dict(chat_id=USER, text="<b>bold", parse_mode="HTML"), "Can't find end tag"),
-        (dict(chat_id=USER, text="<blink>x</blink>", parse_mode="HTML"), "Unsupported start tag \"blink\""),
+        (dict(chat_id=USER, text="<blink>x</blink>", parse_mode="HTML"), 'Unsupported start tag "blink"'),
         (dict(chat_id=USER, text="1.5", parse_mode="MarkdownV2"), "Character '.' is reserved"),
-        (dict(chat_id=USER, text="hi", reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
-            InlineKeyboardButton(text="x", callback_data="d" * 65)]])), "BUTTON_DATA_INVALID"),
+        (
+            dict(
+                chat_id=USER,
+                text="hi",
+                reply_markup=InlineKeyboardMarkup(
+                    inline_keyboard=[[InlineKeyboardButton(text="x", callback_data="d" * 65)]]
+                ),
+            ),
+            "BUTTON_DATA_INVALID",
+        ),
     ]
     for kwargs, description in cases:
         with pytest.raises(TelegramBadRequest, match=description):

@@ -13,8 +13,17 @@ REPO = Path(__file__).resolve().parents[2]
 async def run_chat(port: int, stdin: str, *args: str) -> tuple[int, str, str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "SANDBOX_PORT": str(port)}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "zenith", "chat", *args, cwd=REPO, env=env,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "zenith",
+        "chat",
+        *args,
+        cwd=REPO,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         out, err = await asyncio.wait_for(process.communicate(stdin.encode()), 60)
     finally:
@@ -25,8 +34,16 @@ async def run_chat(port: int, stdin: str, *args: str) -> tuple[int, str, str]:
 
 
 async def test_chat_sends_lines_presses_buttons_and_shows_output(sandbox, echo_bot):
-    code, out, err = await run_chat(sandbox.port, "/start\n:press 2\n:press 1\nhello\n:press 9\n:quit\nnever sent\n",
-                                    "--user-id", "4242", "--name", "Tester", "--language", "en")
+    code, out, err = await run_chat(
+        sandbox.port,
+        "/start\n:press 2\n:press 1\nhello\n:press 9\n:quit\nnever sent\n",
+        "--user-id",
+        "4242",
+        "--name",
+        "Tester",
+        "--language",
+        "en",
+    )
     assert code == 0, err
     lines = out.splitlines()
     assert "bot: Menu below" in lines

@@ -17,12 +17,15 @@ def test_entities_count_utf16_units_and_unescape():
     ]
 
 
-@pytest.mark.parametrize("source, description", [
-    ("<b><i>x</b></i>", "Unexpected end tag"),
-    ("a < b", "Unexpected end of name token"),
-    ("<a>x</a>", "Can't find attribute \"href\""),
-    ("&bogus;", "Unsupported entity"),
-])
+@pytest.mark.parametrize(
+    "source, description",
+    [
+        ("<b><i>x</b></i>", "Unexpected end tag"),
+        ("a < b", "Unexpected end of name token"),
+        ("<a>x</a>", 'Can\'t find attribute "href"'),
+        ("&bogus;", "Unsupported entity"),
+    ],
+)
 def test_malformed_html_is_rejected(source, description):
     with pytest.raises(ApiError) as caught:
         parse_html(source)

@@ -25,8 +25,14 @@ def free_port() -> int:
 def test_sandbox_command_serves_until_sigterm():
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "SANDBOX_PORT": str(port)}
-    process = subprocess.Popen([sys.executable, "-m", "zenith", "sandbox"], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zenith", "sandbox"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         first_line = process.stdout.readline()
         assert first_line.strip() == f"Telegram Bot API sandbox at http://127.0.0.1:{port}"

@@ -32,8 +32,11 @@ def bot_api(sandbox, method: str, **params) -> tuple[int, dict]:
 
 def test_threaded_sandbox_and_control_api():
     with start_sandbox() as sandbox:
-        status, sent = call(f"{sandbox.url}/sandbox/users/{USER}/send", "POST",
-                            {"text": "/start", "first_name": "Ivan", "language_code": "ru"})
+        status, sent = call(
+            f"{sandbox.url}/sandbox/users/{USER}/send",
+            "POST",
+            {"text": "/start", "first_name": "Ivan", "language_code": "ru"},
+        )
         assert status == 200 and sent["result"]["message"]["from"]["language_code"] == "ru"
 
         keyboard = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}
@@ -46,11 +49,13 @@ def test_threaded_sandbox_and_control_api():
         with pytest.raises(SandboxTimeout):
             sandbox.state.wait_for_message(USER, contains="never", timeout=0.2)
 
-        status, body = call(f"{sandbox.url}/sandbox/users/{USER}/press", "POST",
-                            {"message_id": message_id, "callback_data": "nope"})
+        status, body = call(
+            f"{sandbox.url}/sandbox/users/{USER}/press", "POST", {"message_id": message_id, "callback_data": "nope"}
+        )
         assert status == 400 and "no button" in body["description"]
-        status, body = call(f"{sandbox.url}/sandbox/users/{USER}/press", "POST",
-                            {"message_id": message_id, "callback_data": "go"})
+        status, body = call(
+            f"{sandbox.url}/sandbox/users/{USER}/press", "POST", {"message_id": message_id, "callback_data": "go"}
+        )
         query_id = body["result"]["callback_query"]["id"]
         assert bot_api(sandbox, "answerCallbackQuery", callback_query_id=query_id, text="ok")[0] == 200
         assert bot_api(sandbox, "answerCallbackQuery", callback_query_id=query_id)[0] == 400
@@ -62,8 +67,11 @@ def test_threaded_sandbox_and_control_api():
         status, _ = call(f"{sandbox.url}/sandbox/chats/{USER}/wait?contains=zzz&timeout=0.2")
         assert status == 408
 
-        status, photo = call(f"{sandbox.url}/sandbox/users/{USER}/photo", "POST",
-                             {"data_base64": base64.b64encode(PHOTO).decode(), "caption": "mine"})
+        status, photo = call(
+            f"{sandbox.url}/sandbox/users/{USER}/photo",
+            "POST",
+            {"data_base64": base64.b64encode(PHOTO).decode(), "caption": "mine"},
+        )
         file_id = photo["result"]["message"]["photo"][0]["file_id"]
         with urllib.request.urlopen(f"{sandbox.url}/sandbox/files/{file_id}") as resp:
             assert resp.read() == PHOTO

@@ -25,7 +25,9 @@ def _free_port() -> int:
 
 
 def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())["result"]
 
@@ -34,10 +36,20 @@ def _run_and_send(data_dir: Path, *, messages: int, stop: signal.Signals) -> lis
     """Start `zenith sandbox`, let a user send `messages` texts, stop it; their update ids."""
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "SANDBOX_PORT": str(port), "DATA_DIR": str(data_dir)}
-    process = subprocess.Popen([sys.executable, "-m", "zenith", "sandbox"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zenith", "sandbox"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert process.stdout.readline().startswith("Telegram Bot API sandbox at")
-        ids = [_post(f"http://127.0.0.1:{port}/sandbox/users/1001/send", {"text": f"hello {i}"})["update_id"] for i in range(messages)]
+        ids = [
+            _post(f"http://127.0.0.1:{port}/sandbox/users/1001/send", {"text": f"hello {i}"})["update_id"]
+            for i in range(messages)
+        ]
         process.send_signal(stop)
         process.wait(timeout=10)
         return ids

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 from aiogram.exceptions import TelegramConflictError
-from aiohttp import web
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
 
 from tests.sandbox.echo_bot import build_dispatcher
 
@@ -32,8 +32,9 @@ async def test_webhook_delivers_updates_with_the_secret_header(sandbox, bot, in_
         return await handler(request)
 
     app = web.Application(middlewares=[record_secret])
-    SimpleRequestHandler(dispatcher=build_dispatcher(), bot=bot, secret_token=SECRET,
-                         handle_in_background=in_background).register(app, path="/hook")
+    SimpleRequestHandler(
+        dispatcher=build_dispatcher(), bot=bot, secret_token=SECRET, handle_in_background=in_background
+    ).register(app, path="/hook")
     runner, base = await serve_webhook(app)
     try:
         assert await bot.set_webhook(f"{base}/hook", secret_token=SECRET)

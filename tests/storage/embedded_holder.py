@@ -30,8 +30,19 @@ def main(data_dir: str, seconds: float) -> int:
     redis_visits = client.incr("visits")
     redis_pid = client.info("server")["process_id"]
     client.close()
-    print(json.dumps({"database_url": database_url, "redis_url": redis_url, "visits": visits, "redis_visits": redis_visits,
-                      "backend_pid": postgres_pid, "redis_pid": redis_pid}), flush=True)
+    print(
+        json.dumps(
+            {
+                "database_url": database_url,
+                "redis_url": redis_url,
+                "visits": visits,
+                "redis_visits": redis_visits,
+                "backend_pid": postgres_pid,
+                "redis_pid": redis_pid,
+            }
+        ),
+        flush=True,
+    )
     time.sleep(seconds)
     return 0
 

@@ -69,9 +69,14 @@ class CapturedPlans:
 async def executed_plans(conn: psycopg.AsyncConnection) -> AsyncIterator[CapturedPlans]:
     """Collect the executed plans of the statements run on ``conn`` inside the block."""
     captured = CapturedPlans()
-    for setting in ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0",
-                    "SET auto_explain.log_analyze = on", "SET auto_explain.log_format = json",
-                    "SET auto_explain.log_nested_statements = on", "SET client_min_messages = log"):
+    for setting in (
+        "LOAD 'auto_explain'",
+        "SET auto_explain.log_min_duration = 0",
+        "SET auto_explain.log_analyze = on",
+        "SET auto_explain.log_format = json",
+        "SET auto_explain.log_nested_statements = on",
+        "SET client_min_messages = log",
+    ):
         await conn.execute(setting)
     conn.add_notice_handler(captured)
     try:

@@ -132,7 +132,9 @@ async def test_a_failing_load_reaches_every_waiter_and_is_not_cached(clients, na
         await asyncio.sleep(0.05)
         raise LookupError("database said no")
 
-    results = await asyncio.gather(*(cache.read("creator:4", "stats", broken) for _ in range(10)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(cache.read("creator:4", "stats", broken) for _ in range(10)), return_exceptions=True
+    )
     assert all(isinstance(r, LookupError) for r in results)
 
     async def load():

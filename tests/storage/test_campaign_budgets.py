@@ -44,15 +44,27 @@ async def _video(pool, user: users.User, *, campaign_id: int = DEFAULT_CAMPAIGN_
     n = next(_ids)
     async with pool.connection() as conn:
         video, _ = await videos.insert(
-            conn, platform="tiktok", external_id=f"73{n:017d}", user_id=user.id, url=f"https://www.tiktok.com/@a/video/{n}",
-            request_id=f"req-{n}", status="approved", campaign_id=campaign_id,
+            conn,
+            platform="tiktok",
+            external_id=f"73{n:017d}",
+            user_id=user.id,
+            url=f"https://www.tiktok.com/@a/video/{n}",
+            request_id=f"req-{n}",
+            status="approved",
+            campaign_id=campaign_id,
         )
     return video
 
 
 async def _campaign(pool, *, budget: str, rate: str = "100", **terms) -> campaigns.Campaign:
     async with unit_of_work(pool) as conn:
-        campaign = await campaigns.create(conn, name=f"Brand {next(_ids)}", terms=CampaignTerms(rate_per_1000=D(rate), min_views=0, **terms), funder="brand", status=CampaignStatus.OPEN)
+        campaign = await campaigns.create(
+            conn,
+            name=f"Brand {next(_ids)}",
+            terms=CampaignTerms(rate_per_1000=D(rate), min_views=0, **terms),
+            funder="brand",
+            status=CampaignStatus.OPEN,
+        )
         await campaigns.fund(conn, campaign_id=campaign.id, amount=D(budget), idempotency_key=f"fund:{campaign.id}:1")
     return campaign
 
@@ -60,7 +72,15 @@ async def _campaign(pool, *, budget: str, rate: str = "100", **terms) -> campaig
 async def _check(pool, video_id: int, *, views: int, at: datetime, total: D, judge=None) -> checks.CheckResult:
     async with unit_of_work(pool) as conn:
         return await checks.record_check(
-            conn, video_id=video_id, views=views, likes=0, comments=0, taken_at=at, earned_total=total, next_check_at=None, judge=judge,
+            conn,
+            video_id=video_id,
+            views=views,
+            likes=0,
+            comments=0,
+            taken_at=at,
+            earned_total=total,
+            next_check_at=None,
+            judge=judge,
         )
 
 
@@ -78,7 +98,9 @@ async def test_the_default_program_keeps_todays_figures(db):
     assert (total, result.credited_now, result.campaign_spent) == (D("975.00"), D("975.00"), None)
     async with db.connection() as conn:
         assert (await ledger.balances(conn, user.id)).available == D("975.00")
-        assert await ledger.account_balance(conn, ledger.EARNINGS) == D("-975.00")  # paid as before, from system:earnings
+        assert await ledger.account_balance(conn, ledger.EARNINGS) == D(
+            "-975.00"
+        )  # paid as before, from system:earnings
         default = await campaigns.get(conn, DEFAULT_CAMPAIGN_ID)
         assert (default.budgeted, default.status, default.rate_per_1000) == (False, CampaignStatus.OPEN, None)
         assert await check_ledger(conn) == []
@@ -87,7 +109,10 @@ async def test_the_default_program_keeps_todays_figures(db):
 async def test_a_campaign_pays_exactly_its_budget_then_closes_and_returns_nothing_more(db):
     campaign = await _campaign(db, budget="1000.00")
     first, second = await _user(db), await _user(db)
-    video_a, video_b = await _video(db, first, campaign_id=campaign.id), await _video(db, second, campaign_id=campaign.id)
+    video_a, video_b = (
+        await _video(db, first, campaign_id=campaign.id),
+        await _video(db, second, campaign_id=campaign.id),
+    )
     a = await _check(db, video_a.id, views=9_750, at=T0, total=D("975.00"))
     b = await _check(db, video_b.id, views=9_750, at=T0, total=D("975.00"))
     assert (a.credited_now, a.campaign_spent) == (D("975.00"), None)
@@ -114,7 +139,10 @@ async def test_a_replayed_check_spends_nothing_twice(db):
 async def test_many_connections_crediting_two_campaigns_at_once_never_overspend(db):
     budgets = {"red": D("1234.56"), "blue": D("777.77")}
     camps = {name: await _campaign(db, budget=str(amount)) for name, amount in budgets.items()}
-    vids = {name: [await _video(db, await _user(db), campaign_id=camp.id) for _ in range(12)] for name, camp in camps.items()}
+    vids = {
+        name: [await _video(db, await _user(db), campaign_id=camp.id) for _ in range(12)]
+        for name, camp in camps.items()
+    }
 
     async def grow(video: videos.Video, step: int) -> D:
         paid = D("0.00")
@@ -196,6 +224,8 @@ async def test_the_ledger_check_reports_a_budget_overdrawn_by_hand(db):
     campaign = await _campaign(db, budget="100.00")
     async with db.connection() as conn:
         with pytest.raises(psycopg.errors.CheckViolation):  # the CHECK constraint refuses a negative budget outright
-            await conn.execute("UPDATE ledger_accounts SET balance = -1 WHERE key = %s", (ledger.budget_account(campaign.id),))
+            await conn.execute(
+                "UPDATE ledger_accounts SET balance = -1 WHERE key = %s", (ledger.budget_account(campaign.id),)
+            )
         await conn.execute("UPDATE campaigns SET status = 'closed', closed_at = now() WHERE id = %s", (campaign.id,))
         assert await check_ledger(conn) == [f"campaign {campaign.id}: closed with 100.00 left in its budget"]

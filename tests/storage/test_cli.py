@@ -17,7 +17,11 @@ def zenith(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.C
     full_env.update(env, PYTHONPATH=str(REPO_ROOT))
     return subprocess.run(
         [sys.executable, "-m", "zenith", *args],
-        cwd=REPO_ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
+        cwd=REPO_ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

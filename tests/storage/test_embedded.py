@@ -47,8 +47,13 @@ def holders(tmp_path):
     servers: list[int] = []
 
     def start(seconds: float) -> tuple[subprocess.Popen, dict]:
-        process = subprocess.Popen([sys.executable, "-m", "tests.storage.embedded_holder", str(tmp_path / "data"), str(seconds)],
-                                   cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, stdout=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.storage.embedded_holder", str(tmp_path / "data"), str(seconds)],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         started.append(process)
         line = process.stdout.readline()
         assert line, f"holder exited with {process.wait(timeout=60)}"

@@ -22,7 +22,9 @@ async def test_credit_then_replay_changes_nothing(pool, make_user):
     async with unit_of_work(pool) as conn:
         assert await ledger.credit_earning(conn, user_id=user.id, amount=D("12.34"), idempotency_key=f"t:{user.id}:1")
     async with unit_of_work(pool) as conn:
-        assert not await ledger.credit_earning(conn, user_id=user.id, amount=D("99.00"), idempotency_key=f"t:{user.id}:1")
+        assert not await ledger.credit_earning(
+            conn, user_id=user.id, amount=D("99.00"), idempotency_key=f"t:{user.id}:1"
+        )
     async with pool.connection() as conn:
         assert await ledger.balances(conn, user.id) == ledger.UserBalances(D("12.34"), D("0.00"), D("0.00"))
         entries = await ledger.history(conn, user.id)
@@ -46,9 +48,13 @@ async def test_replayed_debit_returns_false_even_when_funds_are_gone(pool, make_
     user = await make_user()
     async with unit_of_work(pool) as conn:
         await ledger.credit_earning(conn, user_id=user.id, amount=D("10.00"), idempotency_key=f"t:{user.id}:c")
-        assert await ledger.adjust(conn, user_id=user.id, amount=D("-10.00"), idempotency_key=f"t:{user.id}:d", memo="x")
+        assert await ledger.adjust(
+            conn, user_id=user.id, amount=D("-10.00"), idempotency_key=f"t:{user.id}:d", memo="x"
+        )
     async with unit_of_work(pool) as conn:
-        assert not await ledger.adjust(conn, user_id=user.id, amount=D("-10.00"), idempotency_key=f"t:{user.id}:d", memo="x")
+        assert not await ledger.adjust(
+            conn, user_id=user.id, amount=D("-10.00"), idempotency_key=f"t:{user.id}:d", memo="x"
+        )
 
 
 @pytest.mark.parametrize("amount", [D("0"), D("-1.00"), D("1.001"), D("NaN"), 1.5, 3])
@@ -63,11 +69,23 @@ async def test_bad_accounts_and_kinds_are_refused(pool, make_user):
     user = await make_user()
     async with unit_of_work(pool) as conn:
         with pytest.raises(ledger.UnknownAccount):
-            await ledger.transfer(conn, from_account="system:nope", to_account=f"user:{user.id}:available",
-                                  amount=D("1.00"), idempotency_key="x1", kind="earning")
+            await ledger.transfer(
+                conn,
+                from_account="system:nope",
+                to_account=f"user:{user.id}:available",
+                amount=D("1.00"),
+                idempotency_key="x1",
+                kind="earning",
+            )
         with pytest.raises(ValueError):
-            await ledger.transfer(conn, from_account=ledger.EARNINGS, to_account=f"user:{user.id}:available",
-                                  amount=D("1.00"), idempotency_key="x2", kind="gift")
+            await ledger.transfer(
+                conn,
+                from_account=ledger.EARNINGS,
+                to_account=f"user:{user.id}:available",
+                amount=D("1.00"),
+                idempotency_key="x2",
+                kind="gift",
+            )
 
 
 async def test_transfer_outside_a_transaction_is_refused(pool, make_user):
@@ -87,14 +105,18 @@ async def test_fifty_concurrent_credits_and_debits_keep_the_books_exact(database
     async def credit(i: int) -> str:
         await start.wait()
         async with unit_of_work(big_pool) as conn:
-            await ledger.credit_earning(conn, user_id=user.id, amount=D("10.00"), idempotency_key=f"race:{user.id}:c{i}")
+            await ledger.credit_earning(
+                conn, user_id=user.id, amount=D("10.00"), idempotency_key=f"race:{user.id}:c{i}"
+            )
         return "credited"
 
     async def debit(i: int) -> str:
         await start.wait()
         try:
             async with unit_of_work(big_pool) as conn:
-                await ledger.adjust(conn, user_id=user.id, amount=D("-20.00"), idempotency_key=f"race:{user.id}:d{i}", memo="race")
+                await ledger.adjust(
+                    conn, user_id=user.id, amount=D("-20.00"), idempotency_key=f"race:{user.id}:d{i}", memo="race"
+                )
         except ledger.InsufficientFunds:
             return "refused"
         return "debited"
@@ -108,11 +130,13 @@ async def test_fifty_concurrent_credits_and_debits_keep_the_books_exact(database
         outcomes = await asyncio.gather(*tasks)
         async with big_pool.connection() as conn:
             balance = (await ledger.balances(conn, user.id)).available
-            row = await (await conn.execute(
-                "SELECT coalesce(sum(CASE WHEN to_account = %(k)s THEN amount ELSE -amount END), 0) AS s"
-                " FROM ledger_transfers WHERE %(k)s IN (from_account, to_account)",
-                {"k": f"user:{user.id}:available"},
-            )).fetchone()
+            row = await (
+                await conn.execute(
+                    "SELECT coalesce(sum(CASE WHEN to_account = %(k)s THEN amount ELSE -amount END), 0) AS s"
+                    " FROM ledger_transfers WHERE %(k)s IN (from_account, to_account)",
+                    {"k": f"user:{user.id}:available"},
+                )
+            ).fetchone()
     finally:
         await big_pool.close()
     debited = outcomes.count("debited")
@@ -132,9 +156,14 @@ async def test_opposite_transfers_between_two_users_do_not_deadlock(pool, make_u
 
     async def move(src, dst, i):
         async with unit_of_work(pool) as conn:
-            await ledger.transfer(conn, from_account=ledger.available_account(src.id),
-                                  to_account=ledger.available_account(dst.id), amount=D("1.00"),
-                                  idempotency_key=f"swap:{src.id}:{dst.id}:{i}", kind="adjustment")
+            await ledger.transfer(
+                conn,
+                from_account=ledger.available_account(src.id),
+                to_account=ledger.available_account(dst.id),
+                amount=D("1.00"),
+                idempotency_key=f"swap:{src.id}:{dst.id}:{i}",
+                kind="adjustment",
+            )
 
     await asyncio.wait_for(
         asyncio.gather(*[move(alice, bob, i) for i in range(10)], *[move(bob, alice, i) for i in range(10)]), 30
@@ -150,7 +179,9 @@ async def test_check_ledger_is_clean_then_detects_a_tampered_balance(clean_datab
         async with conn.transaction():
             await ledger.credit_earning(conn, user_id=user.id, amount=D("7.50"), idempotency_key="e1")
         assert await check_ledger(conn) == []
-        await conn.execute("UPDATE ledger_accounts SET balance = balance + 1 WHERE key = %s", (f"user:{user.id}:available",))
+        await conn.execute(
+            "UPDATE ledger_accounts SET balance = balance + 1 WHERE key = %s", (f"user:{user.id}:available",)
+        )
         problems = await check_ledger(conn)
     assert any("cached balance 8.50 != sum of transfers 7.50" in p for p in problems)
     assert any("sum to 1.00" in p for p in problems)

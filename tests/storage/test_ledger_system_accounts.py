@@ -36,10 +36,15 @@ async def test_credits_to_different_users_are_all_in_flight_at_once(database_url
     """Eight transactions each credit a different user and all stay open together: none waits on system:earnings."""
     people = [await make_user() for _ in range(8)]
     all_credited = asyncio.Barrier(len(people))
-    await asyncio.wait_for(asyncio.gather(*(
-        _credit_and_hold(database_url, user_id=user.id, key=f"inflight:{user.id}", all_credited=all_credited)
-        for user in people
-    )), 30)
+    await asyncio.wait_for(
+        asyncio.gather(
+            *(
+                _credit_and_hold(database_url, user_id=user.id, key=f"inflight:{user.id}", all_credited=all_credited)
+                for user in people
+            )
+        ),
+        30,
+    )
     async with connect(database_url) as conn:
         for user in people:
             assert (await ledger.balances(conn, user.id)).available == D("1.00")
@@ -49,12 +54,14 @@ async def test_credit_completes_while_another_users_credit_is_uncommitted(databa
     alice, bob = await make_user(), await make_user()
     async with connect(database_url) as holder, connect(database_url) as other:
         async with holder.transaction():
-            assert await ledger.credit_earning(holder, user_id=alice.id, amount=D("3.00"), idempotency_key=f"hold:{alice.id}")
+            assert await ledger.credit_earning(
+                holder, user_id=alice.id, amount=D("3.00"), idempotency_key=f"hold:{alice.id}"
+            )
             async with other.transaction():  # would raise LockNotAvailable if it queued behind alice's credit
                 await other.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-                assert await asyncio.wait_for(ledger.credit_earning(
-                    other, user_id=bob.id, amount=D("4.00"), idempotency_key=f"hold:{bob.id}"
-                ), 10)
+                assert await asyncio.wait_for(
+                    ledger.credit_earning(other, user_id=bob.id, amount=D("4.00"), idempotency_key=f"hold:{bob.id}"), 10
+                )
             assert (await ledger.balances(other, bob.id)).available == D("4.00")
             assert (await ledger.balances(other, alice.id)).available == D("0.00")  # not committed yet
         assert (await ledger.balances(other, alice.id)).available == D("3.00")
@@ -95,13 +102,18 @@ async def test_system_balances_are_derived_and_all_balances_sum_to_zero(clean_da
             for status in ("approved", "sending", "paid"):
                 await payouts.transition(conn, payout_id=payout.id, to_status=status)
         rows = await fetch_all(conn, "SELECT key, balance FROM ledger_accounts WHERE key LIKE 'system:%' ORDER BY key")
-        assert rows == [{"key": key, "balance": None} for key in (ledger.ADJUSTMENTS, ledger.EARNINGS, ledger.PAYOUTS, ledger.SPONSORS)]
+        assert rows == [
+            {"key": key, "balance": None}
+            for key in (ledger.ADJUSTMENTS, ledger.EARNINGS, ledger.PAYOUTS, ledger.SPONSORS)
+        ]
         assert await ledger.account_balance(conn, ledger.EARNINGS) == D("-140.50")
         assert await ledger.account_balance(conn, ledger.PAYOUTS) == D("60.00")
         assert await ledger.account_balance(conn, ledger.ADJUSTMENTS) == D("0.50")
         assert await ledger.account_balance(conn, ledger.available_account(ann.id)) == D("40.00")
         assert await ledger.balances(conn, ann.id) == ledger.UserBalances(D("40.00"), D("0.00"), D("60.00"))
-        users_total = (await fetch_one(conn, "SELECT sum(balance) AS s FROM ledger_accounts WHERE key LIKE 'user:%'"))["s"]
+        users_total = (await fetch_one(conn, "SELECT sum(balance) AS s FROM ledger_accounts WHERE key LIKE 'user:%'"))[
+            "s"
+        ]
         assert users_total + D("-140.50") + D("60.00") + D("0.50") == 0
         assert await check_ledger(conn) == []
         summary = await ledger_summary(conn)
@@ -136,7 +148,9 @@ async def test_check_ledger_reports_a_user_account_that_lost_its_cache_or_a_stal
         async with conn.transaction():
             await ledger.credit_earning(conn, user_id=user.id, amount=D("2.00"), idempotency_key="e")
         with pytest.raises(psycopg.errors.CheckViolation):
-            await conn.execute("UPDATE ledger_accounts SET balance = NULL WHERE key = %s", (ledger.available_account(user.id),))
+            await conn.execute(
+                "UPDATE ledger_accounts SET balance = NULL WHERE key = %s", (ledger.available_account(user.id),)
+            )
         await conn.execute("UPDATE ledger_accounts SET balance = 0 WHERE key = %s", (ledger.EARNINGS,))
         assert await check_ledger(conn) == ["account system:earnings: cached balance 0.00 != sum of transfers -2.00"]
 
@@ -170,8 +184,12 @@ async def _ledger_with_old_cached_system_balances(url: str, tmp_path) -> int:
         )
         available = ledger.available_account(user_id)
         async with conn.transaction():
-            await _old_style_transfer(conn, source=ledger.EARNINGS, target=available, amount="75.25", key="e1", kind="earning")
-            await _old_style_transfer(conn, source=available, target=ledger.ADJUSTMENTS, amount="5.25", key="a1", kind="adjustment")
+            await _old_style_transfer(
+                conn, source=ledger.EARNINGS, target=available, amount="75.25", key="e1", kind="earning"
+            )
+            await _old_style_transfer(
+                conn, source=available, target=ledger.ADJUSTMENTS, amount="5.25", key="a1", kind="adjustment"
+            )
         cached = await fetch_one(conn, "SELECT balance FROM ledger_accounts WHERE key = %s", (ledger.EARNINGS,))
         assert cached["balance"] == D("-75.25")
     return user_id
@@ -204,7 +222,9 @@ async def test_migration_0003_refuses_a_ledger_whose_system_cache_disagrees(tmp_
         await _ledger_with_old_cached_system_balances(url, tmp_path)
         async with connect(url) as conn:
             await conn.execute("UPDATE ledger_accounts SET balance = balance - 1 WHERE key = %s", (ledger.EARNINGS,))
-        with pytest.raises(psycopg.errors.RaiseException, match="system:earnings caches balance -76.25 but its transfers sum to -75.25"):
+        with pytest.raises(
+            psycopg.errors.RaiseException, match="system:earnings caches balance -76.25 but its transfers sum to -75.25"
+        ):
             await apply_migrations(url)
         async with connect(url) as conn:  # rolled back: the evidence is still there
             cached = await fetch_one(conn, "SELECT balance FROM ledger_accounts WHERE key = %s", (ledger.EARNINGS,))

@@ -19,16 +19,23 @@ def _key() -> str:
 
 async def _backdate(conn, ids: list[int], *, created: timedelta = timedelta(0), sent: timedelta | None = None) -> None:
     now = datetime.now(timezone.utc)
-    await fetch_all(conn, "UPDATE outbox SET created_at = %s, sent_at = %s WHERE id = ANY(%s) RETURNING id",
-                    (now - created, now - sent if sent is not None else None, ids))
+    await fetch_all(
+        conn,
+        "UPDATE outbox SET created_at = %s, sent_at = %s WHERE id = ANY(%s) RETURNING id",
+        (now - created, now - sent if sent is not None else None, ids),
+    )
 
 
 async def test_a_notice_is_stored_once_per_dedup_key_and_needs_one(pool, make_user):
     user = await make_user()
     key = _key()
     async with pool.connection() as conn:
-        first = await outbox.add(conn, user_id=user.id, key="notify.video.approved", params={"url": "u", "amount": "1.50"}, dedup_key=key)
-        again = await outbox.add(conn, user_id=user.id, key="notify.video.approved", params={"url": "other"}, dedup_key=key)
+        first = await outbox.add(
+            conn, user_id=user.id, key="notify.video.approved", params={"url": "u", "amount": "1.50"}, dedup_key=key
+        )
+        again = await outbox.add(
+            conn, user_id=user.id, key="notify.video.approved", params={"url": "other"}, dedup_key=key
+        )
         stored = await outbox.get(conn, dedup_key=key)
         with pytest.raises(outbox.InvalidNotice):
             await outbox.add(conn, user_id=user.id, key="notify.video.approved", params={}, dedup_key="")
@@ -82,12 +89,16 @@ async def test_two_relays_claim_disjoint_unsent_rows_after_the_grace_period(pool
     async with pool.connection() as conn:
         entries = {i: await _entry_by_id(conn, i) for i in mine}
     # relayed = handed to the broker again, not sent: only the notifications actor confirms
-    assert all(entries[i].relays == 1 and entries[i].enqueued_at is not None and entries[i].sent_at is None for i in old)
+    assert all(
+        entries[i].relays == 1 and entries[i].enqueued_at is not None and entries[i].sent_at is None for i in old
+    )
     assert entries[fresh].enqueued_at is None and entries[fresh].relays == 0
     async with pool.connection() as conn:
         assert await outbox.mark_enqueued(conn, ids=[fresh]) == 1
         assert await outbox.confirm_sent(conn, dedup_key=(await _entry_by_id(conn, fresh)).dedup_key) is True
-        assert await outbox.confirm_sent(conn, dedup_key=(await _entry_by_id(conn, fresh)).dedup_key) is False  # confirmed once
+        assert (
+            await outbox.confirm_sent(conn, dedup_key=(await _entry_by_id(conn, fresh)).dedup_key) is False
+        )  # confirmed once
         assert await outbox.mark_enqueued(conn, ids=[fresh]) == 0  # a confirmed row is never re-stamped
 
 
@@ -96,19 +107,33 @@ async def test_an_enqueued_notice_is_relayed_until_the_notifications_actor_confi
     user = await make_user()
     now = datetime.now(timezone.utc)
     async with pool.connection() as conn:
-        lost, waiting, confirmed, worn = [(await outbox.add(conn, user_id=user.id, key="k", params={}, dedup_key=_key())) for _ in range(4)]
+        lost, waiting, confirmed, worn = [
+            (await outbox.add(conn, user_id=user.id, key="k", params={}, dedup_key=_key())) for _ in range(4)
+        ]
         ids = [lost.id, waiting.id, confirmed.id, worn.id]
-        await fetch_all(conn, "UPDATE outbox SET created_at = %s, enqueued_at = %s WHERE id = ANY(%s) RETURNING id",
-                        (now - timedelta(minutes=5), now - timedelta(minutes=2), [lost.id, confirmed.id, worn.id]))
-        await fetch_all(conn, "UPDATE outbox SET created_at = %s, enqueued_at = %s WHERE id = %s RETURNING id",
-                        (now - timedelta(minutes=5), now - timedelta(seconds=10), waiting.id))
+        await fetch_all(
+            conn,
+            "UPDATE outbox SET created_at = %s, enqueued_at = %s WHERE id = ANY(%s) RETURNING id",
+            (now - timedelta(minutes=5), now - timedelta(minutes=2), [lost.id, confirmed.id, worn.id]),
+        )
+        await fetch_all(
+            conn,
+            "UPDATE outbox SET created_at = %s, enqueued_at = %s WHERE id = %s RETURNING id",
+            (now - timedelta(minutes=5), now - timedelta(seconds=10), waiting.id),
+        )
         await fetch_all(conn, "UPDATE outbox SET relays = 60 WHERE id = %s RETURNING id", (worn.id,))
         assert await outbox.confirm_sent(conn, dedup_key=confirmed.dedup_key)
 
     async def claim(at: datetime) -> set[int]:
         async with unit_of_work(pool) as conn:
-            claimed = await outbox.claim_unsent(conn, created_before=at - timedelta(seconds=30), now=at, resend_after=timedelta(minutes=1),
-                                                max_relays=60, limit=100_000)
+            claimed = await outbox.claim_unsent(
+                conn,
+                created_before=at - timedelta(seconds=30),
+                now=at,
+                resend_after=timedelta(minutes=1),
+                max_relays=60,
+                limit=100_000,
+            )
             await outbox.mark_relayed(conn, ids=[e.id for e in claimed if e.id in ids], now=at)
         return {e.id for e in claimed} & set(ids)
 
@@ -141,15 +166,28 @@ async def test_credit_notices_once_per_window_with_the_amounts_in_between_added_
     user = await make_user()
     async with pool.connection() as conn:
         external = uuid.uuid4().hex[:11]
-        video, _ = await videos.insert(conn, platform="youtube", external_id=external, user_id=user.id, url=f"https://youtu.be/{external}",
-                                       request_id=uuid.uuid4().hex, status="approved")
+        video, _ = await videos.insert(
+            conn,
+            platform="youtube",
+            external_id=external,
+            user_id=user.id,
+            url=f"https://youtu.be/{external}",
+            request_id=uuid.uuid4().hex,
+            status="approved",
+        )
     window = timedelta(hours=6)
     start = datetime.now(timezone.utc)
 
     async def due(total: str, now_amount: str, at: timedelta) -> Decimal | None:
         async with unit_of_work(pool) as conn:
-            return await credit_notices.due_amount(conn, video_id=video.id, credited_total=Decimal(total), credited_now=Decimal(now_amount),
-                                                   now=start + at, window=window)
+            return await credit_notices.due_amount(
+                conn,
+                video_id=video.id,
+                credited_total=Decimal(total),
+                credited_now=Decimal(now_amount),
+                now=start + at,
+                window=window,
+            )
 
     assert await due("100.00", "100.00", timedelta(0)) == Decimal("100.00")  # first credit: told at once
     assert await due("130.00", "30.00", timedelta(hours=1)) is None  # window closed
@@ -158,7 +196,13 @@ async def test_credit_notices_once_per_window_with_the_amounts_in_between_added_
     assert await due("180.00", "5.00", timedelta(hours=7)) is None
     with pytest.raises(RuntimeError):  # a rolled-back check neither uses the window nor loses the amount
         async with unit_of_work(pool) as conn:
-            await credit_notices.due_amount(conn, video_id=video.id, credited_total=Decimal("200.00"), credited_now=Decimal("20.00"),
-                                            now=start + timedelta(hours=13), window=window)
+            await credit_notices.due_amount(
+                conn,
+                video_id=video.id,
+                credited_total=Decimal("200.00"),
+                credited_now=Decimal("20.00"),
+                now=start + timedelta(hours=13),
+                window=window,
+            )
             raise RuntimeError("rolled back")
     assert await due("200.00", "20.00", timedelta(hours=13)) == Decimal("25.00")  # 5 + 20

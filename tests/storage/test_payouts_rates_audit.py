@@ -27,9 +27,13 @@ async def _funded_user(pool, make_user, amount: str):
 async def test_request_reserves_and_replays(pool, make_user):
     user = await _funded_user(pool, make_user, "1000.00")
     async with unit_of_work(pool) as conn:
-        payout, created = await payouts.create_requested(conn, user_id=user.id, amount_rub=D("600.00"), asset="USDT", request_id=f"r{user.id}")
+        payout, created = await payouts.create_requested(
+            conn, user_id=user.id, amount_rub=D("600.00"), asset="USDT", request_id=f"r{user.id}"
+        )
     async with unit_of_work(pool) as conn:
-        again, created_again = await payouts.create_requested(conn, user_id=user.id, amount_rub=D("600.00"), asset="USDT", request_id=f"r{user.id}")
+        again, created_again = await payouts.create_requested(
+            conn, user_id=user.id, amount_rub=D("600.00"), asset="USDT", request_id=f"r{user.id}"
+        )
     assert created and not created_again and again.id == payout.id
     assert payout.spend_id == f"zenith-payout-{payout.id}" and payout.status == "requested"
     with pytest.raises(ledger.InsufficientFunds):
@@ -46,7 +50,9 @@ async def test_concurrent_requests_never_overdraw(pool, make_user):
     async def request(i):
         try:
             async with unit_of_work(pool) as conn:
-                await payouts.create_requested(conn, user_id=user.id, amount_rub=D("300.00"), asset="TON", request_id=f"c{user.id}-{i}")
+                await payouts.create_requested(
+                    conn, user_id=user.id, amount_rub=D("300.00"), asset="TON", request_id=f"c{user.id}-{i}"
+                )
             return True
         except ledger.InsufficientFunds:
             return False
@@ -68,15 +74,23 @@ async def test_state_machine_moves_money_with_the_status(pool, make_user):
         approved = await payouts.transition(conn, payout_id=paid.id, to_status="approved", decided_by=42)
         assert approved.decided_by == 42 and approved.decided_at is not None
         assert await payouts.transition(conn, payout_id=paid.id, to_status="approved") is None  # double click
-        sending = await payouts.transition(conn, payout_id=paid.id, to_status="sending", asset_amount=D("5.123456"),
-                                           rate=D("97.6"), rate_fetched_at=now)
+        sending = await payouts.transition(
+            conn,
+            payout_id=paid.id,
+            to_status="sending",
+            asset_amount=D("5.123456"),
+            rate=D("97.6"),
+            rate_fetched_at=now,
+        )
         assert sending.attempts == 1 and sending.asset_amount == D("5.123456")
         done = await payouts.transition(conn, payout_id=paid.id, to_status="paid", provider_transfer_id="tr-1")
         assert done.status == "paid"
         await payouts.transition(conn, payout_id=failed.id, to_status="approved")
         await payouts.transition(conn, payout_id=failed.id, to_status="sending")
         await payouts.transition(conn, payout_id=failed.id, to_status="failed", failure_reason="INSUFFICIENT_FUNDS")
-        await payouts.transition(conn, payout_id=rejected.id, to_status="rejected", decided_by=42, decision_reason="fraud")
+        await payouts.transition(
+            conn, payout_id=rejected.id, to_status="rejected", decided_by=42, decision_reason="fraud"
+        )
         with pytest.raises(payouts.InvalidTransition):
             await payouts.transition(conn, payout_id=paid.id, to_status="sending", from_statuses=("paid",))
         with pytest.raises(payouts.InvalidTransition):
@@ -94,7 +108,12 @@ async def test_stuck_sending_and_list_by_status(pool, make_user):
         await payouts.transition(conn, payout_id=payout.id, to_status="approved")
         await payouts.transition(conn, payout_id=payout.id, to_status="sending")
     async with pool.connection() as conn:
-        assert payout.id not in [p.id for p in await payouts.find_stuck_sending(conn, updated_before=datetime.now(timezone.utc) - timedelta(minutes=5))]
+        assert payout.id not in [
+            p.id
+            for p in await payouts.find_stuck_sending(
+                conn, updated_before=datetime.now(timezone.utc) - timedelta(minutes=5)
+            )
+        ]
         later = datetime.now(timezone.utc) + timedelta(minutes=1)
         assert payout.id in [p.id for p in await payouts.find_stuck_sending(conn, updated_before=later, limit=10_000)]
         assert (await payouts.record_attempt(conn, payout_id=payout.id)).attempts == 2
@@ -108,7 +127,9 @@ async def test_reserved_balance_matches_open_payouts_in_ledger_check(clean_datab
             await ledger.credit_earning(conn, user_id=user.id, amount=D("900.00"), idempotency_key="f")
             payout, _ = await payouts.create_requested(conn, user_id=user.id, amount_rub=D("500.00"), asset="USDT")
         assert await check_ledger(conn) == []
-        await conn.execute("UPDATE payouts SET status = 'paid' WHERE id = %s", (payout.id,))  # status without its transfer
+        await conn.execute(
+            "UPDATE payouts SET status = 'paid' WHERE id = %s", (payout.id,)
+        )  # status without its transfer
         assert await check_ledger(conn) == [f"user {user.id}: reserved 500.00 != open payouts 0"]
 
 
@@ -129,8 +150,15 @@ async def test_rates_history_and_latest(clean_database_url):
 async def test_audit_log(pool, make_user):
     user = await make_user()
     async with pool.connection() as conn:
-        first = await audit.record(conn, admin_id=777, action="user.ban", target_type="user", target_id=user.id,
-                                   reason="spam", details={"amount": "1.00"})
+        first = await audit.record(
+            conn,
+            admin_id=777,
+            action="user.ban",
+            target_type="user",
+            target_id=user.id,
+            reason="spam",
+            details={"amount": "1.00"},
+        )
         await audit.record(conn, admin_id=777, action="user.unban", target_type="user", target_id=user.id)
         entries = await audit.list_for_target(conn, target_type="user", target_id=user.id)
         assert [e.action for e in entries] == ["user.unban", "user.ban"]

@@ -14,7 +14,9 @@ async def test_get_or_create_is_idempotent_and_creates_ledger_accounts(pool, new
         again = await users.get_or_create(conn, telegram_id=tg, language="ru", username="b")
         assert again.id == first.id and again.language == "en" and again.username == "b" and again.first_name == "A"
         assert first.tier == "bronze" and first.status == "active"
-        keys = await (await conn.execute("SELECT key FROM ledger_accounts WHERE user_id = %s ORDER BY key", (first.id,))).fetchall()
+        keys = await (
+            await conn.execute("SELECT key FROM ledger_accounts WHERE user_id = %s ORDER BY key", (first.id,))
+        ).fetchall()
         assert [r["key"] for r in keys] == [ledger.available_account(first.id), ledger.reserved_account(first.id)]
         assert await users.find_by_telegram_id(conn, tg) == again
         with pytest.raises(ValueError):
@@ -50,11 +52,17 @@ async def test_account_linking_verification_and_ownership(pool, make_user):
     alice, bob = await make_user(), await make_user()
     handle = f"creator{alice.id}"
     async with pool.connection() as conn:
-        pending = await accounts.create_pending(conn, user_id=alice.id, platform="tiktok", handle=f" @{handle.upper()}", verification_code="111")
+        pending = await accounts.create_pending(
+            conn, user_id=alice.id, platform="tiktok", handle=f" @{handle.upper()}", verification_code="111"
+        )
         assert pending.handle == handle and pending.state == "pending"
-        again = await accounts.create_pending(conn, user_id=alice.id, platform="tiktok", handle=handle, verification_code="222")
+        again = await accounts.create_pending(
+            conn, user_id=alice.id, platform="tiktok", handle=handle, verification_code="222"
+        )
         assert again.id == pending.id and again.verification_code == "222"
-        bobs = await accounts.create_pending(conn, user_id=bob.id, platform="tiktok", handle=handle, verification_code="333")
+        bobs = await accounts.create_pending(
+            conn, user_id=bob.id, platform="tiktok", handle=handle, verification_code="333"
+        )
         verified = await accounts.mark_verified(conn, account_id=pending.id, external_id=f"tt{alice.id}")
         assert verified.state == "verified" and verified.verified_at is not None
         assert (await accounts.mark_verified(conn, account_id=pending.id)).verified_at == verified.verified_at
@@ -68,5 +76,7 @@ async def test_account_linking_verification_and_ownership(pool, make_user):
         assert await accounts.find_verified(conn, platform="tiktok", external_id=f"tt{alice.id}") == verified
         assert await accounts.find_verified(conn, platform="youtube", handle=handle) is None
         assert [a.id for a in await accounts.list_verified(conn, user_id=alice.id)] == [pending.id]
-        relinked = await accounts.create_pending(conn, user_id=alice.id, platform="tiktok", handle=handle, verification_code="9")
+        relinked = await accounts.create_pending(
+            conn, user_id=alice.id, platform="tiktok", handle=handle, verification_code="9"
+        )
         assert relinked == verified

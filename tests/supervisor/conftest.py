@@ -48,7 +48,16 @@ def wait_until(condition: Callable[[], Any], *, timeout: float, interval: float 
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def child_pool(name: str, *, marker_dir: Path, processes: int = 1, restart: str = "permanent", heartbeat_timeout: float = 0.0, stop_grace: float = 3.0, args: tuple[str, ...] = ()) -> dict:
+def child_pool(
+    name: str,
+    *,
+    marker_dir: Path,
+    processes: int = 1,
+    restart: str = "permanent",
+    heartbeat_timeout: float = 0.0,
+    stop_grace: float = 3.0,
+    args: tuple[str, ...] = (),
+) -> dict:
     return {
         "name": name,
         "argv": [sys.executable, CHILD, "--marker-dir", str(marker_dir), *args],
@@ -91,7 +100,11 @@ class RunningSupervisor:
         return pids
 
     def wait_starts(self, label: str, count: int, *, timeout: float) -> list[dict]:
-        return wait_until(lambda: len(self.starts(label)) >= count and self.starts(label), timeout=timeout, what=f"{count} starts of {label}")
+        return wait_until(
+            lambda: len(self.starts(label)) >= count and self.starts(label),
+            timeout=timeout,
+            what=f"{count} starts of {label}",
+        )
 
     def logs(self) -> list[dict]:
         lines = []
@@ -118,7 +131,13 @@ class SupervisorRunner:
 
     def start(self, pools: list[dict], **policy: Any) -> RunningSupervisor:
         log_path = self.root / f"supervisor-{len(self.started)}.log"
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DATA_DIR": str(self.data_dir), "REDIS_URL": "", "BROKER_URL": ""}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO_ROOT),
+            "DATA_DIR": str(self.data_dir),
+            "REDIS_URL": "",
+            "BROKER_URL": "",
+        }
         config = {"pools": pools, "policy": {**FAST_POLICY, **policy}}
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
@@ -129,7 +148,9 @@ class SupervisorRunner:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        running = RunningSupervisor(process=process, data_dir=self.data_dir, marker_dir=self.marker_dir, log_path=log_path)
+        running = RunningSupervisor(
+            process=process, data_dir=self.data_dir, marker_dir=self.marker_dir, log_path=log_path
+        )
         self.started.append(running)
         return running
 

@@ -22,7 +22,18 @@ def test_worker_dyno_pools_run_one_queue_each_with_one_dramatiq_process(make_set
     pools = default_pools(settings, environ={})
     assert [p.name for p in pools] == ["submission", "parsing", "rates", "payouts", "notifications", "bot"]
     parsing = pools[1]
-    assert parsing.argv == (sys.executable, "-m", "zenith", "worker", "--queues", "parsing", "--processes", "1", "--threads", "8")
+    assert parsing.argv == (
+        sys.executable,
+        "-m",
+        "zenith",
+        "worker",
+        "--queues",
+        "parsing",
+        "--processes",
+        "1",
+        "--threads",
+        "8",
+    )
     assert parsing.queues == ("parsing",) and parsing.restart is RestartType.PERMANENT and parsing.heartbeat_timeout > 0
     assert pools[-1].argv == (sys.executable, "-m", "zenith", "bot")
 
@@ -32,14 +43,30 @@ def test_webhook_moves_the_bot_off_the_worker_dyno(make_settings):
 
 
 def test_up_runs_everything_and_the_sandbox_only_without_a_token(make_settings):
-    assert up_pool_names(make_settings()) == ("sandbox", "submission", "parsing", "rates", "payouts", "notifications", "clock", "bot", "web")
+    assert up_pool_names(make_settings()) == (
+        "sandbox",
+        "submission",
+        "parsing",
+        "rates",
+        "payouts",
+        "notifications",
+        "clock",
+        "bot",
+        "web",
+    )
     assert "sandbox" not in up_pool_names(make_settings(TELEGRAM_BOT_TOKEN="123456:real-looking-bot-token"))
 
 
 def test_env_overrides_processes_and_threads(make_settings):
-    pools = default_pools(make_settings(), names=["parsing"], environ={"POOL_PARSING_PROCESSES": "2", "POOL_PARSING_THREADS": "16", "POOL_PARSING_HEARTBEAT_TIMEOUT": "0"})
+    pools = default_pools(
+        make_settings(),
+        names=["parsing"],
+        environ={"POOL_PARSING_PROCESSES": "2", "POOL_PARSING_THREADS": "16", "POOL_PARSING_HEARTBEAT_TIMEOUT": "0"},
+    )
     (parsing,) = pools
-    assert parsing.processes == 2 and parsing.threads == 16 and parsing.argv[-1] == "16" and parsing.heartbeat_timeout == 0
+    assert (
+        parsing.processes == 2 and parsing.threads == 16 and parsing.argv[-1] == "16" and parsing.heartbeat_timeout == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,8 +98,20 @@ def test_pool_selection_from_flag_then_setting(make_settings):
 
 
 def test_policy_from_settings_and_its_validation(make_settings):
-    policy = policy_from_settings(make_settings(SUPERVISOR_POOL_MAX_RESTARTS="3", SUPERVISOR_POOL_RESTART_WINDOW="10", SUPERVISOR_BACKOFF_BASE_SECONDS="0.25"))
-    assert (policy.max_restarts, policy.restart_window, policy.backoff_base, policy.backoff_cap, policy.shutdown_deadline) == (3, 10.0, 0.25, 30.0, 25.0)
+    policy = policy_from_settings(
+        make_settings(
+            SUPERVISOR_POOL_MAX_RESTARTS="3",
+            SUPERVISOR_POOL_RESTART_WINDOW="10",
+            SUPERVISOR_BACKOFF_BASE_SECONDS="0.25",
+        )
+    )
+    assert (
+        policy.max_restarts,
+        policy.restart_window,
+        policy.backoff_base,
+        policy.backoff_cap,
+        policy.shutdown_deadline,
+    ) == (3, 10.0, 0.25, 30.0, 25.0)
     with pytest.raises(ConfigError, match="SUPERVISOR_POOL_MAX_RESTARTS"):
         policy_from_settings(make_settings(SUPERVISOR_POOL_MAX_RESTARTS="-1"))
     with pytest.raises(ConfigError, match="SUPERVISOR_BACKOFF_CAP_SECONDS"):
@@ -87,8 +126,12 @@ def test_policy_from_settings_and_its_validation(make_settings):
 
 def test_restart_types_follow_otp():
     assert RestartType.PERMANENT.should_restart(abnormal=False) and RestartType.PERMANENT.should_restart(abnormal=True)
-    assert not RestartType.TRANSIENT.should_restart(abnormal=False) and RestartType.TRANSIENT.should_restart(abnormal=True)
-    assert not RestartType.TEMPORARY.should_restart(abnormal=False) and not RestartType.TEMPORARY.should_restart(abnormal=True)
+    assert not RestartType.TRANSIENT.should_restart(abnormal=False) and RestartType.TRANSIENT.should_restart(
+        abnormal=True
+    )
+    assert not RestartType.TEMPORARY.should_restart(abnormal=False) and not RestartType.TEMPORARY.should_restart(
+        abnormal=True
+    )
 
 
 def test_worker_pools_stop_together_after_web_bot_and_clock(make_settings):
@@ -96,4 +139,10 @@ def test_worker_pools_stop_together_after_web_bot_and_clock(make_settings):
 
     pools = default_pools(make_settings(), names=up_pool_names(make_settings()))
     stages = [[pool.name for pool in stage] for stage in shutdown_stages(pools)]
-    assert stages == [["web"], ["bot"], ["clock"], ["notifications", "payouts", "rates", "parsing", "submission"], ["sandbox"]]
+    assert stages == [
+        ["web"],
+        ["bot"],
+        ["clock"],
+        ["notifications", "payouts", "rates", "parsing", "submission"],
+        ["sandbox"],
+    ]

@@ -22,14 +22,25 @@ from zenith.supervisor.status import is_fresh, queue_depths, read_redis_snapshot
 
 def _zenith_status(data_dir, *extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DATA_DIR": str(data_dir), "REDIS_URL": "", "BROKER_URL": ""}
-    return subprocess.run([sys.executable, "-m", "zenith", "status", *extra], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, "-m", "zenith", "status", *extra],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def test_status_file_and_zenith_status_follow_the_supervisor(supervisors):
     sup = supervisors.start([supervisors.pool("alpha", processes=2), supervisors.pool("beta", restart="transient")])
     alpha = [sup.wait_starts(f"alpha.{i}", 1, timeout=10)[0]["pid"] for i in range(2)]
     beta = sup.wait_starts("beta.0", 1, timeout=10)[0]["pid"]
-    wait_until(lambda: sup.status() and all(s["pid"] for p in sup.status()["pools"] for s in p["slots"]), timeout=5, what="status with pids")
+    wait_until(
+        lambda: sup.status() and all(s["pid"] for p in sup.status()["pools"] for s in p["slots"]),
+        timeout=5,
+        what="status with pids",
+    )
 
     status = sup.status()
     assert status["supervisor"]["pid"] == sup.process.pid and status["supervisor"]["state"] == "running"
@@ -40,7 +51,11 @@ def test_status_file_and_zenith_status_follow_the_supervisor(supervisors):
     assert all(s["state"] == "running" and s["uptime"] >= 0 and s["restarts"] == 0 for s in pools["alpha"]["slots"])
 
     os.kill(beta, signal.SIGKILL)
-    wait_until(lambda: {p["name"]: p for p in sup.status()["pools"]}["beta"]["restarts"] == 1, timeout=5, what="restart in status")
+    wait_until(
+        lambda: {p["name"]: p for p in sup.status()["pools"]}["beta"]["restarts"] == 1,
+        timeout=5,
+        what="restart in status",
+    )
 
     shown = _zenith_status(sup.data_dir)
     print(shown.stdout)
@@ -70,7 +85,12 @@ def test_old_snapshot_is_stale():
 async def test_snapshot_is_published_to_redis(tmp_path, redis_url, namespace):
     prefix = f"{namespace}:supervisor:"
     publisher = StatusPublisher(path=tmp_path / "s.json", redis_url=redis_url, redis_key=prefix + "worker.1", ttl=30)
-    snapshot = {"published_at": time.time(), "interval": 5, "supervisor": {"pid": 1, "host": "h", "state": "running"}, "pools": []}
+    snapshot = {
+        "published_at": time.time(),
+        "interval": 5,
+        "supervisor": {"pid": 1, "host": "h", "state": "running"},
+        "pools": [],
+    }
     try:
         await publisher.publish(snapshot)
         assert json.loads((tmp_path / "s.json").read_text()) == snapshot
@@ -92,8 +112,13 @@ def test_queue_depth_counts_ready_and_delayed_redis_messages(make_settings, redi
     broker = build_broker(settings, namespace=namespace)
     try:
         for n in range(3):
-            broker.enqueue(dramatiq.Message(queue_name="parsing", actor_name="check_videos", args=([n],), kwargs={}, options={}))
-        broker.enqueue(dramatiq.Message(queue_name="rates", actor_name="refresh_rates", args=(), kwargs={}, options={}), delay=60_000)
+            broker.enqueue(
+                dramatiq.Message(queue_name="parsing", actor_name="check_videos", args=([n],), kwargs={}, options={})
+            )
+        broker.enqueue(
+            dramatiq.Message(queue_name="rates", actor_name="refresh_rates", args=(), kwargs={}, options={}),
+            delay=60_000,
+        )
         depths, note = queue_depths(settings, namespace=namespace)
         assert note is None
         assert depths == {queue: {"parsing": 3, "rates": 1}.get(queue, 0) for queue in QUEUES}
@@ -111,5 +136,7 @@ def test_queue_depth_from_rabbitmq(make_settings):
 
 
 def test_queue_depth_unknown_without_a_broker(make_settings):
-    assert queue_depths(make_settings(REDIS_URL="redis://127.0.0.1:1/0"))[1].startswith("queue depths unknown: Redis unreachable")
+    assert queue_depths(make_settings(REDIS_URL="redis://127.0.0.1:1/0"))[1].startswith(
+        "queue depths unknown: Redis unreachable"
+    )
     assert queue_depths(make_settings())[1] == "queue depths unknown: no BROKER_URL or REDIS_URL"

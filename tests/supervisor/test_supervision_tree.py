@@ -26,7 +26,9 @@ def _pools(sup) -> dict[str, dict]:
 
 def _zenith_status(data_dir) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DATA_DIR": str(data_dir), "REDIS_URL": "", "BROKER_URL": ""}
-    return subprocess.run([sys.executable, "-m", "zenith", "status"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, "-m", "zenith", "status"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
 
 
 def _kill_running(sup, pool: str, processes: int) -> int:
@@ -63,9 +65,18 @@ def test_kill_storm_on_one_pool_fails_that_pool_only(supervisors):
     print(f"storm pool failed {failed_after:.1f} s into a 1 s SIGKILL storm ({kills} kills)")
     failed = _events(sup, "pool_failed")
     assert [e["pool"] for e in failed] == ["storm"] and failed[0]["level"] == "ERROR"
-    wait_until(lambda: _pools(sup)["storm"]["state"] == "failed" and all(s["state"] == "failed" for s in _pools(sup)["storm"]["slots"]), timeout=10, what="storm pool shown failed")
+    wait_until(
+        lambda: (
+            _pools(sup)["storm"]["state"] == "failed"
+            and all(s["state"] == "failed" for s in _pools(sup)["storm"]["slots"])
+        ),
+        timeout=10,
+        what="storm pool shown failed",
+    )
     storm_pids = {start["pid"] for i in range(2) for start in sup.starts(f"storm.{i}")}
-    wait_until(lambda: not [pid for pid in storm_pids if pid_alive(pid)], timeout=10, what="every storm process stopped")
+    wait_until(
+        lambda: not [pid for pid in storm_pids if pid_alive(pid)], timeout=10, what="every storm process stopped"
+    )
     starts_at_failure = sum(len(sup.starts(f"storm.{i}")) for i in range(2))
     # The budget: 6 restarts, then the 7th death fails the pool (a restart still in its
     # backoff wait at that moment is cancelled).
@@ -76,7 +87,9 @@ def test_kill_storm_on_one_pool_fails_that_pool_only(supervisors):
     assert sum(len(sup.starts(f"storm.{i}")) for i in range(2)) == starts_at_failure  # it stays down
     # The other pools never noticed: same processes, alive, no restart, supervisor running.
     assert sup.process.poll() is None
-    assert [sup.starts(f"steady.{i}") for i in range(2)] == [[steady[0]], [steady[1]]] and sup.starts("other.0") == [other]
+    assert [sup.starts(f"steady.{i}") for i in range(2)] == [[steady[0]], [steady[1]]] and sup.starts("other.0") == [
+        other
+    ]
     assert all(pid_alive(start["pid"]) for start in (*steady, other))
     pools = _pools(sup)
     assert pools["steady"]["state"] == pools["other"]["state"] == "running" and pools["steady"]["restarts"] == 0
@@ -107,7 +120,10 @@ def test_failed_critical_pool_stops_everything_with_exit_1(supervisors):
     assert [e["pool"] for e in _events(sup, "critical_pool_failed")] == ["vital"]
     assert not pid_alive(serving["pid"])
     status = sup.status()
-    assert status["supervisor"]["state"] == "failed" and "critical pool vital failed" in status["supervisor"]["stop_reason"]
+    assert (
+        status["supervisor"]["state"] == "failed"
+        and "critical pool vital failed" in status["supervisor"]["stop_reason"]
+    )
 
 
 def test_supervisor_exits_1_when_no_pool_is_left_running(supervisors):
@@ -148,7 +164,11 @@ def test_backoff_of_a_pool_healthy_for_a_while_is_reset_while_it_runs(supervisor
     # later crash is restarted after the first delay again.
     marker = supervisors.root / "crash-count"
     sup = supervisors.start(
-        [supervisors.pool("flaky", args=("--exit-after", "0.1", "--code", "1", "--crashes-file", str(marker), "--crashes", "3"))],
+        [
+            supervisors.pool(
+                "flaky", args=("--exit-after", "0.1", "--code", "1", "--crashes-file", str(marker), "--crashes", "3")
+            )
+        ],
         backoff_base=0.2,
         backoff_cap=10.0,
         # well above a loaded machine's interpreter start-up, so the quick crashes
@@ -158,7 +178,11 @@ def test_backoff_of_a_pool_healthy_for_a_while_is_reset_while_it_runs(supervisor
     )
     sup.wait_starts("flaky.0", 4, timeout=20)
     wait_until(lambda: _events(sup, "process_healthy"), timeout=10, what="the process declared healthy")
-    wait_until(lambda: _pools(sup)["flaky"]["slots"][0]["backoff"]["failures"] == 0, timeout=5, what="status shows the backoff reset")
+    wait_until(
+        lambda: _pools(sup)["flaky"]["slots"][0]["backoff"]["failures"] == 0,
+        timeout=5,
+        what="status shows the backoff reset",
+    )
     delays = [e["delay"] for e in _events(sup, "process_restart_scheduled")]
     assert len(delays) == 3 and delays[2] > delays[0]  # it had grown
     os.kill(sup.starts("flaky.0")[-1]["pid"], signal.SIGKILL)

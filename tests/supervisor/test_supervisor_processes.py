@@ -29,7 +29,11 @@ def test_sigkilled_child_is_back_within_seconds(supervisors):
     print(f"killed child replaced after {back_after:.3f} s")
     assert second["pid"] != first["pid"]
     assert back_after < 2.0
-    wait_until(lambda: _slot(sup, "alpha")["restarts"] == 1 and _slot(sup, "alpha")["state"] == "running", timeout=5, what="status shows the restart")
+    wait_until(
+        lambda: _slot(sup, "alpha")["restarts"] == 1 and _slot(sup, "alpha")["state"] == "running",
+        timeout=5,
+        what="status shows the restart",
+    )
     assert _slot(sup, "alpha")["last_exit"]["reason"] == "killed by SIGKILL"
     assert sup.starts("beta.0") == [beta] and pid_alive(beta["pid"])  # one_for_one: beta untouched
 
@@ -45,7 +49,11 @@ def test_normal_exit_of_temporary_and_transient_is_not_restarted(supervisors):
         ]
     )
     sup.wait_starts("transcrash.0", 2, timeout=10)
-    wait_until(lambda: _slot(sup, "trans")["state"] == "finished" and _slot(sup, "temp")["state"] == "finished", timeout=5, what="finished states")
+    wait_until(
+        lambda: _slot(sup, "trans")["state"] == "finished" and _slot(sup, "temp")["state"] == "finished",
+        timeout=5,
+        what="finished states",
+    )
     time.sleep(1.0)
     assert len(sup.starts("temp.0")) == 1
     assert len(sup.starts("trans.0")) == 1
@@ -88,7 +96,10 @@ def test_crash_loop_backs_off_then_the_pool_alone_fails(supervisors):
 
 def test_hung_child_is_killed_and_restarted(supervisors):
     sup = supervisors.start(
-        [supervisors.pool("hanger", heartbeat_timeout=1.0, args=("--beat", "0.1", "--hang-after", "0.5")), supervisors.pool("fine", heartbeat_timeout=1.0)]
+        [
+            supervisors.pool("hanger", heartbeat_timeout=1.0, args=("--beat", "0.1", "--hang-after", "0.5")),
+            supervisors.pool("fine", heartbeat_timeout=1.0),
+        ]
     )
     first = sup.wait_starts("hanger.0", 1, timeout=10)[0]
     second = sup.wait_starts("hanger.0", 2, timeout=10)[1]
@@ -96,7 +107,11 @@ def test_hung_child_is_killed_and_restarted(supervisors):
     assert not pid_alive(first["pid"])
     hung = _events(sup, "process_hung")
     assert hung and hung[0]["child_pid"] == first["pid"]
-    wait_until(lambda: _slot(sup, "hanger")["last_exit"] and _slot(sup, "hanger")["last_exit"]["reason"] == "hung", timeout=5, what="exit reason hung")
+    wait_until(
+        lambda: _slot(sup, "hanger")["last_exit"] and _slot(sup, "hanger")["last_exit"]["reason"] == "hung",
+        timeout=5,
+        what="exit reason hung",
+    )
     assert len(sup.starts("fine.0")) == 1  # beating children are left alone
 
 
@@ -123,7 +138,10 @@ def test_sigterm_twice_stops_everything_in_reverse_order(supervisors):
 
 
 def test_child_ignoring_sigterm_is_killed_at_the_deadline(supervisors):
-    sup = supervisors.start([supervisors.pool("polite"), supervisors.pool("stubborn", stop_grace=30.0, args=("--ignore-term",))], shutdown_deadline=2.0)
+    sup = supervisors.start(
+        [supervisors.pool("polite"), supervisors.pool("stubborn", stop_grace=30.0, args=("--ignore-term",))],
+        shutdown_deadline=2.0,
+    )
     stubborn = sup.wait_starts("stubborn.0", 1, timeout=10)[0]
     polite = sup.wait_starts("polite.0", 1, timeout=10)[0]
     began = time.monotonic()

@@ -13,10 +13,6 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from zenith.telemetry.dramatiq_middleware import install_telemetry_middleware
-from zenith.telemetry.metrics import ZenithMetrics
-from zenith.messaging.broker import build_broker
-from zenith.telemetry.tracing import setup_tracing, shutdown_tracing
 from tests.bot.conftest import (  # noqa: F401 -- fixtures, reused as they are
     bot_env,
     bot_settings,
@@ -29,6 +25,10 @@ from tests.bot.conftest import (  # noqa: F401 -- fixtures, reused as they are
     sandbox,
     worker,
 )
+from zenith.messaging.broker import build_broker
+from zenith.telemetry.dramatiq_middleware import install_telemetry_middleware
+from zenith.telemetry.metrics import ZenithMetrics
+from zenith.telemetry.tracing import setup_tracing, shutdown_tracing
 
 
 @pytest.fixture

@@ -46,7 +46,9 @@ def test_chain_with_async_retry_is_one_correctly_parented_trace(span_exporter, t
         actor_b.send(video_id)
 
     actor_a = dramatiq.actor(step_a, broker=traced_broker, queue_name="qa", actor_name="step_a")
-    actor_b = dramatiq.actor(step_b, broker=traced_broker, queue_name="qb", actor_name="step_b", min_backoff=10, max_backoff=50)
+    actor_b = dramatiq.actor(
+        step_b, broker=traced_broker, queue_name="qb", actor_name="step_b", min_backoff=10, max_backoff=50
+    )
     actor_c = dramatiq.actor(step_c, broker=traced_broker, queue_name="qc", actor_name="step_c")
     run_worker(worker_threads=2)
 
@@ -130,7 +132,9 @@ def test_message_sent_in_new_trace_block_is_a_linked_root(span_exporter, traced_
     assert linked.context.trace_id != tick.get_span_context().trace_id
     assert [trace.format_trace_id(link.context.trace_id) for link in linked.links] == [first_trace]
     assert chained.parent.span_id == tick.get_span_context().span_id
-    assert message.options[CARRIER_OPTION]["traceparent"].split("-")[1] == trace.format_trace_id(linked.context.trace_id)
+    assert message.options[CARRIER_OPTION]["traceparent"].split("-")[1] == trace.format_trace_id(
+        linked.context.trace_id
+    )
 
 
 def test_tracing_off_leaves_messages_untouched(traced_broker):

@@ -15,7 +15,14 @@ from opentelemetry import trace
 from zenith.telemetry.attributes import hashed_user_id, user_attributes, video_attributes
 from zenith.telemetry.links import InvalidTraceId, link_to_trace, start_linked_root_span
 from zenith.telemetry.logs import setup_logging
-from zenith.telemetry.metrics import METRICS_REGISTRY_KEY, MetricsServerError, ZenithMetrics, metrics_handler, metrics_port_for, start_metrics_server
+from zenith.telemetry.metrics import (
+    METRICS_REGISTRY_KEY,
+    MetricsServerError,
+    ZenithMetrics,
+    metrics_handler,
+    metrics_port_for,
+    start_metrics_server,
+)
 from zenith.telemetry.tracing import service_name, tracer
 
 BOT_TOKEN = "7001234567:AAHk2B3c4D5e6F7g8H9i0JkLmNoPqRsTuVw"
@@ -27,7 +34,11 @@ def log_lines(make_settings):
     stream = io.StringIO()
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
-    setup_logging(make_settings(TELEGRAM_BOT_TOKEN=BOT_TOKEN, YOUTUBE_API_KEY="AIzaSyD-secret-key-value"), role="worker-test", stream=stream)
+    setup_logging(
+        make_settings(TELEGRAM_BOT_TOKEN=BOT_TOKEN, YOUTUBE_API_KEY="AIzaSyD-secret-key-value"),
+        role="worker-test",
+        stream=stream,
+    )
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])
@@ -37,7 +48,12 @@ def test_log_lines_are_json_with_trace_ids_and_masked_secrets(log_lines, span_ex
     log = logging.getLogger("zenith.test")
     log.info("outside any span")
     with tracer().start_as_current_span("work") as span:
-        log.warning("calling https://api.telegram.org/bot%s/getMe key=%s", BOT_TOKEN, "AIzaSyD-secret-key-value", extra={"video_id": 42, "url": f"x{OTHER_TOKEN_SHAPE}"})
+        log.warning(
+            "calling https://api.telegram.org/bot%s/getMe key=%s",
+            BOT_TOKEN,
+            "AIzaSyD-secret-key-value",
+            extra={"video_id": 42, "url": f"x{OTHER_TOKEN_SHAPE}"},
+        )
         try:
             raise ValueError(f"bad token {BOT_TOKEN}")
         except ValueError:
@@ -154,11 +170,16 @@ def test_secrets_are_masked_as_whole_tokens_never_inside_words():
     assert masker.mask("cryptopay-token-abcdef-2 and cryptopay-token-abcdef") == "***-2 and ***"
 
 
-@pytest.mark.parametrize("variable", ["TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET", "YOUTUBE_API_KEY", "CRYPTO_PAY_TOKEN", "TELEMETRY_USER_ID_SALT"])
+@pytest.mark.parametrize(
+    "variable",
+    ["TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET", "YOUTUBE_API_KEY", "CRYPTO_PAY_TOKEN", "TELEMETRY_USER_ID_SALT"],
+)
 def test_a_secret_shorter_than_the_minimum_stops_start_up_naming_the_variable(make_settings, variable):
     from zenith.config import MIN_SECRET_LENGTH, ConfigError
 
-    with pytest.raises(ConfigError, match=rf"^{variable} is too short \(3 characters\): a secret needs at least {MIN_SECRET_LENGTH}"):
+    with pytest.raises(
+        ConfigError, match=rf"^{variable} is too short \(3 characters\): a secret needs at least {MIN_SECRET_LENGTH}"
+    ):
         make_settings(**{variable: "exc"})
     assert make_settings(**{variable: "e" * MIN_SECRET_LENGTH}).secrets() == ["e" * MIN_SECRET_LENGTH]
     assert make_settings(**{variable: ""}).secrets() == []

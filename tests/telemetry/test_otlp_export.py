@@ -9,7 +9,10 @@ from pathlib import Path
 
 import dramatiq
 from aiohttp import web
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 
 from zenith.telemetry.tracing import tracer
 
@@ -25,13 +28,17 @@ def _attributes(key_values) -> dict:
     return values
 
 
-async def test_worker_process_exports_spans_with_resource_and_parent(traced_broker, namespace, redis_url, span_exporter, aiohttp_client_factory):
+async def test_worker_process_exports_spans_with_resource_and_parent(
+    traced_broker, namespace, redis_url, span_exporter, aiohttp_client_factory
+):
     requests: list[ExportTraceServiceRequest] = []
 
     async def receive(request: web.Request) -> web.Response:
         assert request.content_type == "application/x-protobuf"
         requests.append(ExportTraceServiceRequest.FromString(await request.read()))
-        return web.Response(body=ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf")
+        return web.Response(
+            body=ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf"
+        )
 
     app = web.Application()
     app.router.add_post("/v1/traces", receive)
@@ -48,8 +55,12 @@ async def test_worker_process_exports_spans_with_resource_and_parent(traced_brok
             "OTEL_EXPORTER_OTLP_ENDPOINT": base_url,
         }
         process = await asyncio.create_subprocess_exec(
-            sys.executable, str(WORKER_SCRIPT), cwd=REPO_ROOT, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            str(WORKER_SCRIPT),
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         try:
             _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)

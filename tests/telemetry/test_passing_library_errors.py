@@ -20,7 +20,9 @@ def test_failed_update_fetch_is_a_warning_and_other_errors_stay_errors(make_sett
         setup_logging(make_settings(), role="bot", stream=stream)
         setup_logging(make_settings(), role="bot", stream=stream)  # twice: one filter, not two
         # exactly what aiogram's polling loop logs when getUpdates fails
-        loggers.dispatcher.error("Failed to fetch updates - %s: %s", "TelegramNetworkError", "HTTP Client says - ClientConnectorError")
+        loggers.dispatcher.error(
+            "Failed to fetch updates - %s: %s", "TelegramNetworkError", "HTTP Client says - ClientConnectorError"
+        )
         loggers.dispatcher.error("Cause exception while process update id=%d by bot id=%d", 1, 2)
     finally:
         root.handlers[:] = saved[0]

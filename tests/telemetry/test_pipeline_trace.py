@@ -86,7 +86,12 @@ async def _gold_creator_with_channel(state, pool, uid: int, channel_id: str):
         user = await users.find_by_telegram_id(conn, uid)
         await users.set_tier(conn, user_id=user.id, tier="gold")
         account = await accounts.create_pending(
-            conn, user_id=user.id, platform="youtube", handle=channel_id.lower(), verification_code="ZM-ABCDEFGH", external_id=channel_id
+            conn,
+            user_id=user.id,
+            platform="youtube",
+            handle=channel_id.lower(),
+            verification_code="ZM-ABCDEFGH",
+            external_id=channel_id,
         )
         await accounts.mark_verified(conn, account_id=account.id, external_id=channel_id)
     return user
@@ -138,12 +143,22 @@ async def test_submission_is_one_trace_through_every_hop_and_a_recheck_is_a_link
     def credit_notice_sent(spans):
         # the approval and credit notices' deliveries that called the Bot API have ended,
         # and with them every span before (a busy chat's first delivery only re-enqueues)
-        sending = {s.parent.span_id for s in spans if s.parent is not None and s.kind == SpanKind.CLIENT and "sendMessage" in _url(s)}
-        return any(s.name == "ledger.credit" for s in spans) and sum(
-            1
+        sending = {
+            s.parent.span_id
             for s in spans
-            if s.name == "process notifications" and s.attributes.get(VIDEO_ID) == video.id and s.context.span_id in sending
-        ) >= 2
+            if s.parent is not None and s.kind == SpanKind.CLIENT and "sendMessage" in _url(s)
+        }
+        return (
+            any(s.name == "ledger.credit" for s in spans)
+            and sum(
+                1
+                for s in spans
+                if s.name == "process notifications"
+                and s.attributes.get(VIDEO_ID) == video.id
+                and s.context.span_id in sending
+            )
+            >= 2
+        )
 
     spans = await _finished_spans(pipeline_spans, credit_notice_sent)
     (submit_link,) = [s for s in spans if s.name == "submit link"]
@@ -158,11 +173,18 @@ async def test_submission_is_one_trace_through_every_hop_and_a_recheck_is_a_link
     assert send_submission.kind == SpanKind.PRODUCER
     process_submission = _one_child(in_trace, send_submission, "process submission")
     assert process_submission.kind == SpanKind.CONSUMER
-    assert process_submission.attributes[VIDEO_ID] == video.id and process_submission.attributes["zenith.platform"] == "youtube"
+    assert (
+        process_submission.attributes[VIDEO_ID] == video.id
+        and process_submission.attributes["zenith.platform"] == "youtube"
+    )
 
     # the retry inside it: two videos.list calls, the first answered 500
     youtube_calls = sorted(
-        (s for s in _children(in_trace, process_submission) if s.kind == SpanKind.CLIENT and "/youtube/v3/videos" in _url(s)),
+        (
+            s
+            for s in _children(in_trace, process_submission)
+            if s.kind == SpanKind.CLIENT and "/youtube/v3/videos" in _url(s)
+        ),
         key=lambda s: s.start_time,
     )
     assert [_status_code(s) for s in youtube_calls] == [500, 200]
@@ -174,7 +196,10 @@ async def test_submission_is_one_trace_through_every_hop_and_a_recheck_is_a_link
     check_video = _one_child(in_trace, process_parsing, "check video")
     ledger_credit = _one_child(in_trace, check_video, "ledger.credit")
     assert ledger_credit.attributes["zenith.credited"] == "1300.00"
-    assert any(s.attributes.get("db.system") == "postgresql" or "db.statement" in s.attributes for s in _children(in_trace, ledger_credit))
+    assert any(
+        s.attributes.get("db.system") == "postgresql" or "db.statement" in s.attributes
+        for s in _children(in_trace, ledger_credit)
+    )
     send_notice = _one_child(in_trace, check_video, "send notifications")
     assert send_notice.start_time >= ledger_credit.end_time
     process_notice = _one_child(in_trace, send_notice, "process notifications")
@@ -186,7 +211,16 @@ async def test_submission_is_one_trace_through_every_hop_and_a_recheck_is_a_link
     _one_child(in_trace, approved_notice, "process notifications")
 
     # every span about the video carries its id -- instrumented SQL, Redis and HTTP spans too
-    about_video = [process_submission, send_parsing, process_parsing, check_video, ledger_credit, send_notice, process_notice, bot_api_call]
+    about_video = [
+        process_submission,
+        send_parsing,
+        process_parsing,
+        check_video,
+        ledger_credit,
+        send_notice,
+        process_notice,
+        bot_api_call,
+    ]
     about_video += [s for s in in_trace if _is_below(in_trace, s, process_parsing)]
     for span in about_video:
         assert span.attributes.get(VIDEO_ID) == video.id, span.name
@@ -208,7 +242,9 @@ async def test_submission_is_one_trace_through_every_hop_and_a_recheck_is_a_link
     lines = json_log_lines()
     assert not [line for line in lines if str(uid) in json.dumps(line)]
     assert any(line["message"] == "submission queued" and line["trace_id"] == _hex(trace_id) for line in lines)
-    (processed,) = [line for line in lines if line.get("event") == "video_processed" and line["trace_id"] == _hex(trace_id)]
+    (processed,) = [
+        line for line in lines if line.get("event") == "video_processed" and line["trace_id"] == _hex(trace_id)
+    ]
     assert processed["level"] == "INFO" and processed["video_id"] == video.id and processed["platform"] == "youtube"
     assert processed["views"] == 20_000 and processed["earnings"] == "1300.00" and processed["processing_time"] > 0
 
@@ -239,8 +275,16 @@ async def test_submission_is_one_trace_through_every_hop_and_a_recheck_is_a_link
     output = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "zenith", "trace", str(video.id)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "DATABASE_URL": database_url, "JAEGER_UI_URL": "http://jaeger:16686"},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(REPO_ROOT),
+            "DATABASE_URL": database_url,
+            "JAEGER_UI_URL": "http://jaeger:16686",
+        },
     )
     assert output.returncode == 0, output.stderr
     lines = output.stdout.splitlines()

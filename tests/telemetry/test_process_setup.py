@@ -27,7 +27,16 @@ def test_worker_roles_name_the_queues_or_all():
 def test_each_role_and_process_has_its_own_metrics_port():
     ports = {
         role_metrics_port(9100, role=role, process_index=index)
-        for role in ("bot", "clock", "worker-all", "worker-submission", "worker-parsing", "worker-rates", "worker-payouts", "worker-notifications")
+        for role in (
+            "bot",
+            "clock",
+            "worker-all",
+            "worker-submission",
+            "worker-parsing",
+            "worker-rates",
+            "worker-payouts",
+            "worker-notifications",
+        )
         for index in range(3)
     }
     assert len(ports) == 24
@@ -63,8 +72,14 @@ def test_serve_role_metrics_serves_and_a_taken_port_is_logged_not_raised(make_se
 
 
 def test_http_span_urls_lose_query_strings_and_bot_tokens():
-    assert span_url("https://www.googleapis.com/youtube/v3/videos?key=AIzaSECRET&id=x") == "https://www.googleapis.com/youtube/v3/videos"
-    assert span_url("https://api.telegram.org/bot123456:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ/sendMessage") == "https://api.telegram.org/bot***/sendMessage"
+    assert (
+        span_url("https://www.googleapis.com/youtube/v3/videos?key=AIzaSECRET&id=x")
+        == "https://www.googleapis.com/youtube/v3/videos"
+    )
+    assert (
+        span_url("https://api.telegram.org/bot123456:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ/sendMessage")
+        == "https://api.telegram.org/bot***/sendMessage"
+    )
     assert span_url("https://user:pw@pay.crypt.bot/api/transfer") == "https://pay.crypt.bot/api/transfer"
     assert span_url("https://www.tiktok.com/@bottle/video/7") == "https://www.tiktok.com/@bottle/video/7"
 
@@ -77,15 +92,22 @@ def test_log_lines_show_dramatiq_messages_without_their_arguments():
     logger.addHandler(handler)
     logger.propagate = False
     try:
-        message = dramatiq.Message(queue_name="submission", actor_name="submit_video", args=(5, "https://youtu.be/x", "1234567:42:0"), kwargs={}, options={})
+        message = dramatiq.Message(
+            queue_name="submission",
+            actor_name="submit_video",
+            args=(5, "https://youtu.be/x", "1234567:42:0"),
+            kwargs={},
+            options={},
+        )
         logger.error("Failed to process message %s with unhandled exception.", message)
         logger.error("Received args=%r kwargs=%r.", (5, "1234567:42:0"), {})
         logger.error("plain %s and %d", "text", 3)
     finally:
         logger.removeHandler(handler)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert lines[0]["message"] == f"Failed to process message submit_video[{message.message_id}] with unhandled exception."
+    assert (
+        lines[0]["message"] == f"Failed to process message submit_video[{message.message_id}] with unhandled exception."
+    )
     assert lines[1]["message"] == "Received args=(...) kwargs=(...)."
     assert lines[2]["message"] == "plain text and 3"
     assert "1234567" not in stream.getvalue()
-

@@ -62,11 +62,14 @@ def test_ratio_sampling_keeps_about_the_ratio_of_roots_and_whole_traces(traced):
     assert {s.context.trace_id for s in spans if s.name == "child"} == kept_traces
 
 
-@pytest.mark.parametrize("environ", [
-    {"OTEL_TRACES_SAMPLER": "sometimes"},
-    {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1.5"},
-    {"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "ten percent"},
-])
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"OTEL_TRACES_SAMPLER": "sometimes"},
+        {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1.5"},
+        {"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "ten percent"},
+    ],
+)
 def test_a_bad_sampler_setting_is_an_error_not_a_silent_default(environ):
     with pytest.raises(SamplerConfigError):
         configured_sampler(environ)
@@ -77,7 +80,9 @@ def test_orphan_client_spans_and_empty_statements_are_not_recorded(traced):
     with tracer().start_as_current_span("orphan", kind=SpanKind.CLIENT):
         pass
     with tracer().start_as_current_span("work"):
-        with tracer().start_as_current_span("zenith_probe", kind=SpanKind.CLIENT):  # psycopg's name for conn.execute("")
+        with tracer().start_as_current_span(
+            "zenith_probe", kind=SpanKind.CLIENT
+        ):  # psycopg's name for conn.execute("")
             pass
         with tracer().start_as_current_span("SELECT", kind=SpanKind.CLIENT):
             pass
@@ -117,9 +122,19 @@ def test_batch_export_defaults_and_the_standard_variables_override_them():
         "export_timeout_millis": BSP_DEFAULTS["OTEL_BSP_EXPORT_TIMEOUT"],
     }
     assert BSP_DEFAULTS["OTEL_BSP_MAX_QUEUE_SIZE"] > 2048  # the SDK's default drops spans at ~16 per video
-    options = batch_processor_options({"OTEL_BSP_MAX_QUEUE_SIZE": "4096", "OTEL_BSP_SCHEDULE_DELAY": "500", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "256"})
-    assert (options["max_queue_size"], options["schedule_delay_millis"], options["max_export_batch_size"]) == (4096, 500, 256)
-    for bad in ({"OTEL_BSP_MAX_QUEUE_SIZE": "lots"}, {"OTEL_BSP_SCHEDULE_DELAY": "0"}, {"OTEL_BSP_MAX_QUEUE_SIZE": "100"}):
+    options = batch_processor_options(
+        {"OTEL_BSP_MAX_QUEUE_SIZE": "4096", "OTEL_BSP_SCHEDULE_DELAY": "500", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "256"}
+    )
+    assert (options["max_queue_size"], options["schedule_delay_millis"], options["max_export_batch_size"]) == (
+        4096,
+        500,
+        256,
+    )
+    for bad in (
+        {"OTEL_BSP_MAX_QUEUE_SIZE": "lots"},
+        {"OTEL_BSP_SCHEDULE_DELAY": "0"},
+        {"OTEL_BSP_MAX_QUEUE_SIZE": "100"},
+    ):
         with pytest.raises(BatchSettingsError):
             batch_processor_options(bad)
 

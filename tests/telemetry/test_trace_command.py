@@ -15,8 +15,8 @@ import pytest
 from tests.conftest import create_database, drop_database
 from zenith.storage.migrate import apply_migrations
 from zenith.telemetry.trace_command import search_url, trace_report
-from zenith.telemetry.video_traces import record_video_trace
 from zenith.telemetry.tracing import tracer
+from zenith.telemetry.video_traces import record_video_trace
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIRST = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -45,7 +45,9 @@ def video_id(database_url):
         ).fetchone()[0]
 
 
-async def test_recheck_traces_are_recorded_once_and_listed_after_the_first(database_url, video_id, span_exporter, make_settings):
+async def test_recheck_traces_are_recorded_once_and_listed_after_the_first(
+    database_url, video_id, span_exporter, make_settings
+):
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         with tracer().start_as_current_span("recheck video") as span:
             recheck = await record_video_trace(conn, video_id=video_id)
@@ -76,10 +78,29 @@ def test_search_link_is_url_encoded_tag_query():
 
 
 def test_cli_prints_links_and_fails_for_unknown_video(database_url, video_id):
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "DATABASE_URL": database_url, "JAEGER_UI_URL": "http://j:16686"}
-    found = subprocess.run([sys.executable, "-m", "zenith", "trace", str(video_id)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO_ROOT),
+        "DATABASE_URL": database_url,
+        "JAEGER_UI_URL": "http://j:16686",
+    }
+    found = subprocess.run(
+        [sys.executable, "-m", "zenith", "trace", str(video_id)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert found.returncode == 0, found.stderr
     assert f"http://j:16686/trace/{FIRST}" in found.stdout
-    missing = subprocess.run([sys.executable, "-m", "zenith", "trace", "999999999"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        [sys.executable, "-m", "zenith", "trace", "999999999"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode == 1
     assert "no video with id 999999999" in missing.stderr

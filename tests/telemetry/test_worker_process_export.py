@@ -19,7 +19,10 @@ import uuid
 from pathlib import Path
 
 from aiohttp import web
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 
 from tests.bot.conftest import new_telegram_id, wait_until
 from zenith.messaging.contract import CHECK_VIDEOS, send
@@ -55,11 +58,22 @@ async def _approved_video(pool, youtube) -> videos.Video:
         user = await users.get_or_create(conn, telegram_id=new_telegram_id(), language="en")
         user = await users.set_tier(conn, user_id=user.id, tier="gold")
         account = await accounts.create_pending(
-            conn, user_id=user.id, platform="youtube", handle=channel_id.lower(), verification_code="ZM-ABCDEFGH", external_id=channel_id
+            conn,
+            user_id=user.id,
+            platform="youtube",
+            handle=channel_id.lower(),
+            verification_code="ZM-ABCDEFGH",
+            external_id=channel_id,
         )
         video, _ = await videos.insert(
-            conn, platform="youtube", external_id=external_id, user_id=user.id, url=f"https://www.youtube.com/watch?v={external_id}",
-            request_id=uuid.uuid4().hex, account_id=account.id, status="approved",
+            conn,
+            platform="youtube",
+            external_id=external_id,
+            user_id=user.id,
+            url=f"https://www.youtube.com/watch?v={external_id}",
+            request_id=uuid.uuid4().hex,
+            account_id=account.id,
+            status="approved",
         )
     return video
 
@@ -73,7 +87,9 @@ async def test_worker_process_exports_on_sigterm_and_logs_json_with_the_trace_id
 
     async def receive(request: web.Request) -> web.Response:
         requests.append(ExportTraceServiceRequest.FromString(await request.read()))
-        return web.Response(body=ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf")
+        return web.Response(
+            body=ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf"
+        )
 
     app = web.Application()
     app.router.add_post("/v1/traces", receive)
@@ -92,8 +108,18 @@ async def test_worker_process_exports_on_sigterm_and_logs_json_with_the_trace_id
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver_url,
         }
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "zenith", "worker", "--queues", "parsing", "--threads", "2",
-            cwd=REPO_ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "zenith",
+            "worker",
+            "--queues",
+            "parsing",
+            "--threads",
+            "2",
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         stderr_task = asyncio.create_task(process.stderr.read())
         try:
@@ -142,5 +168,7 @@ async def test_worker_process_exports_on_sigterm_and_logs_json_with_the_trace_id
     assert {entry["role"] for entry in entries} == {"worker-parsing"}
     checked_line = next(entry for entry in entries if entry.get("event") == "video_processed")
     assert checked_line["trace_id"] == f"{trace_id:032x}" and checked_line["video_id"] == video.id
-    assert any(entry["logger"].startswith("dramatiq") for entry in entries)  # Dramatiq's own logging goes through it too
+    assert any(
+        entry["logger"].startswith("dramatiq") for entry in entries
+    )  # Dramatiq's own logging goes through it too
     assert youtube.state.api_key not in stderr

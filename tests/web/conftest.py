@@ -10,11 +10,6 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
-from zenith.domain.api_keys import Scope
-from zenith.messaging.broker import build_broker
-from zenith.storage import api_keys
-from zenith.web.app import build_service_app
-
 from tests.actors.conftest import (  # noqa: F401  (fixtures)
     actor_env,
     cleanup_namespace,
@@ -27,6 +22,10 @@ from tests.actors.conftest import (  # noqa: F401  (fixtures)
     running_worker,
     sandbox,
 )
+from zenith.domain.api_keys import Scope
+from zenith.messaging.broker import build_broker
+from zenith.storage import api_keys
+from zenith.web.app import build_service_app
 
 
 @dataclass
@@ -49,7 +48,9 @@ class Api:
 
 @pytest.fixture
 def api_settings(make_settings, database_url, redis_url, cleanup_namespace):
-    return make_settings(DATABASE_URL=database_url, REDIS_URL=redis_url, REDIS_NAMESPACE=cleanup_namespace, DEFAULT_LANGUAGE="en")
+    return make_settings(
+        DATABASE_URL=database_url, REDIS_URL=redis_url, REDIS_NAMESPACE=cleanup_namespace, DEFAULT_LANGUAGE="en"
+    )
 
 
 @pytest.fixture

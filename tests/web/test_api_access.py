@@ -8,9 +8,9 @@ import json
 
 from yarl import URL
 
+from tests.bot.conftest import queued
 from zenith.domain.api_keys import Scope
 from zenith.storage.db import fetch_one
-from tests.bot.conftest import queued
 
 
 async def _get(api, path: str, key: str | None = None, **headers):
@@ -106,7 +106,9 @@ async def test_the_rate_limit_is_per_key(api, make_user):
 async def test_requests_are_let_through_when_the_rate_limit_store_is_down(serve_api, api_settings, make_user):
     from redis.asyncio import Redis
 
-    dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5, socket_timeout=0.5)  # nothing listens there
+    dead = Redis.from_url(
+        "redis://127.0.0.1:1/0", socket_connect_timeout=0.5, socket_timeout=0.5
+    )  # nothing listens there
     api = await serve_api(api_settings, redis=dead)
     creator = await make_user()
     key = await api.key(Scope.READ, rate_limit=1)
@@ -123,11 +125,21 @@ async def test_malformed_and_oversized_bodies(api, make_user, api_settings):
     for raw in (b"{not json", b'{"url": "https://youtu.be/dQw4w9WgXcQ"', b"\xff\xfe\x00", b""):
         status, body, _ = await _post(api, path, key, data=raw, headers=dict(json_type))
         assert (status, _code(body)) == (400, "malformed_json"), raw
-    for value in ([], "a string", 42, None, {"url": 5}, {"link": "https://youtu.be/dQw4w9WgXcQ"}, {"url": "https://youtu.be/dQw4w9WgXcQ", "extra": 1}):
+    for value in (
+        [],
+        "a string",
+        42,
+        None,
+        {"url": 5},
+        {"link": "https://youtu.be/dQw4w9WgXcQ"},
+        {"url": "https://youtu.be/dQw4w9WgXcQ", "extra": 1},
+    ):
         status, body, _ = await _post(api, path, key, data=json.dumps(value), headers=dict(json_type))
         assert (status, _code(body)) == (422, "invalid_request"), value
         assert body["error"]["details"]
-    status, body, _ = await _post(api, path, key, data=b"url=https://youtu.be/x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, body, _ = await _post(
+        api, path, key, data=b"url=https://youtu.be/x", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert (status, _code(body)) == (415, "unsupported_media_type")
 
     limit = api_settings.api_max_body_bytes
@@ -164,11 +176,18 @@ async def test_injection_and_traversal_strings_change_nothing(api, make_user, po
         "/api/v1/creators/99999999999999999999999/stats",
     ]
     for path in hostile_paths:
-        async with api.client.get(URL(api.base + path, encoded=True), headers={"Authorization": f"Bearer {key}"}) as response:
+        async with api.client.get(
+            URL(api.base + path, encoded=True), headers={"Authorization": f"Bearer {key}"}
+        ) as response:
             body = await response.json()
             assert response.status in (404, 422), (path, response.status)
             assert _code(body) in ("not_found", "invalid_request"), path
-    for url in ("https://youtu.be/x'; DROP TABLE videos; --", "https://www.youtube.com/watch?v=../../etc/passwd", "file:///etc/passwd", "javascript:alert(1)"):
+    for url in (
+        "https://youtu.be/x'; DROP TABLE videos; --",
+        "https://www.youtube.com/watch?v=../../etc/passwd",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+    ):
         status, body, _ = await _post(api, f"/api/v1/creators/{creator.id}/videos", key, json={"url": url})
         assert (status, _code(body)) in ((422, "invalid_link"), (422, "invalid_request")), url
     async with pool.connection() as conn:
@@ -180,7 +199,9 @@ async def test_unknown_paths_and_methods_answer_json(api):
     key = await api.key(Scope.ADMIN)
     status, body, _ = await _get(api, "/api/v1/nothing/here", key)
     assert (status, _code(body)) == (404, "not_found")
-    async with api.client.delete(api.base + "/api/v1/admin/moderation", headers={"Authorization": f"Bearer {key}"}) as response:
+    async with api.client.delete(
+        api.base + "/api/v1/admin/moderation", headers={"Authorization": f"Bearer {key}"}
+    ) as response:
         body = await response.json()
         assert response.status == 405 and _code(body) == "method_not_allowed"
         assert "GET" in response.headers["Allow"]
@@ -188,7 +209,9 @@ async def test_unknown_paths_and_methods_answer_json(api):
 
 async def test_messages_follow_accept_language(api, make_user):
     creator = await make_user()
-    status, body, _ = await _get(api, f"/api/v1/creators/{creator.id}/stats", **{"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"})
+    status, body, _ = await _get(
+        api, f"/api/v1/creators/{creator.id}/stats", **{"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"}
+    )
     assert status == 401 and body["error"]["message"].startswith("Передайте API-ключ")
     status, body, _ = await _get(api, f"/api/v1/creators/{creator.id}/stats", **{"Accept-Language": "en-GB"})
     assert body["error"]["message"].startswith("Send your API key")

@@ -20,7 +20,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def _zenith(database_url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run([sys.executable, "-m", "zenith.cli", "apikey", *args], env=env, capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "zenith.cli", "apikey", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+    )
 
 
 async def test_only_the_hash_is_stored_and_revoking_is_final(pool):
@@ -49,7 +56,12 @@ def test_the_command_creates_lists_and_revokes(database_url):
 
     listed = _zenith(database_url, "list", "--json")
     (row,) = [row for row in json.loads(listed.stdout) if row["key_id"] == key_id]
-    assert (row["name"], row["scope"], row["rate_limit_per_minute"], row["revoked_at"]) == ("Partner CLI", "submit", 42, None)
+    assert (row["name"], row["scope"], row["rate_limit_per_minute"], row["revoked_at"]) == (
+        "Partner CLI",
+        "submit",
+        42,
+        None,
+    )
     assert plaintext not in listed.stdout and plaintext not in _zenith(database_url, "list").stdout
 
     assert _zenith(database_url, "revoke", key_id).returncode == 0

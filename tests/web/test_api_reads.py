@@ -33,7 +33,9 @@ async def _committed(api_settings, pool, user_id: int) -> None:
     the creator's cached stats. These tests write through storage directly, so they do it here."""
     redis = Redis.from_url(api_settings.redis_url)
     try:
-        assert await CreatorReads(pool=pool, redis=redis, prefix=f"{api_settings.redis_namespace}:cache:").invalidate(user_id)
+        assert await CreatorReads(pool=pool, redis=redis, prefix=f"{api_settings.redis_namespace}:cache:").invalidate(
+            user_id
+        )
     finally:
         await redis.aclose()
 
@@ -41,8 +43,13 @@ async def _committed(api_settings, pool, user_id: int) -> None:
 async def _video(pool, user_id: int, *, status: str = "pending_moderation") -> videos.Video:
     async with unit_of_work(pool) as conn:
         video, _ = await videos.insert(
-            conn, platform="youtube", external_id="r" + uuid.uuid4().hex[:10], user_id=user_id,
-            url="https://www.youtube.com/watch?v=reads", request_id=uuid.uuid4().hex, status=status,
+            conn,
+            platform="youtube",
+            external_id="r" + uuid.uuid4().hex[:10],
+            user_id=user_id,
+            url="https://www.youtube.com/watch?v=reads",
+            request_id=uuid.uuid4().hex,
+            status=status,
         )
     return video
 
@@ -51,7 +58,15 @@ async def test_stats_follow_every_credit_and_the_payout(api, api_settings, pool,
     creator = await make_user()
     key = await api.key(Scope.READ)
     path = f"/api/v1/creators/{creator.id}/stats"
-    zero = {"videos": 0, "views": 0, "earned": "0.00", "held": "0.00", "available": "0.00", "reserved": "0.00", "paid_out": "0.00"}
+    zero = {
+        "videos": 0,
+        "views": 0,
+        "earned": "0.00",
+        "held": "0.00",
+        "available": "0.00",
+        "reserved": "0.00",
+        "paid_out": "0.00",
+    }
     assert await _get(api, key, path) == {"creator_id": creator.id, **zero}
 
     await _credit(pool, creator.id, "700.10")
@@ -73,7 +88,12 @@ async def test_stats_follow_every_credit_and_the_payout(api, api_settings, pool,
             await payouts.transition(conn, payout_id=payout.id, to_status=status)
     await _committed(api_settings, pool, creator.id)
     stats = await _get(api, key, path)
-    assert (stats["earned"], stats["available"], stats["reserved"], stats["paid_out"]) == ("700.11", "200.11", "0.00", "500.00")
+    assert (stats["earned"], stats["available"], stats["reserved"], stats["paid_out"]) == (
+        "700.11",
+        "200.11",
+        "0.00",
+        "500.00",
+    )
 
     listed = await _get(api, key, f"/api/v1/creators/{creator.id}/payouts")
     assert [(p["id"], p["status"], p["amount_rub"]) for p in listed["items"]] == [(payout.id, "paid", "500.00")]
@@ -122,22 +142,53 @@ async def test_campaigns_are_listed_with_their_spend(api, pool, make_user):
 
     creator = await make_user()
     async with unit_of_work(pool) as conn:
-        campaign = await campaigns.create(conn, name=f"Brand {uuid.uuid4().hex[:6]}", terms=CampaignTerms(rate_per_1000=Decimal("150"), min_views=0, required_tags=("#brand",)), status=CampaignStatus.OPEN)
-        await campaigns.fund(conn, campaign_id=campaign.id, amount=Decimal("1000.00"), idempotency_key=f"fund:{campaign.id}")
+        campaign = await campaigns.create(
+            conn,
+            name=f"Brand {uuid.uuid4().hex[:6]}",
+            terms=CampaignTerms(rate_per_1000=Decimal("150"), min_views=0, required_tags=("#brand",)),
+            status=CampaignStatus.OPEN,
+        )
+        await campaigns.fund(
+            conn, campaign_id=campaign.id, amount=Decimal("1000.00"), idempotency_key=f"fund:{campaign.id}"
+        )
         video, _ = await videos.insert(
-            conn, platform="tiktok", external_id="7" + str(uuid.uuid4().int)[:18], user_id=creator.id, url="https://www.tiktok.com/@a/video/1",
-            request_id=uuid.uuid4().hex, status="approved", campaign_id=campaign.id,
+            conn,
+            platform="tiktok",
+            external_id="7" + str(uuid.uuid4().int)[:18],
+            user_id=creator.id,
+            url="https://www.tiktok.com/@a/video/1",
+            request_id=uuid.uuid4().hex,
+            status="approved",
+            campaign_id=campaign.id,
         )
     async with unit_of_work(pool) as conn:
-        await checks.record_check(conn, video_id=video.id, views=2_000, likes=0, comments=0, taken_at=video.submitted_at,
-                                  earned_total=Decimal("300.00"), next_check_at=None)
+        await checks.record_check(
+            conn,
+            video_id=video.id,
+            views=2_000,
+            likes=0,
+            comments=0,
+            taken_at=video.submitted_at,
+            earned_total=Decimal("300.00"),
+            next_check_at=None,
+        )
     key = await api.key(Scope.READ)
     listed = await _get(api, key, "/api/v1/campaigns?limit=100")
     mine = next(item for item in listed["items"] if item["id"] == campaign.id)
     assert mine == {
-        "id": campaign.id, "name": campaign.name, "status": "open", "budgeted": True, "rate_per_1000": "150.00",
-        "platforms": ["instagram", "tiktok", "youtube"], "required_tags": ["#brand"],
-        "funded": "1000.00", "spent": "300.00", "remaining": "700.00", "videos": 1, "views": 2000, "cost_per_1000": "150.00",
+        "id": campaign.id,
+        "name": campaign.name,
+        "status": "open",
+        "budgeted": True,
+        "rate_per_1000": "150.00",
+        "platforms": ["instagram", "tiktok", "youtube"],
+        "required_tags": ["#brand"],
+        "funded": "1000.00",
+        "spent": "300.00",
+        "remaining": "700.00",
+        "videos": 1,
+        "views": 2000,
+        "cost_per_1000": "150.00",
     }
     default = next(item for item in listed["items"] if item["id"] == 1)
     assert (default["budgeted"], default["rate_per_1000"], default["remaining"]) == (False, None, "0.00")

@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import uuid
 
+from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 from zenith.domain.api_keys import Scope
 from zenith.storage.db import fetch_all
-
-from tests.actors.conftest import eventually, new_channel_id, new_youtube_id
 
 
 async def _videos_of(pool, user_id: int) -> list[dict]:
     async with pool.connection() as conn:
-        return await fetch_all(conn, "SELECT id, external_id, status, request_id FROM videos WHERE user_id = %s", (user_id,))
+        return await fetch_all(
+            conn, "SELECT id, external_id, status, request_id FROM videos WHERE user_id = %s", (user_id,)
+        )
 
 
 async def _submit(api, key: str, creator_id: int, body: dict):
-    async with api.client.post(f"{api.base}/api/v1/creators/{creator_id}/videos", json=body, headers={"Authorization": f"Bearer {key}"}) as response:
+    async with api.client.post(
+        f"{api.base}/api/v1/creators/{creator_id}/videos", json=body, headers={"Authorization": f"Bearer {key}"}
+    ) as response:
         return response.status, await response.json()
 
 
@@ -48,10 +51,17 @@ async def test_a_partner_submits_its_creators_video_and_not_someone_elses(
         # someone else's video: accepted for checking, then refused by the worker like a link sent to the bot
         status, body = await _submit(api, key, other.id, {"url": link})
         assert status == 202 and body["status"] == "queued"
-        refusal = await state.wait_for_message(other.telegram_id, contains="not from your verified accounts", timeout=20)
+        refusal = await state.wait_for_message(
+            other.telegram_id, contains="not from your verified accounts", timeout=20
+        )
         assert link in refusal.text or video_id in refusal.text
         refused = await _get(api, key, f"/api/v1/submissions/{body['request_id']}")
-        assert (refused["status"], refused["outcome"], refused["video_id"], refused["creator_id"]) == ("refused", "not_owner", None, other.id)
+        assert (refused["status"], refused["outcome"], refused["video_id"], refused["creator_id"]) == (
+            "refused",
+            "not_owner",
+            None,
+            other.id,
+        )
 
         # the owner's: the same idempotency key twice is one submission
         first = await _submit(api, key, owner.id, {"url": link, "idempotency_key": "order-77"})
@@ -86,9 +96,13 @@ async def test_a_partner_submits_its_creators_video_and_not_someone_elses(
 
 async def test_an_unknown_submission_is_not_found(api):
     key = await api.key(Scope.READ)
-    async with api.client.get(f"{api.base}/api/v1/submissions/api:{uuid.uuid4().hex}", headers={"Authorization": f"Bearer {key}"}) as response:
+    async with api.client.get(
+        f"{api.base}/api/v1/submissions/api:{uuid.uuid4().hex}", headers={"Authorization": f"Bearer {key}"}
+    ) as response:
         assert response.status == 404 and (await response.json())["error"]["code"] == "submission_not_found"
-    async with api.client.get(f"{api.base}/api/v1/submissions/a%20b'--", headers={"Authorization": f"Bearer {key}"}) as response:
+    async with api.client.get(
+        f"{api.base}/api/v1/submissions/a%20b'--", headers={"Authorization": f"Bearer {key}"}
+    ) as response:
         assert response.status == 422 and (await response.json())["error"]["code"] == "invalid_request"
 
 
@@ -107,7 +121,9 @@ async def test_refusals_the_api_gives_at_once(api, make_user, redis_url, cleanup
     status, body = await _submit(api, key, creator.id, {"url": "https://www.youtube.com/@somechannel"})
     assert (status, body["error"]["code"]) == (422, "invalid_link")
     assert body["error"]["details"] == [{"field": "body.url", "problem": "not_a_video"}]
-    assert body["error"]["message"] == "The link was refused: this is not a video link (a profile, channel or playlist)."
+    assert (
+        body["error"]["message"] == "The link was refused: this is not a video link (a profile, channel or playlist)."
+    )
     redis = Redis.from_url(redis_url)
     try:
         assert await queued(redis, cleanup_namespace, "submission") == []

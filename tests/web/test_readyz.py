@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from zenith.messaging.broker import build_broker
 from tests.conftest import TEST_RABBITMQ_URL
+from zenith.messaging.broker import build_broker
 
 
 async def _readyz(api) -> tuple[int, dict]:
@@ -33,9 +33,17 @@ async def test_not_ready_when_redis_does_not_answer(serve_api, api_settings):
 
 
 async def test_rabbitmq_broker_is_checked_by_connecting(serve_api, make_settings, api_settings):
-    settings = make_settings(**{"BROKER_URL": TEST_RABBITMQ_URL, "DATABASE_URL": api_settings.database_url, "REDIS_URL": api_settings.redis_url})
+    settings = make_settings(
+        **{
+            "BROKER_URL": TEST_RABBITMQ_URL,
+            "DATABASE_URL": api_settings.database_url,
+            "REDIS_URL": api_settings.redis_url,
+        }
+    )
     api = await serve_api(settings, broker=build_broker(settings))
     assert (await _readyz(api))[1]["broker"] == "ok"
-    wrong = make_settings(**{"BROKER_URL": "amqp://guest:guest@127.0.0.1:1/", "DATABASE_URL": api_settings.database_url})
+    wrong = make_settings(
+        **{"BROKER_URL": "amqp://guest:guest@127.0.0.1:1/", "DATABASE_URL": api_settings.database_url}
+    )
     api = await serve_api(wrong, broker=build_broker(wrong))
     assert await _readyz(api) == (503, {"status": "unavailable", "database": "ok", "redis": "ok", "broker": "down"})

@@ -34,7 +34,9 @@ async def ready_messages(broker: dramatiq.Broker, queue: str) -> int | None:
     try:
         return await asyncio.to_thread(_ready, broker, queue)
     except Exception as exc:
-        logger.info("depth of queue %s unknown (%s): lost work is re-sent without waiting for it", queue, type(exc).__name__)
+        logger.info(
+            "depth of queue %s unknown (%s): lost work is re-sent without waiting for it", queue, type(exc).__name__
+        )
         return None
 
 

@@ -54,7 +54,15 @@ from zenith.config import Settings, get_settings
 from zenith.domain.links import Platform
 from zenith.domain.payouts import PayoutStatus
 from zenith.domain.submissions import SubmissionStatus
-from zenith.messaging.contract import CHECK_VIDEOS, NOTIFICATIONS, PARSING, PROCESS_PAYOUT, REFRESH_RATES, SUBMISSION, SUBMIT_VIDEO
+from zenith.messaging.contract import (
+    CHECK_VIDEOS,
+    NOTIFICATIONS,
+    PARSING,
+    PROCESS_PAYOUT,
+    REFRESH_RATES,
+    SUBMISSION,
+    SUBMIT_VIDEO,
+)
 from zenith.storage import payouts, submissions, videos
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.links import InvalidTraceId, link_to_trace, new_trace_for_message
@@ -69,7 +77,9 @@ STUCK_PAYOUT_AFTER = timedelta(minutes=2)
 PAYOUT_NUDGE_SECONDS = 300
 PAYOUT_SCAN_LIMIT = 200
 OUTBOX_PURGE_SECONDS = 3600  # sent notices are purged at most this often (one clock wins)
-PAYOUTS_PAUSED = "CRYPTO_PAY_TOKEN is not set: payouts are paused (no rate refreshes, no payout re-sends) until it is configured"
+PAYOUTS_PAUSED = (
+    "CRYPTO_PAY_TOKEN is not set: payouts are paused (no rate refreshes, no payout re-sends) until it is configured"
+)
 
 
 def _links(batch: list[videos.Video]):
@@ -99,7 +109,11 @@ async def enqueue_due_checks(runtime: Runtime, now: datetime) -> int:
     pool = await runtime.db()
     stale_after = timedelta(seconds=float(runtime.settings.check_resend_seconds))
     # overdue claims behind a backlog are waiting, not lost: re-sending them would only add duplicates
-    claims = (videos.claim_due_checks,) if await has_backlog(runtime.broker, PARSING) else (videos.claim_due_checks, videos.claim_stale_checks)
+    claims = (
+        (videos.claim_due_checks,)
+        if await has_backlog(runtime.broker, PARSING)
+        else (videos.claim_due_checks, videos.claim_stale_checks)
+    )
     sent = 0
     for platform, size in BATCH_SIZE.items():
         for claim in claims:
@@ -132,14 +146,23 @@ async def resend_submissions(runtime: Runtime, now: datetime) -> int:
     for _ in range(MAX_BATCHES_PER_TICK):
         staged = []
         async with unit_of_work(pool) as conn:
-            claimed = await submissions.claim_overdue(conn, now=now, overdue_before=overdue_before, limit=SUBMISSION_BATCH_SIZE)
+            claimed = await submissions.claim_overdue(
+                conn, now=now, overdue_before=overdue_before, limit=SUBMISSION_BATCH_SIZE
+            )
             for submission in claimed:
                 if submission.resends > settings.submission_max_resends:
-                    await submissions.finish(conn, request_id=submission.request_id, status=SubmissionStatus.FAILED, outcome="lost")
-                    staged.append(await notice_outbox.stage(
-                        conn, user_id=submission.user_id, key="notify.video.submit_failed", params={"url": submission.url},
-                        dedup_key=f"submission:{submission.request_id}",
-                    ))
+                    await submissions.finish(
+                        conn, request_id=submission.request_id, status=SubmissionStatus.FAILED, outcome="lost"
+                    )
+                    staged.append(
+                        await notice_outbox.stage(
+                            conn,
+                            user_id=submission.user_id,
+                            key="notify.video.submit_failed",
+                            params={"url": submission.url},
+                            dedup_key=f"submission:{submission.request_id}",
+                        )
+                    )
                     continue
                 runtime.send(SUBMIT_VIDEO, submission.user_id, submission.url, submission.request_id)
                 resent += 1
@@ -154,7 +177,9 @@ async def resend_submissions(runtime: Runtime, now: datetime) -> int:
 async def refresh_rates_when_due(runtime: Runtime) -> bool:
     """Send refresh_rates if no clock did within RATE_REFRESH_SECONDS; True if sent."""
     redis = await runtime.redis()
-    if not await redis.set(runtime.key("clock", "rates-refreshed"), "1", nx=True, ex=max(1, runtime.settings.rate_refresh_seconds)):
+    if not await redis.set(
+        runtime.key("clock", "rates-refreshed"), "1", nx=True, ex=max(1, runtime.settings.rate_refresh_seconds)
+    ):
         return False
     runtime.send(REFRESH_RATES)
     return True
@@ -168,7 +193,11 @@ async def nudge_payouts(runtime: Runtime, now: datetime) -> int:
     async with pool.connection() as conn:
         stuck = await payouts.find_stuck_sending(conn, updated_before=cutoff, limit=PAYOUT_SCAN_LIMIT)
         for status in (PayoutStatus.APPROVED, PayoutStatus.REQUESTED):
-            stuck += [p for p in await payouts.list_by_status(conn, status=status, limit=PAYOUT_SCAN_LIMIT) if p.updated_at < cutoff]
+            stuck += [
+                p
+                for p in await payouts.list_by_status(conn, status=status, limit=PAYOUT_SCAN_LIMIT)
+                if p.updated_at < cutoff
+            ]
     nudged = 0
     for payout in stuck:
         if await redis.set(runtime.key("clock", "payout-nudged", payout.id), "1", nx=True, ex=PAYOUT_NUDGE_SECONDS):
@@ -266,7 +295,9 @@ def _run_clock(settings: Settings) -> None:
         stop = stop_on_signals()
         start_loop_heartbeat()  # only under the supervisor
         try:
-            await run_loop(runtime, stop=stop, interval=float(settings.clock_tick_seconds), gauges=GaugeSampler(runtime))
+            await run_loop(
+                runtime, stop=stop, interval=float(settings.clock_tick_seconds), gauges=GaugeSampler(runtime)
+            )
         finally:
             await runtime.close()
 

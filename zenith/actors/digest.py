@@ -50,7 +50,13 @@ async def send_daily_digests(runtime: Runtime, now: datetime) -> int:
             earned = await digests.earnings_since_last(conn, user_id=user_id, mark=mark, first_since=first_since)
             if not earned or not await digests.record(conn, user_id=user_id, day=day, mark=mark):
                 continue
-            staged = await outbox.add(conn, user_id=user_id, key="notify.digest.daily", params=_params(earned), dedup_key=f"digest:{user_id}:{day.isoformat()}")
+            staged = await outbox.add(
+                conn,
+                user_id=user_id,
+                key="notify.digest.daily",
+                params=_params(earned),
+                dedup_key=f"digest:{user_id}:{day.isoformat()}",
+            )
         await publish(runtime, [staged])
         sent += 1
     if len(due) < CREATORS_PER_TICK:

@@ -35,7 +35,13 @@ class GaugeSampler:
       active_users_every(float): Seconds between two counts of active users. Default 60.
     """
 
-    def __init__(self, runtime: Runtime, *, metrics: ZenithMetrics | None = None, active_users_every: float = ACTIVE_USERS_EVERY_SECONDS) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        metrics: ZenithMetrics | None = None,
+        active_users_every: float = ACTIVE_USERS_EVERY_SECONDS,
+    ) -> None:
         self.runtime = runtime
         self.metrics = metrics or get_metrics()
         self.active_users_every = active_users_every
@@ -58,7 +64,10 @@ class GaugeSampler:
         else:
             # the process's Redis pool: a new connection per tick added up to thousands per run
             try:
-                depths, note = await redis_queue_depths(await self.runtime.broker_redis(), namespace=self.runtime.namespace), None
+                depths, note = (
+                    await redis_queue_depths(await self.runtime.broker_redis(), namespace=self.runtime.namespace),
+                    None,
+                )
             except (RedisError, OSError) as exc:
                 depths, note = {}, f"queue depths unknown: Redis unreachable ({exc})"
         if note:

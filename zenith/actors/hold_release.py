@@ -34,12 +34,22 @@ async def release_quiet_holds(runtime: Runtime, now: datetime) -> int:
     creators: set[int] = set()
     async with unit_of_work(pool) as conn:
         for hold_id in await trust_holds.quiet_ones(conn, held_before=now - policy.hold_quiet, limit=RELEASE_BATCH):
-            hold = await trust_holds.decide(conn, hold_id=hold_id, decision=trust_holds.RELEASE, admin_id=SYSTEM_ADMIN_ID, reason=QUIET_REASON)
+            hold = await trust_holds.decide(
+                conn, hold_id=hold_id, decision=trust_holds.RELEASE, admin_id=SYSTEM_ADMIN_ID, reason=QUIET_REASON
+            )
             if hold is not None:
                 creators.add(hold.user_id)
                 video = await videos.get(conn, hold.video_id)
                 params = {"amount": str(hold.amount), "url": video.url}
-                staged.append(await outbox.add(conn, user_id=hold.user_id, key="notify.hold.released", params=params, dedup_key=f"hold:{hold.id}:released"))
+                staged.append(
+                    await outbox.add(
+                        conn,
+                        user_id=hold.user_id,
+                        key="notify.hold.released",
+                        params=params,
+                        dedup_key=f"hold:{hold.id}:released",
+                    )
+                )
     if creators:
         await runtime.creators_changed(*creators)  # held money moved to available: committed above
     if staged:

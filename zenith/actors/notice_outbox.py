@@ -63,7 +63,9 @@ async def publish(runtime: Runtime, entries: Iterable[outbox.OutboxEntry | None]
     Best effort: a failed enqueue is logged and left to the clock's relay (the notice
     is durable in the outbox), so the actor's own work is not retried for it.
     """
-    return await notices.publish(entries, send=lambda entry: _send(runtime, entry), connect=lambda: _connection(runtime))
+    return await notices.publish(
+        entries, send=lambda entry: _send(runtime, entry), connect=lambda: _connection(runtime)
+    )
 
 
 async def relay_unsent(
@@ -100,8 +102,12 @@ async def relay_unsent(
         failure: Exception | None = None
         async with unit_of_work(pool) as conn:
             claimed = await outbox.claim_unsent(
-                conn, created_before=now - grace, now=now, resend_after=resend_after if resend_unconfirmed else None,
-                max_relays=MAX_RELAYS, limit=batch_size,
+                conn,
+                created_before=now - grace,
+                now=now,
+                resend_after=resend_after if resend_unconfirmed else None,
+                max_relays=MAX_RELAYS,
+                limit=batch_size,
             )
             sent: list[int] = []
             for entry in claimed:
@@ -114,7 +120,9 @@ async def relay_unsent(
             await outbox.mark_relayed(conn, ids=sent, now=now)
         relayed += len(sent)
         if sent:
-            logger.warning("relayed %d notices not confirmed sent (sender died, or the broker lost the message)", len(sent))
+            logger.warning(
+                "relayed %d notices not confirmed sent (sender died, or the broker lost the message)", len(sent)
+            )
         if failure is not None:
             raise failure
         if len(claimed) < batch_size:
@@ -122,7 +130,9 @@ async def relay_unsent(
     return relayed
 
 
-async def purge_sent(runtime: Runtime, *, now: datetime, retention: timedelta = RETENTION, batch_size: int = PURGE_BATCH_SIZE) -> int:
+async def purge_sent(
+    runtime: Runtime, *, now: datetime, retention: timedelta = RETENTION, batch_size: int = PURGE_BATCH_SIZE
+) -> int:
     """Delete outbox rows sent more than ``retention`` ago, a batch at a time; returns how many."""
     pool = await runtime.db()
     purged = 0

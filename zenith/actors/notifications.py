@@ -80,7 +80,11 @@ def _localised(language: str, params: dict[str, Any]) -> dict[str, Any]:
         if name.endswith(LOCALISED_SUFFIX) and isinstance(value, str) and len(name) > len(LOCALISED_SUFFIX):
             rendered[name[: -len(LOCALISED_SUFFIX)]] = Markup(translate(language, value))
         elif name.endswith(ITEMS_SUFFIX) and isinstance(value, list) and len(name) > len(ITEMS_SUFFIX):
-            lines = [translate(language, item["key"], **item.get("params", {})) for item in value if isinstance(item, dict) and isinstance(item.get("key"), str)]
+            lines = [
+                translate(language, item["key"], **item.get("params", {}))
+                for item in value
+                if isinstance(item, dict) and isinstance(item.get("key"), str)
+            ]
             rendered[name[: -len(ITEMS_SUFFIX)]] = Markup("\n".join(lines))
     return rendered
 
@@ -117,7 +121,9 @@ async def _wait_for_permit(limiter: TelegramRateLimiter, chat_id: int) -> int:
         waited += wait_ms
 
 
-async def notify(user_id: int, key: str, params: dict | None = None, dedup_key: str | None = None, photo_path: str | None = None) -> None:
+async def notify(
+    user_id: int, key: str, params: dict | None = None, dedup_key: str | None = None, photo_path: str | None = None
+) -> None:
     """Send catalogue text ``key`` to user ``user_id`` (users.id), at most once per ``dedup_key``.
 
     Parameters:
@@ -150,7 +156,9 @@ async def notify(user_id: int, key: str, params: dict | None = None, dedup_key: 
 
     try:
         text = await _render(runtime, redis, language=user.language, key=key, params=params)
-        delivered = await _deliver(runtime, redis, user=user, key=key, params=params, dedup_key=dedup_key, photo_path=photo_path, text=text)
+        delivered = await _deliver(
+            runtime, redis, user=user, key=key, params=params, dedup_key=dedup_key, photo_path=photo_path, text=text
+        )
     except BroadcastTextMissing:
         logger.warning("user %s: broadcast %s expired before delivery", user_id, params.get("broadcast_id"))
         delivered = True  # nothing left to send; never retried
@@ -177,10 +185,22 @@ async def _confirm(runtime: Runtime, dedup_key: str | None) -> None:
         async with pool.connection() as conn:
             await outbox.confirm_sent(conn, dedup_key=dedup_key)
     except Exception:
-        logger.warning("notice %s delivered but not confirmed in the outbox; a relay will find it done", dedup_key, exc_info=True)
+        logger.warning(
+            "notice %s delivered but not confirmed in the outbox; a relay will find it done", dedup_key, exc_info=True
+        )
 
 
-async def _deliver(runtime: Runtime, redis, *, user: users.User, key: str, params: dict, dedup_key: str | None, photo_path: str | None, text: str) -> bool:
+async def _deliver(
+    runtime: Runtime,
+    redis,
+    *,
+    user: users.User,
+    key: str,
+    params: dict,
+    dedup_key: str | None,
+    photo_path: str | None,
+    text: str,
+) -> bool:
     """Send every part once within the limits. True: finished (sent, or never sendable);
     False: re-enqueued to carry on later."""
     parts = message_parts(text, with_photo=bool(photo_path))
@@ -231,7 +251,14 @@ async def _deliver(runtime: Runtime, redis, *, user: users.User, key: str, param
 
 def _send_page(runtime: Runtime, broadcast_id: str, user_ids: list[int]) -> None:
     for user_id in user_ids:
-        runtime.send(NOTIFY, user_id, BROADCAST_TEXT_KEY, {"broadcast_id": broadcast_id}, f"broadcast:{broadcast_id}:{user_id}", None)
+        runtime.send(
+            NOTIFY,
+            user_id,
+            BROADCAST_TEXT_KEY,
+            {"broadcast_id": broadcast_id},
+            f"broadcast:{broadcast_id}:{user_id}",
+            None,
+        )
 
 
 async def broadcast(broadcast_id: str, text: str) -> None:
@@ -258,6 +285,16 @@ async def broadcast(broadcast_id: str, text: str) -> None:
 
 
 ACTORS = (
-    ActorSpec(NOTIFY, notify, {"throws": (users.UserNotFound,), "max_retries": 8, "min_backoff": 2_000, "max_backoff": 300_000, "time_limit": 60_000}),
+    ActorSpec(
+        NOTIFY,
+        notify,
+        {
+            "throws": (users.UserNotFound,),
+            "max_retries": 8,
+            "min_backoff": 2_000,
+            "max_backoff": 300_000,
+            "time_limit": 60_000,
+        },
+    ),
     ActorSpec(BROADCAST, broadcast, {"max_retries": 5, "time_limit": 600_000}),
 )

@@ -61,8 +61,8 @@ from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import current_trace_id_hex, video_attributes
 from zenith.telemetry.metrics import get_metrics
 from zenith.telemetry.subject import tag_video
-from zenith.telemetry.video_traces import record_video_trace
 from zenith.telemetry.tracing import tracer
+from zenith.telemetry.video_traces import record_video_trace
 
 logger = logging.getLogger(__name__)
 
@@ -125,14 +125,18 @@ async def _check_videos(runtime: Runtime, video_ids: list[int], attempt: int, se
     async with pool.connection() as conn:
         found = await videos.get_many(conn, list(video_ids))
         # handled now: the clock counts a claim lost from here, not from when it was sent
-        await videos.postpone_checks(conn, video_ids=[video.id for video in found if video.check_enqueued_at], until=now)
+        await videos.postpone_checks(
+            conn, video_ids=[video.id for video in found if video.check_enqueued_at], until=now
+        )
     tracked = [video for video in found if is_tracked(video.status)]
     if len(found) == 1:
         tag_video(found[0].id, found[0].platform)
     by_platform: dict[str, list[videos.Video]] = defaultdict(list)
     for video in tracked:
         by_platform[video.platform].append(video)
-    await asyncio.gather(*(_check_platform(runtime, platform, batch, attempt, settled) for platform, batch in by_platform.items()))
+    await asyncio.gather(
+        *(_check_platform(runtime, platform, batch, attempt, settled) for platform, batch in by_platform.items())
+    )
 
 
 async def _resend(runtime: Runtime, ids: list[int], attempt: int, *, delay_ms: int) -> None:
@@ -141,13 +145,17 @@ async def _resend(runtime: Runtime, ids: list[int], attempt: int, *, delay_ms: i
     try:
         pool = await runtime.db()
         async with pool.connection() as conn:
-            await videos.postpone_checks(conn, video_ids=ids, until=datetime.now(timezone.utc) + timedelta(milliseconds=delay_ms))
+            await videos.postpone_checks(
+                conn, video_ids=ids, until=datetime.now(timezone.utc) + timedelta(milliseconds=delay_ms)
+            )
     except Exception:  # at worst the clock re-sends them early; the check is idempotent
         logger.warning("claims of %d videos not postponed", len(ids), exc_info=True)
     runtime.send(CHECK_VIDEOS, ids, attempt, delay_ms=delay_ms)
 
 
-async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Video], attempt: int, settled: set[int]) -> None:
+async def _check_platform(
+    runtime: Runtime, platform: str, batch: list[videos.Video], attempt: int, settled: set[int]
+) -> None:
     redis = await runtime.redis()
     ids = [video.id for video in batch]
     paused_ms = await platform_pause_ms(redis, prefix=runtime.namespace, platform=platform)
@@ -158,7 +166,9 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
     try:
         results = await fetch_stats(runtime, platform, [video.external_id for video in batch])
     except BlockedError as exc:
-        pause = await pause_platform(redis, prefix=runtime.namespace, platform=platform, until=exc.until, reason=str(exc))
+        pause = await pause_platform(
+            redis, prefix=runtime.namespace, platform=platform, until=exc.until, reason=str(exc)
+        )
         logger.warning("%s paused for %d s: %s", platform, pause // 1000, exc)
         get_metrics().platform_errors.labels(platform=platform, kind=type(exc).__name__).inc()
         await _resend(runtime, ids, attempt, delay_ms=pause)
@@ -187,10 +197,20 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
             tag_video(video.id, video.platform)  # this task's SQL spans and notifications carry it too
             async with gate:
                 try:
-                    done = await _settle(runtime, video, result, now=now, rules=(terms[video.campaign_id], schedule, window), owner=owners[video.user_id],
-                                         had_faults=video.id in faults, fetch_seconds=fetch_seconds)
+                    done = await _settle(
+                        runtime,
+                        video,
+                        result,
+                        now=now,
+                        rules=(terms[video.campaign_id], schedule, window),
+                        owner=owners[video.user_id],
+                        had_faults=video.id in faults,
+                        fetch_seconds=fetch_seconds,
+                    )
                 except Exception as exc:  # this video only: the others of the batch go on
-                    logger.warning("video %s: check not stored (%s: %s); retried later", video.id, type(exc).__name__, exc)
+                    logger.warning(
+                        "video %s: check not stored (%s: %s); retried later", video.id, type(exc).__name__, exc
+                    )
                     done = False
                 if done:
                     settled.add(video.id)
@@ -203,24 +223,46 @@ async def _check_platform(runtime: Runtime, platform: str, batch: list[videos.Vi
     if retry_later and attempt < MAX_RETRY_ATTEMPTS:
         await _resend(runtime, retry_later, attempt + 1, delay_ms=retry_delay_ms(attempt))
     elif retry_later:
-        logger.warning("%s: %d videos still failing after %d re-sends; left to the clock", platform, len(retry_later), attempt)
+        logger.warning(
+            "%s: %d videos still failing after %d re-sends; left to the clock", platform, len(retry_later), attempt
+        )
         await _tell_delayed(runtime, retry_later)
 
 
 async def _settle(
-    runtime: Runtime, video: videos.Video, result, *, now: datetime, rules: tuple, owner: users.User, had_faults: bool, fetch_seconds: float
+    runtime: Runtime,
+    video: videos.Video,
+    result,
+    *,
+    now: datetime,
+    rules: tuple,
+    owner: users.User,
+    had_faults: bool,
+    fetch_seconds: float,
 ) -> bool:
     """Act on one video's answer; True when this message is done with it, False to retry it later."""
     policy, schedule, window = rules
     settings = runtime.settings
     if isinstance(result, VideoStats):
         started = time.monotonic()
-        await _store(runtime, video, result, now=now, policy=policy, schedule=schedule, window=window, owner=owner, fetch_seconds=fetch_seconds)
+        await _store(
+            runtime,
+            video,
+            result,
+            now=now,
+            policy=policy,
+            schedule=schedule,
+            window=window,
+            owner=owner,
+            fetch_seconds=fetch_seconds,
+        )
         if had_faults:
             pool = await runtime.db()
             async with pool.connection() as conn:
                 await check_faults.clear(conn, video_id=video.id)
-        get_metrics().video_processing_seconds.labels(platform=video.platform).observe(fetch_seconds + time.monotonic() - started)
+        get_metrics().video_processing_seconds.labels(platform=video.platform).observe(
+            fetch_seconds + time.monotonic() - started
+        )
         return True
     if isinstance(result, PermanentError):
         await _missing(runtime, video, result, now=now)
@@ -229,13 +271,25 @@ async def _settle(
         pool = await runtime.db()
         async with unit_of_work(pool) as conn:
             count = await check_faults.record_unreadable(
-                conn, video_id=video.id, reason=str(result), raw_answer=result.raw, now=now, limit=settings.check_unreadable_limit
+                conn,
+                video_id=video.id,
+                reason=str(result),
+                raw_answer=result.raw,
+                now=now,
+                limit=settings.check_unreadable_limit,
             )
         get_metrics().platform_errors.labels(platform=video.platform, kind="unreadable").inc()
         if count is None:
-            logger.warning("video %s quarantined after %d unreadable answers: %s", video.id, settings.check_unreadable_limit, result)
+            logger.warning(
+                "video %s quarantined after %d unreadable answers: %s",
+                video.id,
+                settings.check_unreadable_limit,
+                result,
+            )
             return True
-        logger.info("video %s: unreadable answer %d of %d (%s)", video.id, count, settings.check_unreadable_limit, result)
+        logger.info(
+            "video %s: unreadable answer %d of %d (%s)", video.id, count, settings.check_unreadable_limit, result
+        )
     return False
 
 
@@ -245,13 +299,23 @@ async def _missing(runtime: Runtime, video: videos.Video, error: PermanentError,
     pool = await runtime.db()
     async with unit_of_work(pool) as conn:
         miss = await check_faults.record_missing(
-            conn, video_id=video.id, reason=error.reason, now=now,
-            gone_after_checks=settings.video_gone_after_checks, gone_after=timedelta(hours=float(settings.video_gone_after_hours)),
+            conn,
+            video_id=video.id,
+            reason=error.reason,
+            now=now,
+            gone_after_checks=settings.video_gone_after_checks,
+            gone_after=timedelta(hours=float(settings.video_gone_after_hours)),
         )
     if miss.gone:
         await _fail(runtime, video, error)
     else:
-        logger.info("video %s missing (%s), miss %d; checked again at %s", video.id, error.reason, miss.missing_checks, miss.next_check_at.isoformat())
+        logger.info(
+            "video %s missing (%s), miss %d; checked again at %s",
+            video.id,
+            error.reason,
+            miss.missing_checks,
+            miss.next_check_at.isoformat(),
+        )
 
 
 async def _tell_delayed(runtime: Runtime, video_ids: list[int]) -> None:
@@ -263,7 +327,14 @@ async def _tell_delayed(runtime: Runtime, video_ids: list[int]) -> None:
         day = datetime.now(timezone.utc).date().isoformat()
         for video in found:
             if is_tracked(video.status):
-                runtime.send(NOTIFY, video.user_id, "notify.video.check_delayed", {"url": video.url}, f"video:{video.id}:check-delayed:{day}", None)
+                runtime.send(
+                    NOTIFY,
+                    video.user_id,
+                    "notify.video.check_delayed",
+                    {"url": video.url},
+                    f"video:{video.id}:check-delayed:{day}",
+                    None,
+                )
     except Exception:
         logger.exception("could not tell the creators of videos %s that their check is delayed", video_ids[:10])
 
@@ -275,7 +346,9 @@ async def _users(runtime: Runtime, user_ids: set[int]) -> dict[int, users.User]:
         return {user_id: await users.get(conn, user_id) for user_id in user_ids}
 
 
-async def _campaign_policies(runtime: Runtime, campaign_ids: set[int], program: EarningsPolicy) -> dict[int, EarningsPolicy]:
+async def _campaign_policies(
+    runtime: Runtime, campaign_ids: set[int], program: EarningsPolicy
+) -> dict[int, EarningsPolicy]:
     """Each campaign's earnings rules (its rate, minimum and cap; else the program's), read once per batch."""
     pool = await runtime.db()
     async with pool.connection() as conn:
@@ -283,7 +356,18 @@ async def _campaign_policies(runtime: Runtime, campaign_ids: set[int], program: 
     return {campaign_id: earnings_policy(campaign.terms, program) for campaign_id, campaign in found.items()}
 
 
-async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, now: datetime, policy: EarningsPolicy, schedule: CheckSchedule, window: timedelta, owner: users.User, fetch_seconds: float) -> None:
+async def _store(
+    runtime: Runtime,
+    video: videos.Video,
+    stats: VideoStats,
+    *,
+    now: datetime,
+    policy: EarningsPolicy,
+    schedule: CheckSchedule,
+    window: timedelta,
+    owner: users.User,
+    fetch_seconds: float,
+) -> None:
     """Store one check, invalidate the creator's cached figures and log ``video_processed``
     (processing time: its share of the batch's platform call plus storing it)."""
     started = time.monotonic()
@@ -291,18 +375,30 @@ async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, no
     trust = trust_policy(runtime.settings)
     refused = refusal(stats, trust)
     if refused is not None:  # an answer that cannot be real is never money, not even clamped
-        next_at = next_check_at(schedule=schedule, submitted_at=video.submitted_at, now=now, tracking_window=window, views_per_hour=None)
+        next_at = next_check_at(
+            schedule=schedule, submitted_at=video.submitted_at, now=now, tracking_window=window, views_per_hour=None
+        )
         async with unit_of_work(pool) as conn:
             await record_refusal(conn, video=video, signal=refused, taken_at=now, next_check_at=next_at)
         return
     # a banned creator's videos earn nothing more: the total stays at what was credited
-    total = video.credited if owner.status == "banned" else earned_total(views=stats.views, platform=video.platform, tier=owner.tier, policy=policy)
+    total = (
+        video.credited
+        if owner.status == "banned"
+        else earned_total(views=stats.views, platform=video.platform, tier=owner.tier, policy=policy)
+    )
     speed = None
     if video.last_checked_at is not None and video.last_checked_at < now:
-        speed = growth_per_hour(views_before=video.views, checked_before=video.last_checked_at, views_now=stats.views, checked_now=now)
-    next_at = next_check_at(schedule=schedule, submitted_at=video.submitted_at, now=now, tracking_window=window, views_per_hour=speed)
+        speed = growth_per_hour(
+            views_before=video.views, checked_before=video.last_checked_at, views_now=stats.views, checked_now=now
+        )
+    next_at = next_check_at(
+        schedule=schedule, submitted_at=video.submitted_at, now=now, tracking_window=window, views_per_hour=speed
+    )
     async with unit_of_work(pool) as conn:
-        with tracer().start_as_current_span("ledger.credit", attributes=video_attributes(video.id, video.platform)) as span:
+        with tracer().start_as_current_span(
+            "ledger.credit", attributes=video_attributes(video.id, video.platform)
+        ) as span:
             result = await checks.record_check(
                 conn,
                 video_id=video.id,
@@ -316,7 +412,13 @@ async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, no
                 title=stats.title,
                 judge=growth_judge(trust, stats=stats, taken_at=now, tracking_window=window),
             )
-            span.set_attributes({"zenith.views": stats.views, "zenith.credited": str(result.credited_now), "zenith.check.replay": result.replay})
+            span.set_attributes(
+                {
+                    "zenith.views": stats.views,
+                    "zenith.credited": str(result.credited_now),
+                    "zenith.check.replay": result.replay,
+                }
+            )
         staged = await _stage_check_notices(conn, result, now=now, digest=runtime.settings.earnings_digest)
         if video.trace_id != current_trace_id_hex():
             # a check in a trace of its own (a re-check from the clock, a moderator's approval):
@@ -326,11 +428,22 @@ async def _store(runtime: Runtime, video: videos.Video, stats: VideoStats, *, no
     processing_seconds = fetch_seconds + time.monotonic() - started
     logger.info(
         "video processed: #%s on %s, %d views, earned %s (+%s), %.2f s",
-        video.id, video.platform, stats.views, result.video.credited, result.credited_now, processing_seconds,
+        video.id,
+        video.platform,
+        stats.views,
+        result.video.credited,
+        result.credited_now,
+        processing_seconds,
         extra={
-            "event": "video_processed", "video_id": video.id, "user_id": video.user_id, "platform": video.platform, "views": stats.views,
-            "earnings": str(result.video.credited), "credited_now": str(result.credited_now),
-            "processing_time": round(processing_seconds, 3), "replay": result.replay,
+            "event": "video_processed",
+            "video_id": video.id,
+            "user_id": video.user_id,
+            "platform": video.platform,
+            "views": stats.views,
+            "earnings": str(result.video.credited),
+            "credited_now": str(result.credited_now),
+            "processing_time": round(processing_seconds, 3),
+            "replay": result.replay,
         },
     )
     await publish(runtime, staged)
@@ -349,22 +462,58 @@ async def _stage_check_notices(conn, result: checks.CheckResult, *, now: datetim
         # with the daily digest on, only a video's first credit is announced at once
         in_digest = digest and await digests.is_enabled(conn, user_id=video.user_id)
         amount = await credit_notices.due_amount(
-            conn, video_id=video.id, credited_total=video.credited, credited_now=result.credited_now,
-            now=now, window=DIGEST_ONLY_WINDOW if in_digest else timedelta(seconds=CREDIT_NOTIFY_WINDOW_SECONDS),
+            conn,
+            video_id=video.id,
+            credited_total=video.credited,
+            credited_now=result.credited_now,
+            now=now,
+            window=DIGEST_ONLY_WINDOW if in_digest else timedelta(seconds=CREDIT_NOTIFY_WINDOW_SECONDS),
         )
         if amount is not None:
             params = {"amount": str(amount), "url": video.url, "views": video.views}
-            staged.append(await outbox.add(conn, user_id=video.user_id, key="notify.video.credited", params=params, dedup_key=f"credit:{video.id}:{result.snapshot.id}"))
+            staged.append(
+                await outbox.add(
+                    conn,
+                    user_id=video.user_id,
+                    key="notify.video.credited",
+                    params=params,
+                    dedup_key=f"credit:{video.id}:{result.snapshot.id}",
+                )
+            )
     if result.held_now > 0:
         params = {"amount": str(result.held_now), "url": video.url}
-        staged.append(await outbox.add(conn, user_id=video.user_id, key="notify.video.held", params=params, dedup_key=f"held:{video.id}:{result.snapshot.id}"))
+        staged.append(
+            await outbox.add(
+                conn,
+                user_id=video.user_id,
+                key="notify.video.held",
+                params=params,
+                dedup_key=f"held:{video.id}:{result.snapshot.id}",
+            )
+        )
     if video.status == VideoStatus.FINISHED:
         params = {"url": video.url, "earned": str(video.credited)}
-        staged.append(await outbox.add(conn, user_id=video.user_id, key="notify.video.finished", params=params, dedup_key=f"video:{video.id}:finished"))
+        staged.append(
+            await outbox.add(
+                conn,
+                user_id=video.user_id,
+                key="notify.video.finished",
+                params=params,
+                dedup_key=f"video:{video.id}:finished",
+            )
+        )
     if result.campaign_spent is not None:  # this credit took the last of the budget: everyone who joined hears it once
         campaign = result.campaign_spent
         for member in await campaigns.member_ids(conn, campaign.id):
-            staged.append(await outbox.add(conn, user_id=member, key="notify.campaign.spent", params={"campaign": campaign.name}, dedup_key=f"campaign:{campaign.id}:spent:{member}"))
+            staged.append(
+                await outbox.add(
+                    conn,
+                    user_id=member,
+                    key="notify.campaign.spent",
+                    params={"campaign": campaign.name},
+                    dedup_key=f"campaign:{campaign.id}:spent:{member}",
+                )
+            )
     return staged
 
 
@@ -372,14 +521,24 @@ async def _fail(runtime: Runtime, video: videos.Video, error: PermanentError) ->
     pool = await runtime.db()
     staged = None
     async with unit_of_work(pool) as conn:
-        changed = await videos.set_status(conn, video_id=video.id, status=VideoStatus.FAILED, reason=error.reason.lower(), from_statuses=(VideoStatus.APPROVED,))
+        changed = await videos.set_status(
+            conn,
+            video_id=video.id,
+            status=VideoStatus.FAILED,
+            reason=error.reason.lower(),
+            from_statuses=(VideoStatus.APPROVED,),
+        )
         if changed is not None:
-            staged = await outbox.add(conn, user_id=video.user_id, key="notify.video.not_found", params={"url": video.url}, dedup_key=f"video:{video.id}:failed")
+            staged = await outbox.add(
+                conn,
+                user_id=video.user_id,
+                key="notify.video.not_found",
+                params={"url": video.url},
+                dedup_key=f"video:{video.id}:failed",
+            )
     await runtime.creators_changed(video.user_id)  # the video's status changed: committed above
     get_metrics().platform_errors.labels(platform=video.platform, kind=error.reason).inc()
     await publish(runtime, [staged])
 
 
-ACTORS = (
-    ActorSpec(CHECK_VIDEOS, check_videos, {"max_retries": 5, "min_backoff": 10_000, "time_limit": 300_000}),
-)
+ACTORS = (ActorSpec(CHECK_VIDEOS, check_videos, {"max_retries": 5, "min_backoff": 10_000, "time_limit": 300_000}),)

@@ -32,7 +32,9 @@ class PassingFailure(dramatiq.Retry):
 
 def _as_retry(actor_name: str, exc: TransientError) -> PassingFailure:
     delay = int(exc.retry_after * 1000) if exc.retry_after else None  # None: the actor's backoff
-    logger.warning("%s: %s: %s; retried%s", actor_name, type(exc).__name__, exc, f" in {delay} ms" if delay else " with backoff")
+    logger.warning(
+        "%s: %s: %s; retried%s", actor_name, type(exc).__name__, exc, f" in {delay} ms" if delay else " with backoff"
+    )
     return PassingFailure(f"{type(exc).__name__}: {exc}", delay=delay)
 
 

@@ -102,7 +102,12 @@ def _notice(payout: payouts.Payout, step: str, params: dict) -> dict:
     common = {"payout_id": payout.id, "amount": str(payout.amount_rub), "asset": payout.asset}
     if payout.asset_amount is not None:
         common["asset_amount"] = str(payout.asset_amount)
-    return {"user_id": payout.user_id, "key": f"notify.payout.{step}", "params": {**common, **params}, "dedup_key": f"payout:{payout.id}:{step}"}
+    return {
+        "user_id": payout.user_id,
+        "key": f"notify.payout.{step}",
+        "params": {**common, **params},
+        "dedup_key": f"payout:{payout.id}:{step}",
+    }
 
 
 def _notify(runtime: Runtime, payout: payouts.Payout, step: str, params: dict) -> None:
@@ -148,7 +153,11 @@ def _hold_unconfigured(runtime: Runtime, payout: payouts.Payout) -> None:
     """No CRYPTO_PAY_TOKEN: a configuration state, not an error. The payout keeps its status
     (and its reservation), the creator is told once that payouts are unavailable; the
     clock brings held payouts back, and they go out once the token is configured."""
-    logger.warning("payout %s held in '%s': CRYPTO_PAY_TOKEN is not set, payouts are off until it is configured", payout.id, payout.status)
+    logger.warning(
+        "payout %s held in '%s': CRYPTO_PAY_TOKEN is not set, payouts are off until it is configured",
+        payout.id,
+        payout.status,
+    )
     _notify(runtime, payout, "unavailable", {})
 
 
@@ -166,7 +175,9 @@ async def _auto_approve(runtime: Runtime, payout: payouts.Payout) -> payouts.Pay
     pool = await runtime.db()
     async with pool.connection() as conn:
         user = await users.get(conn, payout.user_id)
-        if user.status != "active" or needs_admin_approval(tier=user.tier, amount_rub=payout.amount_rub, gold_limit=runtime.settings.gold_auto_payout_limit_rub):
+        if user.status != "active" or needs_admin_approval(
+            tier=user.tier, amount_rub=payout.amount_rub, gold_limit=runtime.settings.gold_auto_payout_limit_rub
+        ):
             return None
         trust = trust_policy(runtime.settings)
         risk = await trust_signals.creator_risk(conn, user.id, rules=trust.risk, window=trust.risk_window)
@@ -174,8 +185,12 @@ async def _auto_approve(runtime: Runtime, payout: payouts.Payout) -> payouts.Pay
             logger.info("payout %s of gold user %s waits for an admin: risk score %s", payout.id, user.id, risk.score)
             return None
         approved = await payouts.transition(
-            conn, payout_id=payout.id, to_status=PayoutStatus.APPROVED, from_statuses=(PayoutStatus.REQUESTED,),
-            decided_by=SYSTEM_ADMIN_ID, decision_reason="gold tier, under the automatic limit",
+            conn,
+            payout_id=payout.id,
+            to_status=PayoutStatus.APPROVED,
+            from_statuses=(PayoutStatus.REQUESTED,),
+            decided_by=SYSTEM_ADMIN_ID,
+            decision_reason="gold tier, under the automatic limit",
         )
         if approved is not None:
             get_metrics().payouts.labels(status=PayoutStatus.APPROVED).inc()
@@ -185,7 +200,9 @@ async def _auto_approve(runtime: Runtime, payout: payouts.Payout) -> payouts.Pay
 async def _start_sending(runtime: Runtime, payout: payouts.Payout) -> payouts.Payout | None:
     """Fix the amounts at a fresh rate and commit 'sending'; None when the payout must wait."""
     try:
-        rate = await current_rate(runtime, asset=payout.asset, max_age=timedelta(seconds=runtime.settings.rate_max_age_seconds))
+        rate = await current_rate(
+            runtime, asset=payout.asset, max_age=timedelta(seconds=runtime.settings.rate_max_age_seconds)
+        )
     except RateStale as exc:
         logger.info("payout %s waits for a fresh rate: %s", payout.id, exc)
         runtime.send(REFRESH_RATES)
@@ -195,7 +212,13 @@ async def _start_sending(runtime: Runtime, payout: payouts.Payout) -> payouts.Pa
     pool = await runtime.db()
     if asset_amount <= 0:
         async with pool.connection() as conn:
-            failed = await payouts.transition(conn, payout_id=payout.id, to_status=PayoutStatus.FAILED, from_statuses=(PayoutStatus.APPROVED,), failure_reason="AMOUNT_TOO_SMALL")
+            failed = await payouts.transition(
+                conn,
+                payout_id=payout.id,
+                to_status=PayoutStatus.FAILED,
+                from_statuses=(PayoutStatus.APPROVED,),
+                failure_reason="AMOUNT_TOO_SMALL",
+            )
         await runtime.creators_changed(payout.user_id)  # the release committed (now or in an earlier delivery)
         if failed is not None:
             await _tell_failed(runtime, failed, "AMOUNT_TOO_SMALL")
@@ -203,8 +226,13 @@ async def _start_sending(runtime: Runtime, payout: payouts.Payout) -> payouts.Pa
     # 'sending' and its "approved" notice commit together, before the transfer
     async with unit_of_work(pool) as conn:
         sending = await payouts.transition(
-            conn, payout_id=payout.id, to_status=PayoutStatus.SENDING, from_statuses=(PayoutStatus.APPROVED,),
-            asset_amount=asset_amount, rate=rate.rate, rate_fetched_at=rate.fetched_at,
+            conn,
+            payout_id=payout.id,
+            to_status=PayoutStatus.SENDING,
+            from_statuses=(PayoutStatus.APPROVED,),
+            asset_amount=asset_amount,
+            rate=rate.rate,
+            rate_fetched_at=rate.fetched_at,
         )
         if sending is None:  # another delivery moved it first; it carries on from there
             return None
@@ -227,7 +255,10 @@ async def _send(runtime: Runtime, payout: payouts.Payout, *, reconcile_first: bo
         user = await users.get(conn, payout.user_id)
     try:
         transfer = await client.transfer(
-            user_id=user.telegram_id, asset=payout.asset, amount=payout.asset_amount, spend_id=payout.spend_id,
+            user_id=user.telegram_id,
+            asset=payout.asset,
+            amount=payout.asset_amount,
+            spend_id=payout.spend_id,
             comment=f"ZenithMedia payout #{payout.id}",
         )
     except SpendIdAlreadyUsedError:
@@ -243,7 +274,13 @@ async def _send(runtime: Runtime, payout: payouts.Payout, *, reconcile_first: bo
             await _wait_for_funds(runtime, payout)
             return
         async with pool.connection() as conn:
-            failed = await payouts.transition(conn, payout_id=payout.id, to_status=PayoutStatus.FAILED, from_statuses=(PayoutStatus.SENDING,), failure_reason=exc.name or str(exc))
+            failed = await payouts.transition(
+                conn,
+                payout_id=payout.id,
+                to_status=PayoutStatus.FAILED,
+                from_statuses=(PayoutStatus.SENDING,),
+                failure_reason=exc.name or str(exc),
+            )
         await runtime.creators_changed(payout.user_id)
         if failed is not None:
             await _tell_failed(runtime, failed, exc.name)
@@ -268,27 +305,51 @@ async def _wait_for_funds(runtime: Runtime, payout: payouts.Payout) -> None:
         if first:
             staged += await _stage_wallet_alert(runtime, conn, waiting)
     get_metrics().payouts.labels(status="waiting_for_funds").inc()
-    logger.warning("payout %s waits: the Crypto Pay wallet is short of %s (INSUFFICIENT_FUNDS); it is sent once getBalance shows the funds", payout.id, payout.asset)
+    logger.warning(
+        "payout %s waits: the Crypto Pay wallet is short of %s (INSUFFICIENT_FUNDS); it is sent once getBalance shows the funds",
+        payout.id,
+        payout.asset,
+    )
     await publish(runtime, staged)
 
 
 async def _stage_wallet_alert(runtime: Runtime, conn, payout: payouts.Payout) -> list:
     """One alert per admin that the wallet ran dry, named by the first payout left waiting."""
-    logger.error("Crypto Pay wallet is short of %s: payout %s and any after it wait until the app's wallet is funded", payout.asset, payout.id)
+    logger.error(
+        "Crypto Pay wallet is short of %s: payout %s and any after it wait until the app's wallet is funded",
+        payout.asset,
+        payout.id,
+    )
     staged = []
     for telegram_id in sorted(runtime.settings.admin_ids):
         admin = await users.find_by_telegram_id(conn, telegram_id)
         if admin is None:  # never opened the bot: the error line above is all it gets
             continue
-        params = {"payout_id": payout.id, "asset": payout.asset, "asset_amount": str(payout.asset_amount or 0), "amount": str(payout.amount_rub)}
-        staged.append(await outbox.add(conn, user_id=admin.id, key="notify.admin.wallet_empty", params=params, dedup_key=f"wallet-empty:{payout.asset}:{payout.id}:{admin.id}"))
+        params = {
+            "payout_id": payout.id,
+            "asset": payout.asset,
+            "asset_amount": str(payout.asset_amount or 0),
+            "amount": str(payout.amount_rub),
+        }
+        staged.append(
+            await outbox.add(
+                conn,
+                user_id=admin.id,
+                key="notify.admin.wallet_empty",
+                params=params,
+                dedup_key=f"wallet-empty:{payout.asset}:{payout.id}:{admin.id}",
+            )
+        )
     return staged
 
 
 async def _end_wait_if_funded(runtime: Runtime, payout: payouts.Payout) -> payouts.Payout | None:
     """The waiting payout, no longer waiting, if getBalance shows enough of its asset; else None."""
     client = await runtime.crypto_pay()
-    available = next((balance.available for balance in await client.get_balance() if balance.currency_code == payout.asset), Decimal(0))
+    available = next(
+        (balance.available for balance in await client.get_balance() if balance.currency_code == payout.asset),
+        Decimal(0),
+    )
     needed = payout.asset_amount or Decimal(0)
     if available < needed or available <= 0:
         logger.info("payout %s still waits: wallet has %s %s, needs %s", payout.id, available, payout.asset, needed)
@@ -302,14 +363,24 @@ async def _end_wait_if_funded(runtime: Runtime, payout: payouts.Payout) -> payou
 
 
 def _outcome_unknown(payout: payouts.Payout, why: str) -> TransferOutcomeUnknown:
-    logger.warning("payout %s: transfer outcome unknown (%s); it stays in 'sending' and is reconciled on the next try", payout.id, why)
+    logger.warning(
+        "payout %s: transfer outcome unknown (%s); it stays in 'sending' and is reconciled on the next try",
+        payout.id,
+        why,
+    )
     return TransferOutcomeUnknown(f"payout {payout.id}: {why}")
 
 
 async def _mark_paid(runtime: Runtime, payout: payouts.Payout, transfer: Transfer) -> None:
     pool = await runtime.db()
     async with pool.connection() as conn:
-        paid = await payouts.transition(conn, payout_id=payout.id, to_status=PayoutStatus.PAID, from_statuses=(PayoutStatus.SENDING,), provider_transfer_id=str(transfer.transfer_id))
+        paid = await payouts.transition(
+            conn,
+            payout_id=payout.id,
+            to_status=PayoutStatus.PAID,
+            from_statuses=(PayoutStatus.SENDING,),
+            provider_transfer_id=str(transfer.transfer_id),
+        )
     await runtime.creators_changed(payout.user_id)  # the settlement committed (now or in an earlier delivery)
     if paid is None:
         return
@@ -321,6 +392,17 @@ async def _tell_failed(runtime: Runtime, payout: payouts.Payout, name: str | Non
     get_metrics().payouts.labels(status=PayoutStatus.FAILED).inc()
     _notify(runtime, payout, PayoutStatus.FAILED, {"reason_key": refusal_reason_key(name)})
 
+
 ACTORS = (
-    ActorSpec(PROCESS_PAYOUT, process_payout, {"throws": (payouts.PayoutNotFound,), "max_retries": 10, "min_backoff": 5_000, "max_backoff": 600_000, "time_limit": 120_000}),
+    ActorSpec(
+        PROCESS_PAYOUT,
+        process_payout,
+        {
+            "throws": (payouts.PayoutNotFound,),
+            "max_retries": 10,
+            "min_backoff": 5_000,
+            "max_backoff": 600_000,
+            "time_limit": 120_000,
+        },
+    ),
 )

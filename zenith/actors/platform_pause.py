@@ -20,7 +20,9 @@ def _key(prefix: str, platform: str) -> str:
     return f"{prefix}:platform-pause:{platform}"
 
 
-async def pause_platform(redis, *, prefix: str, platform: str, until: datetime | None, reason: str, now: datetime | None = None) -> int:
+async def pause_platform(
+    redis, *, prefix: str, platform: str, until: datetime | None, reason: str, now: datetime | None = None
+) -> int:
     """Pause ``platform`` until ``until`` (None: DEFAULT_PAUSE_MS); returns the pause in ms."""
     if until is None:
         pause_ms = DEFAULT_PAUSE_MS

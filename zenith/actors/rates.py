@@ -24,8 +24,8 @@ from typing import Iterable
 
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
-from zenith.messaging.contract import REFRESH_RATES
 from zenith.config import Settings
+from zenith.messaging.contract import REFRESH_RATES
 from zenith.platforms.cryptopay_types import CryptoPayConfigError, ExchangeRate
 from zenith.storage import rates as rate_store
 from zenith.storage.db import unit_of_work
@@ -64,7 +64,9 @@ def _warn_not_configured() -> None:
     if _told_not_configured:
         return
     _told_not_configured = True
-    logger.warning("CRYPTO_PAY_TOKEN is not set: exchange rates are not refreshed and payouts wait in 'approved' until it is configured")
+    logger.warning(
+        "CRYPTO_PAY_TOKEN is not set: exchange rates are not refreshed and payouts wait in 'approved' until it is configured"
+    )
 
 
 def rub_prices(quotes: Iterable[ExchangeRate], *, assets: Iterable[str]) -> dict[str, Decimal]:
@@ -99,7 +101,10 @@ async def refresh_rates() -> None:
     try:
         quotes = await client.get_exchange_rates()
     except CryptoPayConfigError as exc:
-        logger.error("exchange rates not refreshed: Crypto Pay refuses our app (%s); check CRYPTO_PAY_TOKEN / CRYPTO_PAY_URL", exc)
+        logger.error(
+            "exchange rates not refreshed: Crypto Pay refuses our app (%s); check CRYPTO_PAY_TOKEN / CRYPTO_PAY_URL",
+            exc,
+        )
         return
     prices = rub_prices(quotes, assets=assets)
     missing = sorted(set(a.upper() for a in assets) - set(prices))
@@ -113,14 +118,24 @@ async def refresh_rates() -> None:
             await rate_store.store(conn, source=asset, rate=price, fetched_at=fetched_at, target=FIAT)
     redis = await runtime.redis()
     for asset, price in prices.items():
-        await rate_store.cache_rate(redis, runtime.namespace, source=asset, rate=price, fetched_at=fetched_at, ttl=runtime.settings.rate_max_age_seconds, target=FIAT)
+        await rate_store.cache_rate(
+            redis,
+            runtime.namespace,
+            source=asset,
+            rate=price,
+            fetched_at=fetched_at,
+            ttl=runtime.settings.rate_max_age_seconds,
+            target=FIAT,
+        )
     logger.info("rates refreshed: %s", {a: str(p) for a, p in prices.items()})
 
 
 async def current_rate(runtime: Runtime, *, asset: str, max_age: timedelta, now: datetime | None = None) -> CurrentRate:
     """The RUB price of ``asset`` fetched within ``max_age``; raises `RateStale` otherwise."""
     now = now or datetime.now(timezone.utc)
-    found = await rate_store.current(await runtime.redis(), await runtime.db(), runtime.namespace, source=asset, target=FIAT)
+    found = await rate_store.current(
+        await runtime.redis(), await runtime.db(), runtime.namespace, source=asset, target=FIAT
+    )
     if found is None:
         raise RateStale(f"no {asset}/{FIAT} rate stored yet")
     rate = CurrentRate(asset=found.source, rate=found.rate, fetched_at=found.fetched_at)
@@ -129,6 +144,4 @@ async def current_rate(runtime: Runtime, *, asset: str, max_age: timedelta, now:
     return rate
 
 
-ACTORS = (
-    ActorSpec(REFRESH_RATES, refresh_rates, {"max_retries": 3, "min_backoff": 5_000, "time_limit": 60_000}),
-)
+ACTORS = (ActorSpec(REFRESH_RATES, refresh_rates, {"max_retries": 3, "min_backoff": 5_000, "time_limit": 60_000}),)

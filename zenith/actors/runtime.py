@@ -51,7 +51,14 @@ class Runtime:
       redis_url: overrides the resolved REDIS_URL.
     """
 
-    def __init__(self, settings: Settings, *, broker: dramatiq.Broker, database_url: str | None = None, redis_url: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        broker: dramatiq.Broker,
+        database_url: str | None = None,
+        redis_url: str | None = None,
+    ) -> None:
         self.settings = settings
         self.broker = broker
         self.namespace = settings.redis_namespace
@@ -73,7 +80,9 @@ class Runtime:
 
     # -- lazily created resources --------------------------------------------------
 
-    async def _get(self, name: str, factory: Callable[[], Awaitable[tuple[Any, Callable[[], Awaitable[None]] | None]]]) -> Any:
+    async def _get(
+        self, name: str, factory: Callable[[], Awaitable[tuple[Any, Callable[[], Awaitable[None]] | None]]]
+    ) -> Any:
         if name in self._resources:
             return self._resources[name]
         if self._lock is None:
@@ -106,7 +115,9 @@ class Runtime:
         async def factory() -> tuple[AsyncConnectionPool, Callable[[], Awaitable[None]]]:
             from zenith.storage.db import open_pool
 
-            pool = await open_pool(self.database_url(), min_size=self.settings.database_pool_min, max_size=self.settings.database_pool_max)
+            pool = await open_pool(
+                self.database_url(), min_size=self.settings.database_pool_min, max_size=self.settings.database_pool_max
+            )
             return pool, pool.close
 
         return await self._get("db", factory)
@@ -118,7 +129,9 @@ class Runtime:
             from zenith.storage.redis_pool import blocking_redis
 
             # a blocking pool waits for a free connection instead of failing when busy
-            client = blocking_redis(self.redis_url(), decode_responses=True, max_connections=self.settings.redis_max_connections)
+            client = blocking_redis(
+                self.redis_url(), decode_responses=True, max_connections=self.settings.redis_max_connections
+            )
             return client, client.aclose
 
         return await self._get("redis", factory)
@@ -145,7 +158,9 @@ class Runtime:
         async def factory():
             from zenith.storage.creator_reads import CreatorReads
 
-            return CreatorReads(pool=pool, redis=redis, prefix=self.key("cache") + ":", ttl=self.settings.cache_ttl_seconds), None
+            return CreatorReads(
+                pool=pool, redis=redis, prefix=self.key("cache") + ":", ttl=self.settings.cache_ttl_seconds
+            ), None
 
         return await self._get("creator_reads", factory)
 
@@ -215,7 +230,9 @@ class Runtime:
 _current: Runtime | None = None
 
 
-def configure_runtime(settings: Settings, *, broker: dramatiq.Broker, database_url: str | None = None, redis_url: str | None = None) -> Runtime:
+def configure_runtime(
+    settings: Settings, *, broker: dramatiq.Broker, database_url: str | None = None, redis_url: str | None = None
+) -> Runtime:
     """Make a new `Runtime` the process-wide one and return it."""
     global _current
     _current = Runtime(settings, broker=broker, database_url=database_url, redis_url=redis_url)

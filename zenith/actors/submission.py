@@ -38,8 +38,8 @@ from zenith.domain.links import LinkRejected, LinkRejectReason, ParsedLink, Plat
 from zenith.domain.submissions import SubmissionStatus, is_answered
 from zenith.domain.tiers import TierPolicy
 from zenith.domain.trust import Signal, SignalKind
-from zenith.domain.videos import VideoStatus, initial_status, is_tracked
 from zenith.domain.verification import InvalidCode, code_present
+from zenith.domain.videos import VideoStatus, initial_status, is_tracked
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY, SUBMIT_VIDEO, VERIFY_ACCOUNT
 from zenith.platforms.base import VideoStats
 from zenith.platforms.errors import BlockedError, ConfigurationError, PermanentError
@@ -56,7 +56,10 @@ logger = logging.getLogger(__name__)
 # due after this long (the normal path overwrites next_check_at long before).
 FIRST_CHECK_SAFETY_NET = timedelta(minutes=5)
 # the notice of a stored video, by its status
-STATUS_NOTICES = {VideoStatus.APPROVED: "notify.video.approved", VideoStatus.PENDING_MODERATION: "notify.video.accepted"}
+STATUS_NOTICES = {
+    VideoStatus.APPROVED: "notify.video.approved",
+    VideoStatus.PENDING_MODERATION: "notify.video.accepted",
+}
 
 
 class SubmissionRefused(Exception):
@@ -87,7 +90,9 @@ async def _resolve(runtime: Runtime, url: str) -> ParsedLink:
             resolver = await runtime.link_resolver()
             parsed = parse_link(await resolver.resolve_short_link(parsed.canonical_url), photo_posts=photo_posts)
     except DisallowedUrlError as exc:  # the short link redirects off TikTok / YouTube
-        raise SubmissionRefused("notify.video.unsafe_link", outcome="unsafe_link", params={"host": exc.host or "?"}) from None
+        raise SubmissionRefused(
+            "notify.video.unsafe_link", outcome="unsafe_link", params={"host": exc.host or "?"}
+        ) from None
     except LinkRejected as exc:
         if exc.reason is LinkRejectReason.PHOTO_POST:  # a short link to a photo post
             raise SubmissionRefused("notify.video.photo_post", outcome="photo_post") from None
@@ -114,7 +119,9 @@ async def _fetch_stats(runtime: Runtime, parsed: ParsedLink) -> VideoStats:
             raise result  # transient / unparseable this time: Dramatiq retries with back-off
     except ConfigurationError as exc:  # no API key (or one the platform refuses): retrying cannot help
         params = _not_configured(parsed.platform.value, exc)
-        raise SubmissionRefused("notify.video.platform_not_configured", outcome="not_configured", params=params) from None
+        raise SubmissionRefused(
+            "notify.video.platform_not_configured", outcome="not_configured", params=params
+        ) from None
     return result
 
 
@@ -129,7 +136,11 @@ def _owner_account(verified: list[accounts.PlatformAccount], stats: VideoStats) 
             continue
         if account.external_id and stats.author_id and account.external_id == stats.author_id:
             return account
-        if stats.platform in (Platform.TIKTOK, Platform.INSTAGRAM) and stats.author and account.handle == accounts.normalize_handle(stats.author):
+        if (
+            stats.platform in (Platform.TIKTOK, Platform.INSTAGRAM)
+            and stats.author
+            and account.handle == accounts.normalize_handle(stats.author)
+        ):
             return account
     return None
 
@@ -167,7 +178,19 @@ async def _give_up(runtime: Runtime, user_id: int, url: str, request_id: str) ->
         pool = await runtime.db()
         async with unit_of_work(pool) as conn:
             stored = await videos.find_by_request(conn, request_id=request_id)
-            staged = None if stored is not None else await _end(conn, user_id, request_id, "notify.video.submit_failed", {"url": url}, status=SubmissionStatus.FAILED, outcome="unreachable")
+            staged = (
+                None
+                if stored is not None
+                else await _end(
+                    conn,
+                    user_id,
+                    request_id,
+                    "notify.video.submit_failed",
+                    {"url": url},
+                    status=SubmissionStatus.FAILED,
+                    outcome="unreachable",
+                )
+            )
         await publish(runtime, [staged])
     except Exception:
         logger.exception("submission %s: could not tell user %s it failed", request_id, user_id)
@@ -185,12 +208,18 @@ async def _postpone(runtime: Runtime, request_id: str, *, delay_ms: int) -> None
     try:
         pool = await runtime.db()
         async with pool.connection() as conn:
-            await submissions.postpone(conn, request_id=request_id, until=datetime.now(timezone.utc) + timedelta(milliseconds=delay_ms))
+            await submissions.postpone(
+                conn, request_id=request_id, until=datetime.now(timezone.utc) + timedelta(milliseconds=delay_ms)
+            )
     except Exception:
-        logger.warning("submission %s: next wake-up not recorded; the clock may re-send it early", request_id, exc_info=True)
+        logger.warning(
+            "submission %s: next wake-up not recorded; the clock may re-send it early", request_id, exc_info=True
+        )
 
 
-async def _end(conn, user_id: int, request_id: str, key: str, params: dict, *, status: SubmissionStatus, outcome: str) -> outbox.OutboxEntry | None:
+async def _end(
+    conn, user_id: int, request_id: str, key: str, params: dict, *, status: SubmissionStatus, outcome: str
+) -> outbox.OutboxEntry | None:
     """End the submission (in the caller's transaction) and stage the creator's notice with it."""
     await submissions.finish(conn, request_id=request_id, status=status, outcome=outcome)
     return await outbox.add(conn, user_id=user_id, key=key, params=params, dedup_key=f"submission:{request_id}")
@@ -212,7 +241,11 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
         if received is not None and received.status is SubmissionStatus.RECEIVED:
             # handled from now: the clock counts it lost only SUBMISSION_RESEND_SECONDS after this
             await submissions.postpone(conn, request_id=request_id, until=datetime.now(timezone.utc))
-        stored = await videos.find_by_request(conn, request_id=request_id) if received and received.status is SubmissionStatus.STORED else None
+        stored = (
+            await videos.find_by_request(conn, request_id=request_id)
+            if received and received.status is SubmissionStatus.STORED
+            else None
+        )
     if received is not None and is_answered(received.status):
         return  # answered already; its notice is in the outbox
     if stored is not None:  # a duplicate wake-up: only the follow-ups, no platform call
@@ -245,18 +278,24 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
         try:
             stats = await _fetch_stats(runtime, parsed)
         except BlockedError as exc:
-            pause = await pause_platform(redis, prefix=runtime.namespace, platform=parsed.platform.value, until=exc.until, reason=str(exc))
+            pause = await pause_platform(
+                redis, prefix=runtime.namespace, platform=parsed.platform.value, until=exc.until, reason=str(exc)
+            )
             await _postpone(runtime, request_id, delay_ms=pause)
             runtime.send(SUBMIT_VIDEO, user_id, url, request_id, campaign_id, delay_ms=pause)
             return
         _check_rules(campaign, parsed.platform, stats)
         # shown back with the author the platform reports (m.tiktok.com/v/ID and embeds carry none)
         parsed = with_author(parsed, stats.author)
-        video, staged = await _store(runtime, user=user, parsed=parsed, stats=stats, request_id=request_id, dedup=dedup, campaign_id=campaign.id)
+        video, staged = await _store(
+            runtime, user=user, parsed=parsed, stats=stats, request_id=request_id, dedup=dedup, campaign_id=campaign.id
+        )
     except SubmissionRefused as refused:
         # the refusal ends the submission with its notice staged: a redelivery is quiet
         get_metrics().video_submissions.labels(platform=_platform_label(url), status=refused.outcome).inc()
-        await _refuse(runtime, user_id, request_id, refused.key, {"url": url, **refused.params}, outcome=refused.outcome)
+        await _refuse(
+            runtime, user_id, request_id, refused.key, {"url": url, **refused.params}, outcome=refused.outcome
+        )
         return
     get_metrics().video_submissions.labels(platform=video.platform, status=video.status).inc()
     _first_check(runtime, video)
@@ -273,9 +312,13 @@ async def _campaign_for(pool, *, user_id: int, campaign_id: int | None) -> campa
         try:
             campaign = await campaigns.get(conn, campaign_id)
         except campaigns.CampaignNotFound:
-            raise SubmissionRefused("notify.video.campaign_not_open", outcome="campaign_not_open", params={"campaign": str(campaign_id)}) from None
+            raise SubmissionRefused(
+                "notify.video.campaign_not_open", outcome="campaign_not_open", params={"campaign": str(campaign_id)}
+            ) from None
         if campaign.budgeted and not await campaigns.is_member(conn, campaign_id=campaign.id, user_id=user_id):
-            raise SubmissionRefused("notify.video.campaign_not_joined", outcome="campaign_not_joined", params={"campaign": campaign.name})
+            raise SubmissionRefused(
+                "notify.video.campaign_not_joined", outcome="campaign_not_joined", params={"campaign": campaign.name}
+            )
     return campaign
 
 
@@ -285,12 +328,26 @@ def _check_rules(campaign: campaigns.Campaign, platform: Platform, stats: VideoS
     if refused is None:
         return
     reason, detail = refused
-    key = {CampaignRefusal.NOT_OPEN: "notify.video.campaign_not_open", CampaignRefusal.PLATFORM: "notify.video.campaign_platform",
-           CampaignRefusal.MISSING_TAG: "notify.video.campaign_tag"}[reason]
-    raise SubmissionRefused(key, outcome=f"campaign_{reason.value}", params={"campaign": campaign.name, "detail": detail})
+    key = {
+        CampaignRefusal.NOT_OPEN: "notify.video.campaign_not_open",
+        CampaignRefusal.PLATFORM: "notify.video.campaign_platform",
+        CampaignRefusal.MISSING_TAG: "notify.video.campaign_tag",
+    }[reason]
+    raise SubmissionRefused(
+        key, outcome=f"campaign_{reason.value}", params={"campaign": campaign.name, "detail": detail}
+    )
 
 
-async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stats: VideoStats, request_id: str, dedup: str, campaign_id: int = DEFAULT_CAMPAIGN_ID) -> tuple[videos.Video, outbox.OutboxEntry | None]:
+async def _store(
+    runtime: Runtime,
+    *,
+    user: users.User,
+    parsed: ParsedLink,
+    stats: VideoStats,
+    request_id: str,
+    dedup: str,
+    campaign_id: int = DEFAULT_CAMPAIGN_ID,
+) -> tuple[videos.Video, outbox.OutboxEntry | None]:
     """Insert the video and stage its notice in one transaction; (video, staged notice or None)."""
     pool = await runtime.db()
     policy = TierPolicy.for_tier(user.tier, gold_auto_payout_limit_rub=runtime.settings.gold_auto_payout_limit_rub)
@@ -326,7 +383,11 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
             await videos.claim_for_check(conn, video_id=video.id, now=now)
         await submissions.finish(conn, request_id=request_id, status=SubmissionStatus.STORED)
         key = STATUS_NOTICES.get(video.status)
-        staged = await outbox.add(conn, user_id=video.user_id, key=key, params={"url": video.url}, dedup_key=dedup) if key else None
+        staged = (
+            await outbox.add(conn, user_id=video.user_id, key=key, params={"url": video.url}, dedup_key=dedup)
+            if key
+            else None
+        )
     await runtime.creators_changed(user.id)  # a new video in their list and stats: committed above
     tag_video(video.id, video.platform)  # this span, and the check and notices sent next, are about it
     return video, staged
@@ -334,11 +395,19 @@ async def _store(runtime: Runtime, *, user: users.User, parsed: ParsedLink, stat
 
 async def _record_duplicate(pool, *, user: users.User, existing: videos.Video, request_id: str) -> None:
     """Another creator's video sent by this one: a signal with both sides, once per submission."""
-    signal = Signal(SignalKind.DUPLICATE_VIDEO, {
-        "platform": existing.platform, "external_id": existing.external_id, "video_id": existing.id, "owner_user_id": existing.user_id,
-    })
+    signal = Signal(
+        SignalKind.DUPLICATE_VIDEO,
+        {
+            "platform": existing.platform,
+            "external_id": existing.external_id,
+            "video_id": existing.id,
+            "owner_user_id": existing.user_id,
+        },
+    )
     async with unit_of_work(pool) as conn:
-        await trust_signals.record(conn, signal, user_id=user.id, video_id=existing.id, dedup_key=f"duplicate:{request_id}")
+        await trust_signals.record(
+            conn, signal, user_id=user.id, video_id=existing.id, dedup_key=f"duplicate:{request_id}"
+        )
 
 
 async def _low_risk(runtime: Runtime, conn, user: users.User) -> bool:
@@ -399,10 +468,18 @@ async def verify_account(account_id: int) -> None:
         info = await adapter.fetch_account(account.external_id or account.handle)
     except ConfigurationError as exc:  # no API key: the account stays as it is
         params = {**params, **_not_configured(account.platform, exc)}
-        _notify(runtime, account.user_id, "notify.account.platform_not_configured", params, _check_dedup(account, "not_configured"))
+        _notify(
+            runtime,
+            account.user_id,
+            "notify.account.platform_not_configured",
+            params,
+            _check_dedup(account, "not_configured"),
+        )
         return
     except BlockedError as exc:
-        pause = await pause_platform(redis, prefix=runtime.namespace, platform=account.platform, until=exc.until, reason=str(exc))
+        pause = await pause_platform(
+            redis, prefix=runtime.namespace, platform=account.platform, until=exc.until, reason=str(exc)
+        )
         runtime.send(VERIFY_ACCOUNT, account_id, delay_ms=pause)
         return
     except PermanentError:
@@ -410,7 +487,9 @@ async def verify_account(account_id: int) -> None:
     except Exception:
         # transient after the adapter's own retries: Dramatiq tries again; nothing is written
         if is_last_attempt(runtime.broker):
-            _notify(runtime, account.user_id, "notify.account.check_failed", params, _check_dedup(account, "unreachable"))
+            _notify(
+                runtime, account.user_id, "notify.account.check_failed", params, _check_dedup(account, "unreachable")
+            )
         raise
     key, dedup, staged = await _record_verification(runtime, account, info, params=params)
     if staged is not None or dedup is not None:
@@ -440,8 +519,14 @@ async def _record_verification(
     pool = await runtime.db()
     async with unit_of_work(pool) as conn:
         key = await _mark(conn, account, info, found=found)
-        dedup = f"account:{account.id}:verified" if key == "notify.account.verified" else _check_dedup(account, key.rsplit(".", 1)[-1])
-        staged = await outbox.add(conn, user_id=account.user_id, key=key, params=params, dedup_key=dedup) if dedup else None
+        dedup = (
+            f"account:{account.id}:verified"
+            if key == "notify.account.verified"
+            else _check_dedup(account, key.rsplit(".", 1)[-1])
+        )
+        staged = (
+            await outbox.add(conn, user_id=account.user_id, key=key, params=params, dedup_key=dedup) if dedup else None
+        )
     return key, dedup, staged
 
 
@@ -455,7 +540,10 @@ async def _mark(conn, account: accounts.PlatformAccount, info, *, found: bool) -
             key, reason = "notify.account.taken", "verified by another user"
             evidence = {"platform": account.platform, "handle": account.handle, "external_id": info.external_id}
             await trust_signals.record(
-                conn, Signal(SignalKind.SHARED_CHANNEL, evidence), user_id=account.user_id, dedup_key=f"account:{account.id}:shared_channel"
+                conn,
+                Signal(SignalKind.SHARED_CHANNEL, evidence),
+                user_id=account.user_id,
+                dedup_key=f"account:{account.id}:shared_channel",
             )
     elif info is None:
         key, reason = "notify.account.not_found", "profile not found"
@@ -464,7 +552,16 @@ async def _mark(conn, account: accounts.PlatformAccount, info, *, found: bool) -
     await accounts.mark_failed(conn, account_id=account.id, reason=reason)
     return key
 
+
 ACTORS = (
-    ActorSpec(SUBMIT_VIDEO, submit_video, {"throws": (users.UserNotFound,), "max_retries": 5, "min_backoff": 5_000, "time_limit": 120_000}),
-    ActorSpec(VERIFY_ACCOUNT, verify_account, {"throws": (accounts.AccountNotFound,), "max_retries": 5, "min_backoff": 5_000, "time_limit": 120_000}),
+    ActorSpec(
+        SUBMIT_VIDEO,
+        submit_video,
+        {"throws": (users.UserNotFound,), "max_retries": 5, "min_backoff": 5_000, "time_limit": 120_000},
+    ),
+    ActorSpec(
+        VERIFY_ACCOUNT,
+        verify_account,
+        {"throws": (accounts.AccountNotFound,), "max_retries": 5, "min_backoff": 5_000, "time_limit": 120_000},
+    ),
 )

@@ -38,21 +38,39 @@ def refusal(stats: VideoStats, policy: TrustPolicy) -> Signal | None:
 
 
 async def record_refusal(
-    conn: psycopg.AsyncConnection, *, video: videos.Video, signal: Signal, taken_at: datetime, next_check_at: datetime | None
+    conn: psycopg.AsyncConnection,
+    *,
+    video: videos.Video,
+    signal: Signal,
+    taken_at: datetime,
+    next_check_at: datetime | None,
 ) -> None:
     """Keep the refused answer as evidence and move the video's schedule on; its stats and money stay."""
     await trust_signals.record(
         conn, signal, user_id=video.user_id, video_id=video.id, dedup_key=f"refused:{video.id}:{taken_at.isoformat()}"
     )
     await videos.update_stats(
-        conn, video_id=video.id, views=video.views, likes=video.likes, comments=video.comments,
-        checked_at=video.last_checked_at, next_check_at=next_check_at, finished=next_check_at is None,
+        conn,
+        video_id=video.id,
+        views=video.views,
+        likes=video.likes,
+        comments=video.comments,
+        checked_at=video.last_checked_at,
+        next_check_at=next_check_at,
+        finished=next_check_at is None,
     )
-    logger.warning("video %s: platform answer refused (%s %s=%s), nothing credited", video.id,
-                   signal.evidence.get("reason"), signal.evidence.get("field"), signal.evidence.get("value"))
+    logger.warning(
+        "video %s: platform answer refused (%s %s=%s), nothing credited",
+        video.id,
+        signal.evidence.get("reason"),
+        signal.evidence.get("field"),
+        signal.evidence.get("value"),
+    )
 
 
-def growth_judge(policy: TrustPolicy, *, stats: VideoStats, taken_at: datetime, tracking_window: timedelta) -> GrowthJudge:
+def growth_judge(
+    policy: TrustPolicy, *, stats: VideoStats, taken_at: datetime, tracking_window: timedelta
+) -> GrowthJudge:
     """The judge ``record_check`` calls under the video's lock: its history, its creator's
     other videos, and the domain's growth rules."""
 
@@ -61,17 +79,28 @@ def growth_judge(policy: TrustPolicy, *, stats: VideoStats, taken_at: datetime, 
         if not history:
             return ()
         peak = await trust_holds.creator_peak_per_hour(
-            conn, user_id=video.user_id, except_video_id=video.id, since=PEER_HISTORY,
+            conn,
+            user_id=video.user_id,
+            except_video_id=video.id,
+            since=PEER_HISTORY,
             min_hours=policy.growth.min_interval.total_seconds() / 3600,
         )
         verdict = judge_growth(
-            history=history, new=GrowthPoint(taken_at=taken_at, views=stats.views, likes=stats.likes),
-            rules=policy.growth, creator_peak_per_hour=peak, published_at=video.published_at,
+            history=history,
+            new=GrowthPoint(taken_at=taken_at, views=stats.views, likes=stats.likes),
+            rules=policy.growth,
+            creator_peak_per_hour=peak,
+            published_at=video.published_at,
             window_closes_at=video.submitted_at + tracking_window,
         )
         if verdict.hold:
-            logger.warning("video %s: growth %s -> %s held for review (%s)", video.id, history[-1].views, stats.views,
-                           ", ".join(signal.kind.value for signal in verdict.signals))
+            logger.warning(
+                "video %s: growth %s -> %s held for review (%s)",
+                video.id,
+                history[-1].views,
+                stats.views,
+                ", ".join(signal.kind.value for signal in verdict.signals),
+            )
         return verdict.signals
 
     return judge

@@ -90,7 +90,9 @@ def build_worker(
     runtime = configure_runtime(settings, broker=broker, database_url=database_url, redis_url=redis_url)
     broker.add_middleware(RuntimeMiddleware(runtime))
     register_actors(broker, modules=modules)
-    return dramatiq.Worker(broker, queues=set(queues) if queues else None, worker_threads=threads, worker_timeout=worker_timeout_ms)
+    return dramatiq.Worker(
+        broker, queues=set(queues) if queues else None, worker_threads=threads, worker_timeout=worker_timeout_ms
+    )
 
 
 def _resolve_redis_url(settings: Settings) -> str | None:
@@ -129,7 +131,9 @@ def _run_children(args: argparse.Namespace) -> int:
     if args.queues:
         argv += ["--queues", *args.queues]
     # each child serves /metrics on its own port (METRICS_PORT + role block + index)
-    children = [subprocess.Popen(argv, env={**os.environ, PROCESS_INDEX_ENV: str(index)}) for index in range(args.processes)]
+    children = [
+        subprocess.Popen(argv, env={**os.environ, PROCESS_INDEX_ENV: str(index)}) for index in range(args.processes)
+    ]
     finished = threading.Event()
 
     def forward(signum, frame):

@@ -54,7 +54,9 @@ def read_amount(text: str) -> Decimal:
     pieces = _SPACES.split(spaced.strip())
     # "1 000 000,50": spaces group thousands, so every group after the first has three digits
     if len(pieces) > 1 and not (
-        re.fullmatch(r"[0-9]{1,3}", pieces[0]) and all(re.fullmatch(r"[0-9]{3}", piece) for piece in pieces[1:-1]) and re.fullmatch(r"[0-9]{3}([.,][0-9]+)?", pieces[-1])
+        re.fullmatch(r"[0-9]{1,3}", pieces[0])
+        and all(re.fullmatch(r"[0-9]{3}", piece) for piece in pieces[1:-1])
+        and re.fullmatch(r"[0-9]{3}([.,][0-9]+)?", pieces[-1])
     ):
         raise AmountNotUnderstood(f"not an amount: {text!r}")
     value = "".join(pieces)

@@ -51,18 +51,26 @@ def build_dispatcher(*, services: BotServices, throttle_limit: int = 8, throttle
         a limit of 0 leaves the throttle out (BOT_THROTTLE_LIMIT=0).
     """
     prefix = services.redis_prefix
-    storage = FailOpenStorage(RedisStorage(redis=services.redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_bot_id=True)))
+    storage = FailOpenStorage(
+        RedisStorage(redis=services.redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_bot_id=True))
+    )
     dp = Dispatcher(storage=storage, services=services, settings=services.settings)
     dp.update.outer_middleware(UpdateDedupMiddleware(redis=services.redis, prefix=prefix))
     dp.update.outer_middleware(UpdateSpanMiddleware(settings=services.settings))
-    throttling = None if throttle_limit == 0 else ThrottlingMiddleware(
-        redis=services.redis,
-        prefix=prefix,
-        limit=throttle_limit,
-        window_seconds=throttle_window_seconds,
-        default_language=services.settings.default_language,
+    throttling = (
+        None
+        if throttle_limit == 0
+        else ThrottlingMiddleware(
+            redis=services.redis,
+            prefix=prefix,
+            limit=throttle_limit,
+            window_seconds=throttle_window_seconds,
+            default_language=services.settings.default_language,
+        )
     )
-    private_only = PrivateChatOnlyMiddleware(redis=services.redis, prefix=prefix, default_language=services.settings.default_language)
+    private_only = PrivateChatOnlyMiddleware(
+        redis=services.redis, prefix=prefix, default_language=services.settings.default_language
+    )
     user = UserMiddleware(services=services)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(private_only)

@@ -14,7 +14,11 @@ _YOUTUBE_HANDLE = re.compile(r"[a-z0-9._-]{3,30}")
 _YOUTUBE_CHANNEL_ID = re.compile(r"UC[A-Za-z0-9_-]{22}")
 _PREFIX = re.compile(r"(?i)^(?:https?://)?(?:www\.|m\.)?")
 
-EXAMPLES = {Platform.TIKTOK: "@creator", Platform.YOUTUBE: "https://www.youtube.com/@creator", Platform.INSTAGRAM: "@creator"}
+EXAMPLES = {
+    Platform.TIKTOK: "@creator",
+    Platform.YOUTUBE: "https://www.youtube.com/@creator",
+    Platform.INSTAGRAM: "@creator",
+}
 
 
 class HandleNotUnderstood(ValueError):
@@ -62,7 +66,7 @@ def parse_account(platform: Platform | str, text: str) -> AccountRef:
         host, slash, path = rest.partition("/")
         if host.lower() == "youtube.com" and slash:
             if path.startswith("channel/"):
-                channel_id = path[len("channel/"):]
+                channel_id = path[len("channel/") :]
                 if not _YOUTUBE_CHANNEL_ID.fullmatch(channel_id):
                     raise HandleNotUnderstood(text)
                 return AccountRef(platform=Platform.YOUTUBE, handle=channel_id.lower(), external_id=channel_id)

@@ -30,7 +30,9 @@ class RetryRequestMiddleware(BaseRequestMiddleware):
       max_retry_after: longest flood-control wait honoured, seconds (default 30).
     """
 
-    def __init__(self, *, attempts: int = 4, base_delay: float = 0.5, max_delay: float = 5.0, max_retry_after: float = 30.0) -> None:
+    def __init__(
+        self, *, attempts: int = 4, base_delay: float = 0.5, max_delay: float = 5.0, max_retry_after: float = 30.0
+    ) -> None:
         self.attempts = attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -57,6 +59,13 @@ class RetryRequestMiddleware(BaseRequestMiddleware):
                     raise
                 delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
                 reason = type(exc).__name__
-            logger.warning("Bot API %s failed (%s); retry %d/%d in %.1fs", method.__api_method__, reason, attempt, self.attempts - 1, delay)
+            logger.warning(
+                "Bot API %s failed (%s); retry %d/%d in %.1fs",
+                method.__api_method__,
+                reason,
+                attempt,
+                self.attempts - 1,
+                delay,
+            )
             await asyncio.sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")

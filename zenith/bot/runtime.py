@@ -9,6 +9,7 @@ from typing import AsyncIterator
 
 import dramatiq
 from aiogram import Bot, Dispatcher
+
 from zenith.bot.dispatcher import build_dispatcher, prepare_bot
 from zenith.bot.services import BotServices
 from zenith.config import Settings
@@ -65,7 +66,9 @@ async def open_bot_runtime(
     """
     database_url = resolve_database_url(settings)
     redis_url = resolve_redis_url(settings)
-    pool = await open_pool(database_url, min_size=settings.database_pool_min, max_size=settings.database_pool_max, name="bot")
+    pool = await open_pool(
+        database_url, min_size=settings.database_pool_min, max_size=settings.database_pool_max, name="bot"
+    )
     # Redis sits before every handler (dedup, throttling, FSM): a hung server must fail fast,
     # and a burst must wait for a pooled connection rather than fail with MaxConnectionsError
     redis = blocking_redis(
@@ -87,7 +90,9 @@ async def open_bot_runtime(
             throttle_limit=settings.bot_throttle_limit if throttle_limit is None else throttle_limit,
             throttle_window_seconds=throttle_window_seconds or settings.bot_throttle_window_seconds,
         )
-        yield BotRuntime(bot=bot, dispatcher=dispatcher, services=services, max_concurrent_updates=max_concurrent_updates(settings))
+        yield BotRuntime(
+            bot=bot, dispatcher=dispatcher, services=services, max_concurrent_updates=max_concurrent_updates(settings)
+        )
     finally:
         if own_bot and bot is not None:
             await bot.session.close()

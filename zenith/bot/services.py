@@ -66,7 +66,12 @@ class BotServices:
     @cached_property
     def creator_reads(self) -> CreatorReads:
         """A creator's stats, transfers and video pages through the Redis cache (PostgreSQL when it is down)."""
-        return CreatorReads(pool=self.pool, redis=self.redis, prefix=f"{self.settings.redis_namespace}:cache:", ttl=self.settings.cache_ttl_seconds)
+        return CreatorReads(
+            pool=self.pool,
+            redis=self.redis,
+            prefix=f"{self.settings.redis_namespace}:cache:",
+            ttl=self.settings.cache_ttl_seconds,
+        )
 
     def tier_policy(self, tier: str) -> TierPolicy:
         return TierPolicy.for_tier(tier, gold_auto_payout_limit_rub=self.settings.gold_auto_payout_limit_rub)

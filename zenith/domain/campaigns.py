@@ -104,7 +104,9 @@ def earnings_policy(terms: CampaignTerms, program: EarningsPolicy) -> EarningsPo
     """The campaign's earnings rules: its own rate, minimum and cap where set, else the program's."""
     if terms.rate_per_1000 is None and terms.min_views is None and terms.cap_per_video is None:
         return program
-    rate_card = program.rate_card if terms.rate_per_1000 is None else RateCard(default_per_1000=to_money(terms.rate_per_1000))
+    rate_card = (
+        program.rate_card if terms.rate_per_1000 is None else RateCard(default_per_1000=to_money(terms.rate_per_1000))
+    )
     return EarningsPolicy(
         rate_card=rate_card,
         min_views=program.min_views if terms.min_views is None else terms.min_views,

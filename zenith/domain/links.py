@@ -99,14 +99,21 @@ _TIKTOK_HOSTS = frozenset({"tiktok.com", "www.tiktok.com", "m.tiktok.com"})
 _TIKTOK_SHORT_HOSTS = frozenset({"vm.tiktok.com", "vt.tiktok.com"})
 _INSTAGRAM_HOSTS = frozenset({"instagram.com", "www.instagram.com", "m.instagram.com", "instagr.am", "www.instagr.am"})
 _SUPPORTED_HOSTS = (
-    _YOUTUBE_HOSTS | _YOUTUBE_SHORT_HOSTS | _YOUTUBE_NOCOOKIE_HOSTS | _TIKTOK_HOSTS | _TIKTOK_SHORT_HOSTS | _INSTAGRAM_HOSTS
+    _YOUTUBE_HOSTS
+    | _YOUTUBE_SHORT_HOSTS
+    | _YOUTUBE_NOCOOKIE_HOSTS
+    | _TIKTOK_HOSTS
+    | _TIKTOK_SHORT_HOSTS
+    | _INSTAGRAM_HOSTS
 )
 # /<kind>/<shortcode> on instagram.com: a reel, a post, an old IGTV video
 _INSTAGRAM_MEDIA_PATHS = frozenset({"reel", "reels", "p", "tv"})
 # what may follow the shortcode: the embed page of the same post
 _INSTAGRAM_SUFFIXES = ((), ("embed",), ("embed", "captioned"))
 # first path segments that are Instagram pages, never a username
-_INSTAGRAM_RESERVED = frozenset({"stories", "explore", "accounts", "direct", "about", "developer", "legal", "s", "share", "web", "api"})
+_INSTAGRAM_RESERVED = frozenset(
+    {"stories", "explore", "accounts", "direct", "about", "developer", "legal", "s", "share", "web", "api"}
+)
 # /<kind>/<id> on youtube.com hosts
 _YOUTUBE_ID_PATHS = frozenset({"shorts", "embed", "live", "v"})
 # Schemes refused outright even without "//" (javascript:alert(1), data:text/html,...)
@@ -141,11 +148,15 @@ def parse_link(text: str, *, photo_posts: bool = False) -> ParsedLink:
 
 def is_valid_video_id(platform: Platform | str, video_id: str) -> bool:
     """True when ``video_id`` has the shape of a video id on ``platform``."""
-    pattern = {Platform.YOUTUBE: _YOUTUBE_ID, Platform.TIKTOK: _TIKTOK_ID, Platform.INSTAGRAM: _INSTAGRAM_ID}[Platform(platform)]
+    pattern = {Platform.YOUTUBE: _YOUTUBE_ID, Platform.TIKTOK: _TIKTOK_ID, Platform.INSTAGRAM: _INSTAGRAM_ID}[
+        Platform(platform)
+    ]
     return isinstance(video_id, str) and pattern.fullmatch(video_id) is not None
 
 
-def canonical_video_url(platform: Platform | str, video_id: str, *, author_handle: str | None = None, photo_post: bool = False) -> str:
+def canonical_video_url(
+    platform: Platform | str, video_id: str, *, author_handle: str | None = None, photo_post: bool = False
+) -> str:
     """The one https URL the project uses for a video.
 
     YouTube: ``https://www.youtube.com/watch?v=<id>``. Instagram:
@@ -176,12 +187,21 @@ def with_author(parsed: ParsedLink, author: str | None) -> ParsedLink:
     in the link. YouTube URLs carry no author; an unusable handle leaves ``parsed`` as is.
     """
     handle = (author or "").strip().lstrip("@").lower()
-    if parsed.platform is not Platform.TIKTOK or parsed.video_id is None or not handle or _TIKTOK_HANDLE.fullmatch(handle) is None:
+    if (
+        parsed.platform is not Platform.TIKTOK
+        or parsed.video_id is None
+        or not handle
+        or _TIKTOK_HANDLE.fullmatch(handle) is None
+    ):
         return parsed
     url = canonical_video_url(Platform.TIKTOK, parsed.video_id, author_handle=handle, photo_post=parsed.photo_post)
     return ParsedLink(
-        platform=parsed.platform, video_id=parsed.video_id, canonical_url=url, needs_resolving=False,
-        author_handle=handle, photo_post=parsed.photo_post,
+        platform=parsed.platform,
+        video_id=parsed.video_id,
+        canonical_url=url,
+        needs_resolving=False,
+        author_handle=handle,
+        photo_post=parsed.photo_post,
     )
 
 
@@ -238,7 +258,7 @@ def _strip_scheme(link: str) -> str:
     if match is None:
         return link
     scheme = match.group(1).lower()
-    after = link[match.end():]
+    after = link[match.end() :]
     if after.startswith("//"):
         if scheme not in {"http", "https"}:
             raise LinkRejected(LinkRejectReason.BAD_SCHEME, scheme)
@@ -383,8 +403,11 @@ def _parse_instagram(segments: list[str]) -> ParsedLink:
         if len(codes) != 1 or _INSTAGRAM_ID.fullmatch(codes[0]) is None:
             raise LinkRejected(LinkRejectReason.NOT_A_VIDEO, "Instagram share link without a single code")
         return ParsedLink(
-            platform=Platform.INSTAGRAM, video_id=None, canonical_url="https://www.instagram.com/" + "/".join(segments) + "/",
-            needs_resolving=True, author_handle=None,
+            platform=Platform.INSTAGRAM,
+            video_id=None,
+            canonical_url="https://www.instagram.com/" + "/".join(segments) + "/",
+            needs_resolving=True,
+            author_handle=None,
         )
     handle = None
     if kind not in _INSTAGRAM_MEDIA_PATHS and len(segments) >= 3 and segments[1].lower() in _INSTAGRAM_MEDIA_PATHS:
@@ -402,6 +425,9 @@ def _parse_instagram(segments: list[str]) -> ParsedLink:
     if _INSTAGRAM_ID.fullmatch(code) is None:
         raise LinkRejected(LinkRejectReason.BAD_VIDEO_ID, f"Instagram shortcode {code[:40]!r}")
     return ParsedLink(
-        platform=Platform.INSTAGRAM, video_id=code, canonical_url=canonical_video_url(Platform.INSTAGRAM, code),
-        needs_resolving=False, author_handle=handle,
+        platform=Platform.INSTAGRAM,
+        video_id=code,
+        canonical_url=canonical_video_url(Platform.INSTAGRAM, code),
+        needs_resolving=False,
+        author_handle=handle,
     )

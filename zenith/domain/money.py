@@ -77,7 +77,9 @@ def asset_quant(asset: str) -> Decimal:
     return Decimal(1).scaleb(-decimals)
 
 
-def convert_rub_to_asset(*, amount_rub: Decimal | int | str, rate_rub_per_asset: Decimal | int | str, asset: str) -> Decimal:
+def convert_rub_to_asset(
+    *, amount_rub: Decimal | int | str, rate_rub_per_asset: Decimal | int | str, asset: str
+) -> Decimal:
     """How much ``asset`` ``amount_rub`` buys at ``rate_rub_per_asset``, rounded DOWN.
 
     Parameters:

@@ -155,7 +155,9 @@ def next_check_at(
     return min(now + interval, window_end)
 
 
-def growth_per_hour(*, views_before: int, checked_before: datetime, views_now: int, checked_now: datetime) -> float | None:
+def growth_per_hour(
+    *, views_before: int, checked_before: datetime, views_now: int, checked_now: datetime
+) -> float | None:
     """Views gained per hour between two checks; None when the checks are not in order.
 
     Falling views give a negative number (never "fast").
@@ -182,7 +184,9 @@ def _check_bands(bands: tuple[ScheduleBand, ...]) -> None:
     for position, band in enumerate(bands):
         label = f"range {position + 1} ({_show(band.start)}-{_show(band.end)})"
         if band.start != expected_start:
-            problem = "overlaps the previous one" if band.start < expected_start else "leaves a gap after the previous one"
+            problem = (
+                "overlaps the previous one" if band.start < expected_start else "leaves a gap after the previous one"
+            )
             if position == 0:
                 problem = "must start at 0"
             raise ScheduleError(f"{label} {problem}; expected it to start at {_show(expected_start)}")

@@ -26,7 +26,7 @@ import json
 import logging
 import string
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -76,7 +76,12 @@ def _flatten(prefix: str, node: Any, out: dict[str, Any], source: Path) -> None:
     if isinstance(node, str):
         out[prefix] = node
         return
-    if isinstance(node, dict) and node and set(node) <= set(PLURAL_CATEGORIES) and all(isinstance(v, str) for v in node.values()):
+    if (
+        isinstance(node, dict)
+        and node
+        and set(node) <= set(PLURAL_CATEGORIES)
+        and all(isinstance(v, str) for v in node.values())
+    ):
         out[prefix] = dict(node)
         return
     if isinstance(node, dict):
@@ -183,7 +188,9 @@ class Translator:
         if isinstance(template, dict):
             count = params.get("count", 0)
             category = plural_category(self.language, int(_to_decimal(count)))
-            template = template.get(category) or template.get("other") or template.get("many") or next(iter(template.values()))
+            template = (
+                template.get(category) or template.get("other") or template.get("many") or next(iter(template.values()))
+            )
         try:
             return self._formatter.vformat(template, (), params)
         except (KeyError, IndexError, ValueError, TypeError) as exc:

@@ -44,7 +44,9 @@ BROADCAST = Route("broadcast", NOTIFICATIONS)
 ROUTES = (SUBMIT_VIDEO, VERIFY_ACCOUNT, CHECK_VIDEOS, REFRESH_RATES, PROCESS_PAYOUT, NOTIFY, BROADCAST)
 
 
-def send(route: Route, *args: Any, delay_ms: int | None = None, broker: dramatiq.Broker | None = None, **kwargs: Any) -> dramatiq.Message:
+def send(
+    route: Route, *args: Any, delay_ms: int | None = None, broker: dramatiq.Broker | None = None, **kwargs: Any
+) -> dramatiq.Message:
     """Enqueue a message for `route` on the current broker without importing the actor."""
     target = broker or dramatiq.get_broker()
     message = dramatiq.Message(

@@ -69,4 +69,3 @@ async def publish(
         except Exception:  # the relay sends them again; the dedup key absorbs it
             logger.warning("outbox rows %s not stamped enqueued", sent, exc_info=True)
     return len(sent)
-

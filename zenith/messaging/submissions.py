@@ -74,11 +74,15 @@ async def submit_link(
     attributes = {**user_attributes(user.telegram_id, settings=settings), "zenith.platform": parsed.platform.value}
     with tracer("zenith.submissions").start_as_current_span("submit link", attributes=attributes):
         async with transaction() as conn:
-            _, new = await submissions.receive(conn, request_id=request_id, user_id=user.id, url=parsed.canonical_url, platform=parsed.platform.value)
+            _, new = await submissions.receive(
+                conn, request_id=request_id, user_id=user.id, url=parsed.canonical_url, platform=parsed.platform.value
+            )
         if new:  # received before: woken then, and the clock covers a lost wake-up
             await _wake(send, SUBMIT_VIDEO, user=user, parsed=parsed, request_id=request_id)
     get_metrics().video_submissions.labels(platform=parsed.platform.value, status="queued").inc()
-    logger.info("submission queued", extra={"request_id": request_id, "platform": parsed.platform.value, "source": source})
+    logger.info(
+        "submission queued", extra={"request_id": request_id, "platform": parsed.platform.value, "source": source}
+    )
     return parsed
 
 
@@ -86,4 +90,6 @@ async def _wake(send: Send, route: Route, *, user: User, parsed: ParsedLink, req
     try:
         await send(route, user.id, parsed.canonical_url, request_id)
     except Exception as exc:  # the row is committed: the clock re-sends it
-        logger.warning("submission %s stored, wake-up not sent (%s); the clock re-sends it", request_id, type(exc).__name__)
+        logger.warning(
+            "submission %s stored, wake-up not sent (%s); the clock re-sends it", request_id, type(exc).__name__
+        )

@@ -49,7 +49,14 @@ class CryptoPayClient:
     :param session: an aiohttp session to use (not closed by ``close``); default: own.
     """
 
-    def __init__(self, *, token: str, base_url: str = MAINNET_URL, timeout: float = 10.0, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        token: str,
+        base_url: str = MAINNET_URL,
+        timeout: float = 10.0,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
         if not token:
             raise CryptoPayConfigError("cryptopay: CRYPTO_PAY_TOKEN is not set", name="UNAUTHORIZED")
         self._token = token
@@ -70,7 +77,9 @@ class CryptoPayClient:
         """The app this token belongs to (a cheap token check)."""
         result = await self._call("getMe", {})
         try:
-            return AppInfo(int(result["app_id"]), str(result["name"]), str(result.get("payment_processing_bot_username", "")))
+            return AppInfo(
+                int(result["app_id"]), str(result["name"]), str(result.get("payment_processing_bot_username", ""))
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise BadResponseError(f"cryptopay: malformed getMe {result!r} ({exc})", platform=PLATFORM) from None
 
@@ -99,7 +108,12 @@ class CryptoPayClient:
             raise ValueError(f"spend_id must be 1..{MAX_SPEND_ID_LENGTH} characters")
         if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
             raise ValueError(f"comment is longer than {MAX_COMMENT_LENGTH} characters")
-        params: dict[str, Any] = {"user_id": int(user_id), "asset": asset, "amount": format(amount, "f"), "spend_id": spend_id}
+        params: dict[str, Any] = {
+            "user_id": int(user_id),
+            "asset": asset,
+            "amount": format(amount, "f"),
+            "spend_id": spend_id,
+        }
         if comment is not None:
             params["comment"] = comment
         if disable_send_notification is not None:
@@ -179,13 +193,19 @@ class CryptoPayClient:
             body = parse_json(raw, platform=PLATFORM, decimals=True)
         except BadResponseError as exc:
             if spend_id is not None:
-                raise AmbiguousTransferError(f"cryptopay: transfer {spend_id}: unreadable HTTP {status} answer", spend_id=spend_id, code=status) from exc
+                raise AmbiguousTransferError(
+                    f"cryptopay: transfer {spend_id}: unreadable HTTP {status} answer", spend_id=spend_id, code=status
+                ) from exc
             if status == 429 or status >= 500:
-                raise TransientError(f"cryptopay: {method} HTTP {status}", platform=PLATFORM, status=status, retry_after=retry_after) from exc
+                raise TransientError(
+                    f"cryptopay: {method} HTTP {status}", platform=PLATFORM, status=status, retry_after=retry_after
+                ) from exc
             raise
         if not isinstance(body, dict) or "ok" not in body:
             if spend_id is not None:
-                raise AmbiguousTransferError(f"cryptopay: transfer {spend_id}: answer without 'ok'", spend_id=spend_id, code=status)
+                raise AmbiguousTransferError(
+                    f"cryptopay: transfer {spend_id}: answer without 'ok'", spend_id=spend_id, code=status
+                )
             raise BadResponseError(f"cryptopay: {method} answer without 'ok': {str(body)[:200]}", platform=PLATFORM)
         if body["ok"] is True and 200 <= status < 300:
             return body.get("result")
@@ -195,7 +215,9 @@ class CryptoPayClient:
         raise self._classify(method, name, code, status, retry_after, spend_id)
 
     @staticmethod
-    def _classify(method: str, name: str | None, code: int, status: int, retry_after: float | None, spend_id: str | None) -> CryptoPayError | TransientError:
+    def _classify(
+        method: str, name: str | None, code: int, status: int, retry_after: float | None, spend_id: str | None
+    ) -> CryptoPayError | TransientError:
         text = f"cryptopay: {method} failed: {name or 'unknown error'} (code {code})"
         if name == SPEND_ID_ALREADY_USED:
             return SpendIdAlreadyUsedError(text, name=name, code=code)

@@ -21,7 +21,11 @@ DEFAULT_CONCURRENCY = 8
 
 
 def build_adapter(
-    settings: Settings, platform: Platform | str, *, concurrency: int = DEFAULT_CONCURRENCY, retry: RetryPolicy = DEFAULT_POLICY
+    settings: Settings,
+    platform: Platform | str,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    retry: RetryPolicy = DEFAULT_POLICY,
 ) -> PlatformAdapter:
     """The view-count adapter of ``platform``.
 
@@ -32,15 +36,27 @@ def build_adapter(
     timeout = float(settings.http_timeout_seconds)
     chosen = Platform(platform)
     if chosen is Platform.YOUTUBE:
-        return YouTubeAdapter(api_key=settings.youtube_api_key or "", base_url=settings.youtube_api_url, timeout=timeout, concurrency=concurrency, retry=retry)
+        return YouTubeAdapter(
+            api_key=settings.youtube_api_key or "",
+            base_url=settings.youtube_api_url,
+            timeout=timeout,
+            concurrency=concurrency,
+            retry=retry,
+        )
     if chosen is Platform.INSTAGRAM:
-        return InstagramAdapter(base_url=settings.instagram_base_url, timeout=timeout, concurrency=concurrency, retry=retry)
+        return InstagramAdapter(
+            base_url=settings.instagram_base_url, timeout=timeout, concurrency=concurrency, retry=retry
+        )
     return TikTokAdapter(base_url=settings.tiktok_base_url, timeout=timeout, concurrency=concurrency, retry=retry)
 
 
 def build_cryptopay(settings: Settings) -> CryptoPayClient:
     """The Crypto Pay client (raises ``CryptoPayConfigError`` when CRYPTO_PAY_TOKEN is empty)."""
-    return CryptoPayClient(token=settings.crypto_pay_token or "", base_url=settings.crypto_pay_url, timeout=float(settings.http_timeout_seconds))
+    return CryptoPayClient(
+        token=settings.crypto_pay_token or "",
+        base_url=settings.crypto_pay_url,
+        timeout=float(settings.http_timeout_seconds),
+    )
 
 
 def build_link_resolver(settings: Settings, **overrides: object) -> SafeHttpClient:

@@ -55,7 +55,9 @@ class InstagramAdapter(PageAdapter):
         """The profile ``@username`` (bio in ``description``); ``PermanentError`` if none."""
         username = handle_or_id.strip().lstrip("@").lower()
         url = f"{self._base_url}/api/v1/users/web_profile_info/?username={quote(username, safe='._')}"
-        body = await call_with_retry(self._get, url, {"X-IG-App-ID": WEB_APP_ID, "Accept": "application/json"}, policy=self._retry)
+        body = await call_with_retry(
+            self._get, url, {"X-IG-App-ID": WEB_APP_ID, "Accept": "application/json"}, policy=self._retry
+        )
         return parse_profile_info(parse_json(body, platform=PLATFORM), username)
 
     async def _fetch_item(self, shortcode: str):
@@ -71,7 +73,9 @@ class InstagramAdapter(PageAdapter):
                 if response.status in (401, 403):
                     raise BlockedError(f"instagram: HTTP {response.status} for {url}", platform=PLATFORM)
                 if response.status in (404, 410):
-                    raise PermanentError(f"instagram: HTTP {response.status} for {url}", reason=NOT_FOUND, platform=PLATFORM)
+                    raise PermanentError(
+                        f"instagram: HTTP {response.status} for {url}", reason=NOT_FOUND, platform=PLATFORM
+                    )
                 if is_retryable_status(response.status):
                     raise transient_from_status(response, platform=PLATFORM)
                 return await read_limited(response, limit=MAX_PAGE_BYTES, platform=PLATFORM)

@@ -26,7 +26,13 @@ from zenith.platforms.errors import NOT_FOUND, PRIVATE, UNAVAILABLE, BadResponse
 PLATFORM = "instagram"
 MEDIA_KEY = "xdt_api__v1__media__shortcode__web_info"
 VIDEO_MEDIA_TYPE = 2  # 1 photo, 2 video (reels are videos with product_type "clips"), 8 carousel
-LOGIN_MARKERS = ('id="loginform"', "/accounts/login/", "/challenge/", "checkpoint_required", "please wait a few minutes")
+LOGIN_MARKERS = (
+    'id="loginform"',
+    "/accounts/login/",
+    "/challenge/",
+    "checkpoint_required",
+    "please wait a few minutes",
+)
 GONE_MARKERS = ("sorry, this page isn't available", "page not found • instagram", "the link you followed may be broken")
 PRIVATE_MARKERS = ("this account is private",)
 
@@ -186,7 +192,9 @@ def parse_profile_info(body: Any, username: str) -> AccountInfo:
     if not isinstance(body, dict):
         raise BadResponseError(f"instagram: profile answer is a {type(body).__name__}", platform=PLATFORM)
     if body.get("require_login") or body.get("message") == "checkpoint_required":
-        raise BlockedError(f"instagram: profile lookup asks to log in ({body.get('message') or 'require_login'})", platform=PLATFORM)
+        raise BlockedError(
+            f"instagram: profile lookup asks to log in ({body.get('message') or 'require_login'})", platform=PLATFORM
+        )
     user = (body.get("data") or {}).get("user") if isinstance(body.get("data"), dict) else None
     if user is None:
         raise PermanentError(f"instagram: account @{username} not found", reason=NOT_FOUND, platform=PLATFORM)

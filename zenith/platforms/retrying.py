@@ -46,7 +46,9 @@ class RetryPolicy:
 
 DEFAULT_POLICY = RetryPolicy()
 # For tests and interactive paths: retry quickly.
-FAST_POLICY = RetryPolicy(attempts=3, bad_response_attempts=2, initial_wait=0.01, max_wait=0.05, jitter=0.0, max_retry_after=1.0)
+FAST_POLICY = RetryPolicy(
+    attempts=3, bad_response_attempts=2, initial_wait=0.01, max_wait=0.05, jitter=0.0, max_retry_after=1.0
+)
 
 
 def is_retryable(exc: BaseException, policy: RetryPolicy = DEFAULT_POLICY) -> bool:
@@ -68,7 +70,9 @@ class _Stop:
 
 class _Wait:
     def __init__(self, policy: RetryPolicy) -> None:
-        self.backoff = wait_exponential_jitter(multiplier=policy.initial_wait, max=policy.max_wait, jitter=policy.jitter)
+        self.backoff = wait_exponential_jitter(
+            multiplier=policy.initial_wait, max=policy.max_wait, jitter=policy.jitter
+        )
 
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -92,7 +96,9 @@ def error_kind(exc: BaseException | None) -> str:
 
 
 def _count_failed_call(exc: BaseException | None) -> None:
-    get_metrics().platform_errors.labels(platform=getattr(exc, "platform", None) or "unknown", kind=error_kind(exc)).inc()
+    get_metrics().platform_errors.labels(
+        platform=getattr(exc, "platform", None) or "unknown", kind=error_kind(exc)
+    ).inc()
 
 
 def _log_retry(state: RetryCallState) -> None:

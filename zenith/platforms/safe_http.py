@@ -51,8 +51,7 @@ ALLOWED_HOSTS = frozenset(
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 DEFAULT_PORTS = {"https": 443, "http": 80}
 BROWSER_USER_AGENT = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0.0.0 Safari/537.36"
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 )
 
 
@@ -149,7 +148,9 @@ class GuardedResolver(AbstractResolver):
         self._base = base or ThreadedResolver()
         self._host_map = {k.lower(): v for k, v in (host_map or {}).items()}
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         target_host, target_port = host, port
         override = self._host_map.get(host.lower().rstrip("."))
         if override is not None:
@@ -157,7 +158,14 @@ class GuardedResolver(AbstractResolver):
             target_host, target_port = target_host.strip("[]"), int(raw_port)
         if _is_ip(target_host):
             results: list[ResolveResult] = [
-                {"hostname": host, "host": target_host, "port": target_port, "family": _family_of(target_host), "proto": 0, "flags": 0}
+                {
+                    "hostname": host,
+                    "host": target_host,
+                    "port": target_port,
+                    "family": _family_of(target_host),
+                    "proto": 0,
+                    "flags": 0,
+                }
             ]
         else:
             results = await self._base.resolve(target_host, target_port, family)
@@ -217,7 +225,9 @@ class SafeHttpClient:
         self._guard = AddressGuard(allow_private=allow_private_network)
         self._host_map = {k.lower(): v for k, v in (host_map or {}).items()}
         self._dns_resolver = dns_resolver
-        self._timeout = aiohttp.ClientTimeout(total=total_timeout, sock_connect=connect_timeout, connect=connect_timeout)
+        self._timeout = aiohttp.ClientTimeout(
+            total=total_timeout, sock_connect=connect_timeout, connect=connect_timeout
+        )
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
@@ -307,7 +317,9 @@ class SafeHttpClient:
                 if status in (404, 410):
                     raise PermanentError(f"{current} answered {status}", reason=NOT_FOUND, platform="http")
                 if is_retryable_status(status):
-                    raise TransientError(f"{current} answered {status}", platform="http", status=status, retry_after=retry_after)
+                    raise TransientError(
+                        f"{current} answered {status}", platform="http", status=status, retry_after=retry_after
+                    )
                 return str(current)
             current = next_url
         raise TooManyRedirectsError(f"more than {self.max_redirects} redirects from {url}")

@@ -27,6 +27,8 @@ from zenith.platforms.tiktok_page import PLATFORM, parse_profile_page, parse_vid
 
 DEFAULT_BASE_URL = "https://www.tiktok.com"
 MAX_PAGE_BYTES = 3 * 1024 * 1024
+
+
 class TikTokAdapter(PageAdapter):
     """``PlatformAdapter`` for TikTok.
 
@@ -50,7 +52,9 @@ class TikTokAdapter(PageAdapter):
     async def fetch_account(self, handle_or_id: str) -> AccountInfo:
         """The profile ``@handle`` (bio in ``description``); ``PermanentError`` if none."""
         handle = handle_or_id.strip().lstrip("@")
-        html = await call_with_retry(self._get_page, f"{self._base_url}/@{quote(handle, safe='._')}", policy=self._retry)
+        html = await call_with_retry(
+            self._get_page, f"{self._base_url}/@{quote(handle, safe='._')}", policy=self._retry
+        )
         return parse_profile_page(html, handle)
 
     async def _fetch_item(self, video_id: str):
@@ -64,7 +68,9 @@ class TikTokAdapter(PageAdapter):
                 if response.status == 403:
                     raise BlockedError(f"tiktok: HTTP 403 for {url}", platform=PLATFORM)
                 if response.status in (404, 410):
-                    raise PermanentError(f"tiktok: HTTP {response.status} for {url}", reason=NOT_FOUND, platform=PLATFORM)
+                    raise PermanentError(
+                        f"tiktok: HTTP {response.status} for {url}", reason=NOT_FOUND, platform=PLATFORM
+                    )
                 if is_retryable_status(response.status):
                     raise transient_from_status(response, platform=PLATFORM)
                 body = await read_limited(response, limit=MAX_PAGE_BYTES, platform=PLATFORM)

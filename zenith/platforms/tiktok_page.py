@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from zenith.platforms.base import AccountInfo, VideoStats
+from zenith.platforms.counts import parse_count
 from zenith.platforms.errors import (
     DELETED,
     NOT_FOUND,
@@ -25,14 +26,20 @@ from zenith.platforms.errors import (
     PermanentError,
     UnreadableAnswer,
 )
-from zenith.platforms.counts import parse_count
 
 PLATFORM = "tiktok"
 UNIVERSAL_ID = "__UNIVERSAL_DATA_FOR_REHYDRATION__"
 SIGI_ID = "SIGI_STATE"
 # statusCode -> reason; codes seen on real pages (10204 item gone, 10216/10222 private).
 STATUS_REASONS = {10204: NOT_FOUND, 10216: PRIVATE, 10222: PRIVATE, 10217: DELETED, 10221: NOT_FOUND, 10202: NOT_FOUND}
-CHALLENGE_MARKERS = ("captcha", "tiktok-verify", "verify-ele", "_wafchallengeid", "<title>please wait...</title>", "access denied")
+CHALLENGE_MARKERS = (
+    "captcha",
+    "tiktok-verify",
+    "verify-ele",
+    "_wafchallengeid",
+    "<title>please wait...</title>",
+    "access denied",
+)
 
 
 def _script_json(html: str, script_id: str) -> Any | None:
@@ -65,7 +72,9 @@ def _int(value: Any) -> int | None:
 
 def _status_error(status: int, message: str, what: str) -> PermanentError:
     reason = STATUS_REASONS.get(status, UNAVAILABLE)
-    return PermanentError(f"tiktok: {what} unavailable (statusCode {status} {message})".strip(), reason=reason, platform=PLATFORM)
+    return PermanentError(
+        f"tiktok: {what} unavailable (statusCode {status} {message})".strip(), reason=reason, platform=PLATFORM
+    )
 
 
 def _count(stats: dict[str, Any], stats_v2: dict[str, Any], key: str) -> int | None:
@@ -149,9 +158,13 @@ def parse_profile_page(html: str, handle: str) -> AccountInfo:
     else:
         sigi = _script_json(html, SIGI_ID)
         if sigi is None:
-            raise BlockedError(f"tiktok: no data on the page ({blocked_reason(html) or 'unknown block page'})", platform=PLATFORM)
+            raise BlockedError(
+                f"tiktok: no data on the page ({blocked_reason(html) or 'unknown block page'})", platform=PLATFORM
+            )
         users = (sigi.get("UserModule") or {}).get("users") or {}
-        user = users.get(handle) or next((u for u in users.values() if str(u.get("uniqueId", "")).lower() == handle.lower()), None)
+        user = users.get(handle) or next(
+            (u for u in users.values() if str(u.get("uniqueId", "")).lower() == handle.lower()), None
+        )
         if not isinstance(user, dict):
             raise PermanentError(f"tiktok: account @{handle} not found", reason=NOT_FOUND, platform=PLATFORM)
     return AccountInfo(

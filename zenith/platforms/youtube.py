@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from zenith.platforms.base import AccountInfo, VideoResult, VideoStats
+from zenith.platforms.counts import parse_count
 from zenith.platforms.errors import (
     NOT_FOUND,
     BadResponseError,
@@ -27,7 +28,6 @@ from zenith.platforms.errors import (
     TransientError,
     UnreadableAnswer,
 )
-from zenith.platforms.counts import parse_count
 from zenith.platforms.http_common import (
     MAX_API_BODY,
     TRANSPORT_ERRORS,
@@ -90,7 +90,9 @@ def video_stats_from_item(item: dict[str, Any]) -> VideoStats:
     try:
         return _stats(item)
     except BadResponseError as exc:
-        raise UnreadableAnswer(str(exc), raw=json.dumps(item, ensure_ascii=False, default=str), platform=PLATFORM) from None
+        raise UnreadableAnswer(
+            str(exc), raw=json.dumps(item, ensure_ascii=False, default=str), platform=PLATFORM
+        ) from None
 
 
 def _stats(item: dict[str, Any]) -> VideoStats:
@@ -123,7 +125,9 @@ def error_from_body(status: int, body: Any, retry_after: float | None = None) ->
     if reasons & QUOTA_REASONS:
         return QuotaExceededError(f"youtube: quota exceeded: {message}")
     if status == 429 or status >= 500 or reasons & RATE_REASONS:
-        return TransientError(f"youtube: HTTP {status}: {message}", platform=PLATFORM, status=status, retry_after=retry_after)
+        return TransientError(
+            f"youtube: HTTP {status}: {message}", platform=PLATFORM, status=status, retry_after=retry_after
+        )
     if status == 400 or reasons & {"keyInvalid", "API_KEY_INVALID", "accessNotConfigured", "ipRefererBlocked"}:
         reason = "keyInvalid" if reasons & {"keyInvalid", "API_KEY_INVALID"} else next(iter(sorted(reasons)), None)
         return YouTubeConfigError(f"youtube: request refused ({reason}): {message}", reason=reason)

@@ -19,7 +19,7 @@ from aiohttp import ClientError, ClientSession, ClientTimeout
 from zenith.config import get_settings
 
 FIRST_REPLY_SECONDS = 5.0  # how long to wait for the bot to start answering a line
-SETTLE_SECONDS = 0.4       # quiet time after which the answer is taken as complete
+SETTLE_SECONDS = 0.4  # quiet time after which the answer is taken as complete
 
 
 class ChatError(Exception):
@@ -35,8 +35,9 @@ class ChatClient:
       out: where to print (default stdout).
     """
 
-    def __init__(self, session: ClientSession, *, base_url: str, user_id: int, name: str, language: str,
-                 out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self, session: ClientSession, *, base_url: str, user_id: int, name: str, language: str, out: TextIO = sys.stdout
+    ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
         self.user_id = user_id
@@ -54,8 +55,10 @@ class ChatClient:
             async with self.session.request(method, f"{self.base_url}{path}", json=body, params=query) as resp:
                 payload = await resp.json()
         except (ClientError, asyncio.TimeoutError, ValueError) as exc:
-            raise ChatError(f"cannot reach the sandbox at {self.base_url} ({type(exc).__name__}); "
-                            "is `zenith sandbox` or `zenith up` running?") from exc
+            raise ChatError(
+                f"cannot reach the sandbox at {self.base_url} ({type(exc).__name__}); "
+                "is `zenith sandbox` or `zenith up` running?"
+            ) from exc
         if not payload.get("ok"):
             raise ChatError(payload.get("description", "request failed"))
         return payload["result"]
@@ -92,8 +95,11 @@ class ChatClient:
             if not await self.press(text.removeprefix(":press").strip()):
                 return True
         elif text:
-            await self.api("POST", f"/sandbox/users/{self.user_id}/send",
-                           {"text": text, "first_name": self.name, "language_code": self.language})
+            await self.api(
+                "POST",
+                f"/sandbox/users/{self.user_id}/send",
+                {"text": text, "first_name": self.name, "language_code": self.language},
+            )
         else:
             return True
         await self.settle()
@@ -108,8 +114,11 @@ class ChatClient:
         if "callback_data" not in button:
             self.print(f"(button {number} opens {button.get('url', 'something else')}, nothing to press)")
             return False
-        await self.api("POST", f"/sandbox/users/{self.user_id}/press",
-                       {"message_id": self.buttons_message_id, "callback_data": button["callback_data"]})
+        await self.api(
+            "POST",
+            f"/sandbox/users/{self.user_id}/press",
+            {"message_id": self.buttons_message_id, "callback_data": button["callback_data"]},
+        )
         return True
 
     def show(self, event: dict[str, Any]) -> None:
@@ -126,8 +135,10 @@ class ChatClient:
             self.show_buttons(message)
             keyboard = event.get("reply_keyboard")
             if keyboard and "keyboard" in keyboard:
-                rows = [" ".join(f"[{b['text'] if isinstance(b, dict) else b}]" for b in row)
-                        for row in keyboard["keyboard"]]
+                rows = [
+                    " ".join(f"[{b['text'] if isinstance(b, dict) else b}]" for b in row)
+                    for row in keyboard["keyboard"]
+                ]
                 self.print("  keyboard: " + " / ".join(rows))
             elif keyboard:
                 self.print("  (keyboard removed)")
@@ -180,5 +191,11 @@ async def chat(*, base_url: str, user_id: int, name: str, language: str) -> int:
 def run_chat(args: argparse.Namespace) -> int:
     """Chat with the bot through the sandbox on 127.0.0.1:SANDBOX_PORT."""
     settings = get_settings()
-    return asyncio.run(chat(base_url=f"http://127.0.0.1:{settings.sandbox_port}", user_id=args.user_id,
-                            name=args.name, language=args.language))
+    return asyncio.run(
+        chat(
+            base_url=f"http://127.0.0.1:{settings.sandbox_port}",
+            user_id=args.user_id,
+            name=args.name,
+            language=args.language,
+        )
+    )

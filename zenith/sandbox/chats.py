@@ -75,23 +75,41 @@ class ChatMessage:
 
     def snapshot(self) -> dict[str, Any]:
         """The visible content, kept in ``history`` before an edit."""
-        return {"text": self.text, "caption": self.caption, "reply_markup": self.reply_markup, "edit_date": self.edit_date}
+        return {
+            "text": self.text,
+            "caption": self.caption,
+            "reply_markup": self.reply_markup,
+            "edit_date": self.edit_date,
+        }
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON for the control API and the chat client."""
         out: dict[str, Any] = {
-            "chat_id": self.chat_id, "message_id": self.message_id, "from_bot": self.from_bot,
-            "date": self.date, "text": self.text, "caption": self.caption,
-            "reply_markup": self.reply_markup, "edit_date": self.edit_date, "deleted": self.deleted,
+            "chat_id": self.chat_id,
+            "message_id": self.message_id,
+            "from_bot": self.from_bot,
+            "date": self.date,
+            "text": self.text,
+            "caption": self.caption,
+            "reply_markup": self.reply_markup,
+            "edit_date": self.edit_date,
+            "deleted": self.deleted,
         }
         if self.photo is not None:
-            out["photo"] = {"file_id": self.photo.file_id, "size": self.photo.size,
-                            "width": self.photo.width, "height": self.photo.height}
+            out["photo"] = {
+                "file_id": self.photo.file_id,
+                "size": self.photo.size,
+                "width": self.photo.width,
+                "height": self.photo.height,
+            }
         if self.photo_url is not None:
             out["photo"] = {"url": self.photo_url, "size": 0}
         if self.document is not None:
-            out["document"] = {"file_id": self.document.file_id, "size": self.document.size,
-                               "file_name": self.document.filename}
+            out["document"] = {
+                "file_id": self.document.file_id,
+                "size": self.document.size,
+                "file_name": self.document.filename,
+            }
         return out
 
 

@@ -46,6 +46,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
             if isinstance(result, web.Response):
                 return result
             return web.json_response({"ok": True, "result": result})
+
         app.router.add_route(method, path, handler)
 
     route("POST", "/sandbox/users/{user_id}/send", _send)
@@ -78,8 +79,13 @@ def _id(request: web.Request, name: str) -> int:
 
 async def _send(state: SandboxState, request: web.Request) -> Any:
     body = await _body(request)
-    return state.user_sends_text(_id(request, "user_id"), str(body["text"]), first_name=body.get("first_name"),
-                                 username=body.get("username"), language_code=body.get("language_code"))
+    return state.user_sends_text(
+        _id(request, "user_id"),
+        str(body["text"]),
+        first_name=body.get("first_name"),
+        username=body.get("username"),
+        language_code=body.get("language_code"),
+    )
 
 
 async def _press(state: SandboxState, request: web.Request) -> Any:
@@ -114,16 +120,20 @@ async def _messages(state: SandboxState, request: web.Request) -> Any:
 
 async def _events(state: SandboxState, request: web.Request) -> Any:
     timeout = min(float(request.query.get("timeout", "0")), 60.0)
-    events = await state.wait_for_events(_id(request, "chat_id"), after=int(request.query.get("after", "0")),
-                                         timeout=timeout)
+    events = await state.wait_for_events(
+        _id(request, "chat_id"), after=int(request.query.get("after", "0")), timeout=timeout
+    )
     return [e.as_json() for e in events]
 
 
 async def _wait(state: SandboxState, request: web.Request) -> Any:
     after = request.query.get("after")
     message = await state.wait_for_message(
-        _id(request, "chat_id"), contains=request.query.get("contains"),
-        timeout=min(float(request.query.get("timeout", "10")), 60.0), after=int(after) if after else None)
+        _id(request, "chat_id"),
+        contains=request.query.get("contains"),
+        timeout=min(float(request.query.get("timeout", "10")), 60.0),
+        after=int(after) if after else None,
+    )
     return message.as_json()
 
 
@@ -138,8 +148,13 @@ async def _file(state: SandboxState, request: web.Request) -> Any:
 
 async def _add_fault(state: SandboxState, request: web.Request) -> Any:
     body = await _body(request)
-    state.faults.fail_next(str(body["method"]), kind=str(body.get("kind", "500")), times=int(body.get("times", 1)),
-                           retry_after=int(body.get("retry_after", 1)), delay=float(body.get("delay", 0)))
+    state.faults.fail_next(
+        str(body["method"]),
+        kind=str(body.get("kind", "500")),
+        times=int(body.get("times", 1)),
+        retry_after=int(body.get("retry_after", 1)),
+        delay=float(body.get("delay", 0)),
+    )
     return state.faults.pending()
 
 
@@ -150,12 +165,18 @@ async def _clear_faults(state: SandboxState, request: web.Request) -> Any:
 
 async def _rate_limits(state: SandboxState, request: web.Request) -> Any:
     body = await _body(request)
-    state.rate_limits.configure(per_chat=body.get("per_chat"), overall=body.get("overall"),
-                                retry_after=body.get("retry_after"))
+    state.rate_limits.configure(
+        per_chat=body.get("per_chat"), overall=body.get("overall"), retry_after=body.get("retry_after")
+    )
     return True
 
 
 async def _info(state: SandboxState, request: web.Request) -> Any:
     hook = state.updates.webhook
-    return {"token": state.token, "bot": state.bot_user, "webhook": hook.url if hook else None,
-            "pending_updates": len(state.updates.pending), "calls": state.calls[-200:]}
+    return {
+        "token": state.token,
+        "bot": state.bot_user,
+        "webhook": hook.url if hook else None,
+        "pending_updates": len(state.updates.pending),
+        "calls": state.calls[-200:],
+    }

@@ -26,21 +26,30 @@ class StoredFile:
         return len(self.data)
 
     def photo_sizes(self) -> list[dict]:
-        return [{
-            "file_id": self.file_id, "file_unique_id": self.file_unique_id,
-            "width": self.width, "height": self.height, "file_size": self.size,
-        }]
+        return [
+            {
+                "file_id": self.file_id,
+                "file_unique_id": self.file_unique_id,
+                "width": self.width,
+                "height": self.height,
+                "file_size": self.size,
+            }
+        ]
 
     def document(self) -> dict:
         return {
-            "file_id": self.file_id, "file_unique_id": self.file_unique_id,
-            "file_name": self.filename, "file_size": self.size,
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_name": self.filename,
+            "file_size": self.size,
         }
 
     def file_object(self) -> dict:
         return {
-            "file_id": self.file_id, "file_unique_id": self.file_unique_id,
-            "file_size": self.size, "file_path": self.file_path,
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_size": self.size,
+            "file_path": self.file_path,
         }
 
 
@@ -56,9 +65,9 @@ def image_size(data: bytes) -> tuple[int, int] | None:
             if data[pos] != 0xFF:
                 return None
             marker = data[pos + 1]
-            length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+            length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
             if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                height, width = struct.unpack(">HH", data[pos + 5:pos + 9])
+                height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
                 return width, height
             pos += 2 + length
     return None

@@ -18,10 +18,22 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 
 _TAG_ENTITY = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "tg-spoiler": "spoiler", "span": "spoiler", "a": "text_link", "code": "code", "pre": "pre",
-    "blockquote": "blockquote", "tg-emoji": "custom_emoji",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
 }
 _TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^>]*)?)>|<|&(#?\w+);?")
 _HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
@@ -49,17 +61,17 @@ def parse_html(source: str) -> FormattedText:
     entities: list[dict[str, Any]] = []
     pos = 0
     for match in _TOKEN.finditer(source):
-        chunk = source[pos:match.start()]
+        chunk = source[pos : match.start()]
         out.append(chunk)
         offset += _utf16_len(chunk)
         pos = match.end()
-        byte_offset = len(source[:match.start()].encode())
+        byte_offset = len(source[: match.start()].encode())
         closing, tag, attrs, ent = match.group(1), match.group(2), match.group(3), match.group(4)
         if ent is not None:
             raw = match.group(0)
             char = html.unescape(raw if raw.endswith(";") else raw + ";")
             if char == raw or char == raw + ";":
-                raise bad_request(f"can't parse entities: Unsupported entity \"{raw}\" at byte offset {byte_offset}")
+                raise bad_request(f'can\'t parse entities: Unsupported entity "{raw}" at byte offset {byte_offset}')
             out.append(char)
             offset += _utf16_len(char)
             continue
@@ -68,7 +80,7 @@ def parse_html(source: str) -> FormattedText:
         tag = tag.lower()
         if tag not in _TAG_ENTITY:
             kind = "end" if closing else "start"
-            raise bad_request(f"can't parse entities: Unsupported {kind} tag \"{tag}\" at byte offset {byte_offset}")
+            raise bad_request(f'can\'t parse entities: Unsupported {kind} tag "{tag}" at byte offset {byte_offset}')
         if closing:
             if not stack or stack[-1][0] != tag:
                 raise bad_request(f"can't parse entities: Unexpected end tag at byte offset {byte_offset}")
@@ -125,7 +137,7 @@ def format_text(source: str | None, *, parse_mode: str | None, entities: Any, ca
     elif mode in ("", "markdown"):
         result = FormattedText(text=source, entities=list(entities or []))
     else:
-        raise bad_request(f"unsupported parse_mode \"{parse_mode}\"")
+        raise bad_request(f'unsupported parse_mode "{parse_mode}"')
     if not result.text.strip() and not caption:
         raise bad_request("message text is empty")
     if len(result.text) > limit:

@@ -32,7 +32,9 @@ class RateLimiter:
         self._chat_sends: dict[int, deque[float]] = {}
         self._all_sends: deque[float] = deque()
 
-    def configure(self, *, per_chat: int | None = None, overall: int | None = None, retry_after: int | None = None) -> None:
+    def configure(
+        self, *, per_chat: int | None = None, overall: int | None = None, retry_after: int | None = None
+    ) -> None:
         self.per_chat, self.overall, self.retry_after = per_chat, overall, retry_after
         self._chat_sends.clear()
         self._all_sends.clear()
@@ -80,7 +82,9 @@ class FaultPlan:
     def __init__(self) -> None:
         self._queue: list[Fault] = []
 
-    def fail_next(self, method: str, *, times: int = 1, kind: str = "500", retry_after: int = 1, delay: float = 0.0) -> None:
+    def fail_next(
+        self, method: str, *, times: int = 1, kind: str = "500", retry_after: int = 1, delay: float = 0.0
+    ) -> None:
         """Make the next ``times`` calls of ``method`` fail with ``kind``."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {FAULT_KINDS}")

@@ -41,4 +41,6 @@ def run_sandbox(args: argparse.Namespace) -> int:
     settings = get_settings()
     setup_logging(settings, role="sandbox")
     # update ids keep increasing across restarts: a bot polling through one keeps its offset
-    return asyncio.run(serve_sandbox(host="127.0.0.1", port=settings.sandbox_port, state_dir=Path(settings.data_dir) / "sandbox"))
+    return asyncio.run(
+        serve_sandbox(host="127.0.0.1", port=settings.sandbox_port, state_dir=Path(settings.data_dir) / "sandbox")
+    )

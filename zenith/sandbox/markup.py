@@ -7,9 +7,16 @@ from typing import Any
 from zenith.sandbox.errors import bad_request
 
 _INLINE_ACTIONS = (
-    "callback_data", "url", "web_app", "login_url", "switch_inline_query",
-    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",
-    "copy_text", "callback_game", "pay",
+    "callback_data",
+    "url",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
 )
 MAX_CALLBACK_DATA_BYTES = 64
 
@@ -25,7 +32,7 @@ def check_reply_markup(markup: Any) -> dict[str, Any] | None:
     elif "keyboard" in markup:
         rows = markup["keyboard"]
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-            raise bad_request("field \"keyboard\" must be an Array")
+            raise bad_request('field "keyboard" must be an Array')
         for row in rows:
             for button in row:
                 text = button.get("text") if isinstance(button, dict) else button
@@ -38,16 +45,20 @@ def check_reply_markup(markup: Any) -> dict[str, Any] | None:
 
 def _check_inline(rows: Any) -> None:
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-        raise bad_request("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays")
+        raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
     for row in rows:
         for button in row:
             if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-                raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+                raise bad_request(
+                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+                )
             if not button["text"]:
                 raise bad_request("BUTTON_TEXT_EMPTY")
             actions = [a for a in _INLINE_ACTIONS if a in button]
             if len(actions) != 1:
-                raise bad_request("can't parse inline keyboard button: InlineKeyboardButton must have exactly one of the optional fields")
+                raise bad_request(
+                    "can't parse inline keyboard button: InlineKeyboardButton must have exactly one of the optional fields"
+                )
             if "callback_data" in button:
                 data = button["callback_data"]
                 if not isinstance(data, str) or not data or len(data.encode()) > MAX_CALLBACK_DATA_BYTES:

@@ -22,21 +22,37 @@ from zenith.sandbox.updates import WebhookConfig
 Method = Callable[[SandboxState, Params], Awaitable[Any]]
 METHODS: dict[str, Method] = {}
 # Methods that put something in a chat count against the flood limits.
-SENDING = frozenset({"sendmessage", "sendphoto", "senddocument", "editmessagetext", "editmessagecaption",
-                     "editmessagereplymarkup"})
-CHAT_ACTIONS = frozenset({"typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-                          "upload_document", "choose_sticker", "find_location", "record_video_note",
-                          "upload_video_note"})
+SENDING = frozenset(
+    {"sendmessage", "sendphoto", "senddocument", "editmessagetext", "editmessagecaption", "editmessagereplymarkup"}
+)
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are exactly the same "
-                "as a current content and reply markup of the message")
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly the same "
+    "as a current content and reply markup of the message"
+)
 
 
 def api_method(name: str) -> Callable[[Method], Method]:
     def register(func: Method) -> Method:
         METHODS[name.lower()] = func
         return func
+
     return register
 
 
@@ -49,7 +65,8 @@ async def get_me(state: SandboxState, params: Params) -> Any:
 async def get_updates(state: SandboxState, params: Params) -> Any:
     state.updates.set_allowed(params.json("allowed_updates"))
     return await state.updates.get_updates(
-        offset=params.int("offset"), limit=params.int("limit", default=100), timeout=params.int("timeout", default=0))
+        offset=params.int("offset"), limit=params.int("limit", default=100), timeout=params.int("timeout", default=0)
+    )
 
 
 @api_method("setWebhook")
@@ -65,8 +82,9 @@ async def set_webhook(state: SandboxState, params: Params) -> Any:
     if params.bool("drop_pending_updates"):
         state.updates.drop_pending()
     state.updates.set_allowed(params.json("allowed_updates"))
-    state.updates.webhook = WebhookConfig(url=url, secret_token=secret,
-                                          max_connections=params.int("max_connections", default=40))
+    state.updates.webhook = WebhookConfig(
+        url=url, secret_token=secret, max_connections=params.int("max_connections", default=40)
+    )
     state.updates.wake()
     return True
 
@@ -92,8 +110,9 @@ async def get_webhook_info(state: SandboxState, params: Params) -> Any:
 async def send_message(state: SandboxState, params: Params) -> Any:
     chat = state.chat(params.chat_id())
     formatted = format_text(params.str("text"), parse_mode=params.str("parse_mode"), entities=params.json("entities"))
-    message = _new_bot_message(state, chat.user.id, params, text=formatted.text, entities=formatted.entities,
-                               source=params.str("text"))
+    message = _new_bot_message(
+        state, chat.user.id, params, text=formatted.text, entities=formatted.entities, source=params.str("text")
+    )
     return state.message_object(message)
 
 
@@ -111,8 +130,15 @@ async def send_photo(state: SandboxState, params: Params) -> Any:
         fields["photo_url"] = photo
     else:
         fields["photo"] = _existing(state, photo)
-    message = _new_bot_message(state, chat.user.id, params, caption=caption.text or None,
-                               caption_entities=caption.entities, source=params.str("caption"), **fields)
+    message = _new_bot_message(
+        state,
+        chat.user.id,
+        params,
+        caption=caption.text or None,
+        caption_entities=caption.entities,
+        source=params.str("caption"),
+        **fields,
+    )
     return state.message_object(message)
 
 
@@ -127,8 +153,15 @@ async def send_document(state: SandboxState, params: Params) -> Any:
     else:
         stored = _existing(state, document)
     caption = _caption(params)
-    message = _new_bot_message(state, chat.user.id, params, document=stored, caption=caption.text or None,
-                               caption_entities=caption.entities, source=params.str("caption"))
+    message = _new_bot_message(
+        state,
+        chat.user.id,
+        params,
+        document=stored,
+        caption=caption.text or None,
+        caption_entities=caption.entities,
+        source=params.str("caption"),
+    )
     return state.message_object(message)
 
 
@@ -146,8 +179,9 @@ async def edit_message_text(state: SandboxState, params: Params) -> Any:
     markup = check_reply_markup(params.json("reply_markup"))
     if formatted.text == message.text and formatted.entities == message.entities and markup == message.reply_markup:
         raise bad_request(NOT_MODIFIED)
-    return _apply_edit(state, message, text=formatted.text, entities=formatted.entities,
-                       source=params.str("text"), reply_markup=markup)
+    return _apply_edit(
+        state, message, text=formatted.text, entities=formatted.entities, source=params.str("text"), reply_markup=markup
+    )
 
 
 @api_method("editMessageCaption")
@@ -159,8 +193,14 @@ async def edit_message_caption(state: SandboxState, params: Params) -> Any:
     markup = check_reply_markup(params.json("reply_markup"))
     if (caption.text or None) == message.caption and markup == message.reply_markup:
         raise bad_request(NOT_MODIFIED)
-    return _apply_edit(state, message, caption=caption.text or None, caption_entities=caption.entities,
-                       source=params.str("caption"), reply_markup=markup)
+    return _apply_edit(
+        state,
+        message,
+        caption=caption.text or None,
+        caption_entities=caption.entities,
+        source=params.str("caption"),
+        reply_markup=markup,
+    )
 
 
 @api_method("editMessageReplyMarkup")
@@ -191,8 +231,12 @@ async def answer_callback_query(state: SandboxState, params: Params) -> Any:
     text = params.str("text")
     if text is not None and len(text) > 200:
         raise bad_request("MESSAGE_TOO_LONG")
-    answer = {"text": text, "show_alert": params.bool("show_alert"), "url": params.str("url"),
-              "cache_time": params.int("cache_time", default=0)}
+    answer = {
+        "text": text,
+        "show_alert": params.bool("show_alert"),
+        "url": params.str("url"),
+        "cache_time": params.int("cache_time", default=0),
+    }
     state.callback_answers[query_id] = answer
     chat_id = _callback_chat(state, query_id)
     state.record("callback_answer", chat_id, None, callback_query_id=query_id, **answer)
@@ -214,9 +258,18 @@ async def get_chat(state: SandboxState, params: Params) -> Any:
     chat = state.chats.get(params.chat_id())
     if chat is None:
         raise bad_request("chat not found")
-    return {**chat.user.as_chat(), "accent_color_id": 0, "max_reaction_count": 11,
-            "accepted_gift_types": {"unlimited_gifts": True, "limited_gifts": True, "unique_gifts": True,
-                                    "premium_subscription": True, "gifts_from_channels": True}}
+    return {
+        **chat.user.as_chat(),
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+        "accepted_gift_types": {
+            "unlimited_gifts": True,
+            "limited_gifts": True,
+            "unique_gifts": True,
+            "premium_subscription": True,
+            "gifts_from_channels": True,
+        },
+    }
 
 
 @api_method("setMyCommands")
@@ -276,11 +329,13 @@ async def log_out(state: SandboxState, params: Params) -> Any:
 
 # ----- helpers -----------------------------------------------------------------------
 
+
 def _new_bot_message(state: SandboxState, chat_id: int, params: Params, **content: Any) -> ChatMessage:
     chat = state.chats[chat_id]
     markup = check_reply_markup(params.json("reply_markup"))
-    message = ChatMessage(chat_id=chat_id, message_id=chat.new_message_id(), from_bot=True,
-                          parse_mode=params.str("parse_mode"), **content)
+    message = ChatMessage(
+        chat_id=chat_id, message_id=chat.new_message_id(), from_bot=True, parse_mode=params.str("parse_mode"), **content
+    )
     if markup and "inline_keyboard" in markup:
         message.reply_markup = markup
     elif markup and "keyboard" in markup:
@@ -294,8 +349,12 @@ def _new_bot_message(state: SandboxState, chat_id: int, params: Params, **conten
 
 
 def _caption(params: Params):
-    return format_text(params.str("caption"), parse_mode=params.str("parse_mode"),
-                       entities=params.json("caption_entities"), caption=True)
+    return format_text(
+        params.str("caption"),
+        parse_mode=params.str("parse_mode"),
+        entities=params.json("caption_entities"),
+        caption=True,
+    )
 
 
 def _existing(state: SandboxState, file_id: str) -> StoredFile:

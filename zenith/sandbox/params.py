@@ -51,11 +51,11 @@ class Params:
                 raise bad_request(f"{name} is empty")
             return default
         if isinstance(value, bool):
-            raise bad_request(f"field \"{name}\" must be a Number")
+            raise bad_request(f'field "{name}" must be a Number')
         try:
             return int(value)
         except (TypeError, ValueError):
-            raise bad_request(f"field \"{name}\" must be a Number") from None
+            raise bad_request(f'field "{name}" must be a Number') from None
 
     def bool(self, name: str, *, default: bool = False) -> bool:
         value = self.values.get(name)
@@ -98,7 +98,7 @@ class Params:
         if value.startswith("attach://"):
             upload = self.files.get(value.removeprefix("attach://"))
             if upload is None:
-                raise bad_request(f"file \"{value}\" not found in the request")
+                raise bad_request(f'file "{value}" not found in the request')
             return upload
         return value
 

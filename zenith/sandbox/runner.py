@@ -43,6 +43,7 @@ class ThreadedState:
             async def run() -> Any:
                 result = attr(*args, **kwargs)
                 return await result if inspect.isawaitable(result) else result
+
             return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
 
         return call
@@ -54,7 +55,9 @@ class SandboxHandle:
     Attributes after start: ``url`` ("http://host:port"), ``port``, ``token``, ``state``.
     """
 
-    def __init__(self, *, host: str, port: int, token: str, webhook_retry_delay: float, state_dir: Path | None = None) -> None:
+    def __init__(
+        self, *, host: str, port: int, token: str, webhook_retry_delay: float, state_dir: Path | None = None
+    ) -> None:
         self.host = host
         self.state_dir = state_dir
         self.port = port
@@ -78,8 +81,9 @@ class SandboxHandle:
     async def start(self) -> "SandboxHandle":
         """Serve on the running loop."""
         self._state = SandboxState(token=self.token, state_dir=self.state_dir)
-        runner = web.AppRunner(build_app(self._state, webhook_retry_delay=self._webhook_retry_delay),
-                               shutdown_timeout=2.0, access_log=None)
+        runner = web.AppRunner(
+            build_app(self._state, webhook_retry_delay=self._webhook_retry_delay), shutdown_timeout=2.0, access_log=None
+        )
         await runner.setup()
         try:
             await web.TCPSite(runner, self.host, self.port).start()
@@ -136,8 +140,14 @@ class SandboxHandle:
             self._thread = None
 
 
-def start_sandbox(host: str = "127.0.0.1", port: int = 0, *, token: str = SANDBOX_TOKEN,
-                  webhook_retry_delay: float = 0.5, state_dir: Path | None = None) -> SandboxHandle:
+def start_sandbox(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    token: str = SANDBOX_TOKEN,
+    webhook_retry_delay: float = 0.5,
+    state_dir: Path | None = None,
+) -> SandboxHandle:
     """A sandbox ready to be entered with ``async with`` (this loop) or ``with`` (a thread).
 
     Parameters:
@@ -147,4 +157,6 @@ def start_sandbox(host: str = "127.0.0.1", port: int = 0, *, token: str = SANDBO
       webhook_retry_delay: seconds between webhook delivery attempts after a failure.
       state_dir: folder keeping the next update id across restarts (default: none).
     """
-    return SandboxHandle(host=host, port=port, token=token, webhook_retry_delay=webhook_retry_delay, state_dir=state_dir)
+    return SandboxHandle(
+        host=host, port=port, token=token, webhook_retry_delay=webhook_retry_delay, state_dir=state_dir
+    )

@@ -36,15 +36,27 @@ class SandboxState:
         restarts as Telegram's do (default: None, numbering starts afresh each time).
     """
 
-    def __init__(self, *, token: str = SANDBOX_TOKEN, bot_name: str = "Zenith Sandbox Bot",
-                 bot_username: str = "zenith_sandbox_bot", state_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        token: str = SANDBOX_TOKEN,
+        bot_name: str = "Zenith Sandbox Bot",
+        bot_username: str = "zenith_sandbox_bot",
+        state_dir: Path | None = None,
+    ) -> None:
         bot_id, _, _ = token.partition(":")
         if not bot_id.isdigit():
             raise ValueError("token must look like '<digits>:<secret>'")
         self.token = token
-        self.bot_user = {"id": int(bot_id), "is_bot": True, "first_name": bot_name, "username": bot_username,
-                         "can_join_groups": False, "can_read_all_group_messages": False,
-                         "supports_inline_queries": False}
+        self.bot_user = {
+            "id": int(bot_id),
+            "is_bot": True,
+            "first_name": bot_name,
+            "username": bot_username,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
         self.bot_sender = {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")}
         self.chats: dict[int, Chat] = {}
         self.files = FileStore()
@@ -67,8 +79,14 @@ class SandboxState:
 
     # ----- users -------------------------------------------------------------------
 
-    def add_user(self, user_id: int, *, first_name: str | None = None, username: str | None = None,
-                 language_code: str | None = None) -> SimUser:
+    def add_user(
+        self,
+        user_id: int,
+        *,
+        first_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = None,
+    ) -> SimUser:
         """Register a user (or update the given fields); their private chat opens."""
         chat = self.chats.get(user_id)
         if chat is None:
@@ -91,8 +109,15 @@ class SandboxState:
             raise forbidden("bot was blocked by the user")
         return chat
 
-    def user_sends_text(self, user_id: int, text: str, *, first_name: str | None = None,
-                        language_code: str | None = None, username: str | None = None) -> dict[str, Any]:
+    def user_sends_text(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        first_name: str | None = None,
+        language_code: str | None = None,
+        username: str | None = None,
+    ) -> dict[str, Any]:
         """The user sends ``text``; returns the queued Update (``None`` payload if filtered).
 
         A leading "/command" gets a ``bot_command`` entity, as Telegram's client adds it.
@@ -102,8 +127,9 @@ class SandboxState:
         message = self._user_message(user_id, text=text)
         return self._push("message", self.message_object(message))
 
-    def user_sends_photo(self, user_id: int, data: bytes, *, caption: str | None = None,
-                         filename: str = "photo.jpg") -> dict[str, Any]:
+    def user_sends_photo(
+        self, user_id: int, data: bytes, *, caption: str | None = None, filename: str = "photo.jpg"
+    ) -> dict[str, Any]:
         """The user sends a picture (PNG/JPEG/GIF bytes), with an optional caption."""
         self.add_user(user_id)
         stored = self.files.put(data, filename=filename, kind="photos")
@@ -121,7 +147,8 @@ class SandboxState:
         if callback_data not in message.callback_data():
             raise SandboxUsageError(
                 f"message {message_id} has no button with callback_data {callback_data!r}; "
-                f"its buttons carry {message.callback_data()!r}")
+                f"its buttons carry {message.callback_data()!r}"
+            )
         return self.user_sends_callback(user_id, message_id, callback_data)
 
     def user_sends_callback(self, user_id: int, message_id: int, data: str) -> dict[str, Any]:
@@ -131,8 +158,10 @@ class SandboxState:
         self.callback_answers[query_id] = None
         self.callback_chats[query_id] = user_id
         query = {
-            "id": query_id, "from": self.chats[user_id].user.as_user(),
-            "message": self.message_object(message), "chat_instance": str(-abs(hash((user_id, self.token))) % 10**18),
+            "id": query_id,
+            "from": self.chats[user_id].user.as_user(),
+            "message": self.message_object(message),
+            "chat_instance": str(-abs(hash((user_id, self.token))) % 10**18),
             "data": data,
         }
         return self._push("callback_query", query)
@@ -162,9 +191,15 @@ class SandboxState:
         chat = self.chats.get(chat_id)
         return chat.reply_keyboard if chat else None
 
-    async def wait_for_message(self, chat_id: int, *, contains: str | None = None,
-                               predicate: Callable[[ChatMessage], bool] | None = None,
-                               timeout: float = 10, after: int | None = None) -> ChatMessage:
+    async def wait_for_message(
+        self,
+        chat_id: int,
+        *,
+        contains: str | None = None,
+        predicate: Callable[[ChatMessage], bool] | None = None,
+        timeout: float = 10,
+        after: int | None = None,
+    ) -> ChatMessage:
         """The first bot message in ``chat_id`` newer than ``after`` that matches.
 
         ``after`` defaults to the user's latest message in that chat, i.e. "the reply to
@@ -180,26 +215,48 @@ class SandboxState:
                     return message
             return None
 
-        return await self._wait(find, timeout, lambda: f"no bot message in chat {chat_id} after #{floor} "
-                                f"matching contains={contains!r}; got {self._summary(chat_id)}")
+        return await self._wait(
+            find,
+            timeout,
+            lambda: (
+                f"no bot message in chat {chat_id} after #{floor} "
+                f"matching contains={contains!r}; got {self._summary(chat_id)}"
+            ),
+        )
 
-    async def wait_for_edit(self, chat_id: int, message_id: int, *, contains: str | None = None,
-                            predicate: Callable[[ChatMessage], bool] | None = None,
-                            timeout: float = 10) -> ChatMessage:
+    async def wait_for_edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        *,
+        contains: str | None = None,
+        predicate: Callable[[ChatMessage], bool] | None = None,
+        timeout: float = 10,
+    ) -> ChatMessage:
         """The bot's message ``message_id`` once it has been edited and matches."""
+
         def find() -> ChatMessage | None:
             message = self.chats[chat_id].messages.get(message_id) if chat_id in self.chats else None
             if message is not None and message.history and _matches(message, contains, predicate):
                 return message
             return None
 
-        return await self._wait(find, timeout, lambda: f"message {message_id} in chat {chat_id} was not edited "
-                                f"to match contains={contains!r}; got {self._summary(chat_id)}")
+        return await self._wait(
+            find,
+            timeout,
+            lambda: (
+                f"message {message_id} in chat {chat_id} was not edited "
+                f"to match contains={contains!r}; got {self._summary(chat_id)}"
+            ),
+        )
 
     async def wait_for_callback_answer(self, callback_query_id: str, *, timeout: float = 10) -> dict[str, Any]:
         """The bot's answerCallbackQuery for that query (text, show_alert, url, cache_time)."""
-        return await self._wait(lambda: self.callback_answers.get(callback_query_id), timeout,
-                                lambda: f"callback query {callback_query_id} was not answered")
+        return await self._wait(
+            lambda: self.callback_answers.get(callback_query_id),
+            timeout,
+            lambda: f"callback query {callback_query_id} was not answered",
+        )
 
     async def wait_for_events(self, chat_id: int, *, after: int, timeout: float) -> list[ChatEvent]:
         """Events newer than ``after``; waits up to ``timeout`` for the first (may be [])."""
@@ -232,7 +289,9 @@ class SandboxState:
         """The Bot API Message object for a stored message."""
         chat = self.chats[message.chat_id]
         obj: dict[str, Any] = {
-            "message_id": message.message_id, "date": message.date, "chat": chat.user.as_chat(),
+            "message_id": message.message_id,
+            "date": message.date,
+            "chat": chat.user.as_chat(),
             "from": self.bot_sender if message.from_bot else chat.user.as_user(),
         }
         if message.text is not None:
@@ -242,8 +301,9 @@ class SandboxState:
         if message.photo is not None:
             obj["photo"] = message.photo.photo_sizes()
         if message.photo_url is not None:
-            obj["photo"] = [{"file_id": f"URL{abs(hash(message.photo_url))}", "file_unique_id": "url",
-                             "width": 0, "height": 0}]
+            obj["photo"] = [
+                {"file_id": f"URL{abs(hash(message.photo_url))}", "file_unique_id": "url", "width": 0, "height": 0}
+            ]
         if message.document is not None:
             obj["document"] = message.document.document()
         if message.caption:
@@ -281,11 +341,16 @@ class SandboxState:
             return
         user.blocked = blocked
         old, new = ("member", "kicked") if blocked else ("kicked", "member")
-        self._push("my_chat_member", {
-            "chat": user.as_chat(), "from": user.as_user(), "date": int(time.time()),
-            "old_chat_member": {"status": old, "user": self.bot_sender},
-            "new_chat_member": {"status": new, "user": self.bot_sender, **({"until_date": 0} if blocked else {})},
-        })
+        self._push(
+            "my_chat_member",
+            {
+                "chat": user.as_chat(),
+                "from": user.as_user(),
+                "date": int(time.time()),
+                "old_chat_member": {"status": old, "user": self.bot_sender},
+                "new_chat_member": {"status": new, "user": self.bot_sender, **({"until_date": 0} if blocked else {})},
+            },
+        )
 
     def _push(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         update = self.updates.push(kind, payload)

@@ -35,8 +35,11 @@ class WebhookConfig:
 
     def info(self, *, pending: int, allowed_updates: list[str] | None) -> dict[str, Any]:
         info: dict[str, Any] = {
-            "url": self.url, "has_custom_certificate": False, "pending_update_count": pending,
-            "max_connections": self.max_connections, "ip_address": self.ip_address,
+            "url": self.url,
+            "has_custom_certificate": False,
+            "pending_update_count": pending,
+            "max_connections": self.max_connections,
+            "ip_address": self.ip_address,
         }
         if self.last_error_date is not None:
             info["last_error_date"] = self.last_error_date
@@ -107,7 +110,9 @@ class UpdateQueue:
     async def get_updates(self, *, offset: int | None, limit: int, timeout: float) -> list[dict[str, Any]]:
         """Long-poll as getUpdates does; see the module docstring for the rules."""
         if self.webhook is not None:
-            raise conflict("can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
+            raise conflict(
+                "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+            )
         self._poll_generation += 1
         generation = self._poll_generation
         self.wake()  # an older waiting call sees the newer generation and ends with 409
@@ -119,9 +124,13 @@ class UpdateQueue:
         deadline = time.monotonic() + max(timeout, 0)
         while True:
             if generation != self._poll_generation:
-                raise conflict("terminated by other getUpdates request; make sure that only one bot instance is running")
+                raise conflict(
+                    "terminated by other getUpdates request; make sure that only one bot instance is running"
+                )
             if self.webhook is not None:
-                raise conflict("can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
+                raise conflict(
+                    "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+                )
             remaining = deadline - time.monotonic()
             if self.pending or remaining <= 0 or self.closing:
                 return self.pending[:limit]

@@ -160,7 +160,11 @@ async def list_verified(conn: psycopg.AsyncConnection, *, user_id: int) -> list[
 
 
 async def find_verified(
-    conn: psycopg.AsyncConnection, *, platform: Platform | str, handle: str | None = None, external_id: str | None = None
+    conn: psycopg.AsyncConnection,
+    *,
+    platform: Platform | str,
+    handle: str | None = None,
+    external_id: str | None = None,
 ) -> PlatformAccount | None:
     """The verified account on ``platform`` with that handle or external id (channel id)."""
     if (handle is None) == (external_id is None):

@@ -65,7 +65,9 @@ async def find_active(conn: psycopg.AsyncConnection, plaintext: str) -> ApiKey |
         digest = hash_key(plaintext)
     except InvalidKey:
         return None
-    row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = %s AND revoked_at IS NULL", (digest,))
+    row = await fetch_one(
+        conn, f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = %s AND revoked_at IS NULL", (digest,)
+    )
     return _key(row) if row else None
 
 

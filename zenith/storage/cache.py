@@ -136,7 +136,9 @@ class Cache:
       name: label of this cache's hit/miss/fill metrics (default "cache").
     """
 
-    def __init__(self, client: Redis, *, prefix: str, ttl: int = 60, lock_seconds: float = 2.0, name: str = "cache") -> None:
+    def __init__(
+        self, client: Redis, *, prefix: str, ttl: int = 60, lock_seconds: float = 2.0, name: str = "cache"
+    ) -> None:
         if ttl <= 0 or lock_seconds <= 0:
             raise ValueError("ttl and lock_seconds must be positive")
         self.client = client
@@ -167,7 +169,12 @@ class Cache:
                 await pipe.execute()
             return True
         except RedisError as exc:
-            logger.warning("cache not invalidated for %s (Redis: %s); cached values expire within %d s", ", ".join(scopes), exc, self.ttl)
+            logger.warning(
+                "cache not invalidated for %s (Redis: %s); cached values expire within %d s",
+                ", ".join(scopes),
+                exc,
+                self.ttl,
+            )
             return False
 
     @property

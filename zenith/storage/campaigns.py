@@ -68,8 +68,11 @@ class Campaign:
     @property
     def terms(self) -> CampaignTerms:
         return CampaignTerms(
-            rate_per_1000=self.rate_per_1000, min_views=self.min_views, cap_per_video=self.cap_per_video,
-            platforms=frozenset(Platform(p) for p in self.platforms), required_tags=tuple(self.required_tags),
+            rate_per_1000=self.rate_per_1000,
+            min_views=self.min_views,
+            cap_per_video=self.cap_per_video,
+            platforms=frozenset(Platform(p) for p in self.platforms),
+            required_tags=tuple(self.required_tags),
         )
 
     @property
@@ -107,15 +110,27 @@ async def create(
                                starts_at, ends_at, status)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *
         """,
-        (name.strip(), funder, terms.rate_per_1000, terms.min_views, terms.cap_per_video,
-         sorted(p.value for p in terms.platforms), list(terms.required_tags), starts_at, ends_at, CampaignStatus(status).value),
+        (
+            name.strip(),
+            funder,
+            terms.rate_per_1000,
+            terms.min_views,
+            terms.cap_per_video,
+            sorted(p.value for p in terms.platforms),
+            list(terms.required_tags),
+            starts_at,
+            ends_at,
+            CampaignStatus(status).value,
+        ),
     )
     await conn.execute("INSERT INTO ledger_accounts (key, balance) VALUES (%s, 0)", (ledger.budget_account(row["id"]),))
     return Campaign(**row)
 
 
 async def get(conn: psycopg.AsyncConnection, campaign_id: int, *, for_update: bool = False) -> Campaign:
-    row = await fetch_one(conn, "SELECT * FROM campaigns WHERE id = %s" + (" FOR UPDATE" if for_update else ""), (campaign_id,))
+    row = await fetch_one(
+        conn, "SELECT * FROM campaigns WHERE id = %s" + (" FOR UPDATE" if for_update else ""), (campaign_id,)
+    )
     if row is None:
         raise CampaignNotFound(f"campaign {campaign_id} not found")
     return Campaign(**row)
@@ -163,12 +178,16 @@ async def joined_open(conn: psycopg.AsyncConnection, user_id: int) -> list[Campa
 
 async def member_ids(conn: psycopg.AsyncConnection, campaign_id: int) -> list[int]:
     """users.id of everyone who joined the campaign."""
-    rows = await fetch_all(conn, "SELECT user_id FROM campaign_members WHERE campaign_id = %s ORDER BY user_id", (campaign_id,))
+    rows = await fetch_all(
+        conn, "SELECT user_id FROM campaign_members WHERE campaign_id = %s ORDER BY user_id", (campaign_id,)
+    )
     return [row["user_id"] for row in rows]
 
 
 async def is_member(conn: psycopg.AsyncConnection, *, campaign_id: int, user_id: int) -> bool:
-    row = await fetch_one(conn, "SELECT 1 FROM campaign_members WHERE campaign_id = %s AND user_id = %s", (campaign_id, user_id))
+    row = await fetch_one(
+        conn, "SELECT 1 FROM campaign_members WHERE campaign_id = %s AND user_id = %s", (campaign_id, user_id)
+    )
     return row is not None
 
 
@@ -179,10 +198,17 @@ async def fund(conn: psycopg.AsyncConnection, *, campaign_id: int, amount: Decim
     """
     campaign = await get(conn, campaign_id, for_update=True)
     if not campaign.budgeted or campaign.status is CampaignStatus.CLOSED:
-        raise ValueError(f"campaign {campaign_id} cannot be funded ({'no budget' if not campaign.budgeted else 'closed'})")
+        raise ValueError(
+            f"campaign {campaign_id} cannot be funded ({'no budget' if not campaign.budgeted else 'closed'})"
+        )
     return await ledger.transfer(
-        conn, from_account=ledger.SPONSORS, to_account=ledger.budget_account(campaign_id), amount=amount,
-        idempotency_key=idempotency_key, kind="fund", memo=campaign.funder,
+        conn,
+        from_account=ledger.SPONSORS,
+        to_account=ledger.budget_account(campaign_id),
+        amount=amount,
+        idempotency_key=idempotency_key,
+        kind="fund",
+        memo=campaign.funder,
     )
 
 
@@ -193,7 +219,9 @@ async def set_status(conn: psycopg.AsyncConnection, *, campaign_id: int, status:
     campaign = await get(conn, campaign_id, for_update=True)
     if campaign.status is CampaignStatus.CLOSED or not campaign.budgeted:
         return campaign
-    row = await fetch_one(conn, "UPDATE campaigns SET status = %s WHERE id = %s RETURNING *", (CampaignStatus(status).value, campaign_id))
+    row = await fetch_one(
+        conn, "UPDATE campaigns SET status = %s WHERE id = %s RETURNING *", (CampaignStatus(status).value, campaign_id)
+    )
     return Campaign(**row)
 
 
@@ -223,7 +251,8 @@ async def close(conn: psycopg.AsyncConnection, *, campaign_id: int, reason: str)
         return None
     await return_unspent(conn, campaign_id=campaign_id, funder=campaign.funder)
     row = await fetch_one(
-        conn, "UPDATE campaigns SET status = 'closed', closed_at = now(), close_reason = %s WHERE id = %s RETURNING *",
+        conn,
+        "UPDATE campaigns SET status = 'closed', closed_at = now(), close_reason = %s WHERE id = %s RETURNING *",
         (reason, campaign_id),
     )
     return Campaign(**row)
@@ -241,8 +270,13 @@ async def return_unspent(conn: psycopg.AsyncConnection, *, campaign_id: int, fun
         return Decimal("0.00")
     count = await fetch_one(conn, "SELECT count(*) AS n FROM ledger_transfers WHERE to_account = %s", (key,))
     await ledger.transfer(
-        conn, from_account=key, to_account=ledger.SPONSORS, amount=left,
-        idempotency_key=f"campaign:{campaign_id}:return:{count['n']}", kind="fund_return", memo=funder,
+        conn,
+        from_account=key,
+        to_account=ledger.SPONSORS,
+        amount=left,
+        idempotency_key=f"campaign:{campaign_id}:return:{count['n']}",
+        kind="fund_return",
+        memo=funder,
     )
     return left
 
@@ -267,6 +301,10 @@ async def spend(conn: psycopg.AsyncConnection, campaign_id: int) -> CampaignSpen
         {"key": key, "id": campaign_id},
     )
     return CampaignSpend(
-        campaign_id=campaign_id, funded=row["funded"], spent=row["spent"], remaining=row["remaining"] or Decimal("0.00"),
-        videos=row["videos"], views=int(row["views"]),
+        campaign_id=campaign_id,
+        funded=row["funded"],
+        spent=row["spent"],
+        remaining=row["remaining"] or Decimal("0.00"),
+        videos=row["videos"],
+        views=int(row["views"]),
     )

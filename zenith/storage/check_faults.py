@@ -71,7 +71,13 @@ async def clear(conn: psycopg.AsyncConnection, *, video_id: int) -> bool:
 
 
 async def record_missing(
-    conn: psycopg.AsyncConnection, *, video_id: int, reason: str, now: datetime, gone_after_checks: int, gone_after: timedelta
+    conn: psycopg.AsyncConnection,
+    *,
+    video_id: int,
+    reason: str,
+    now: datetime,
+    gone_after_checks: int,
+    gone_after: timedelta,
 ) -> Miss:
     """Count one more miss of ``video_id``; declare it gone, or schedule its next check.
 
@@ -107,7 +113,8 @@ async def record_missing(
     else:
         next_at = now + gone_after / max(1, gone_after_checks - 1)
     await conn.execute(
-        "UPDATE videos SET next_check_at = %s, check_enqueued_at = NULL WHERE id = %s AND status = 'approved'", (next_at, video_id)
+        "UPDATE videos SET next_check_at = %s, check_enqueued_at = NULL WHERE id = %s AND status = 'approved'",
+        (next_at, video_id),
     )
     return Miss(missing_checks=count, missing_since=since, gone=False, next_check_at=next_at)
 
@@ -148,7 +155,9 @@ async def record_unreadable(
     return None
 
 
-async def list_quarantined(conn: psycopg.AsyncConnection, *, limit: int = 10, offset: int = 0) -> list[QuarantinedVideo]:
+async def list_quarantined(
+    conn: psycopg.AsyncConnection, *, limit: int = 10, offset: int = 0
+) -> list[QuarantinedVideo]:
     """Videos in quarantine (not released), newest first."""
     rows = await fetch_all(
         conn,

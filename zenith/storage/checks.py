@@ -107,8 +107,14 @@ async def record_check(
     hold = delta > 0 and any(signal.holds_growth for signal in signals)
     if hold:
         held = await trust_holds.hold_earning(
-            conn, user_id=video.user_id, video_id=video.id, snapshot_id=snapshot.id, amount=delta,
-            views_before=video.views, views_now=views, source=source,
+            conn,
+            user_id=video.user_id,
+            video_id=video.id,
+            snapshot_id=snapshot.id,
+            amount=delta,
+            views_before=video.views,
+            views_now=views,
+            source=source,
         )
         credited = video.credited + delta
     elif delta > 0:
@@ -126,15 +132,33 @@ async def record_check(
         spent = await campaigns.close(conn, campaign_id=spent.id, reason="budget spent")
     for signal in signals:
         await trust_signals.record(
-            conn, signal, user_id=video.user_id, video_id=video.id, snapshot_id=snapshot.id,
-            hold_id=held.id if hold else None, dedup_key=f"snapshot:{snapshot.id}:{signal.kind.value}",
+            conn,
+            signal,
+            user_id=video.user_id,
+            video_id=video.id,
+            snapshot_id=snapshot.id,
+            hold_id=held.id if hold else None,
+            dedup_key=f"snapshot:{snapshot.id}:{signal.kind.value}",
         )
     updated = await videos.update_stats(
-        conn, video_id=video_id, views=views, likes=likes, comments=comments, checked_at=taken_at,
-        next_check_at=next_check_at, credited=credited, title=title, finished=finished,
+        conn,
+        video_id=video_id,
+        views=views,
+        likes=likes,
+        comments=comments,
+        checked_at=taken_at,
+        next_check_at=next_check_at,
+        credited=credited,
+        title=title,
+        finished=finished,
     )
     zero = Decimal("0.00")
     return CheckResult(
-        video=updated, snapshot=snapshot, credited_now=zero if hold else delta, replay=False,
-        held_now=delta if hold else zero, signals=signals, campaign_spent=spent,
+        video=updated,
+        snapshot=snapshot,
+        credited_now=zero if hold else delta,
+        replay=False,
+        held_now=delta if hold else zero,
+        signals=signals,
+        campaign_spent=spent,
     )

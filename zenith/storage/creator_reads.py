@@ -66,7 +66,9 @@ class CreatorReads:
             async with self.pool.connection() as conn:
                 return await videos.list_for_user(conn, user_id=user_id, limit=limit, offset=offset)
 
-        return revive(videos.VideoPage, await self.cache.read(self.scope(user_id), f"videos:{int(limit)}:{int(offset)}", load))
+        return revive(
+            videos.VideoPage, await self.cache.read(self.scope(user_id), f"videos:{int(limit)}:{int(offset)}", load)
+        )
 
     async def invalidate(self, *user_ids: int) -> bool:
         """Forget what is cached of these creators; call it after the write's transaction committed."""

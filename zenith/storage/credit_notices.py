@@ -37,7 +37,9 @@ async def due_amount(
 
     Must run inside the transaction that credited ``credited_now``.
     """
-    row = await fetch_one(conn, "SELECT notified_total, notified_at FROM credit_notices WHERE video_id = %s FOR UPDATE", (video_id,))
+    row = await fetch_one(
+        conn, "SELECT notified_total, notified_at FROM credit_notices WHERE video_id = %s FOR UPDATE", (video_id,)
+    )
     if row is not None and row["notified_at"] > now - window:
         return None
     baseline = row["notified_total"] if row is not None else credited_total - credited_now

@@ -32,11 +32,17 @@ async def settled_mark(conn: psycopg.AsyncConnection, *, before: datetime) -> in
     Ids are handed out before a transaction commits, so a digest only counts transfers
     old enough that every transaction holding a smaller id has long finished.
     """
-    row = await fetch_row(conn, "SELECT coalesce(max(id), 0) AS mark FROM ledger_transfers WHERE kind = 'earning' AND created_at < %s", (before,))
+    row = await fetch_row(
+        conn,
+        "SELECT coalesce(max(id), 0) AS mark FROM ledger_transfers WHERE kind = 'earning' AND created_at < %s",
+        (before,),
+    )
     return int(row["mark"])
 
 
-async def creators_due(conn: psycopg.AsyncConnection, *, day: date, mark: int, first_since: datetime, limit: int = 500) -> list[int]:
+async def creators_due(
+    conn: psycopg.AsyncConnection, *, day: date, mark: int, first_since: datetime, limit: int = 500
+) -> list[int]:
     """Creators with earnings not covered yet up to ``mark``, no digest on ``day`` and not opted out."""
     rows = await fetch_all(
         conn,
@@ -61,7 +67,9 @@ async def creators_due(conn: psycopg.AsyncConnection, *, day: date, mark: int, f
     return [row["user_id"] for row in rows]
 
 
-async def earnings_since_last(conn: psycopg.AsyncConnection, *, user_id: int, mark: int, first_since: datetime) -> list[VideoEarning]:
+async def earnings_since_last(
+    conn: psycopg.AsyncConnection, *, user_id: int, mark: int, first_since: datetime
+) -> list[VideoEarning]:
     """What each video of ``user_id`` earned after the last digest, up to ``mark``; biggest first."""
     rows = await fetch_all(
         conn,
@@ -95,7 +103,9 @@ async def set_enabled(conn: psycopg.AsyncConnection, *, user_id: int, enabled: b
     if enabled:
         await conn.execute("DELETE FROM earnings_digest_optouts WHERE user_id = %s", (user_id,))
     else:
-        await conn.execute("INSERT INTO earnings_digest_optouts (user_id) VALUES (%s) ON CONFLICT (user_id) DO NOTHING", (user_id,))
+        await conn.execute(
+            "INSERT INTO earnings_digest_optouts (user_id) VALUES (%s) ON CONFLICT (user_id) DO NOTHING", (user_id,)
+        )
 
 
 async def is_enabled(conn: psycopg.AsyncConnection, *, user_id: int) -> bool:

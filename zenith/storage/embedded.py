@@ -102,7 +102,11 @@ def _forget_dead_handles(pgdata: Path) -> None:
     alive = [pid for pid in pids if psutil.pid_exists(pid)]
     if alive != pids:
         handles.write_text(json.dumps(alive))
-        logger.warning("embedded PostgreSQL in %s: forgot handles of dead processes %s (killed earlier)", pgdata, sorted(set(pids) - set(alive)))
+        logger.warning(
+            "embedded PostgreSQL in %s: forgot handles of dead processes %s (killed earlier)",
+            pgdata,
+            sorted(set(pids) - set(alive)),
+        )
 
 
 def _remove_foreign_postmaster_pid(pgdata: Path) -> None:
@@ -121,7 +125,9 @@ def _remove_foreign_postmaster_pid(pgdata: Path) -> None:
         return
     if name != "postgres":
         lock.unlink(missing_ok=True)
-        logger.warning("embedded PostgreSQL in %s: removed a stale postmaster.pid naming pid %d (%s)", pgdata, pid, name)
+        logger.warning(
+            "embedded PostgreSQL in %s: removed a stale postmaster.pid naming pid %d (%s)", pgdata, pid, name
+        )
 
 
 def _start_redis(directory: Path) -> tuple[Any, str]:

@@ -45,7 +45,20 @@ PAYOUTS = "system:payouts"
 ADJUSTMENTS = "system:adjustments"
 SPONSORS = "system:sponsors"
 SYSTEM_ACCOUNTS = frozenset({EARNINGS, PAYOUTS, ADJUSTMENTS, SPONSORS})
-KINDS = frozenset({"earning", "reserve", "release", "payout", "adjustment", "hold", "hold_release", "hold_reverse", "fund", "fund_return"})
+KINDS = frozenset(
+    {
+        "earning",
+        "reserve",
+        "release",
+        "payout",
+        "adjustment",
+        "hold",
+        "hold_release",
+        "hold_reverse",
+        "fund",
+        "fund_return",
+    }
+)
 CENT = Decimal("0.01")
 _USER_KEY = re.compile(r"^user:(\d+):(available|reserved|held)$")
 _BUDGET_KEY = re.compile(r"^campaign:(\d+):budget$")
@@ -217,8 +230,15 @@ async def transfer(
         SELECT id FROM inserted
         """,
         {
-            "from": from_account, "to": to_account, "amount": amount, "kind": kind, "key": idempotency_key,
-            "video": video_id, "payout": payout_id, "snapshot": snapshot_id, "memo": memo,
+            "from": from_account,
+            "to": to_account,
+            "amount": amount,
+            "kind": kind,
+            "key": idempotency_key,
+            "video": video_id,
+            "payout": payout_id,
+            "snapshot": snapshot_id,
+            "memo": memo,
             "cached": [key for key in (from_account, to_account) if key not in SYSTEM_ACCOUNTS],
         },
     )
@@ -248,7 +268,9 @@ async def _lock_accounts(conn: psycopg.AsyncConnection, *, from_account: str, to
     systems = [key for key in (from_account, to_account) if key in SYSTEM_ACCOUNTS]
     accounts = await _select_accounts(conn, users=users, systems=systems)
     missing = [key for key in users if key not in accounts]
-    if any(_USER_KEY.match(key) for key in missing):  # a user's accounts are created with the user (held: on its first hold); this is the on-demand path
+    if any(
+        _USER_KEY.match(key) for key in missing
+    ):  # a user's accounts are created with the user (held: on its first hold); this is the on-demand path
         for key in (key for key in missing if _USER_KEY.match(key)):
             user_id = _user_id_of(key)
             await ensure_user_accounts(conn, user_id)
@@ -384,8 +406,13 @@ async def adjust(
     user = available_account(user_id)
     source, target = (ADJUSTMENTS, user) if amount > 0 else (user, ADJUSTMENTS)
     return await transfer(
-        conn, from_account=source, to_account=target, amount=abs(amount),
-        idempotency_key=idempotency_key, kind="adjustment", memo=memo,
+        conn,
+        from_account=source,
+        to_account=target,
+        amount=abs(amount),
+        idempotency_key=idempotency_key,
+        kind="adjustment",
+        memo=memo,
     )
 
 
@@ -401,11 +428,18 @@ async def balances(conn: psycopg.AsyncConnection, user_id: int) -> UserBalances:
           (SELECT sum(amount) FROM ledger_transfers
             WHERE from_account = %(reserved)s AND to_account = %(payouts)s) AS paid_out
         """,
-        {"available": available_account(user_id), "reserved": reserved_account(user_id), "held": held_account(user_id), "payouts": PAYOUTS},
+        {
+            "available": available_account(user_id),
+            "reserved": reserved_account(user_id),
+            "held": held_account(user_id),
+            "payouts": PAYOUTS,
+        },
     )
     zero = Decimal("0.00")
     return UserBalances(
-        available=row["available"] or zero, reserved=row["reserved"] or zero, paid_out=row["paid_out"] or zero,
+        available=row["available"] or zero,
+        reserved=row["reserved"] or zero,
+        paid_out=row["paid_out"] or zero,
         held=row["held"] or zero,
     )
 

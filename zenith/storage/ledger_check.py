@@ -53,7 +53,9 @@ async def check_ledger(conn: psycopg.AsyncConnection) -> list[str]:
         elif row["cached"] is None and not row["system"]:
             problems.append(f"account {row['key']}: user account without a cached balance")
         elif row["cached"] is not None and row["cached"] != row["computed"]:
-            problems.append(f"account {row['key']}: cached balance {row['cached']} != sum of transfers {row['computed']}")
+            problems.append(
+                f"account {row['key']}: cached balance {row['cached']} != sum of transfers {row['computed']}"
+            )
         effective = row["computed"] if row["system"] or row["cached"] is None else row["cached"]
         if effective < 0 and (not row["system"] or not row["allow_negative"]):
             problems.append(f"account {row['key']}: negative balance {effective}")
@@ -87,9 +89,7 @@ async def check_ledger(conn: psycopg.AsyncConnection) -> list[str]:
         """,
         (sorted(status.value for status in OPEN_STATUSES),),
     ):
-        problems.append(
-            f"user {row['user_id']}: reserved {row['reserved']} != open payouts {row['open_total']}"
-        )
+        problems.append(f"user {row['user_id']}: reserved {row['reserved']} != open payouts {row['open_total']}")
     for row in await fetch_all(
         conn,
         """

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
 from typing import Any
 
 import psycopg
@@ -50,7 +49,9 @@ def _entry(row: Row) -> OutboxEntry:
     return OutboxEntry(**row)
 
 
-async def add(conn: psycopg.AsyncConnection, *, user_id: int, key: str, params: dict[str, Any], dedup_key: str) -> OutboxEntry | None:
+async def add(
+    conn: psycopg.AsyncConnection, *, user_id: int, key: str, params: dict[str, Any], dedup_key: str
+) -> OutboxEntry | None:
     """Store a notice for ``user_id``; None when ``dedup_key`` was stored before (a replay).
 
     Parameters:
@@ -81,7 +82,9 @@ async def mark_enqueued(conn: psycopg.AsyncConnection, *, ids: list[int]) -> int
     """Stamp unconfirmed rows ``ids`` handed to the broker now; returns how many changed."""
     if not ids:
         return 0
-    rows = await fetch_all(conn, "UPDATE outbox SET enqueued_at = now() WHERE id = ANY(%s) AND sent_at IS NULL RETURNING id", (list(ids),))
+    rows = await fetch_all(
+        conn, "UPDATE outbox SET enqueued_at = now() WHERE id = ANY(%s) AND sent_at IS NULL RETURNING id", (list(ids),)
+    )
     return len(rows)
 
 

@@ -22,8 +22,15 @@ from zenith.storage import ledger
 from zenith.storage.db import fetch_all, fetch_one, fetch_row
 
 # the fields a transition may set besides the status
-_FIELDS = ("failure_reason", "provider_transfer_id", "asset_amount", "rate", "rate_fetched_at",
-           "decided_by", "decision_reason")
+_FIELDS = (
+    "failure_reason",
+    "provider_transfer_id",
+    "asset_amount",
+    "rate",
+    "rate_fetched_at",
+    "decided_by",
+    "decision_reason",
+)
 
 
 class PayoutNotFound(LookupError):
@@ -158,7 +165,9 @@ async def transition(
             return None
         payout = Payout(**row)
         if to_status in (PayoutStatus.REJECTED, PayoutStatus.FAILED):
-            await ledger.release_reservation(conn, user_id=payout.user_id, payout_id=payout.id, amount=payout.amount_rub)
+            await ledger.release_reservation(
+                conn, user_id=payout.user_id, payout_id=payout.id, amount=payout.amount_rub
+            )
         elif to_status is PayoutStatus.PAID:
             await ledger.settle_payout(conn, user_id=payout.user_id, payout_id=payout.id, amount=payout.amount_rub)
     return payout

@@ -89,13 +89,17 @@ def cache_key(namespace: str, *, source: str, target: str = "RUB") -> str:
     return f"{namespace}:rate:{source.upper()}:{target.upper()}"
 
 
-async def cache_rate(redis: Redis, namespace: str, *, source: str, rate: Decimal, fetched_at: datetime, ttl: int, target: str = "RUB") -> None:
+async def cache_rate(
+    redis: Redis, namespace: str, *, source: str, rate: Decimal, fetched_at: datetime, ttl: int, target: str = "RUB"
+) -> None:
     """Put a freshly fetched rate in Redis for ``ttl`` seconds (Decimal kept as a string)."""
     value = json.dumps({"rate": str(rate), "fetched_at": fetched_at.isoformat()})
     await redis.set(cache_key(namespace, source=source, target=target), value, ex=max(1, ttl))
 
 
-async def current(redis: Redis, pool: AsyncConnectionPool, namespace: str, *, source: str, target: str = "RUB") -> CachedRate | None:
+async def current(
+    redis: Redis, pool: AsyncConnectionPool, namespace: str, *, source: str, target: str = "RUB"
+) -> CachedRate | None:
     """The latest rate of ``source``: Redis first, else PostgreSQL; None when none was ever fetched."""
     try:
         cached = await redis.get(cache_key(namespace, source=source, target=target))
@@ -104,7 +108,12 @@ async def current(redis: Redis, pool: AsyncConnectionPool, namespace: str, *, so
         cached = None
     if cached is not None:
         data = json.loads(cached)
-        return CachedRate(source=source.upper(), target=target.upper(), rate=Decimal(data["rate"]), fetched_at=datetime.fromisoformat(data["fetched_at"]))
+        return CachedRate(
+            source=source.upper(),
+            target=target.upper(),
+            rate=Decimal(data["rate"]),
+            fetched_at=datetime.fromisoformat(data["fetched_at"]),
+        )
     async with pool.connection() as conn:
         stored = await latest(conn, source=source, target=target)
     if stored is None:

@@ -34,5 +34,7 @@ def blocking_redis(
     """
     if max_connections < 1:
         raise ValueError("max_connections must be >= 1")
-    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=wait_timeout, **connection_options)
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=wait_timeout, **connection_options
+    )
     return Redis.from_pool(pool)

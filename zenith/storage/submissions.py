@@ -35,7 +35,9 @@ class Submission:
     finished_at: datetime | None
 
 
-async def receive(conn: psycopg.AsyncConnection, *, request_id: str, user_id: int, url: str, platform: str) -> tuple[Submission, bool]:
+async def receive(
+    conn: psycopg.AsyncConnection, *, request_id: str, user_id: int, url: str, platform: str
+) -> tuple[Submission, bool]:
     """Store a received link once per ``request_id``; ``(row, True)`` if stored now,
     ``(existing row, False)`` when the same request was received before (a redelivered update)."""
     row = await fetch_one(
@@ -64,7 +66,9 @@ async def get(conn: psycopg.AsyncConnection, *, request_id: str) -> Submission |
     return _submission(row) if row else None
 
 
-async def finish(conn: psycopg.AsyncConnection, *, request_id: str, status: SubmissionStatus, outcome: str | None = None) -> bool:
+async def finish(
+    conn: psycopg.AsyncConnection, *, request_id: str, status: SubmissionStatus, outcome: str | None = None
+) -> bool:
     """End a 'received' submission as stored / refused / failed; False if it was not
     waiting (already finished, or sent without a row)."""
     if status not in FINISHED:
@@ -87,7 +91,9 @@ async def postpone(conn: psycopg.AsyncConnection, *, request_id: str, until: dat
     return cursor.rowcount == 1
 
 
-async def claim_overdue(conn: psycopg.AsyncConnection, *, now: datetime, overdue_before: datetime, limit: int) -> list[Submission]:
+async def claim_overdue(
+    conn: psycopg.AsyncConnection, *, now: datetime, overdue_before: datetime, limit: int
+) -> list[Submission]:
     """'received' rows whose wake-up was due before ``overdue_before``, locked
     (``FOR UPDATE SKIP LOCKED``: two clocks never claim the same row), marked woken at ``now``.
 

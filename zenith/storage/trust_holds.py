@@ -16,8 +16,8 @@ from decimal import Decimal
 
 import psycopg
 
-from zenith.domain.trust import GrowthPoint
 from zenith.domain.campaigns import CampaignStatus
+from zenith.domain.trust import GrowthPoint
 from zenith.storage import audit, campaigns, ledger, trust_signals
 from zenith.storage.db import fetch_all, fetch_one
 
@@ -42,7 +42,14 @@ class Hold:
 
 
 async def hold_earning(
-    conn: psycopg.AsyncConnection, *, user_id: int, video_id: int, snapshot_id: int, amount: Decimal, views_before: int, views_now: int,
+    conn: psycopg.AsyncConnection,
+    *,
+    user_id: int,
+    video_id: int,
+    snapshot_id: int,
+    amount: Decimal,
+    views_before: int,
+    views_now: int,
     source: str = ledger.EARNINGS,
 ) -> Hold:
     """Credit ``amount`` to the creator's held account and open a hold for it (once per snapshot).
@@ -62,14 +69,22 @@ async def hold_earning(
     if row is None:
         row = await fetch_one(conn, "SELECT * FROM trust_holds WHERE snapshot_id = %s", (snapshot_id,))
     await ledger.transfer(
-        conn, from_account=source, to_account=ledger.held_account(user_id), amount=amount,
-        idempotency_key=f"hold:snapshot:{snapshot_id}", kind="hold", video_id=video_id, snapshot_id=snapshot_id,
+        conn,
+        from_account=source,
+        to_account=ledger.held_account(user_id),
+        amount=amount,
+        idempotency_key=f"hold:snapshot:{snapshot_id}",
+        kind="hold",
+        video_id=video_id,
+        snapshot_id=snapshot_id,
     )
     return Hold(**row)
 
 
 async def get(conn: psycopg.AsyncConnection, hold_id: int, *, for_update: bool = False) -> Hold | None:
-    row = await fetch_one(conn, "SELECT * FROM trust_holds WHERE id = %s" + (" FOR UPDATE" if for_update else ""), (hold_id,))
+    row = await fetch_one(
+        conn, "SELECT * FROM trust_holds WHERE id = %s" + (" FOR UPDATE" if for_update else ""), (hold_id,)
+    )
     return Hold(**row) if row else None
 
 
@@ -89,13 +104,28 @@ async def decide(
     if hold is None or hold.status != "held":
         return None
     held = ledger.held_account(hold.user_id)
-    source = await fetch_one(conn, "SELECT from_account FROM ledger_transfers WHERE idempotency_key = %s", (f"hold:snapshot:{hold.snapshot_id}",))
+    source = await fetch_one(
+        conn,
+        "SELECT from_account FROM ledger_transfers WHERE idempotency_key = %s",
+        (f"hold:snapshot:{hold.snapshot_id}",),
+    )
     # a reversal gives the money back where it came from: system:earnings or the campaign's budget
-    target = ledger.available_account(hold.user_id) if decision == RELEASE else (source["from_account"] if source else ledger.EARNINGS)
+    target = (
+        ledger.available_account(hold.user_id)
+        if decision == RELEASE
+        else (source["from_account"] if source else ledger.EARNINGS)
+    )
     campaign = await _budget_campaign(conn, target)
     await ledger.transfer(
-        conn, from_account=held, to_account=target, amount=hold.amount, idempotency_key=f"hold:{hold.id}:{decision}",
-        kind=f"hold_{decision}", video_id=hold.video_id, snapshot_id=hold.snapshot_id, memo=reason,
+        conn,
+        from_account=held,
+        to_account=target,
+        amount=hold.amount,
+        idempotency_key=f"hold:{hold.id}:{decision}",
+        kind=f"hold_{decision}",
+        video_id=hold.video_id,
+        snapshot_id=hold.snapshot_id,
+        memo=reason,
     )
     if campaign is not None and campaign.status is CampaignStatus.CLOSED:  # returned to its funder too
         await campaigns.return_unspent(conn, campaign_id=campaign.id, funder=campaign.funder)
@@ -109,9 +139,19 @@ async def decide(
     )
     await trust_signals.settle_for_hold(conn, hold_id=hold.id, state="cleared" if decision == RELEASE else "confirmed")
     await audit.record(
-        conn, admin_id=admin_id, action=f"hold.{decision}", target_type="hold", target_id=hold.id, reason=reason,
-        details={"user_id": hold.user_id, "video_id": hold.video_id, "amount": str(hold.amount),
-                 "views_before": hold.views_before, "views_now": hold.views_now},
+        conn,
+        admin_id=admin_id,
+        action=f"hold.{decision}",
+        target_type="hold",
+        target_id=hold.id,
+        reason=reason,
+        details={
+            "user_id": hold.user_id,
+            "video_id": hold.video_id,
+            "amount": str(hold.amount),
+            "views_before": hold.views_before,
+            "views_now": hold.views_now,
+        },
     )
     return Hold(**row)
 
@@ -133,7 +173,9 @@ async def open_for_user(conn: psycopg.AsyncConnection, user_id: int) -> list[Hol
 
 async def oldest_open(conn: psycopg.AsyncConnection, *, limit: int) -> list[Hold]:
     """The review queue: the ``limit`` oldest holds waiting for a decision."""
-    rows = await fetch_all(conn, "SELECT * FROM trust_holds WHERE status = 'held' ORDER BY created_at, id LIMIT %s", (limit,))
+    rows = await fetch_all(
+        conn, "SELECT * FROM trust_holds WHERE status = 'held' ORDER BY created_at, id LIMIT %s", (limit,)
+    )
     return [Hold(**row) for row in rows]
 
 
@@ -205,10 +247,15 @@ async def video_history(conn: psycopg.AsyncConnection, video_id: int, *, limit: 
         """,
         (video_id, limit),
     )
-    return [GrowthPoint(taken_at=r["taken_at"], views=r["views"], likes=r["likes"], held=r["held"], spike=r["spike"]) for r in rows]
+    return [
+        GrowthPoint(taken_at=r["taken_at"], views=r["views"], likes=r["likes"], held=r["held"], spike=r["spike"])
+        for r in rows
+    ]
 
 
-async def creator_peak_per_hour(conn: psycopg.AsyncConnection, *, user_id: int, except_video_id: int, since: timedelta, min_hours: float) -> float:
+async def creator_peak_per_hour(
+    conn: psycopg.AsyncConnection, *, user_id: int, except_video_id: int, since: timedelta, min_hours: float
+) -> float:
     """The fastest growth (views/h) of the creator's other videos over ``since``, held intervals excluded."""
     row = await fetch_one(
         conn,

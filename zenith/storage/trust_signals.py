@@ -63,7 +63,9 @@ async def for_hold(conn: psycopg.AsyncConnection, hold_id: int) -> list[StoredSi
 
 async def recent_for_user(conn: psycopg.AsyncConnection, user_id: int, *, limit: int = 10) -> list[StoredSignal]:
     rows = await fetch_all(
-        conn, "SELECT * FROM trust_signals WHERE user_id = %s ORDER BY created_at DESC, id DESC LIMIT %s", (user_id, limit)
+        conn,
+        "SELECT * FROM trust_signals WHERE user_id = %s ORDER BY created_at DESC, id DESC LIMIT %s",
+        (user_id, limit),
     )
     return [StoredSignal(**row) for row in rows]
 
@@ -75,7 +77,9 @@ async def settle_for_hold(conn: psycopg.AsyncConnection, *, hold_id: int, state:
     await conn.execute("UPDATE trust_signals SET state = %s WHERE hold_id = %s AND state = 'open'", (state, hold_id))
 
 
-async def creator_risk(conn: psycopg.AsyncConnection, user_id: int, *, rules: RiskRules, window: timedelta) -> RiskScore:
+async def creator_risk(
+    conn: psycopg.AsyncConnection, user_id: int, *, rules: RiskRules, window: timedelta
+) -> RiskScore:
     """The creator's risk now: open signals of the last ``window`` by kind, and rejected items
     (held growth reversed, videos rejected by moderation) of all time."""
     rows = await fetch_all(

@@ -210,7 +210,9 @@ async def count(conn: psycopg.AsyncConnection, *, status: str | None = None) -> 
     if status is None:
         row = await fetch_row(conn, "SELECT count(*) AS n FROM users")
     else:
-        row = await fetch_row(conn, "SELECT count(*) AS n FROM users WHERE status = %s", (_check(status, STATUSES, "status"),))
+        row = await fetch_row(
+            conn, "SELECT count(*) AS n FROM users WHERE status = %s", (_check(status, STATUSES, "status"),)
+        )
     return int(row["n"])
 
 

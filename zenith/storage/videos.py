@@ -91,8 +91,21 @@ async def insert(
     ``request_id`` was stored before (a resent message). Raises ``DuplicateVideo`` when
     the same platform video was submitted by another request.
     """
-    values = (Platform(platform).value, external_id, user_id, url, request_id, account_id, title, author,
-              _status(status), published_at, next_check_at, trace_id, campaign_id)
+    values = (
+        Platform(platform).value,
+        external_id,
+        user_id,
+        url,
+        request_id,
+        account_id,
+        title,
+        author,
+        _status(status),
+        published_at,
+        next_check_at,
+        trace_id,
+        campaign_id,
+    )
     # A conflicting row can vanish between the statements (its transaction rolled
     # back); then the insert is simply tried again.
     for _ in range(3):
@@ -146,9 +159,7 @@ async def find_by_request(conn: psycopg.AsyncConnection, *, request_id: str) -> 
     return Video(**row) if row else None
 
 
-async def list_for_user(
-    conn: psycopg.AsyncConnection, *, user_id: int, limit: int = 10, offset: int = 0
-) -> VideoPage:
+async def list_for_user(conn: psycopg.AsyncConnection, *, user_id: int, limit: int = 10, offset: int = 0) -> VideoPage:
     """One page of the user's videos, newest first, with the total count.
 
     The page's ids come from the ``videos_user_submitted`` index alone (an index-only
@@ -196,7 +207,11 @@ async def set_status(
       moderated_by: Telegram id of the admin deciding.
       next_check_at: first re-check when approving; leaving 'approved' clears the schedule.
     """
-    allowed = [_status(old) for old in from_statuses] if from_statuses is not None else [status.value for status in VideoStatus]
+    allowed = (
+        [_status(old) for old in from_statuses]
+        if from_statuses is not None
+        else [status.value for status in VideoStatus]
+    )
     row = await fetch_one(
         conn,
         """
@@ -208,8 +223,14 @@ async def set_status(
          WHERE id = %(id)s AND status = ANY(%(allowed)s)
         RETURNING *
         """,
-        {"status": _status(status), "reason": reason, "moderated_by": moderated_by,
-         "next": next_check_at, "id": video_id, "allowed": allowed},
+        {
+            "status": _status(status),
+            "reason": reason,
+            "moderated_by": moderated_by,
+            "next": next_check_at,
+            "id": video_id,
+            "allowed": allowed,
+        },
     )
     if row is None:
         await get(conn, video_id)  # VideoNotFound for a wrong id
@@ -217,9 +238,7 @@ async def set_status(
     return Video(**row)
 
 
-async def moderation_queue(
-    conn: psycopg.AsyncConnection, *, limit: int = 10, after_id: int = 0
-) -> list[Video]:
+async def moderation_queue(conn: psycopg.AsyncConnection, *, limit: int = 10, after_id: int = 0) -> list[Video]:
     """Videos waiting for moderation, oldest first; page with ``after_id``."""
     rows = await fetch_all(
         conn,
@@ -285,8 +304,17 @@ async def update_stats(
          WHERE id = %(id)s
         RETURNING *
         """,
-        {"views": views, "likes": likes, "comments": comments, "checked_at": checked_at,
-         "next": next_check_at, "credited": credited, "title": title, "tracking_over": finished, "id": video_id},
+        {
+            "views": views,
+            "likes": likes,
+            "comments": comments,
+            "checked_at": checked_at,
+            "next": next_check_at,
+            "credited": credited,
+            "title": title,
+            "tracking_over": finished,
+            "id": video_id,
+        },
     )
     if row is None:
         raise VideoNotFound(f"no video with id {video_id}")

@@ -51,7 +51,9 @@ class Heartbeat:
         parent is gone.  Default: 10.
     """
 
-    def __init__(self, *, path: Path, interval: float = 5.0, alive: Callable[[], bool] | None = None, orphan_grace: float = 10.0) -> None:
+    def __init__(
+        self, *, path: Path, interval: float = 5.0, alive: Callable[[], bool] | None = None, orphan_grace: float = 10.0
+    ) -> None:
         self.path = path
         self.interval = interval
         self.alive = alive
@@ -90,7 +92,9 @@ class Heartbeat:
         os._exit(ORPHAN_EXIT_CODE)
 
 
-def start_heartbeat(interval: float = 5.0, *, alive: Callable[[], bool] | None = None, orphan_grace: float = 10.0) -> Heartbeat | None:
+def start_heartbeat(
+    interval: float = 5.0, *, alive: Callable[[], bool] | None = None, orphan_grace: float = 10.0
+) -> Heartbeat | None:
     """Start the heartbeat thread if this process runs under the supervisor.
 
     Parameters:

@@ -11,7 +11,14 @@ from typing import Sequence
 
 from zenith.config import Settings, get_settings
 from zenith.supervisor.publish import StatusPublisher, instance_name, status_file_path, status_key_prefix
-from zenith.supervisor.specs import PoolSpec, SupervisorPolicy, default_pools, policy_from_settings, select_pool_names, supervise_pool_names
+from zenith.supervisor.specs import (
+    PoolSpec,
+    SupervisorPolicy,
+    default_pools,
+    policy_from_settings,
+    select_pool_names,
+    supervise_pool_names,
+)
 from zenith.supervisor.supervisor import Supervisor
 
 
@@ -28,7 +35,13 @@ def runtime_dir_for(settings: Settings) -> Path:
     return Path(settings.data_dir) / "run" / f"supervisor-{os.getpid()}"
 
 
-def supervise(pools: Sequence[PoolSpec], *, settings: Settings, policy: SupervisorPolicy | None = None, redis_url: str | None = None) -> int:
+def supervise(
+    pools: Sequence[PoolSpec],
+    *,
+    settings: Settings,
+    policy: SupervisorPolicy | None = None,
+    redis_url: str | None = None,
+) -> int:
     """Run the supervisor over `pools` until it stops; the exit code.
 
     Parameters:
@@ -52,6 +65,8 @@ def run_supervise(args: argparse.Namespace) -> int:
     """`zenith supervise [--pools NAME ...]`."""
     settings = get_settings()
     with supervisor_lifetime(settings):
-        names = select_pool_names(getattr(args, "pools", None), settings=settings, default=supervise_pool_names(settings))
+        names = select_pool_names(
+            getattr(args, "pools", None), settings=settings, default=supervise_pool_names(settings)
+        )
         pools = default_pools(settings, names=names)
         return supervise(pools, settings=settings)

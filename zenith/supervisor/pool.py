@@ -116,11 +116,26 @@ class PoolSupervisor:
             slot.process = None
             slot.state = STARTING
             slot.last_exit_reason = f"spawn failed: {exc}"
-            log_event(logging.WARNING, "process_spawn_failed", "process could not start", pool=self.name, index=slot.index, reason=exc)
+            log_event(
+                logging.WARNING,
+                "process_spawn_failed",
+                "process could not start",
+                pool=self.name,
+                index=slot.index,
+                reason=exc,
+            )
             return
         slot.state = RUNNING
         self.on_change()
-        log_event(logging.INFO, "process_started", "process started", pool=self.name, index=slot.index, child_pid=slot.pid, restarts=slot.restarts)
+        log_event(
+            logging.INFO,
+            "process_started",
+            "process started",
+            pool=self.name,
+            index=slot.index,
+            child_pid=slot.pid,
+            restarts=slot.restarts,
+        )
         if self.halted:
             # Spawned while the pool was being stopped: the stop may have passed it.
             proc.signal_group(slot.pid, signal.SIGTERM)
@@ -139,7 +154,15 @@ class PoolSupervisor:
             if self.halted:
                 slot.state = FAILED if self.state == POOL_FAILED else STOPPED
                 self.on_change()
-                log_event(logging.INFO, "process_stopped", "process stopped", pool=self.name, index=slot.index, child_pid=slot.pid, reason=slot.last_exit_reason)
+                log_event(
+                    logging.INFO,
+                    "process_stopped",
+                    "process stopped",
+                    pool=self.name,
+                    index=slot.index,
+                    child_pid=slot.pid,
+                    reason=slot.last_exit_reason,
+                )
                 return
             abnormal = slot.hung or returncode != 0
             log_event(
@@ -171,7 +194,14 @@ class PoolSupervisor:
             slot.state = BACKOFF
             slot.next_start_at = time.time() + delay
             self.on_change()
-            log_event(logging.INFO, "process_restart_scheduled", "restart scheduled", pool=self.name, index=slot.index, delay=round(delay, 3))
+            log_event(
+                logging.INFO,
+                "process_restart_scheduled",
+                "restart scheduled",
+                pool=self.name,
+                index=slot.index,
+                delay=round(delay, 3),
+            )
             if await self._halted_within(delay):
                 slot.state = FAILED if self.state == POOL_FAILED else STOPPED
                 self.on_change()
@@ -192,9 +222,17 @@ class PoolSupervisor:
         self.failed_reason = f"restart intensity exceeded: {reason}"
         self.failed_at = time.time()
         self._halted.set()
-        log_event(logging.ERROR, "pool_failed", "pool gave up restarting; its processes are stopped", pool=self.name, reason=self.failed_reason)
+        log_event(
+            logging.ERROR,
+            "pool_failed",
+            "pool gave up restarting; its processes are stopped",
+            pool=self.name,
+            reason=self.failed_reason,
+        )
         self.on_change()
-        self._failing = asyncio.create_task(self.stop(deadline=time.monotonic() + self.pool.stop_grace), name=f"fail-{self.name}")
+        self._failing = asyncio.create_task(
+            self.stop(deadline=time.monotonic() + self.pool.stop_grace), name=f"fail-{self.name}"
+        )
         self.on_done(self)
 
     # ------------------------------------------------------------------ health
@@ -210,7 +248,15 @@ class PoolSupervisor:
             if slot.backoff.failures and uptime is not None and uptime >= self.policy.healthy_after:
                 slot.backoff.reset()
                 self.on_change()
-                log_event(logging.INFO, "process_healthy", "process healthy again; backoff reset", pool=self.name, index=slot.index, child_pid=slot.pid, uptime=round(uptime, 3))
+                log_event(
+                    logging.INFO,
+                    "process_healthy",
+                    "process healthy again; backoff reset",
+                    pool=self.name,
+                    index=slot.index,
+                    child_pid=slot.pid,
+                    uptime=round(uptime, 3),
+                )
 
     # ------------------------------------------------------------ hang detection
 
@@ -228,7 +274,15 @@ class PoolSupervisor:
                 continue  # not armed: the process has not beaten yet
             if now - last_beat > timeout:
                 slot.hung = True
-                log_event(logging.WARNING, "process_hung", "no heartbeat; killing", pool=self.name, index=slot.index, child_pid=slot.pid, silent=round(now - last_beat, 3))
+                log_event(
+                    logging.WARNING,
+                    "process_hung",
+                    "no heartbeat; killing",
+                    pool=self.name,
+                    index=slot.index,
+                    child_pid=slot.pid,
+                    silent=round(now - last_beat, 3),
+                )
                 proc.signal_group(slot.pid, signal.SIGKILL)
 
     # ------------------------------------------------------------------ stopping
@@ -245,13 +299,27 @@ class PoolSupervisor:
         if not await _all_exited(live, timeout=budget):
             for slot in live:
                 if slot.is_live():
-                    log_event(logging.WARNING, "process_killed", "stop grace over; SIGKILL", pool=self.name, index=slot.index, child_pid=slot.pid)
+                    log_event(
+                        logging.WARNING,
+                        "process_killed",
+                        "stop grace over; SIGKILL",
+                        pool=self.name,
+                        index=slot.index,
+                        child_pid=slot.pid,
+                    )
                     proc.signal_group(slot.pid, signal.SIGKILL)
 
     def kill_all(self) -> None:
         for slot in self.slots:
             if slot.is_live():
-                log_event(logging.WARNING, "process_killed", "shutdown deadline; SIGKILL", pool=self.name, index=slot.index, child_pid=slot.pid)
+                log_event(
+                    logging.WARNING,
+                    "process_killed",
+                    "shutdown deadline; SIGKILL",
+                    pool=self.name,
+                    index=slot.index,
+                    child_pid=slot.pid,
+                )
                 proc.signal_group(slot.pid, signal.SIGKILL)
 
     async def finish_failing(self) -> None:

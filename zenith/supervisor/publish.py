@@ -64,7 +64,9 @@ class StatusPublisher:
       ttl(float): Seconds the Redis key lives unless refreshed.  Default: 30.
     """
 
-    def __init__(self, *, path: Path, redis_url: str | None = None, redis_key: str | None = None, ttl: float = 30.0) -> None:
+    def __init__(
+        self, *, path: Path, redis_url: str | None = None, redis_key: str | None = None, ttl: float = 30.0
+    ) -> None:
         self.path = path
         self.redis_url = redis_url
         self.redis_key = redis_key or STATUS_KEY_PREFIX + instance_name()
@@ -90,7 +92,9 @@ class StatusPublisher:
             await self._redis.set(self.redis_key, json.dumps(snapshot, sort_keys=True), px=int(self.ttl * 1000))
         except (RedisError, OSError) as exc:
             if not self._redis_failing:
-                logger.warning("status not published to Redis (file only): %s", exc, extra={"event": "status_redis_failed"})
+                logger.warning(
+                    "status not published to Redis (file only): %s", exc, extra={"event": "status_redis_failed"}
+                )
             self._redis_failing = True
             return
         if self._redis_failing:

@@ -76,7 +76,9 @@ class RestartIntensity:
         if len(self._times) > self.max_restarts:
             exits = len(self._times)
             self._times.pop()  # refused: `recent` counts the restarts that happened
-            raise RestartIntensityExceeded(f"{exits} exits to restart within {self.window:g} s (at most {self.max_restarts} restarts allowed)")
+            raise RestartIntensityExceeded(
+                f"{exits} exits to restart within {self.window:g} s (at most {self.max_restarts} restarts allowed)"
+            )
 
     def recent(self, now: float) -> int:
         return sum(1 for t in self._times if t > now - self.window)

@@ -143,7 +143,9 @@ def policy_from_settings(settings: Settings) -> SupervisorPolicy:
         raise ConfigError("SUPERVISOR_BACKOFF_CAP_SECONDS must be >= SUPERVISOR_BACKOFF_BASE_SECONDS")
     unknown = sorted(set(settings.supervisor_critical_pools) - set(ALL_POOLS))
     if unknown:
-        raise ConfigError(f"SUPERVISOR_CRITICAL_POOLS: unknown pool(s) {', '.join(unknown)}; known: {', '.join(ALL_POOLS)}")
+        raise ConfigError(
+            f"SUPERVISOR_CRITICAL_POOLS: unknown pool(s) {', '.join(unknown)}; known: {', '.join(ALL_POOLS)}"
+        )
     return SupervisorPolicy(
         max_restarts=settings.supervisor_pool_max_restarts,
         restart_window=float(settings.supervisor_pool_restart_window),
@@ -170,7 +172,9 @@ def up_pool_names(settings: Settings) -> tuple[str, ...]:
     return tuple(name for name in ALL_POOLS if name != "sandbox" or not settings.telegram_bot_token)
 
 
-def select_pool_names(requested: Sequence[str] | None, *, settings: Settings, default: Sequence[str]) -> tuple[str, ...]:
+def select_pool_names(
+    requested: Sequence[str] | None, *, settings: Settings, default: Sequence[str]
+) -> tuple[str, ...]:
     """Pools from --pools, else SUPERVISOR_POOLS, else `default`; in start order.
 
     Accepts comma- or space-separated names. Raises ConfigError for an unknown name.
@@ -215,7 +219,18 @@ def default_pools(
             specs.append(
                 PoolSpec(
                     name=name,
-                    argv=(python, "-m", "zenith", "worker", "--queues", name, "--processes", "1", "--threads", str(threads)),
+                    argv=(
+                        python,
+                        "-m",
+                        "zenith",
+                        "worker",
+                        "--queues",
+                        name,
+                        "--processes",
+                        "1",
+                        "--threads",
+                        str(threads),
+                    ),
                     processes=overrides.positive_int("PROCESSES", 1),
                     threads=threads,
                     queues=(name,),
@@ -232,7 +247,9 @@ def default_pools(
             PoolSpec(
                 name=name,
                 argv=(python, "-m", "zenith", name),
-                heartbeat_timeout=overrides.seconds("HEARTBEAT_TIMEOUT", 0.0 if name == "sandbox" else SINGLETON_HEARTBEAT_TIMEOUT),
+                heartbeat_timeout=overrides.seconds(
+                    "HEARTBEAT_TIMEOUT", 0.0 if name == "sandbox" else SINGLETON_HEARTBEAT_TIMEOUT
+                ),
                 stop_grace=overrides.seconds("STOP_GRACE", 5.0 if name == "sandbox" else 10.0),
             )
         )

@@ -64,7 +64,9 @@ def is_fresh(snapshot: Mapping[str, Any], *, now: float | None = None) -> bool:
     return snapshot.get("supervisor", {}).get("state") in LIVE_STATES and age <= 3 * interval + 5.0
 
 
-def queue_depths(settings: Settings, *, queues: Iterable[str] = QUEUES, namespace: str | None = None) -> tuple[dict[str, int], str | None]:
+def queue_depths(
+    settings: Settings, *, queues: Iterable[str] = QUEUES, namespace: str | None = None
+) -> tuple[dict[str, int], str | None]:
     """Messages waiting per queue (ready + delayed), and a note when they are unknown.
 
     `namespace` is the Redis broker's key prefix.  Default: settings.redis_namespace.
@@ -149,7 +151,9 @@ def _since(started_at: float | None, now: float) -> float | None:
     return None if started_at is None else max(0.0, now - float(started_at))
 
 
-def render(snapshots: list[dict[str, Any]], depths: Mapping[str, int], note: str | None, *, now: float | None = None) -> str:
+def render(
+    snapshots: list[dict[str, Any]], depths: Mapping[str, int], note: str | None, *, now: float | None = None
+) -> str:
     """The human-readable table of `zenith status`."""
     current = time.time() if now is None else now
     lines: list[str] = []
@@ -173,12 +177,28 @@ def render(snapshots: list[dict[str, Any]], depths: Mapping[str, int], note: str
             if pool.get("state") == FAILED:
                 states = "FAILED"
             running = sum(1 for s in slots if s.get("state") == "running")
-            restarts = f"{pool.get('restarts', 0)} ({pool.get('recent_restarts', 0)}/{pool.get('max_restarts', '?')} recent)"
-            rows.append((pool["name"], f"{running}/{pool.get('processes')}", pids, _duration(min((u for u in uptimes if u is not None), default=None)), restarts, last, states))
+            restarts = (
+                f"{pool.get('restarts', 0)} ({pool.get('recent_restarts', 0)}/{pool.get('max_restarts', '?')} recent)"
+            )
+            rows.append(
+                (
+                    pool["name"],
+                    f"{running}/{pool.get('processes')}",
+                    pids,
+                    _duration(min((u for u in uptimes if u is not None), default=None)),
+                    restarts,
+                    last,
+                    states,
+                )
+            )
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines.extend("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows)
+        lines.extend(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+        )
         for pool in failed_pools(snapshot):
-            lines.append(f"pool {pool['name']} FAILED: {pool.get('failed_reason')}; stopped until the supervisor is restarted")
+            lines.append(
+                f"pool {pool['name']} FAILED: {pool.get('failed_reason')}; stopped until the supervisor is restarted"
+            )
         lines.append("")
     if not snapshots:
         lines.append("no supervisor status found")
@@ -195,7 +215,9 @@ def collect(settings: Settings) -> list[dict[str, Any]]:
     found: dict[tuple[Any, Any], dict[str, Any]] = {}
     local = read_local_snapshot(settings)
     candidates = ([local] if local else []) + (
-        read_redis_snapshots(settings.redis_url, prefix=status_key_prefix(settings.redis_namespace)) if settings.redis_url else []
+        read_redis_snapshots(settings.redis_url, prefix=status_key_prefix(settings.redis_namespace))
+        if settings.redis_url
+        else []
     )
     for snapshot in candidates:
         sup = snapshot.get("supervisor", {})

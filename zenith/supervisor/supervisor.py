@@ -130,7 +130,13 @@ class Supervisor:
         hang_task = asyncio.create_task(self._detect_hangs(), name="supervisor-hangs")
         health_task = asyncio.create_task(self._reset_healthy_backoffs(), name="supervisor-health")
         try:
-            log_event(logging.INFO, "supervisor_started", "supervisor started", supervisor_pid=os.getpid(), pools=",".join(p.name for p in self.pools))
+            log_event(
+                logging.INFO,
+                "supervisor_started",
+                "supervisor started",
+                supervisor_pid=os.getpid(),
+                pools=",".join(p.name for p in self.pools),
+            )
             for child in self.children:
                 if self._stop_requested.is_set():
                     break
@@ -195,7 +201,13 @@ class Supervisor:
         if self._stop_requested.is_set():
             return
         if child.state == POOL_FAILED and child.name in self.policy.critical_pools:
-            log_event(logging.ERROR, "critical_pool_failed", "a critical pool cannot run; stopping everything", pool=child.name, reason=child.failed_reason)
+            log_event(
+                logging.ERROR,
+                "critical_pool_failed",
+                "a critical pool cannot run; stopping everything",
+                pool=child.name,
+                reason=child.failed_reason,
+            )
             self.request_stop(f"critical pool {child.name} failed: {child.failed_reason}", exit_code=EXIT_ESCALATED)
             return
         if any(other.state not in (POOL_FAILED, POOL_FINISHED) for other in self.children):
@@ -233,7 +245,13 @@ class Supervisor:
 
     async def _shutdown(self) -> None:
         deadline = time.monotonic() + self.policy.shutdown_deadline
-        log_event(logging.INFO, "shutdown_started", "stopping pools in reverse start order", reason=self.stop_reason, deadline=self.policy.shutdown_deadline)
+        log_event(
+            logging.INFO,
+            "shutdown_started",
+            "stopping pools in reverse start order",
+            reason=self.stop_reason,
+            deadline=self.policy.shutdown_deadline,
+        )
         by_name = {child.name: child for child in self.children}
         for stage in shutdown_stages(self.pools):
             await asyncio.gather(*(by_name[pool.name].stop(deadline=deadline) for pool in stage))

@@ -39,10 +39,16 @@ def integrations(settings: Settings, *, sandbox: bool) -> dict[str, str]:
         telegram = f"real bot at {redact_url(settings.telegram_api_url or 'https://api.telegram.org')}"
     return {
         "telegram": telegram,
-        "youtube": f"configured ({settings.youtube_api_url})" if settings.youtube_api_key else "not configured (no YOUTUBE_API_KEY: YouTube links are answered 'not configured')",
+        "youtube": f"configured ({settings.youtube_api_url})"
+        if settings.youtube_api_key
+        else "not configured (no YOUTUBE_API_KEY: YouTube links are answered 'not configured')",
         "tiktok": f"pages from {settings.tiktok_base_url}",
-        "crypto_pay": f"configured ({settings.crypto_pay_url})" if settings.crypto_pay_token else "not configured (no CRYPTO_PAY_TOKEN: no rate refresh, payouts held in 'approved')",
-        "otlp": f"traces to {redact_url(settings.otel_exporter_otlp_endpoint)}" if settings.otel_exporter_otlp_endpoint else "off (no OTEL_EXPORTER_OTLP_ENDPOINT)",
+        "crypto_pay": f"configured ({settings.crypto_pay_url})"
+        if settings.crypto_pay_token
+        else "not configured (no CRYPTO_PAY_TOKEN: no rate refresh, payouts held in 'approved')",
+        "otlp": f"traces to {redact_url(settings.otel_exporter_otlp_endpoint)}"
+        if settings.otel_exporter_otlp_endpoint
+        else "off (no OTEL_EXPORTER_OTLP_ENDPOINT)",
     }
 
 
@@ -67,7 +73,11 @@ def _run_up(args: argparse.Namespace, settings: Settings) -> int:
     found = integrations(settings, sandbox="sandbox" in names)
     logger.info(
         "zenith up: Telegram %s; YouTube %s; TikTok %s; Crypto Pay %s; OTLP %s",
-        found["telegram"], found["youtube"], found["tiktok"], found["crypto_pay"], found["otlp"],
+        found["telegram"],
+        found["youtube"],
+        found["tiktok"],
+        found["crypto_pay"],
+        found["otlp"],
         extra={"event": "up_integrations", **found},
     )
     from zenith.storage.db import redact_url
@@ -103,6 +113,10 @@ def _run_up(args: argparse.Namespace, settings: Settings) -> int:
         except MigrationError as exc:
             logger.error("zenith up: migrations failed: %s", exc, extra={"event": "up_failed"})
             return EXIT_STARTUP_FAILED
-        logger.info("zenith up: %d migration(s) applied", len(applied), extra={"event": "up_migrated", "applied": ",".join(applied)})
+        logger.info(
+            "zenith up: %d migration(s) applied",
+            len(applied),
+            extra={"event": "up_migrated", "applied": ",".join(applied)},
+        )
     resolved = settings.replace(database_url=database_url, redis_url=redis_url)
     return supervise(default_pools(resolved, names=names), settings=resolved)

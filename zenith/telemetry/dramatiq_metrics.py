@@ -36,9 +36,13 @@ class DramatiqMetricsMiddleware(dramatiq.Middleware):
         retries_before = 0
         if started is not None:
             start_time, retries_before = started
-            self.metrics.dramatiq_message_duration_seconds.labels(queue=queue, actor=actor).observe(time.perf_counter() - start_time)
+            self.metrics.dramatiq_message_duration_seconds.labels(queue=queue, actor=actor).observe(
+                time.perf_counter() - start_time
+            )
         if outcome is None:
-            retried = exception is not None and not message.failed and int(message.options.get("retries", 0)) > retries_before
+            retried = (
+                exception is not None and not message.failed and int(message.options.get("retries", 0)) > retries_before
+            )
             if exception is None and not message.failed:
                 outcome = "success"
             elif retried:

@@ -98,7 +98,9 @@ class TracingMiddleware(dramatiq.Middleware):
             parent, links = otel_context.Context(), list(new_root_links)
         else:
             parent, links = None, None
-        span = tracer().start_span(f"send {queue}", context=parent, kind=SpanKind.PRODUCER, attributes=attributes, links=links)
+        span = tracer().start_span(
+            f"send {queue}", context=parent, kind=SpanKind.PRODUCER, attributes=attributes, links=links
+        )
         carrier: dict[str, str] = {}
         propagate.inject(carrier, context=trace.set_span_in_context(span))
         # Tracing off (no-op span): nothing is injected and the message goes out untouched.

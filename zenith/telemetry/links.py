@@ -39,7 +39,9 @@ def _parse_hex(value: str, *, digits: int, what: str) -> int:
     return number
 
 
-def link_to_trace(trace_id_hex: str, span_id_hex: str | None = None, *, reason: str = "first trace of the video") -> Link:
+def link_to_trace(
+    trace_id_hex: str, span_id_hex: str | None = None, *, reason: str = "first trace of the video"
+) -> Link:
     """A Link to a stored trace (and span, when known).
 
     Parameters:
@@ -53,7 +55,9 @@ def link_to_trace(trace_id_hex: str, span_id_hex: str | None = None, *, reason: 
     """
     trace_id = _parse_hex(trace_id_hex, digits=32, what="trace id")
     span_id = _parse_hex(span_id_hex, digits=16, what="span id") if span_id_hex else trace.INVALID_SPAN_ID
-    span_context = SpanContext(trace_id=trace_id, span_id=span_id, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    span_context = SpanContext(
+        trace_id=trace_id, span_id=span_id, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED)
+    )
     return Link(span_context, attributes={LINK_REASON: reason})
 
 

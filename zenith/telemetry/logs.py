@@ -128,7 +128,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def _is_dramatiq_message(value: Any) -> bool:
-    return hasattr(value, "actor_name") and hasattr(value, "message_id") and hasattr(value, "args") and hasattr(value, "options")
+    return (
+        hasattr(value, "actor_name")
+        and hasattr(value, "message_id")
+        and hasattr(value, "args")
+        and hasattr(value, "options")
+    )
 
 
 def _message_without_payloads(record: logging.LogRecord) -> str:

@@ -64,41 +64,70 @@ class ZenithMetrics:
         return cls(
             registry=registry,
             video_submissions=Counter(
-                "video_submissions", "Video links submitted, by outcome (accepted, duplicate, rejected, ...)",
-                ["platform", "status"], registry=registry,
+                "video_submissions",
+                "Video links submitted, by outcome (accepted, duplicate, rejected, ...)",
+                ["platform", "status"],
+                registry=registry,
             ),
             video_processing_seconds=Histogram(
-                "video_processing_seconds", "Time to fetch and store one video's stats",
-                ["platform"], buckets=PROCESSING_BUCKETS, registry=registry,
+                "video_processing_seconds",
+                "Time to fetch and store one video's stats",
+                ["platform"],
+                buckets=PROCESSING_BUCKETS,
+                registry=registry,
             ),
-            active_users=Gauge("active_users", "Creators with a video submitted or checked, or a payout requested, in the last 24 h (sampled by the clock)", registry=registry),
-            queue_depth=Gauge("queue_depth", "Messages waiting in a Dramatiq queue (set by the sampler)", ["queue"], registry=registry),
+            active_users=Gauge(
+                "active_users",
+                "Creators with a video submitted or checked, or a payout requested, in the last 24 h (sampled by the clock)",
+                registry=registry,
+            ),
+            queue_depth=Gauge(
+                "queue_depth", "Messages waiting in a Dramatiq queue (set by the sampler)", ["queue"], registry=registry
+            ),
             dramatiq_message_retries=Counter(
-                "dramatiq_message_retries", "Messages scheduled for another attempt after a failure",
-                ["queue", "actor"], registry=registry,
+                "dramatiq_message_retries",
+                "Messages scheduled for another attempt after a failure",
+                ["queue", "actor"],
+                registry=registry,
             ),
             dramatiq_messages=Counter(
-                "dramatiq_messages", "Messages processed, by outcome (success, retried, failed, skipped)",
-                ["queue", "actor", "outcome"], registry=registry,
+                "dramatiq_messages",
+                "Messages processed, by outcome (success, retried, failed, skipped)",
+                ["queue", "actor", "outcome"],
+                registry=registry,
             ),
             dramatiq_message_duration_seconds=Histogram(
-                "dramatiq_message_duration_seconds", "Time an actor spent on one message",
-                ["queue", "actor"], buckets=MESSAGE_BUCKETS, registry=registry,
+                "dramatiq_message_duration_seconds",
+                "Time an actor spent on one message",
+                ["queue", "actor"],
+                buckets=MESSAGE_BUCKETS,
+                registry=registry,
             ),
-            payouts=Counter("payouts", "Payouts reaching a status (paid, failed, refunded, ...)", ["status"], registry=registry),
+            payouts=Counter(
+                "payouts", "Payouts reaching a status (paid, failed, refunded, ...)", ["status"], registry=registry
+            ),
             platform_errors=Counter(
-                "platform_errors", "Errors calling a platform (quota, timeout, not_found, http_5xx, ...)",
-                ["platform", "kind"], registry=registry,
+                "platform_errors",
+                "Errors calling a platform (quota, timeout, not_found, http_5xx, ...)",
+                ["platform", "kind"],
+                registry=registry,
             ),
             bot_update_seconds=Histogram(
-                "bot_update_seconds", "Time the bot took to handle one Telegram update, answer included",
-                ["kind"], buckets=UPDATE_BUCKETS, registry=registry,
+                "bot_update_seconds",
+                "Time the bot took to handle one Telegram update, answer included",
+                ["kind"],
+                buckets=UPDATE_BUCKETS,
+                registry=registry,
             ),
             cache_requests=Counter(
-                "cache_requests", "Cache reads by result (hit, miss, error: Redis unreachable, read from PostgreSQL)",
-                ["cache", "result"], registry=registry,
+                "cache_requests",
+                "Cache reads by result (hit, miss, error: Redis unreachable, read from PostgreSQL)",
+                ["cache", "result"],
+                registry=registry,
             ),
-            cache_fills=Counter("cache_fills", "Values loaded from PostgreSQL and stored in the cache", ["cache"], registry=registry),
+            cache_fills=Counter(
+                "cache_fills", "Values loaded from PostgreSQL and stored in the cache", ["cache"], registry=registry
+            ),
         )
 
 
@@ -184,7 +213,9 @@ def role_metrics_port(base_port: int, *, role: str, process_index: int = 0) -> i
     if base_port == 0:
         return 0
     if not 0 <= process_index < PORTS_PER_ROLE:
-        raise MetricsServerError(f"process index {process_index} has no metrics port (at most {PORTS_PER_ROLE} per role)")
+        raise MetricsServerError(
+            f"process index {process_index} has no metrics port (at most {PORTS_PER_ROLE} per role)"
+        )
     block = ROLE_PORT_BLOCKS.get(role, OTHER_ROLES_BLOCK)
     port = metrics_port_for(base_port + block * PORTS_PER_ROLE, process_index=process_index)
     if port > 65535:

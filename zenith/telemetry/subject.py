@@ -63,7 +63,11 @@ def clean_subject(attributes: object) -> dict[str, int | str]:
     """The allowed, well-typed subject attributes of ``attributes`` (e.g. read from a message)."""
     if not isinstance(attributes, Mapping):
         return {}
-    return {k: v for k, v in attributes.items() if k in SUBJECT_ATTRIBUTES and isinstance(v, (int, str)) and not isinstance(v, bool)}
+    return {
+        k: v
+        for k, v in attributes.items()
+        if k in SUBJECT_ATTRIBUTES and isinstance(v, (int, str)) and not isinstance(v, bool)
+    }
 
 
 def tag(attributes: Subject) -> None:

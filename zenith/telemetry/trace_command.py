@@ -36,7 +36,10 @@ def print_traces(traces: VideoTraces, *, jaeger_ui_url: str, out: TextIO) -> Non
     else:
         print("first trace  (none stored: submitted while tracing was off)", file=out)
     for later in traces.later:
-        print(f"{later.kind:<12} {later.trace_id}  {trace_url(jaeger_ui_url, later.trace_id)}  {later.recorded_at.isoformat(timespec='seconds')}", file=out)
+        print(
+            f"{later.kind:<12} {later.trace_id}  {trace_url(jaeger_ui_url, later.trace_id)}  {later.recorded_at.isoformat(timespec='seconds')}",
+            file=out,
+        )
     if not traces.later:
         print("no later traces stored", file=out)
     for service in SEARCH_SERVICES:

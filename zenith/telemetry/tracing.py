@@ -186,7 +186,14 @@ def setup_tracing(
             _atexit_registered = True
     if instrument_libraries:
         _instrument(provider)
-    logger.info("tracing on", extra={"service_name": service_name(role), "otlp_endpoint": endpoint or "(test exporter)", "sampler": sampler.get_description()})
+    logger.info(
+        "tracing on",
+        extra={
+            "service_name": service_name(role),
+            "otlp_endpoint": endpoint or "(test exporter)",
+            "sampler": sampler.get_description(),
+        },
+    )
     return provider
 
 
@@ -224,7 +231,11 @@ def _instrument(provider: TracerProvider) -> None:
     # Redis spans carry "COMMAND ? ?" (arguments replaced by the instrumentation) and
     # psycopg spans the SQL text with placeholders, never the parameters.
     # No sqlcommenter: it would rewrite every statement (and defeat prepared statements).
-    options = {PsycopgInstrumentor: {"enable_commenter": False}, RedisInstrumentor: {}, AioHttpClientInstrumentor: {"url_filter": span_url}}
+    options = {
+        PsycopgInstrumentor: {"enable_commenter": False},
+        RedisInstrumentor: {},
+        AioHttpClientInstrumentor: {"url_filter": span_url},
+    }
     for instrumentor_class, extra in options.items():
         instrumentor = instrumentor_class()
         if instrumentor.is_instrumented_by_opentelemetry:

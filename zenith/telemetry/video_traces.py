@@ -8,7 +8,9 @@ from zenith.storage import video_traces
 from zenith.telemetry.attributes import current_trace_id_hex
 
 
-async def record_video_trace(conn: psycopg.AsyncConnection, *, video_id: int, trace_id: str | None = None, kind: str = "recheck") -> str | None:
+async def record_video_trace(
+    conn: psycopg.AsyncConnection, *, video_id: int, trace_id: str | None = None, kind: str = "recheck"
+) -> str | None:
     """Remember that a trace worked on a video (idempotent); returns the trace id stored.
 
     Parameters:

@@ -18,7 +18,9 @@ from zenith.web.webhook import WebhookHandler, webhook_path
 WEBHOOK_HANDLER_KEY = web.AppKey("webhook_handler", WebhookHandler)
 
 
-def build_service_app(*, settings: Settings, pool: AsyncConnectionPool, redis: Redis, broker: dramatiq.Broker) -> web.Application:
+def build_service_app(
+    *, settings: Settings, pool: AsyncConnectionPool, redis: Redis, broker: dramatiq.Broker
+) -> web.Application:
     """Everything but the webhook: GET /healthz, GET /readyz, GET /metrics and the HTTP API under /api/v1."""
     app = web.Application()
     app[POOL_KEY] = pool
@@ -40,7 +42,9 @@ def build_web_app(*, runtime: BotRuntime, with_webhook: bool, handle_in_backgrou
       handle_in_background: answer the webhook before the update is handled (default True).
     """
     services = runtime.services
-    app = build_service_app(settings=services.settings, pool=services.pool, redis=services.redis, broker=services.broker)
+    app = build_service_app(
+        settings=services.settings, pool=services.pool, redis=services.redis, broker=services.broker
+    )
     if with_webhook:
         handler = WebhookHandler(
             dispatcher=runtime.dispatcher,

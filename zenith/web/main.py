@@ -47,7 +47,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         await runner.setup()
         try:
             # WEB_REUSE_PORT: several processes listen on one port, the kernel spreads the connections
-            await web.TCPSite(runner, host="0.0.0.0", port=settings.port, reuse_port=settings.web_reuse_port or None).start()
+            await web.TCPSite(
+                runner, host="0.0.0.0", port=settings.port, reuse_port=settings.web_reuse_port or None
+            ).start()
             logger.info("web process listening on port %d (webhook: %s)", settings.port, with_webhook)
             if with_webhook:
                 await runtime.bot.set_webhook(

@@ -130,7 +130,11 @@ class WebhookHandler:
         now = time.monotonic()
         if now - self._last_busy_log >= BUSY_LOG_INTERVAL_SECONDS:  # one line per episode, not per request
             self._last_busy_log = now
-            logger.warning("webhook saturated (%d updates in flight): answered 503, %d in all", self.max_in_flight, self.refused_busy)
+            logger.warning(
+                "webhook saturated (%d updates in flight): answered 503, %d in all",
+                self.max_in_flight,
+                self.refused_busy,
+            )
         return web.json_response(
             {"ok": False, "error": "busy, retry later"},
             status=503,

@@ -26,7 +26,9 @@ def main() -> int:
     parser.add_argument("--hang-after", type=float, default=None, help="stop beating after this many seconds")
     parser.add_argument("--term-delay", type=float, default=0.0, help="seconds to linger after SIGTERM")
     parser.add_argument("--ignore-term", action="store_true")
-    parser.add_argument("--crashes-file", default=None, help="counts starts; with --crashes, only the first N starts exit")
+    parser.add_argument(
+        "--crashes-file", default=None, help="counts starts; with --crashes, only the first N starts exit"
+    )
     parser.add_argument("--crashes", type=int, default=None)
     args = parser.parse_args()
     if args.crashes_file is not None and args.crashes is not None:
@@ -38,7 +40,10 @@ def main() -> int:
 
     name = f"{os.environ['ZENITH_POOL']}.{os.environ['ZENITH_PROCESS_INDEX']}"
     with open(Path(args.marker_dir) / f"{name}.jsonl", "a", encoding="utf-8") as out:
-        out.write(json.dumps({"pid": os.getpid(), "at": time.time(), "supervisor": os.environ.get("ZENITH_SUPERVISOR_PID")}) + "\n")
+        out.write(
+            json.dumps({"pid": os.getpid(), "at": time.time(), "supervisor": os.environ.get("ZENITH_SUPERVISOR_PID")})
+            + "\n"
+        )
 
     stopping = []
     if args.ignore_term:

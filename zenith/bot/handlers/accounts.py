@@ -7,8 +7,8 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from zenith.bot.filters import HasText
 from zenith.bot.callbacks import AccountAction, AccountCb
+from zenith.bot.filters import HasText
 from zenith.bot.handles import EXAMPLES, HandleNotUnderstood, parse_account
 from zenith.bot.keyboards.inline import accounts_keyboard, cancel_keyboard, check_account_keyboard
 from zenith.bot.keyboards.menu import menu_button
@@ -25,7 +25,13 @@ router = Router(name=__name__)
 
 
 def _display(account: accounts.PlatformAccount) -> str:
-    return account.external_id if account.platform == Platform.YOUTUBE and account.external_id and account.handle == account.external_id.lower() else f"@{account.handle}"
+    return (
+        account.external_id
+        if account.platform == Platform.YOUTUBE
+        and account.external_id
+        and account.handle == account.external_id.lower()
+        else f"@{account.handle}"
+    )
 
 
 @router.message(Command("accounts"))
@@ -58,18 +64,24 @@ async def show_accounts(message: Message, user: User, i18n: Translator, services
 
 
 @router.callback_query(AccountCb.filter(F.action == AccountAction.ADD))
-async def ask_handle(query: CallbackQuery, callback_data: AccountCb, user: User, i18n: Translator, state: FSMContext) -> None:
+async def ask_handle(
+    query: CallbackQuery, callback_data: AccountCb, user: User, i18n: Translator, state: FSMContext
+) -> None:
     if not user.is_active:
         await query.answer(i18n("common.banned"), show_alert=True)
         return
     await state.set_state(LinkAccount.handle)
     await state.update_data(platform=callback_data.platform.value)
     await query.answer()
-    await query.message.answer(i18n(f"accounts.ask_handle_{callback_data.platform.value}"), reply_markup=cancel_keyboard(i18n))
+    await query.message.answer(
+        i18n(f"accounts.ask_handle_{callback_data.platform.value}"), reply_markup=cancel_keyboard(i18n)
+    )
 
 
 @router.message(LinkAccount.handle, HasText())
-async def link_account(message: Message, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+async def link_account(
+    message: Message, user: User, i18n: Translator, services: BotServices, state: FSMContext
+) -> None:
     platform = (await state.get_data()).get("platform", "")
     try:
         ref = parse_account(platform, message.text or "")
@@ -113,7 +125,9 @@ async def link_account(message: Message, user: User, i18n: Translator, services:
 
 
 @router.callback_query(AccountCb.filter(F.action == AccountAction.CHECK))
-async def check_account(query: CallbackQuery, callback_data: AccountCb, user: User, i18n: Translator, services: BotServices) -> None:
+async def check_account(
+    query: CallbackQuery, callback_data: AccountCb, user: User, i18n: Translator, services: BotServices
+) -> None:
     async with services.read() as conn:
         try:
             account = await accounts.get(conn, callback_data.account_id)

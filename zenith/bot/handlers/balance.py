@@ -8,8 +8,8 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from zenith.bot.services import BotServices
 from zenith.bot.keyboards.menu import menu_button
+from zenith.bot.services import BotServices
 from zenith.i18n import Translator
 from zenith.storage import ledger
 from zenith.storage.users import User

@@ -47,14 +47,33 @@ async def on_error(event: ErrorEvent, i18n: Translator | None = None) -> None:
     exception = event.exception
     context = {"update_id": update.update_id, "update_type": update.event_type}
     if is_harmless(exception):
-        logger.info("update %s (%s): Telegram says %r; nothing to do", update.update_id, update.event_type, str(exception), extra={**context, "harmless": True})
+        logger.info(
+            "update %s (%s): Telegram says %r; nothing to do",
+            update.update_id,
+            update.event_type,
+            str(exception),
+            extra={**context, "harmless": True},
+        )
         await _stop_spinner(update)
         return
     timed_out = isinstance(exception, TimeoutError)
     if timed_out:
-        logger.warning("update %s (%s) timed out: %r", update.update_id, update.event_type, exception, extra={**context, "timed_out": True})
+        logger.warning(
+            "update %s (%s) timed out: %r",
+            update.update_id,
+            update.event_type,
+            exception,
+            extra={**context, "timed_out": True},
+        )
     else:
-        logger.error("update %s (%s) failed: %r", update.update_id, update.event_type, exception, exc_info=exception, extra={**context, "timed_out": False})
+        logger.error(
+            "update %s (%s) failed: %r",
+            update.update_id,
+            update.event_type,
+            exception,
+            exc_info=exception,
+            extra={**context, "timed_out": False},
+        )
     sender = getattr(update.event, "from_user", None)
     if sender is None:
         return

@@ -26,17 +26,25 @@ def rates_text(i18n: Translator, *, services: BotServices, tier: str) -> str:
     if policy.is_fixed:
         return i18n("start.fixed", amount=policy.fixed_amount, payout_min=payout_min)
     lines = "\n".join(
-        i18n("start.rate_line", platform=i18n(f"platform.{platform.value}"), amount=policy.rate_card.rate_for(platform, tier))
+        i18n(
+            "start.rate_line",
+            platform=i18n(f"platform.{platform.value}"),
+            amount=policy.rate_card.rate_for(platform, tier),
+        )
         for platform in (Platform.TIKTOK, Platform.YOUTUBE, Platform.INSTAGRAM)
     )
     return i18n("start.rates", lines=Markup(lines), min_views=policy.min_views, payout_min=payout_min)
 
 
 @router.message(CommandStart())
-async def start(message: Message, user: User, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
+async def start(
+    message: Message, user: User, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext
+) -> None:
     await state.clear()
     name = user.first_name or user.username or str(user.telegram_id)
-    text = "\n\n".join([i18n("start.welcome", name=name), i18n("start.how"), rates_text(i18n, services=services, tier=user.tier)])
+    text = "\n\n".join(
+        [i18n("start.welcome", name=name), i18n("start.how"), rates_text(i18n, services=services, tier=user.tier)]
+    )
     await message.answer(text, reply_markup=main_menu(i18n, is_admin=is_admin))
 
 
@@ -53,7 +61,10 @@ async def show_help(message: Message, i18n: Translator, is_admin: bool, services
 @router.message(Command("language"))
 @router.message(menu_button("menu.language"))
 async def choose_language(message: Message, user: User, i18n: Translator, services: BotServices) -> None:
-    await message.answer(i18n("language.choose"), reply_markup=language_keyboard(i18n, digest_enabled=await _digest_state(services, user)))
+    await message.answer(
+        i18n("language.choose"),
+        reply_markup=language_keyboard(i18n, digest_enabled=await _digest_state(services, user)),
+    )
 
 
 async def _digest_state(services: BotServices, user: User) -> bool | None:
@@ -65,7 +76,9 @@ async def _digest_state(services: BotServices, user: User) -> bool | None:
 
 
 @router.callback_query(DigestCb.filter())
-async def switch_digest(query: CallbackQuery, callback_data: DigestCb, user: User, i18n: Translator, services: BotServices) -> None:
+async def switch_digest(
+    query: CallbackQuery, callback_data: DigestCb, user: User, i18n: Translator, services: BotServices
+) -> None:
     if not services.settings.earnings_digest:
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
@@ -79,7 +92,9 @@ async def switch_digest(query: CallbackQuery, callback_data: DigestCb, user: Use
 
 
 @router.callback_query(LanguageCb.filter())
-async def set_language(query: CallbackQuery, callback_data: LanguageCb, user: User, is_admin: bool, services: BotServices) -> None:
+async def set_language(
+    query: CallbackQuery, callback_data: LanguageCb, user: User, is_admin: bool, services: BotServices
+) -> None:
     async with services.read() as conn:
         await users.set_language(conn, user_id=user.id, language=callback_data.code.value)
     i18n = get_translator(callback_data.code.value)

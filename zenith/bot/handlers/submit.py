@@ -67,11 +67,18 @@ async def submit_links(message: Message, user: User, i18n: Translator, services:
         try:
             # stored before the answer: "accepted" is said only for links committed as received
             parsed = await submit_link(
-                send=services.send, transaction=services.transaction, settings=services.settings, user=user, link=candidate,
-                request_id=request_id, source="bot",
+                send=services.send,
+                transaction=services.transaction,
+                settings=services.settings,
+                user=user,
+                link=candidate,
+                request_id=request_id,
+                source="bot",
             )
         except LinkRejected as exc:
-            refused.append(i18n("submit.rejected_line", url=_echo(candidate), reason=i18n(f"reject.{exc.reason.value}")))
+            refused.append(
+                i18n("submit.rejected_line", url=_echo(candidate), reason=i18n(f"reject.{exc.reason.value}"))
+            )
             continue
         accepted += 1
         platforms.add(parsed.platform.value)

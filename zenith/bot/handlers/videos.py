@@ -25,7 +25,13 @@ router = Router(name=__name__)
 PAGE_SIZE = 5
 HISTORY_LINES = 8
 CAPTION_LIMIT = 1024
-STATUS_ICONS = {VideoStatus.PENDING_MODERATION: "⏳", VideoStatus.APPROVED: "🟢", VideoStatus.REJECTED: "✖️", VideoStatus.FAILED: "⚠️", VideoStatus.FINISHED: "🏁"}
+STATUS_ICONS = {
+    VideoStatus.PENDING_MODERATION: "⏳",
+    VideoStatus.APPROVED: "🟢",
+    VideoStatus.REJECTED: "✖️",
+    VideoStatus.FAILED: "⚠️",
+    VideoStatus.FINISHED: "🏁",
+}
 
 
 # a list line or button shows the title cut to this many characters
@@ -47,7 +53,9 @@ def video_title(video: videos.Video, *, limit: int | None = TITLE_LENGTH) -> str
     return title
 
 
-async def _page(services: BotServices, i18n: Translator, *, user: User, page: int) -> tuple[str, InlineKeyboardMarkup] | None:
+async def _page(
+    services: BotServices, i18n: Translator, *, user: User, page: int
+) -> tuple[str, InlineKeyboardMarkup] | None:
     """The list text and keyboard of one page; None when the page does not exist."""
     if page < 0:
         return None
@@ -82,7 +90,9 @@ async def list_videos(message: Message, user: User, i18n: Translator, services: 
 
 
 @router.callback_query(VideosPageCb.filter())
-async def turn_page(query: CallbackQuery, callback_data: VideosPageCb, user: User, i18n: Translator, services: BotServices) -> None:
+async def turn_page(
+    query: CallbackQuery, callback_data: VideosPageCb, user: User, i18n: Translator, services: BotServices
+) -> None:
     result = await _page(services, i18n, user=user, page=callback_data.page)
     if result is None:
         await query.answer(i18n("common.not_available"), show_alert=True)
@@ -99,13 +109,19 @@ async def turn_page(query: CallbackQuery, callback_data: VideosPageCb, user: Use
 
 
 @router.callback_query(VideoCb.filter())
-async def video_card(query: CallbackQuery, callback_data: VideoCb, user: User, i18n: Translator, is_admin: bool, services: BotServices) -> None:
+async def video_card(
+    query: CallbackQuery, callback_data: VideoCb, user: User, i18n: Translator, is_admin: bool, services: BotServices
+) -> None:
     async with services.read() as conn:
         try:
             video = await videos.get(conn, callback_data.video_id)
         except videos.VideoNotFound:
             video = None
-        history = await snapshots.list_for_video(conn, video_id=video.id) if video and (video.user_id == user.id or is_admin) else []
+        history = (
+            await snapshots.list_for_video(conn, video_id=video.id)
+            if video and (video.user_id == user.id or is_admin)
+            else []
+        )
     # callback ids are never trusted: a creator sees only their own videos
     if video is None or (video.user_id != user.id and not is_admin):
         await query.answer(i18n("common.not_available"), show_alert=True)
@@ -136,6 +152,8 @@ async def video_card(query: CallbackQuery, callback_data: VideoCb, user: User, i
     if len(history) >= 2 and len(text) <= CAPTION_LIMIT:
         points = [(s.taken_at, s.views) for s in history]
         png = await asyncio.to_thread(views_chart_png, points, title=i18n("videos.chart_title"))
-        await query.message.answer_photo(BufferedInputFile(png, filename=f"video-{video.id}.png"), caption=text, reply_markup=keyboard)
+        await query.message.answer_photo(
+            BufferedInputFile(png, filename=f"video-{video.id}.png"), caption=text, reply_markup=keyboard
+        )
         return
     await query.message.answer(text, reply_markup=keyboard, disable_web_page_preview=True)

@@ -13,9 +13,9 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from zenith.bot.filters import HasText
 from zenith.bot.amounts import AmountAmbiguous, AmountNotUnderstood, read_amount
 from zenith.bot.callbacks import WithdrawAmountCb, WithdrawAssetCb, WithdrawConfirmCb
+from zenith.bot.filters import HasText
 from zenith.bot.keyboards.inline import amount_choices_keyboard, assets_keyboard, cancel_keyboard, confirm_keyboard
 from zenith.bot.keyboards.menu import menu_button
 from zenith.bot.services import BotServices
@@ -62,7 +62,9 @@ async def _fresh_rate(services: BotServices, *, asset: str) -> rates.CachedRate:
     return rate
 
 
-async def _refuse_unconfigured(message: Message, *, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+async def _refuse_unconfigured(
+    message: Message, *, user: User, i18n: Translator, services: BotServices, state: FSMContext
+) -> None:
     """Leave the dialog and say payouts are off, with the balance (nothing reserved)."""
     await state.clear()
     async with services.read() as conn:
@@ -72,7 +74,9 @@ async def _refuse_unconfigured(message: Message, *, user: User, i18n: Translator
 
 @router.message(Command("withdraw"))
 @router.message(menu_button("menu.withdraw"))
-async def start_withdrawal(message: Message, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+async def start_withdrawal(
+    message: Message, user: User, i18n: Translator, services: BotServices, state: FSMContext
+) -> None:
     if not user.is_active:
         await message.answer(i18n("withdraw.banned"))
         return
@@ -94,7 +98,14 @@ async def start_withdrawal(message: Message, user: User, i18n: Translator, servi
 
 
 @router.callback_query(Withdraw.asset, WithdrawAssetCb.filter())
-async def choose_asset(query: CallbackQuery, callback_data: WithdrawAssetCb, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+async def choose_asset(
+    query: CallbackQuery,
+    callback_data: WithdrawAssetCb,
+    user: User,
+    i18n: Translator,
+    services: BotServices,
+    state: FSMContext,
+) -> None:
     if callback_data.asset not in services.settings.payout_assets:
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
@@ -106,13 +117,21 @@ async def choose_asset(query: CallbackQuery, callback_data: WithdrawAssetCb, use
     minimum = services.settings.payout_min_rub
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(
-        i18n("withdraw.ask_amount", asset=callback_data.asset, minimum=minimum, available=balances.available, example=str(int(minimum))),
+        i18n(
+            "withdraw.ask_amount",
+            asset=callback_data.asset,
+            minimum=minimum,
+            available=balances.available,
+            example=str(int(minimum)),
+        ),
         reply_markup=cancel_keyboard(i18n),
     )
 
 
 @router.message(Withdraw.amount, HasText())
-async def enter_amount(message: Message, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+async def enter_amount(
+    message: Message, user: User, i18n: Translator, services: BotServices, state: FSMContext
+) -> None:
     if not payouts_configured(services.settings):
         await _refuse_unconfigured(message, user=user, i18n=i18n, services=services, state=state)
         return
@@ -128,11 +147,22 @@ async def enter_amount(message: Message, user: User, i18n: Translator, services:
 
 
 @router.callback_query(Withdraw.amount, WithdrawAmountCb.filter())
-async def choose_amount(query: CallbackQuery, callback_data: WithdrawAmountCb, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+async def choose_amount(
+    query: CallbackQuery,
+    callback_data: WithdrawAmountCb,
+    user: User,
+    i18n: Translator,
+    services: BotServices,
+    state: FSMContext,
+) -> None:
     data = await state.get_data()
     choices = data.get("amount_choices") or []
     # the nonce ties the press to the question shown; an old or forged button does nothing
-    if not data.get("choice_nonce") or not secrets.compare_digest(str(data["choice_nonce"]), callback_data.nonce) or not 0 <= callback_data.index < len(choices):
+    if (
+        not data.get("choice_nonce")
+        or not secrets.compare_digest(str(data["choice_nonce"]), callback_data.nonce)
+        or not 0 <= callback_data.index < len(choices)
+    ):
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
     await query.answer()
@@ -141,7 +171,9 @@ async def choose_amount(query: CallbackQuery, callback_data: WithdrawAmountCb, u
     if not payouts_configured(services.settings):
         await _refuse_unconfigured(query.message, user=user, i18n=i18n, services=services, state=state)
         return
-    await _quote(query.message, Decimal(choices[callback_data.index]), user=user, i18n=i18n, services=services, state=state)
+    await _quote(
+        query.message, Decimal(choices[callback_data.index]), user=user, i18n=i18n, services=services, state=state
+    )
 
 
 async def _ask_which_amount(message: Message, doubt: AmountAmbiguous, *, i18n: Translator, state: FSMContext) -> None:
@@ -157,7 +189,9 @@ async def _ask_which_amount(message: Message, doubt: AmountAmbiguous, *, i18n: T
     await message.answer(question, reply_markup=amount_choices_keyboard(i18n, nonce=nonce, choices=doubt.choices))
 
 
-async def _quote(message: Message, amount: Decimal, *, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+async def _quote(
+    message: Message, amount: Decimal, *, user: User, i18n: Translator, services: BotServices, state: FSMContext
+) -> None:
     """Check ``amount`` against the balance and the rules, then show the quote with Confirm."""
     asset = (await state.get_data()).get("asset", "")
     settings = services.settings
@@ -182,7 +216,9 @@ async def _quote(message: Message, amount: Decimal, *, user: User, i18n: Transla
             logger.warning("withdrawal quote refused: %s rate missing or stale", asset)
             await message.answer(i18n("withdraw.rates_stale"), reply_markup=cancel_keyboard(i18n))
             return
-    converted = convert_rub_to_asset(amount_rub=withdrawal.amount_rub, rate_rub_per_asset=rate.rate, asset=withdrawal.asset)
+    converted = convert_rub_to_asset(
+        amount_rub=withdrawal.amount_rub, rate_rub_per_asset=rate.rate, asset=withdrawal.asset
+    )
     nonce = secrets.token_hex(6)
     await state.set_state(Withdraw.confirm)
     await state.update_data(asset=withdrawal.asset, amount=str(withdrawal.amount_rub), nonce=nonce)
@@ -200,7 +236,14 @@ async def _quote(message: Message, amount: Decimal, *, user: User, i18n: Transla
 
 
 @router.callback_query(Withdraw.confirm, WithdrawConfirmCb.filter())
-async def confirm_withdrawal(query: CallbackQuery, callback_data: WithdrawConfirmCb, user: User, i18n: Translator, services: BotServices, state: FSMContext) -> None:
+async def confirm_withdrawal(
+    query: CallbackQuery,
+    callback_data: WithdrawConfirmCb,
+    user: User,
+    i18n: Translator,
+    services: BotServices,
+    state: FSMContext,
+) -> None:
     data = await state.get_data()
     # the nonce ties the press to the quote shown; an old or forged button does nothing
     if not data.get("nonce") or not secrets.compare_digest(str(data["nonce"]), callback_data.nonce):
@@ -218,16 +261,24 @@ async def confirm_withdrawal(query: CallbackQuery, callback_data: WithdrawConfir
         return
     amount, asset = Decimal(data["amount"]), str(data["asset"])
     settings = services.settings
-    automatic = not needs_admin_approval(tier=user.tier, amount_rub=amount, gold_limit=settings.gold_auto_payout_limit_rub)
+    automatic = not needs_admin_approval(
+        tier=user.tier, amount_rub=amount, gold_limit=settings.gold_auto_payout_limit_rub
+    )
     try:
         rate = await _fresh_rate(services, asset=asset)
         async with services.transaction() as conn:
             if automatic:  # the payouts actor sends a Gold creator with an open signal to review
                 trust = TrustPolicy.from_settings(settings)
-                automatic = (await trust_signals.creator_risk(conn, user.id, rules=trust.risk, window=trust.risk_window)).low
+                automatic = (
+                    await trust_signals.creator_risk(conn, user.id, rules=trust.risk, window=trust.risk_window)
+                ).low
             # the payout row and its reservation in one transaction; the nonce makes a double tap one payout
             payout, _created = await payouts.create_requested(
-                conn, user_id=user.id, amount_rub=amount, asset=asset, request_id=f"withdraw:{user.id}:{callback_data.nonce}"
+                conn,
+                user_id=user.id,
+                amount_rub=amount,
+                asset=asset,
+                request_id=f"withdraw:{user.id}:{callback_data.nonce}",
             )
     except RateUnavailable:
         await query.answer(i18n("withdraw.rates_stale"), show_alert=True)
@@ -245,5 +296,11 @@ async def confirm_withdrawal(query: CallbackQuery, callback_data: WithdrawConfir
     await query.message.edit_reply_markup(reply_markup=None)
     converted = convert_rub_to_asset(amount_rub=amount, rate_rub_per_asset=rate.rate, asset=asset)
     await query.message.answer(
-        i18n("withdraw.created_auto" if automatic else "withdraw.created", payout_id=payout.id, amount=amount, asset_amount=converted, asset=asset)
+        i18n(
+            "withdraw.created_auto" if automatic else "withdraw.created",
+            payout_id=payout.id,
+            amount=amount,
+            asset_amount=converted,
+            asset=asset,
+        )
     )

@@ -50,8 +50,10 @@ def hold_review_keyboard(i18n: Translator, *, hold_id: int) -> InlineKeyboardMar
     """Release / Reverse this hold, and the same for every open hold of its creator."""
     builder = InlineKeyboardBuilder()
     for action, key in (
-        (HoldAction.RELEASE, "admin.hold_release"), (HoldAction.REVERSE, "admin.hold_reverse"),
-        (HoldAction.RELEASE_ALL, "admin.hold_release_all"), (HoldAction.REVERSE_ALL, "admin.hold_reverse_all"),
+        (HoldAction.RELEASE, "admin.hold_release"),
+        (HoldAction.REVERSE, "admin.hold_reverse"),
+        (HoldAction.RELEASE_ALL, "admin.hold_release_all"),
+        (HoldAction.REVERSE_ALL, "admin.hold_reverse_all"),
     ):
         builder.button(text=i18n(key), callback_data=AdminHoldCb(action=action, hold_id=hold_id))
     builder.adjust(2, 2)
@@ -60,7 +62,9 @@ def hold_review_keyboard(i18n: Translator, *, hold_id: int) -> InlineKeyboardMar
 
 def payout_decision_keyboard(i18n: Translator, *, payout_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text=i18n("admin.approve"), callback_data=AdminPayoutCb(action=Decision.APPROVE, payout_id=payout_id))
+    builder.button(
+        text=i18n("admin.approve"), callback_data=AdminPayoutCb(action=Decision.APPROVE, payout_id=payout_id)
+    )
     builder.button(text=i18n("admin.reject"), callback_data=AdminPayoutCb(action=Decision.REJECT, payout_id=payout_id))
     return builder.as_markup()
 
@@ -78,7 +82,9 @@ def queue_pages_keyboard(i18n: Translator, *, queue: AdminQueue, page: int, page
 def user_actions_keyboard(i18n: Translator, *, user_id: int, tier: Tier | str, banned: bool) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     if tier == Tier.GOLD:
-        builder.button(text=i18n("admin.make_bronze"), callback_data=AdminUserCb(action=UserAction.BRONZE, user_id=user_id))
+        builder.button(
+            text=i18n("admin.make_bronze"), callback_data=AdminUserCb(action=UserAction.BRONZE, user_id=user_id)
+        )
     else:
         builder.button(text=i18n("admin.make_gold"), callback_data=AdminUserCb(action=UserAction.GOLD, user_id=user_id))
     if banned:

@@ -36,9 +36,14 @@ def language_keyboard(i18n: Translator | None = None, *, digest_enabled: bool | 
     """A button per language; with ``digest_enabled`` (not None) a row switching the daily digest."""
     builder = InlineKeyboardBuilder()
     for language in Language:
-        builder.button(text=get_translator(language.value)(f"language.name_{language.value}"), callback_data=LanguageCb(code=language))
+        builder.button(
+            text=get_translator(language.value)(f"language.name_{language.value}"),
+            callback_data=LanguageCb(code=language),
+        )
     if i18n is not None and digest_enabled is not None:
-        label, switch = ("language.digest_on", DigestSwitch.OFF) if digest_enabled else ("language.digest_off", DigestSwitch.ON)
+        label, switch = (
+            ("language.digest_on", DigestSwitch.OFF) if digest_enabled else ("language.digest_off", DigestSwitch.ON)
+        )
         builder.button(text=i18n(label), callback_data=DigestCb(switch=switch))
         builder.adjust(len(Language), 1)
     return builder.as_markup()
@@ -56,9 +61,16 @@ def accounts_keyboard(i18n: Translator, *, unverified: Iterable[tuple[int, str, 
             text=i18n("accounts.check", handle=handle),
             callback_data=AccountCb(action=AccountAction.CHECK, platform=Platform(platform), account_id=account_id),
         )
-    builder.button(text=i18n("accounts.add_tiktok"), callback_data=AccountCb(action=AccountAction.ADD, platform=Platform.TIKTOK))
-    builder.button(text=i18n("accounts.add_youtube"), callback_data=AccountCb(action=AccountAction.ADD, platform=Platform.YOUTUBE))
-    builder.button(text=i18n("accounts.add_instagram"), callback_data=AccountCb(action=AccountAction.ADD, platform=Platform.INSTAGRAM))
+    builder.button(
+        text=i18n("accounts.add_tiktok"), callback_data=AccountCb(action=AccountAction.ADD, platform=Platform.TIKTOK)
+    )
+    builder.button(
+        text=i18n("accounts.add_youtube"), callback_data=AccountCb(action=AccountAction.ADD, platform=Platform.YOUTUBE)
+    )
+    builder.button(
+        text=i18n("accounts.add_instagram"),
+        callback_data=AccountCb(action=AccountAction.ADD, platform=Platform.INSTAGRAM),
+    )
     builder.adjust(1)
     return builder.as_markup()
 
@@ -72,7 +84,9 @@ def check_account_keyboard(i18n: Translator, *, account_id: int, platform: str, 
     return builder.as_markup()
 
 
-def videos_keyboard(i18n: Translator, *, buttons: Sequence[tuple[int, str]], page: int, pages: int) -> InlineKeyboardMarkup:
+def videos_keyboard(
+    i18n: Translator, *, buttons: Sequence[tuple[int, str]], page: int, pages: int
+) -> InlineKeyboardMarkup:
     """One button per video (opens its card) and a ‹ page › row when there is more than one page.
 
     Parameters:
@@ -126,7 +140,9 @@ def amount_choices_keyboard(i18n: Translator, *, nonce: str, choices: Sequence[D
     """One button per reading of an ambiguous amount ("600.12 RUB", "600,123.00 RUB"), then Cancel."""
     builder = InlineKeyboardBuilder()
     for index, amount in enumerate(choices):
-        builder.button(text=i18n("withdraw.choice_button", amount=amount), callback_data=WithdrawAmountCb(nonce=nonce, index=index))
+        builder.button(
+            text=i18n("withdraw.choice_button", amount=amount), callback_data=WithdrawAmountCb(nonce=nonce, index=index)
+        )
     builder.button(text=i18n("common.cancel"), callback_data=CancelCb())
     builder.adjust(*([1] * len(choices)), 1)
     return builder.as_markup()

@@ -20,7 +20,9 @@ def main_menu(i18n: Translator, *, is_admin: bool = False) -> ReplyKeyboardMarku
     rows = [[KeyboardButton(text=i18n(key)) for key in row] for row in MENU_ROWS]
     if is_admin:
         rows.append([KeyboardButton(text=i18n("menu.admin"))])
-    return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True, is_persistent=True, input_field_placeholder=i18n("menu.placeholder"))
+    return ReplyKeyboardMarkup(
+        keyboard=rows, resize_keyboard=True, is_persistent=True, input_field_placeholder=i18n("menu.placeholder")
+    )
 
 
 def button_texts(key: str) -> frozenset[str]:

@@ -74,5 +74,8 @@ class UpdateDedupMiddleware(UpdateMiddleware):
             logger.info("update %s delivered again; skipped", update.update_id)
             return None
         if outcome == RENUMBERED:
-            logger.info("update id %s was seen before with other content (the Bot API server renumbered); handled as new", update.update_id)
+            logger.info(
+                "update id %s was seen before with other content (the Bot API server renumbered); handled as new",
+                update.update_id,
+            )
         return await proceed()

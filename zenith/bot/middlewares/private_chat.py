@@ -37,7 +37,9 @@ class PrivateChatOnlyMiddleware(BaseMiddleware):
       notice_ttl_seconds: how long a chat stays told (default 30 days).
     """
 
-    def __init__(self, *, redis: Redis, prefix: str, default_language: str = "ru", notice_ttl_seconds: int = 30 * 86_400) -> None:
+    def __init__(
+        self, *, redis: Redis, prefix: str, default_language: str = "ru", notice_ttl_seconds: int = 30 * 86_400
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.default_language = default_language
@@ -51,12 +53,18 @@ class PrivateChatOnlyMiddleware(BaseMiddleware):
             await event.answer(await self._notice(event, data.get("bot")), show_alert=True)
         elif isinstance(event, Message) and chat is not None and await self._first_in_chat(chat.id):
             await event.answer(await self._notice(event, data.get("bot")))
-        logger.info("event from a %s chat ignored", chat.type if chat is not None else "inline", extra={"update_type": type(event).__name__})
+        logger.info(
+            "event from a %s chat ignored",
+            chat.type if chat is not None else "inline",
+            extra={"update_type": type(event).__name__},
+        )
         return None
 
     async def _first_in_chat(self, chat_id: int) -> bool:
         try:
-            return bool(await self.redis.set(f"{self.prefix}:group_notice:{chat_id}", 1, nx=True, ex=self.notice_ttl_seconds))
+            return bool(
+                await self.redis.set(f"{self.prefix}:group_notice:{chat_id}", 1, nx=True, ex=self.notice_ttl_seconds)
+            )
         except RedisError as exc:
             # without the mark the notice could repeat on every message: stay quiet instead
             logger.warning("group notice mark unavailable (%r); message ignored silently", exc)
@@ -64,7 +72,9 @@ class PrivateChatOnlyMiddleware(BaseMiddleware):
 
     async def _notice(self, event: TelegramObject, bot: Bot | None) -> str:
         sender = getattr(event, "from_user", None)
-        i18n = get_translator(normalize_language(sender.language_code if sender else None, default=self.default_language))
+        i18n = get_translator(
+            normalize_language(sender.language_code if sender else None, default=self.default_language)
+        )
         username = await _bot_username(bot)
         return i18n("common.private_only_link", bot=f"@{username}") if username else i18n("common.private_only")
 

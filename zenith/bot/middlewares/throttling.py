@@ -32,7 +32,9 @@ class ThrottlingMiddleware(SenderMiddleware):
       default_language: language of the warning before the user row is known.
     """
 
-    def __init__(self, *, redis: Redis, prefix: str, limit: int = 8, window_seconds: int = 5, default_language: str = "ru") -> None:
+    def __init__(
+        self, *, redis: Redis, prefix: str, limit: int = 8, window_seconds: int = 5, default_language: str = "ru"
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.limit = limit

@@ -38,7 +38,9 @@ class UpdateSpanMiddleware(UpdateMiddleware):
             attributes.update(user_attributes(user.id, settings=self.settings))
         started = time.perf_counter()
         try:
-            with tracer("zenith.bot").start_as_current_span("telegram update", kind=SpanKind.SERVER, attributes=attributes):
+            with tracer("zenith.bot").start_as_current_span(
+                "telegram update", kind=SpanKind.SERVER, attributes=attributes
+            ):
                 return await proceed()
         finally:
             get_metrics().bot_update_seconds.labels(kind=update.event_type).observe(time.perf_counter() - started)

@@ -9,12 +9,25 @@
 """
 
 from zenith.domain.trust.growth import GrowthPoint, GrowthRules, GrowthVerdict, judge_growth, peak_rate
-from zenith.domain.trust.policy import TrustPolicy
 from zenith.domain.trust.plausibility import PlausibilityLimits, RefusalReason, check_answer
+from zenith.domain.trust.policy import TrustPolicy
 from zenith.domain.trust.risk import RiskRules, RiskScore, risk_score
 from zenith.domain.trust.signals import HOLDING_KINDS, Signal, SignalKind
 
 __all__ = [
-    "HOLDING_KINDS", "GrowthPoint", "GrowthRules", "GrowthVerdict", "PlausibilityLimits", "RefusalReason",
-    "RiskRules", "RiskScore", "Signal", "SignalKind", "TrustPolicy", "check_answer", "judge_growth", "peak_rate", "risk_score",
+    "HOLDING_KINDS",
+    "GrowthPoint",
+    "GrowthRules",
+    "GrowthVerdict",
+    "PlausibilityLimits",
+    "RefusalReason",
+    "RiskRules",
+    "RiskScore",
+    "Signal",
+    "SignalKind",
+    "TrustPolicy",
+    "check_answer",
+    "judge_growth",
+    "peak_rate",
+    "risk_score",
 ]

@@ -42,13 +42,13 @@ class GrowthPoint:
 @dataclass(frozen=True)
 class GrowthRules:
     """Parameters (settings in brackets, defaults here):
-      spike_factor: growth per hour above this many times the baseline is a spike (TRUST_SPIKE_FACTOR, 10).
-      rate_floor_per_hour: the baseline is never below this (TRUST_RATE_FLOOR_PER_HOUR, 1000 views/h).
-      min_views_for_signal: fewer new views than this are never a spike or late growth (TRUST_MIN_VIEWS_FOR_SIGNAL, 5000).
-      min_likes_per_view: new likes per new view below this is low engagement (TRUST_MIN_LIKES_PER_VIEW, 0.002).
-      engagement_min_views: low engagement is judged over the latest checks that gained at least this many views (TRUST_ENGAGEMENT_MIN_VIEWS, 20000).
-      late_grace: growth seen this long after the tracking window closed is late (TRUST_LATE_GRACE_HOURS, 24 h).
-      min_interval: shorter intervals count as this long, so two checks a minute apart do not look explosive (15 min).
+    spike_factor: growth per hour above this many times the baseline is a spike (TRUST_SPIKE_FACTOR, 10).
+    rate_floor_per_hour: the baseline is never below this (TRUST_RATE_FLOOR_PER_HOUR, 1000 views/h).
+    min_views_for_signal: fewer new views than this are never a spike or late growth (TRUST_MIN_VIEWS_FOR_SIGNAL, 5000).
+    min_likes_per_view: new likes per new view below this is low engagement (TRUST_MIN_LIKES_PER_VIEW, 0.002).
+    engagement_min_views: low engagement is judged over the latest checks that gained at least this many views (TRUST_ENGAGEMENT_MIN_VIEWS, 20000).
+    late_grace: growth seen this long after the tracking window closed is late (TRUST_LATE_GRACE_HOURS, 24 h).
+    min_interval: shorter intervals count as this long, so two checks a minute apart do not look explosive (15 min).
     """
 
     spike_factor: Decimal = Decimal("10")
@@ -128,22 +128,47 @@ def judge_growth(
     signals: list[Signal] = []
     big_enough = gained >= rules.min_views_for_signal
     if big_enough and rate > float(rules.spike_factor) * baseline:
-        signals.append(Signal(SignalKind.SPIKE, {
-            **common, "views_per_hour": round(rate), "baseline_per_hour": round(baseline),
-            "own_peak_per_hour": round(own_peak), "creator_peak_per_hour": round(creator_peak_per_hour),
-            "lifetime_per_hour": round(lifetime), "factor": str(rules.spike_factor),
-        }))
+        signals.append(
+            Signal(
+                SignalKind.SPIKE,
+                {
+                    **common,
+                    "views_per_hour": round(rate),
+                    "baseline_per_hour": round(baseline),
+                    "own_peak_per_hour": round(own_peak),
+                    "creator_peak_per_hour": round(creator_peak_per_hour),
+                    "lifetime_per_hour": round(lifetime),
+                    "factor": str(rules.spike_factor),
+                },
+            )
+        )
     start = _engagement_start(history, new, rules.engagement_min_views) if new.likes is not None else None
     if start is not None:
         ratio = max(0, new.likes - start.likes) / (new.views - start.views)
         if ratio < float(rules.min_likes_per_view):
-            signals.append(Signal(SignalKind.LOW_ENGAGEMENT, {
-                **common, "span_since": start.taken_at.isoformat(), "span_views": new.views - start.views,
-                "likes_before": start.likes, "likes_now": new.likes,
-                "likes_per_view": round(ratio, 6), "minimum": str(rules.min_likes_per_view),
-            }))
+            signals.append(
+                Signal(
+                    SignalKind.LOW_ENGAGEMENT,
+                    {
+                        **common,
+                        "span_since": start.taken_at.isoformat(),
+                        "span_views": new.views - start.views,
+                        "likes_before": start.likes,
+                        "likes_now": new.likes,
+                        "likes_per_view": round(ratio, 6),
+                        "minimum": str(rules.min_likes_per_view),
+                    },
+                )
+            )
     if big_enough and window_closes_at is not None and new.taken_at > window_closes_at + rules.late_grace:
-        signals.append(Signal(SignalKind.LATE_GROWTH, {
-            **common, "window_closed_at": window_closes_at.isoformat(), "checked_at": new.taken_at.isoformat(),
-        }))
+        signals.append(
+            Signal(
+                SignalKind.LATE_GROWTH,
+                {
+                    **common,
+                    "window_closed_at": window_closes_at.isoformat(),
+                    "checked_at": new.taken_at.isoformat(),
+                },
+            )
+        )
     return GrowthVerdict(tuple(signals))

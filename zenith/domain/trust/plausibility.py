@@ -27,11 +27,11 @@ class RefusalReason(StrEnum):
 @dataclass(frozen=True)
 class PlausibilityLimits:
     """Parameters:
-      max_views: the most views one video can have (TRUST_MAX_VIEWS, default 20,000,000,000).
-      max_likes_per_view: likes (and comments) may reach this many per view
-        (TRUST_MAX_LIKES_PER_VIEW, default 1.0) plus ``engagement_slack`` - counters are
-        updated at different moments, so a fresh video can briefly show a few more likes
-        than views.
+    max_views: the most views one video can have (TRUST_MAX_VIEWS, default 20,000,000,000).
+    max_likes_per_view: likes (and comments) may reach this many per view
+      (TRUST_MAX_LIKES_PER_VIEW, default 1.0) plus ``engagement_slack`` - counters are
+      updated at different moments, so a fresh video can briefly show a few more likes
+      than views.
     """
 
     max_views: int = 20_000_000_000
@@ -54,7 +54,9 @@ def _as_count(value: object) -> int | None:
     return None
 
 
-def check_answer(*, views: object, likes: object = None, comments: object = None, limits: PlausibilityLimits) -> Signal | None:
+def check_answer(
+    *, views: object, likes: object = None, comments: object = None, limits: PlausibilityLimits
+) -> Signal | None:
     """None if the answer may be real, else an IMPLAUSIBLE signal whose evidence names the reason.
 
     ``likes`` / ``comments`` None: the platform hides them (nothing to compare).
@@ -76,7 +78,13 @@ def check_answer(*, views: object, likes: object = None, comments: object = None
     allowed = int(parsed["views"] * limits.max_likes_per_view) + limits.engagement_slack
     for name in ("likes", "comments"):
         if parsed[name] is not None and parsed[name] > allowed:
-            return _refused(RefusalReason.ENGAGEMENT_ABOVE_VIEWS, field=name, value=parsed[name], views=parsed["views"], allowed=allowed)
+            return _refused(
+                RefusalReason.ENGAGEMENT_ABOVE_VIEWS,
+                field=name,
+                value=parsed[name],
+                views=parsed["views"],
+                allowed=allowed,
+            )
     return None
 
 

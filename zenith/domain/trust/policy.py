@@ -16,9 +16,9 @@ __all__ = ["TrustPolicy"]
 @dataclass(frozen=True)
 class TrustPolicy:
     """Parameters:
-      limits, growth, risk: the rules of each part (see their docstrings).
-      hold_quiet: a hold with no new signal for this long is released automatically (None: never).
-      risk_window: open signals older than this no longer count in the risk score.
+    limits, growth, risk: the rules of each part (see their docstrings).
+    hold_quiet: a hold with no new signal for this long is released automatically (None: never).
+    risk_window: open signals older than this no longer count in the risk score.
     """
 
     limits: PlausibilityLimits = PlausibilityLimits()
@@ -34,13 +34,22 @@ class TrustPolicy:
         if s.trust_max_views < 1 or s.trust_spike_factor <= 1 or s.trust_hold_quiet_days < 0:
             raise ValueError("TRUST_MAX_VIEWS must be >= 1, TRUST_SPIKE_FACTOR > 1 and TRUST_HOLD_QUIET_DAYS >= 0")
         return cls(
-            limits=PlausibilityLimits(max_views=s.trust_max_views, max_likes_per_view=Decimal(s.trust_max_likes_per_view)),
-            growth=GrowthRules(
-                spike_factor=Decimal(s.trust_spike_factor), rate_floor_per_hour=s.trust_rate_floor_per_hour,
-                min_views_for_signal=s.trust_min_views_for_signal, min_likes_per_view=Decimal(s.trust_min_likes_per_view),
-                engagement_min_views=s.trust_engagement_min_views, late_grace=timedelta(hours=s.trust_late_grace_hours),
+            limits=PlausibilityLimits(
+                max_views=s.trust_max_views, max_likes_per_view=Decimal(s.trust_max_likes_per_view)
             ),
-            risk=RiskRules(signal_weight=s.trust_risk_signal_weight, rejected_weight=s.trust_risk_rejected_weight, low_risk_max=s.trust_low_risk_max),
+            growth=GrowthRules(
+                spike_factor=Decimal(s.trust_spike_factor),
+                rate_floor_per_hour=s.trust_rate_floor_per_hour,
+                min_views_for_signal=s.trust_min_views_for_signal,
+                min_likes_per_view=Decimal(s.trust_min_likes_per_view),
+                engagement_min_views=s.trust_engagement_min_views,
+                late_grace=timedelta(hours=s.trust_late_grace_hours),
+            ),
+            risk=RiskRules(
+                signal_weight=s.trust_risk_signal_weight,
+                rejected_weight=s.trust_risk_rejected_weight,
+                low_risk_max=s.trust_low_risk_max,
+            ),
             hold_quiet=timedelta(days=s.trust_hold_quiet_days) if s.trust_hold_quiet_days else None,
             risk_window=timedelta(days=s.trust_risk_window_days),
         )

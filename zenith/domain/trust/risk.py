@@ -20,10 +20,10 @@ __all__ = ["RiskRules", "RiskScore", "risk_score"]
 @dataclass(frozen=True)
 class RiskRules:
     """Parameters (settings in brackets):
-      signal_weight: per open signal (TRUST_RISK_SIGNAL_WEIGHT, 3).
-      rejected_weight: per rejected item (TRUST_RISK_REJECTED_WEIGHT, 1).
-      low_risk_max: the highest score that is still low risk (TRUST_LOW_RISK_MAX, 2):
-        with the defaults one open signal ends low risk, two rejected items do not.
+    signal_weight: per open signal (TRUST_RISK_SIGNAL_WEIGHT, 3).
+    rejected_weight: per rejected item (TRUST_RISK_REJECTED_WEIGHT, 1).
+    low_risk_max: the highest score that is still low risk (TRUST_LOW_RISK_MAX, 2):
+      with the defaults one open signal ends low risk, two rejected items do not.
     """
 
     signal_weight: int = 3
@@ -47,4 +47,6 @@ def risk_score(*, open_signals: Mapping[str, int], rejected_items: int, rules: R
     """The score from open signal counts by kind and the count of rejected items."""
     counted = sum(count for kind, count in open_signals.items() if kind not in NEUTRAL_KINDS)
     score = counted * rules.signal_weight + max(0, rejected_items) * rules.rejected_weight
-    return RiskScore(score=score, low=score <= rules.low_risk_max, open_signals=counted, rejected_items=max(0, rejected_items))
+    return RiskScore(
+        score=score, low=score <= rules.low_risk_max, open_signals=counted, rejected_items=max(0, rejected_items)
+    )

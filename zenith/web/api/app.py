@@ -27,7 +27,9 @@ def _as_api_error(request: web.Request, exc: web.HTTPException) -> ApiError:
         return ApiError("not_found")
     if exc.status == 405:
         allow = ", ".join(sorted(getattr(exc, "allowed_methods", ()) or ()))
-        return ApiError("method_not_allowed", params={"method": request.method}, headers={"Allow": allow} if allow else {})
+        return ApiError(
+            "method_not_allowed", params={"method": request.method}, headers={"Allow": allow} if allow else {}
+        )
     if exc.status == 413:
         return ApiError("body_too_large", params={"max": request.app[CONTEXT_KEY].settings.api_max_body_bytes})
     return ApiError("invalid_request", details=[{"field": "request", "problem": exc.reason}])

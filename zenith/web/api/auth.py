@@ -82,6 +82,7 @@ class RateLimiter:
             return limit - count
         retry_after = max(1, (window + 1) * self.window_seconds - int(now))
         raise ApiError(
-            "rate_limited", params={"limit": limit, "retry_after": retry_after},
+            "rate_limited",
+            params={"limit": limit, "retry_after": retry_after},
             headers={"Retry-After": str(retry_after), "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0"},
         )

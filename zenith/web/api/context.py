@@ -46,7 +46,12 @@ class ApiContext:
     @cached_property
     def creator_reads(self) -> CreatorReads:
         """Creators' stats and video pages through the Redis cache the bot shares (PostgreSQL when it is down)."""
-        return CreatorReads(pool=self.pool, redis=self.redis, prefix=f"{self.settings.redis_namespace}:cache:", ttl=self.settings.cache_ttl_seconds)
+        return CreatorReads(
+            pool=self.pool,
+            redis=self.redis,
+            prefix=f"{self.settings.redis_namespace}:cache:",
+            ttl=self.settings.cache_ttl_seconds,
+        )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[psycopg.AsyncConnection]:

@@ -84,7 +84,10 @@ def _query(request: web.Request) -> dict[str, str]:
     names = list(request.query.keys())
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise ApiError("invalid_request", details=[{"field": f"query.{name}", "problem": "given more than once"} for name in repeated])
+        raise ApiError(
+            "invalid_request",
+            details=[{"field": f"query.{name}", "problem": "given more than once"} for name in repeated],
+        )
     return dict(request.query)
 
 
@@ -105,7 +108,9 @@ async def _body(request: web.Request, *, limit: int) -> Any:
         raise ApiError("malformed_json") from None
 
 
-def route_handler(endpoint: Endpoint, context: ApiContext, limiter: RateLimiter) -> Callable[[web.Request], Awaitable[web.Response]]:
+def route_handler(
+    endpoint: Endpoint, context: ApiContext, limiter: RateLimiter
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The aiohttp handler of ``endpoint``: key, scope, rate limit, then the request's parts, then the handler."""
 
     async def handle(request: web.Request) -> web.Response:
@@ -119,7 +124,8 @@ def route_handler(endpoint: Endpoint, context: ApiContext, limiter: RateLimiter)
             path=_validate(endpoint.path_model, dict(request.match_info), "path"),
             query=_validate(endpoint.query_model, _query(request), "query"),
             body=_validate(endpoint.body_model, await _body(request, limit=context.settings.api_max_body_bytes), "body")
-            if endpoint.body_model is not None else None,
+            if endpoint.body_model is not None
+            else None,
         )
         result = await endpoint.handler(call)
         headers = {"X-RateLimit-Limit": str(key.rate_limit_per_minute), "X-RateLimit-Remaining": str(remaining)}

@@ -46,7 +46,11 @@ class ApiError(Exception):
     """
 
     def __init__(
-        self, code: str, *, params: dict[str, Any] | None = None, details: list[dict[str, Any]] | None = None,
+        self,
+        code: str,
+        *,
+        params: dict[str, Any] | None = None,
+        details: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         if code not in STATUSES:
@@ -71,5 +75,11 @@ def request_language(request: web.Request, *, default: str) -> str:
 def error_response(error: ApiError, *, language: str) -> web.Response:
     # JSON is not HTML: mark the parameters as markup so the translator does not escape them
     params = {key: Markup(str(value)) for key, value in error.params.items()}
-    body = {"error": {"code": error.code, "message": translate(language, f"api.error.{error.code}", **params), "details": error.details}}
+    body = {
+        "error": {
+            "code": error.code,
+            "message": translate(language, f"api.error.{error.code}", **params),
+            "details": error.details,
+        }
+    }
     return web.json_response(body, status=error.status, headers=error.headers)

@@ -24,17 +24,32 @@ SNAPSHOT_LIMIT = 500
 
 def _video(video: videos.Video) -> models.VideoSummary:
     return models.VideoSummary(
-        id=video.id, creator_id=video.user_id, platform=video.platform, url=video.url, title=video.title,
-        status=video.status, status_reason=video.status_reason, views=video.views, credited=video.credited,
-        submitted_at=video.submitted_at, last_checked_at=video.last_checked_at, request_id=video.request_id,
+        id=video.id,
+        creator_id=video.user_id,
+        platform=video.platform,
+        url=video.url,
+        title=video.title,
+        status=video.status,
+        status_reason=video.status_reason,
+        views=video.views,
+        credited=video.credited,
+        submitted_at=video.submitted_at,
+        last_checked_at=video.last_checked_at,
+        request_id=video.request_id,
     )
 
 
 def _payout(payout: payouts.Payout) -> models.Payout:
     return models.Payout(
-        id=payout.id, creator_id=payout.user_id, amount_rub=payout.amount_rub, asset=payout.asset,
-        asset_amount=payout.asset_amount, status=payout.status, failure_reason=payout.failure_reason,
-        created_at=payout.created_at, updated_at=payout.updated_at,
+        id=payout.id,
+        creator_id=payout.user_id,
+        amount_rub=payout.amount_rub,
+        asset=payout.asset,
+        asset_amount=payout.asset_amount,
+        status=payout.status,
+        failure_reason=payout.failure_reason,
+        created_at=payout.created_at,
+        updated_at=payout.updated_at,
     )
 
 
@@ -64,14 +79,25 @@ async def submit_video(call: Call) -> models.SubmissionAccepted:
     request_id = submission_request_id(call, creator.id)
     context = call.context
     try:
-        parsed = await submit_link(send=context.send, transaction=context.transaction, settings=context.settings, user=creator,
-                                   link=call.body.url, request_id=request_id, source="api")
+        parsed = await submit_link(
+            send=context.send,
+            transaction=context.transaction,
+            settings=context.settings,
+            user=creator,
+            link=call.body.url,
+            request_id=request_id,
+            source="api",
+        )
     except LinkRejected as exc:
         reason = translate(call.language, f"reject.{exc.reason.value}")
-        raise ApiError("invalid_link", params={"reason": reason}, details=[{"field": "body.url", "problem": exc.reason.value}]) from None
+        raise ApiError(
+            "invalid_link", params={"reason": reason}, details=[{"field": "body.url", "problem": exc.reason.value}]
+        ) from None
     except CreatorBlocked:
         raise ApiError("creator_blocked") from None
-    return models.SubmissionAccepted(request_id=request_id, status="queued", platform=parsed.platform.value, url=parsed.canonical_url)
+    return models.SubmissionAccepted(
+        request_id=request_id, status="queued", platform=parsed.platform.value, url=parsed.canonical_url
+    )
 
 
 async def get_submission(call: Call) -> models.SubmissionState:
@@ -80,10 +106,21 @@ async def get_submission(call: Call) -> models.SubmissionState:
         found = await submissions.get(conn, request_id=request_id)
         if found is None:
             raise ApiError("submission_not_found", params={"id": request_id})
-        video = await videos.find_by_request(conn, request_id=request_id) if found.status is SubmissionStatus.STORED else None
+        video = (
+            await videos.find_by_request(conn, request_id=request_id)
+            if found.status is SubmissionStatus.STORED
+            else None
+        )
     return models.SubmissionState(
-        request_id=found.request_id, creator_id=found.user_id, url=found.url, platform=found.platform, status=found.status,
-        outcome=found.outcome, received_at=found.received_at, finished_at=found.finished_at, video_id=video.id if video else None,
+        request_id=found.request_id,
+        creator_id=found.user_id,
+        url=found.url,
+        platform=found.platform,
+        status=found.status,
+        outcome=found.outcome,
+        received_at=found.received_at,
+        finished_at=found.finished_at,
+        video_id=video.id if video else None,
     )
 
 
@@ -118,7 +155,9 @@ async def get_video(call: Call) -> models.VideoDetail:
         except videos.VideoNotFound:
             raise ApiError("video_not_found", params={"id": video_id}) from None
         history = await snapshots.list_for_video(conn, video_id=video_id, limit=SNAPSHOT_LIMIT)
-    snapshots_out = [models.ViewSnapshot(taken_at=s.taken_at, views=s.views, likes=s.likes, comments=s.comments) for s in history]
+    snapshots_out = [
+        models.ViewSnapshot(taken_at=s.taken_at, views=s.views, likes=s.likes, comments=s.comments) for s in history
+    ]
     return models.VideoDetail(**_video(video).model_dump(), history=snapshots_out)
 
 
@@ -141,58 +180,127 @@ async def list_campaigns(call: Call) -> models.CampaignList:
     async with call.context.read() as conn:
         found = await campaigns.list_recent(conn, limit=call.query.limit)
         spends = [await campaigns.spend(conn, campaign.id) for campaign in found]
-    return models.CampaignList(items=[
-        models.Campaign(
-            id=campaign.id, name=campaign.name, status=campaign.status, budgeted=campaign.budgeted,
-            rate_per_1000=campaign.rate_per_1000, platforms=sorted(campaign.platforms), required_tags=campaign.required_tags,
-            funded=spend.funded, spent=spend.spent, remaining=spend.remaining, videos=spend.videos, views=spend.views,
-            cost_per_1000=cost_per_1000(spent=spend.spent, views=spend.views),
-        )
-        for campaign, spend in zip(found, spends, strict=True)
-    ])
+    return models.CampaignList(
+        items=[
+            models.Campaign(
+                id=campaign.id,
+                name=campaign.name,
+                status=campaign.status,
+                budgeted=campaign.budgeted,
+                rate_per_1000=campaign.rate_per_1000,
+                platforms=sorted(campaign.platforms),
+                required_tags=campaign.required_tags,
+                funded=spend.funded,
+                spent=spend.spent,
+                remaining=spend.remaining,
+                videos=spend.videos,
+                views=spend.views,
+                cost_per_1000=cost_per_1000(spent=spend.spent, views=spend.views),
+            )
+            for campaign, spend in zip(found, spends, strict=True)
+        ]
+    )
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
-        "POST", "/creators/{creator_id}/videos", "submitVideo",
+        "POST",
+        "/creators/{creator_id}/videos",
+        "submitVideo",
         "Submit a video for a creator (checked and stored by the submission worker, like a link sent to the bot)",
-        Scope.SUBMIT, submit_video, models.SubmissionAccepted, status=202,
-        path_model=models.CreatorPath, body_model=models.SubmitVideo,
+        Scope.SUBMIT,
+        submit_video,
+        models.SubmissionAccepted,
+        status=202,
+        path_model=models.CreatorPath,
+        body_model=models.SubmitVideo,
         errors=("creator_not_found", "invalid_link", "creator_blocked"),
     ),
     Endpoint(
-        "GET", "/submissions/{request_id}", "getSubmission",
+        "GET",
+        "/submissions/{request_id}",
+        "getSubmission",
         "A submission's outcome: waiting, stored (with the video's id), refused or failed (with the reason)",
-        Scope.READ, get_submission, models.SubmissionState, path_model=models.SubmissionPath, errors=("submission_not_found",),
+        Scope.READ,
+        get_submission,
+        models.SubmissionState,
+        path_model=models.SubmissionPath,
+        errors=("submission_not_found",),
     ),
     Endpoint(
-        "GET", "/creators/{creator_id}/stats", "getCreatorStats", "A creator's videos, views and money",
-        Scope.READ, get_creator_stats, models.CreatorStats, path_model=models.CreatorPath, errors=("creator_not_found",),
-    ),
-    Endpoint(
-        "GET", "/creators/{creator_id}/videos", "listCreatorVideos", "A creator's videos, newest first",
-        Scope.READ, list_creator_videos, models.VideoList, path_model=models.CreatorPath, query_model=models.PageQuery,
+        "GET",
+        "/creators/{creator_id}/stats",
+        "getCreatorStats",
+        "A creator's videos, views and money",
+        Scope.READ,
+        get_creator_stats,
+        models.CreatorStats,
+        path_model=models.CreatorPath,
         errors=("creator_not_found",),
     ),
     Endpoint(
-        "GET", "/creators/{creator_id}/payouts", "listCreatorPayouts", "A creator's latest payouts, newest first",
-        Scope.READ, list_creator_payouts, models.PayoutList, path_model=models.CreatorPath, query_model=models.LimitQuery,
+        "GET",
+        "/creators/{creator_id}/videos",
+        "listCreatorVideos",
+        "A creator's videos, newest first",
+        Scope.READ,
+        list_creator_videos,
+        models.VideoList,
+        path_model=models.CreatorPath,
+        query_model=models.PageQuery,
         errors=("creator_not_found",),
     ),
     Endpoint(
-        "GET", "/videos/{video_id}", "getVideo", "A video's status and views history",
-        Scope.READ, get_video, models.VideoDetail, path_model=models.VideoPath, errors=("video_not_found",),
+        "GET",
+        "/creators/{creator_id}/payouts",
+        "listCreatorPayouts",
+        "A creator's latest payouts, newest first",
+        Scope.READ,
+        list_creator_payouts,
+        models.PayoutList,
+        path_model=models.CreatorPath,
+        query_model=models.LimitQuery,
+        errors=("creator_not_found",),
     ),
     Endpoint(
-        "GET", "/campaigns", "listCampaigns", "Campaigns, newest first, with their budget, spend, views and cost per 1,000 views",
-        Scope.READ, list_campaigns, models.CampaignList, query_model=models.LimitQuery,
+        "GET",
+        "/videos/{video_id}",
+        "getVideo",
+        "A video's status and views history",
+        Scope.READ,
+        get_video,
+        models.VideoDetail,
+        path_model=models.VideoPath,
+        errors=("video_not_found",),
     ),
     Endpoint(
-        "GET", "/admin/moderation", "getModerationQueue", "Videos waiting for moderation, oldest first",
-        Scope.ADMIN, moderation_queue, models.ModerationQueue, query_model=models.QueueQuery,
+        "GET",
+        "/campaigns",
+        "listCampaigns",
+        "Campaigns, newest first, with their budget, spend, views and cost per 1,000 views",
+        Scope.READ,
+        list_campaigns,
+        models.CampaignList,
+        query_model=models.LimitQuery,
     ),
     Endpoint(
-        "GET", "/admin/payouts", "getPayoutQueue", "Open payouts in one status, oldest first",
-        Scope.ADMIN, payout_queue, models.PayoutQueue, query_model=models.PayoutQueueQuery,
+        "GET",
+        "/admin/moderation",
+        "getModerationQueue",
+        "Videos waiting for moderation, oldest first",
+        Scope.ADMIN,
+        moderation_queue,
+        models.ModerationQueue,
+        query_model=models.QueueQuery,
+    ),
+    Endpoint(
+        "GET",
+        "/admin/payouts",
+        "getPayoutQueue",
+        "Open payouts in one status, oldest first",
+        Scope.ADMIN,
+        payout_queue,
+        models.PayoutQueue,
+        query_model=models.PayoutQueueQuery,
     ),
 )

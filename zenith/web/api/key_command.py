@@ -14,8 +14,12 @@ from zenith.storage.db import connect
 
 def _row(key: api_keys.ApiKey) -> dict:
     return {
-        "key_id": key.key_id, "name": key.name, "scope": key.scope.value, "rate_limit_per_minute": key.rate_limit_per_minute,
-        "created_at": key.created_at.isoformat(), "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        "key_id": key.key_id,
+        "name": key.name,
+        "scope": key.scope.value,
+        "rate_limit_per_minute": key.rate_limit_per_minute,
+        "created_at": key.created_at.isoformat(),
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
     }
 
 
@@ -29,7 +33,9 @@ async def _run(url: str, args: argparse.Namespace, default_rate_limit: int) -> i
             except ValueError as exc:
                 print(f"zenith apikey: {exc}", file=sys.stderr)
                 return 2
-            print(f"created key {key.key_id} ({key.scope.value}, {key.rate_limit_per_minute} requests/min) for {key.name!r}")
+            print(
+                f"created key {key.key_id} ({key.scope.value}, {key.rate_limit_per_minute} requests/min) for {key.name!r}"
+            )
             print("the key (shown only now; only its hash is stored):")
             print(plaintext)
             return 0
@@ -41,13 +47,17 @@ async def _run(url: str, args: argparse.Namespace, default_rate_limit: int) -> i
             print(f"{'KEY ID':<10} {'SCOPE':<7} {'LIMIT/MIN':>9}  {'STATE':<8} {'CREATED':<20} NAME")
             for key in keys:
                 state = "active" if key.active else "revoked"
-                print(f"{key.key_id:<10} {key.scope.value:<7} {key.rate_limit_per_minute:>9}  {state:<8} {key.created_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC  {key.name}")
+                print(
+                    f"{key.key_id:<10} {key.scope.value:<7} {key.rate_limit_per_minute:>9}  {state:<8} {key.created_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC  {key.name}"
+                )
             return 0
         key = await api_keys.revoke(conn, key_id=args.key_id)
         if key is None:
             print(f"zenith apikey: no key {args.key_id!r}", file=sys.stderr)
             return 1
-        print(f"revoked key {key.key_id} ({key.name}) at {key.revoked_at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC")
+        print(
+            f"revoked key {key.key_id} ({key.name}) at {key.revoked_at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+        )
         return 0
 
 

@@ -23,7 +23,11 @@ from zenith.domain.videos import VideoStatus
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # RUB with two decimals, written as a string so no client reads it as a float
-Money = Annotated[Decimal, PlainSerializer(lambda value: f"{value:.2f}", return_type=str), Field(json_schema_extra={"pattern": r"^-?\d+\.\d{2}$"})]
+Money = Annotated[
+    Decimal,
+    PlainSerializer(lambda value: f"{value:.2f}", return_type=str),
+    Field(json_schema_extra={"pattern": r"^-?\d+\.\d{2}$"}),
+]
 # the open statuses in the order payouts go through them (the document must not change between runs)
 OpenPayoutStatus = Literal[tuple(status for status in PayoutStatus if status in OPEN_STATUSES)]
 
@@ -33,6 +37,7 @@ class Strict(BaseModel):
 
 
 # ---- requests -------------------------------------------------------------------------
+
 
 class CreatorPath(Strict):
     creator_id: Id = Field(description="The creator's id (users.id)")
@@ -48,7 +53,10 @@ class LimitQuery(Strict):
 
 class SubmissionPath(Strict):
     request_id: str = Field(
-        min_length=1, max_length=128, pattern=r"^[A-Za-z0-9:_.-]+$", description="The request_id a submission was answered with"
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9:_.-]+$",
+        description="The request_id a submission was answered with",
     )
 
 
@@ -66,14 +74,22 @@ class PayoutQueueQuery(QueueQuery):
 
 
 class SubmitVideo(Strict):
-    url: str = Field(min_length=1, max_length=MAX_LINK_LENGTH, description="The video's link on a supported platform (TikTok, YouTube, Instagram)")
+    url: str = Field(
+        min_length=1,
+        max_length=MAX_LINK_LENGTH,
+        description="The video's link on a supported platform (TikTok, YouTube, Instagram)",
+    )
     idempotency_key: str | None = Field(
-        None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
         description="Resending the same link for the same creator with the same key submits it once",
     )
 
 
 # ---- responses ------------------------------------------------------------------------
+
 
 class ErrorDetail(BaseModel):
     field: str

@@ -17,7 +17,15 @@ from zenith.web.api.errors import STATUSES
 API_VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"
 # what any authenticated operation may answer; the body ones only where there is a body
-COMMON_ERRORS = ("missing_api_key", "invalid_api_key", "insufficient_scope", "invalid_request", "rate_limited", "internal_error", "unavailable")
+COMMON_ERRORS = (
+    "missing_api_key",
+    "invalid_api_key",
+    "insufficient_scope",
+    "invalid_request",
+    "rate_limited",
+    "internal_error",
+    "unavailable",
+)
 BODY_ERRORS = ("malformed_json", "body_too_large", "unsupported_media_type")
 
 
@@ -91,6 +99,8 @@ def build_openapi(endpoints: tuple[Endpoint, ...], *, server_url: str = "/api/v1
         "paths": paths,
         "components": {
             "schemas": definitions.get("$defs", {}),
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer zk_..."}},
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer zk_..."}
+            },
         },
     }

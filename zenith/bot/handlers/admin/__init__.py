@@ -12,8 +12,18 @@ def build_admin_router() -> Router:
     non-admin; the refusal router then answers their admin commands and buttons.
     Handlers that act also check ``is_admin`` themselves (defence in depth).
     """
-    from zenith.bot.handlers.admin import broadcast, moderation, panel, payouts, quarantine, refusal, review, status, users
     from zenith.bot.handlers import detached
+    from zenith.bot.handlers.admin import (
+        broadcast,
+        moderation,
+        panel,
+        payouts,
+        quarantine,
+        refusal,
+        review,
+        status,
+        users,
+    )
     from zenith.bot.handlers.admin.filters import IsAdmin
 
     admin = Router(name=__name__)

@@ -9,8 +9,8 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from zenith.bot.filters import HasText
 from zenith.bot.callbacks import AdminMenuCb, AdminSection, BroadcastCb
+from zenith.bot.filters import HasText
 from zenith.bot.keyboards.inline import cancel_keyboard, confirm_keyboard
 from zenith.bot.services import BotServices
 from zenith.bot.states import AdminDialog
@@ -38,16 +38,29 @@ async def ask_text(event: Message | CallbackQuery, i18n: Translator, state: FSMC
 async def preview(message: Message, i18n: Translator, state: FSMContext) -> None:
     text = (message.text or "").strip()
     if not text or len(text) > MAX_BROADCAST_LENGTH:
-        await message.answer(i18n("admin.broadcast_too_long", length=len(text), max=MAX_BROADCAST_LENGTH), reply_markup=cancel_keyboard(i18n))
+        await message.answer(
+            i18n("admin.broadcast_too_long", length=len(text), max=MAX_BROADCAST_LENGTH),
+            reply_markup=cancel_keyboard(i18n),
+        )
         return
     nonce = secrets.token_hex(6)
     await state.set_state(AdminDialog.broadcast_confirm)
     await state.update_data(text=text, nonce=nonce)
-    await message.answer(i18n("admin.broadcast_confirm", text=text), reply_markup=confirm_keyboard(i18n, nonce=nonce, confirm_cb=BroadcastCb))
+    await message.answer(
+        i18n("admin.broadcast_confirm", text=text),
+        reply_markup=confirm_keyboard(i18n, nonce=nonce, confirm_cb=BroadcastCb),
+    )
 
 
 @router.callback_query(AdminDialog.broadcast_confirm, BroadcastCb.filter())
-async def send_broadcast(query: CallbackQuery, callback_data: BroadcastCb, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
+async def send_broadcast(
+    query: CallbackQuery,
+    callback_data: BroadcastCb,
+    i18n: Translator,
+    is_admin: bool,
+    services: BotServices,
+    state: FSMContext,
+) -> None:
     data = await state.get_data()
     if not is_admin or not data.get("nonce") or not secrets.compare_digest(str(data["nonce"]), callback_data.nonce):
         await query.answer(i18n("common.not_available"), show_alert=True)
@@ -57,7 +70,14 @@ async def send_broadcast(query: CallbackQuery, callback_data: BroadcastCb, i18n:
     broadcast_id = f"bc-{query.from_user.id}-{callback_data.nonce}"
     text = str(data["text"])
     async with services.transaction() as conn:
-        await audit.record(conn, admin_id=query.from_user.id, action="broadcast.send", target_type="broadcast", target_id=broadcast_id, details={"length": len(text)})
+        await audit.record(
+            conn,
+            admin_id=query.from_user.id,
+            action="broadcast.send",
+            target_type="broadcast",
+            target_id=broadcast_id,
+            details={"length": len(text)},
+        )
     await services.send(BROADCAST, broadcast_id, text)
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)

@@ -59,7 +59,9 @@ class QueuePage:
         return self.page * QUEUE_PAGE + 1
 
 
-async def read_queue_page(conn, *, oldest: Callable[..., Awaitable[list[Any]]], count: Callable[..., Awaitable[int]], page: int) -> QueuePage:
+async def read_queue_page(
+    conn, *, oldest: Callable[..., Awaitable[list[Any]]], count: Callable[..., Awaitable[int]], page: int
+) -> QueuePage:
     """Page `page` of a queue: ``oldest(conn, limit=n)`` gives its n oldest items, ``count(conn)`` its size.
 
     Pages are addressed by number, read as the oldest ``QUEUE_PAGE * (page + 1)`` items
@@ -70,12 +72,19 @@ async def read_queue_page(conn, *, oldest: Callable[..., Awaitable[list[Any]]], 
     total = await count(conn)
     pages = max(1, -(-total // QUEUE_PAGE))
     page = min(max(page, 0), pages - 1)
-    items = (await oldest(conn, limit=QUEUE_PAGE * (page + 1)))[page * QUEUE_PAGE:]
+    items = (await oldest(conn, limit=QUEUE_PAGE * (page + 1)))[page * QUEUE_PAGE :]
     return QueuePage(items=items[:QUEUE_PAGE], page=page, pages=pages, total=total)
 
 
 async def send_queue(
-    message: Message, *, i18n: Translator, queue: AdminQueue, shown: QueuePage, cards: Sequence[Card], header_key: str, empty_key: str
+    message: Message,
+    *,
+    i18n: Translator,
+    queue: AdminQueue,
+    shown: QueuePage,
+    cards: Sequence[Card],
+    header_key: str,
+    empty_key: str,
 ) -> None:
     """One page of a decision queue: or `empty_key` when nothing waits.
 
@@ -137,7 +146,9 @@ async def confirm_decision(query: CallbackQuery, *, text: str) -> None:
     await query.message.answer(text)
 
 
-async def ask_reason(query: CallbackQuery, *, i18n: Translator, state: FSMContext, dialog: State, target_id: int) -> None:
+async def ask_reason(
+    query: CallbackQuery, *, i18n: Translator, state: FSMContext, dialog: State, target_id: int
+) -> None:
     """Wait for the rejection reason of `target_id` in the FSM state `dialog`."""
     await state.set_state(dialog)
     await state.update_data(target_id=target_id)
@@ -156,7 +167,9 @@ async def take_reason(message: Message, *, state: FSMContext) -> Rejection:
     """The target id and the typed reason (trimmed to MAX_REASON_LENGTH); leaves the dialog."""
     target_id = int((await state.get_data()).get("target_id", 0))
     await state.clear()
-    return Rejection(target_id=target_id, reason=(message.text or "").strip()[:MAX_REASON_LENGTH], admin_id=message.from_user.id)
+    return Rejection(
+        target_id=target_id, reason=(message.text or "").strip()[:MAX_REASON_LENGTH], admin_id=message.from_user.id
+    )
 
 
 @dataclass(frozen=True)
@@ -196,7 +209,9 @@ class DecisionKind:
     id_param: str
 
 
-async def approve_target(query: CallbackQuery, *, kind: DecisionKind, target_id: int, i18n: Translator, is_admin: bool, services: BotServices) -> None:
+async def approve_target(
+    query: CallbackQuery, *, kind: DecisionKind, target_id: int, i18n: Translator, is_admin: bool, services: BotServices
+) -> None:
     if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
         return
     try:
@@ -218,7 +233,14 @@ async def approve_target(query: CallbackQuery, *, kind: DecisionKind, target_id:
 
 
 async def start_rejection(
-    query: CallbackQuery, *, kind: DecisionKind, target_id: int, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext
+    query: CallbackQuery,
+    *,
+    kind: DecisionKind,
+    target_id: int,
+    i18n: Translator,
+    is_admin: bool,
+    services: BotServices,
+    state: FSMContext,
 ) -> None:
     if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
         return
@@ -233,7 +255,9 @@ async def start_rejection(
     await ask_reason(query, i18n=i18n, state=state, dialog=kind.dialog, target_id=target.id)
 
 
-async def finish_rejection(message: Message, *, kind: DecisionKind, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
+async def finish_rejection(
+    message: Message, *, kind: DecisionKind, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext
+) -> None:
     if not is_admin:
         return
     rejection = await take_reason(message, state=state)

@@ -9,8 +9,8 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from zenith.bot.filters import HasText
 from zenith.bot.callbacks import AdminMenuCb, AdminQueue, AdminQueuePageCb, AdminSection, AdminVideoCb, Decision
+from zenith.bot.filters import HasText
 from zenith.bot.handlers.admin.decisions import (
     Card,
     DecisionKind,
@@ -32,7 +32,6 @@ from zenith.storage import audit, users, videos
 from zenith.telemetry.subject import tag_video
 
 router = Router(name=__name__)
-
 
 
 async def _count_waiting(conn) -> int:
@@ -62,7 +61,13 @@ async def _send_queue(message: Message, *, i18n: Translator, services: BotServic
         for video in queue
     ]
     await send_queue(
-        message, i18n=i18n, queue=AdminQueue.MODERATION, shown=shown, cards=cards, header_key="admin.queue_header", empty_key="admin.queue_empty"
+        message,
+        i18n=i18n,
+        queue=AdminQueue.MODERATION,
+        shown=shown,
+        cards=cards,
+        header_key="admin.queue_header",
+        empty_key="admin.queue_empty",
     )
 
 
@@ -78,7 +83,9 @@ async def queue_button(query: CallbackQuery, i18n: Translator, services: BotServ
 
 
 @router.callback_query(AdminQueuePageCb.filter(F.queue == AdminQueue.MODERATION))
-async def queue_page(query: CallbackQuery, callback_data: AdminQueuePageCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
+async def queue_page(
+    query: CallbackQuery, callback_data: AdminQueuePageCb, i18n: Translator, is_admin: bool, services: BotServices
+) -> None:
     if await turn_queue_page(query, i18n=i18n, is_admin=is_admin):
         await _send_queue(query.message, i18n=i18n, services=services, page=callback_data.page)
 
@@ -99,21 +106,38 @@ async def _approve(conn, video_id: int, admin_id: int) -> videos.Video | None:
 
 async def _reject(conn, video_id: int, admin_id: int, reason: str) -> videos.Video | None:
     video = await videos.set_status(
-        conn, video_id=video_id, status=VideoStatus.REJECTED, reason=reason, from_statuses=(VideoStatus.PENDING_MODERATION,), moderated_by=admin_id
+        conn,
+        video_id=video_id,
+        status=VideoStatus.REJECTED,
+        reason=reason,
+        from_statuses=(VideoStatus.PENDING_MODERATION,),
+        moderated_by=admin_id,
     )
     if video is not None:
-        await audit.record(conn, admin_id=admin_id, action="video.reject", target_type="video", target_id=video.id, reason=reason)
+        await audit.record(
+            conn, admin_id=admin_id, action="video.reject", target_type="video", target_id=video.id, reason=reason
+        )
     return video
 
 
 def _approved_notice(video: videos.Video) -> dict:
     # the creator hears that the video earns
-    return {"user_id": video.user_id, "key": "notify.video.approved", "params": {"url": video.url}, "dedup_key": f"video:{video.id}:approved"}
+    return {
+        "user_id": video.user_id,
+        "key": "notify.video.approved",
+        "params": {"url": video.url},
+        "dedup_key": f"video:{video.id}:approved",
+    }
 
 
 def _rejected_notice(video: videos.Video, reason: str) -> dict:
     params = {"url": video.url, "reason": reason}
-    return {"user_id": video.user_id, "key": "notify.video.rejected", "params": params, "dedup_key": f"video:{video.id}:rejected"}
+    return {
+        "user_id": video.user_id,
+        "key": "notify.video.rejected",
+        "params": params,
+        "dedup_key": f"video:{video.id}:rejected",
+    }
 
 
 async def _after_approve(services: BotServices, video: videos.Video) -> None:
@@ -139,13 +163,32 @@ VIDEO = DecisionKind(
 
 
 @router.callback_query(AdminVideoCb.filter(F.action == Decision.APPROVE))
-async def approve(query: CallbackQuery, callback_data: AdminVideoCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
-    await approve_target(query, kind=VIDEO, target_id=callback_data.video_id, i18n=i18n, is_admin=is_admin, services=services)
+async def approve(
+    query: CallbackQuery, callback_data: AdminVideoCb, i18n: Translator, is_admin: bool, services: BotServices
+) -> None:
+    await approve_target(
+        query, kind=VIDEO, target_id=callback_data.video_id, i18n=i18n, is_admin=is_admin, services=services
+    )
 
 
 @router.callback_query(AdminVideoCb.filter(F.action == Decision.REJECT))
-async def ask_reject_reason(query: CallbackQuery, callback_data: AdminVideoCb, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
-    await start_rejection(query, kind=VIDEO, target_id=callback_data.video_id, i18n=i18n, is_admin=is_admin, services=services, state=state)
+async def ask_reject_reason(
+    query: CallbackQuery,
+    callback_data: AdminVideoCb,
+    i18n: Translator,
+    is_admin: bool,
+    services: BotServices,
+    state: FSMContext,
+) -> None:
+    await start_rejection(
+        query,
+        kind=VIDEO,
+        target_id=callback_data.video_id,
+        i18n=i18n,
+        is_admin=is_admin,
+        services=services,
+        state=state,
+    )
 
 
 @router.message(AdminDialog.reject_video_reason, HasText())

@@ -7,8 +7,8 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from zenith.bot.filters import HasText
 from zenith.bot.callbacks import AdminMenuCb, AdminPayoutCb, AdminQueue, AdminQueuePageCb, AdminSection, Decision
+from zenith.bot.filters import HasText
 from zenith.bot.handlers.admin.decisions import (
     Card,
     DecisionKind,
@@ -30,7 +30,6 @@ from zenith.storage import audit, ledger, payouts, users
 from zenith.telemetry.subject import tag_payout
 
 router = Router(name=__name__)
-
 
 
 async def _oldest_requested(conn, *, limit: int) -> list[payouts.Payout]:
@@ -64,7 +63,13 @@ async def _send_requested(message: Message, *, i18n: Translator, services: BotSe
         )
         cards.append(Card(text=text, keyboard=payout_decision_keyboard(i18n, payout_id=payout.id)))
     await send_queue(
-        message, i18n=i18n, queue=AdminQueue.PAYOUTS, shown=shown, cards=cards, header_key="admin.payouts_header", empty_key="admin.payouts_empty"
+        message,
+        i18n=i18n,
+        queue=AdminQueue.PAYOUTS,
+        shown=shown,
+        cards=cards,
+        header_key="admin.payouts_header",
+        empty_key="admin.payouts_empty",
     )
 
 
@@ -80,13 +85,21 @@ async def payouts_button(query: CallbackQuery, i18n: Translator, services: BotSe
 
 
 @router.callback_query(AdminQueuePageCb.filter(F.queue == AdminQueue.PAYOUTS))
-async def payouts_page(query: CallbackQuery, callback_data: AdminQueuePageCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
+async def payouts_page(
+    query: CallbackQuery, callback_data: AdminQueuePageCb, i18n: Translator, is_admin: bool, services: BotServices
+) -> None:
     if await turn_queue_page(query, i18n=i18n, is_admin=is_admin):
         await _send_requested(query.message, i18n=i18n, services=services, page=callback_data.page)
 
 
 async def _approve(conn, payout_id: int, admin_id: int) -> payouts.Payout | None:
-    payout = await payouts.transition(conn, payout_id=payout_id, to_status=PayoutStatus.APPROVED, from_statuses=(PayoutStatus.REQUESTED,), decided_by=admin_id)
+    payout = await payouts.transition(
+        conn,
+        payout_id=payout_id,
+        to_status=PayoutStatus.APPROVED,
+        from_statuses=(PayoutStatus.REQUESTED,),
+        decided_by=admin_id,
+    )
     if payout is not None:
         await audit.record(conn, admin_id=admin_id, action="payout.approve", target_type="payout", target_id=payout.id)
     return payout
@@ -95,10 +108,17 @@ async def _approve(conn, payout_id: int, admin_id: int) -> payouts.Payout | None
 async def _reject(conn, payout_id: int, admin_id: int, reason: str) -> payouts.Payout | None:
     # rejecting releases the reservation back to the available balance in the same transaction
     payout = await payouts.transition(
-        conn, payout_id=payout_id, to_status=PayoutStatus.REJECTED, from_statuses=(PayoutStatus.REQUESTED,), decided_by=admin_id, decision_reason=reason
+        conn,
+        payout_id=payout_id,
+        to_status=PayoutStatus.REJECTED,
+        from_statuses=(PayoutStatus.REQUESTED,),
+        decided_by=admin_id,
+        decision_reason=reason,
     )
     if payout is not None:
-        await audit.record(conn, admin_id=admin_id, action="payout.reject", target_type="payout", target_id=payout.id, reason=reason)
+        await audit.record(
+            conn, admin_id=admin_id, action="payout.reject", target_type="payout", target_id=payout.id, reason=reason
+        )
     return payout
 
 
@@ -109,7 +129,12 @@ async def _after_approve(services: BotServices, payout: payouts.Payout) -> None:
 
 def _rejected_notice(payout: payouts.Payout, reason: str) -> dict:
     params = {"payout_id": payout.id, "reason": reason, "amount": str(payout.amount_rub)}
-    return {"user_id": payout.user_id, "key": "notify.payout.rejected", "params": params, "dedup_key": f"payout:{payout.id}:rejected"}
+    return {
+        "user_id": payout.user_id,
+        "key": "notify.payout.rejected",
+        "params": params,
+        "dedup_key": f"payout:{payout.id}:rejected",
+    }
 
 
 PAYOUT = DecisionKind(
@@ -130,13 +155,32 @@ PAYOUT = DecisionKind(
 
 
 @router.callback_query(AdminPayoutCb.filter(F.action == Decision.APPROVE))
-async def approve(query: CallbackQuery, callback_data: AdminPayoutCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
-    await approve_target(query, kind=PAYOUT, target_id=callback_data.payout_id, i18n=i18n, is_admin=is_admin, services=services)
+async def approve(
+    query: CallbackQuery, callback_data: AdminPayoutCb, i18n: Translator, is_admin: bool, services: BotServices
+) -> None:
+    await approve_target(
+        query, kind=PAYOUT, target_id=callback_data.payout_id, i18n=i18n, is_admin=is_admin, services=services
+    )
 
 
 @router.callback_query(AdminPayoutCb.filter(F.action == Decision.REJECT))
-async def ask_reject_reason(query: CallbackQuery, callback_data: AdminPayoutCb, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
-    await start_rejection(query, kind=PAYOUT, target_id=callback_data.payout_id, i18n=i18n, is_admin=is_admin, services=services, state=state)
+async def ask_reject_reason(
+    query: CallbackQuery,
+    callback_data: AdminPayoutCb,
+    i18n: Translator,
+    is_admin: bool,
+    services: BotServices,
+    state: FSMContext,
+) -> None:
+    await start_rejection(
+        query,
+        kind=PAYOUT,
+        target_id=callback_data.payout_id,
+        i18n=i18n,
+        is_admin=is_admin,
+        services=services,
+        state=state,
+    )
 
 
 @router.message(AdminDialog.reject_payout_reason, HasText())

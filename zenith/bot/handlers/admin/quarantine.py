@@ -40,16 +40,26 @@ async def quarantine_text(i18n: Translator, services: BotServices) -> str:
         return i18n("admin.quarantine_empty")
     lines = [i18n("admin.quarantine_header", total=total, shown=len(entries))]
     for entry in entries:
-        lines.append(i18n(
-            "admin.quarantine_line", video_id=entry.video_id, platform=i18n(f"platform.{entry.platform}"), url=entry.url,
-            reason=entry.reason, attempts=entry.attempts, when=entry.quarantined_at, raw=_raw(entry.raw_answer),
-        ))
+        lines.append(
+            i18n(
+                "admin.quarantine_line",
+                video_id=entry.video_id,
+                platform=i18n(f"platform.{entry.platform}"),
+                url=entry.url,
+                reason=entry.reason,
+                attempts=entry.attempts,
+                when=entry.quarantined_at,
+                raw=_raw(entry.raw_answer),
+            )
+        )
     lines.append(i18n("admin.quarantine_hint"))
     return "\n\n".join(lines)
 
 
 @router.message(Command("quarantine"))
-async def quarantine_command(message: Message, command: CommandObject, user: User, i18n: Translator, services: BotServices) -> None:
+async def quarantine_command(
+    message: Message, command: CommandObject, user: User, i18n: Translator, services: BotServices
+) -> None:
     argument = (command.args or "").strip()
     if not argument:
         await message.answer(await quarantine_text(i18n, services), disable_web_page_preview=True)
@@ -59,10 +69,11 @@ async def quarantine_command(message: Message, command: CommandObject, user: Use
         return
     video_id = int(argument)
     async with services.transaction() as conn:
-        released = await check_faults.release(conn, video_id=video_id, released_by=user.id, now=datetime.now(timezone.utc))
+        released = await check_faults.release(
+            conn, video_id=video_id, released_by=user.id, now=datetime.now(timezone.utc)
+        )
     if not released:
         await message.answer(i18n("admin.quarantine_not_found", video_id=video_id))
         return
     logger.info("video %s released from quarantine by admin %s", video_id, user.id)
     await message.answer(i18n("admin.quarantine_released", video_id=video_id))
-

@@ -8,7 +8,15 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from zenith.bot.callbacks import AdminHoldCb, AdminMenuCb, AdminPayoutCb, AdminQueuePageCb, AdminUserCb, AdminVideoCb, BroadcastCb
+from zenith.bot.callbacks import (
+    AdminHoldCb,
+    AdminMenuCb,
+    AdminPayoutCb,
+    AdminQueuePageCb,
+    AdminUserCb,
+    AdminVideoCb,
+    BroadcastCb,
+)
 from zenith.bot.filters import CallbackPrefixIn
 from zenith.bot.keyboards.menu import menu_button
 from zenith.i18n import Translator
@@ -27,8 +35,12 @@ async def refuse_command(message: Message, i18n: Translator) -> None:
     await message.answer(i18n("admin.refused"))
 
 
-@router.callback_query(CallbackPrefixIn(cb.__prefix__ for cb in (AdminMenuCb, AdminQueuePageCb, AdminVideoCb, AdminPayoutCb, AdminHoldCb, AdminUserCb, BroadcastCb)))
+@router.callback_query(
+    CallbackPrefixIn(
+        cb.__prefix__
+        for cb in (AdminMenuCb, AdminQueuePageCb, AdminVideoCb, AdminPayoutCb, AdminHoldCb, AdminUserCb, BroadcastCb)
+    )
+)
 async def refuse_button(query: CallbackQuery, i18n: Translator) -> None:
     logger.warning("admin button refused", extra={"update_type": "callback_query"})
     await query.answer(i18n("admin.refused"), show_alert=True)
-

@@ -96,12 +96,32 @@ async def _card(conn, hold: trust_holds.Hold, *, i18n: Translator, policy: Trust
     risk = await trust_signals.creator_risk(conn, hold.user_id, rules=policy.risk, window=policy.risk_window)
     points = await snapshots.list_for_video(conn, video_id=video.id, limit=CHART_POINTS)
     lines = [
-        i18n("admin.hold_card", hold_id=hold.id, amount=hold.amount, video_id=video.id, platform=i18n(f"platform.{video.platform}"),
-             url=video.url, user=user_label(owner), tier=i18n(f"tier.name_{owner.tier}"), risk=risk.score,
-             views_before=hold.views_before, views_now=hold.views_now, created=hold.created_at),
-        *(i18n("admin.signal_line", name=i18n(f"admin.signal_kind.{s.kind}"), details=_evidence(s.evidence)) for s in signals),
-        i18n("admin.hold_history", open_holds=history.open_holds, open_amount=history.open_amount, released=history.released,
-             reversed=history.reversed, rejected_videos=history.rejected_videos),
+        i18n(
+            "admin.hold_card",
+            hold_id=hold.id,
+            amount=hold.amount,
+            video_id=video.id,
+            platform=i18n(f"platform.{video.platform}"),
+            url=video.url,
+            user=user_label(owner),
+            tier=i18n(f"tier.name_{owner.tier}"),
+            risk=risk.score,
+            views_before=hold.views_before,
+            views_now=hold.views_now,
+            created=hold.created_at,
+        ),
+        *(
+            i18n("admin.signal_line", name=i18n(f"admin.signal_kind.{s.kind}"), details=_evidence(s.evidence))
+            for s in signals
+        ),
+        i18n(
+            "admin.hold_history",
+            open_holds=history.open_holds,
+            open_amount=history.open_amount,
+            released=history.released,
+            reversed=history.reversed,
+            rejected_videos=history.rejected_videos,
+        ),
     ]
     text = "\n".join(lines)
     if len(text) > CAPTION_LIMIT:
@@ -111,23 +131,34 @@ async def _card(conn, hold: trust_holds.Hold, *, i18n: Translator, policy: Trust
     if len(points) < 2:
         return text, None
     marked = [(before[-1], held_at)] if before else []
-    png = await asyncio.to_thread(views_chart_png, [(p.taken_at, p.views) for p in points], title=i18n("admin.hold_chart_title", video_id=video.id), marked=marked)
+    png = await asyncio.to_thread(
+        views_chart_png,
+        [(p.taken_at, p.views) for p in points],
+        title=i18n("admin.hold_chart_title", video_id=video.id),
+        marked=marked,
+    )
     return text, png
 
 
 async def _send_queue(message: Message, *, i18n: Translator, services: BotServices, page: int = 0) -> None:
     policy = TrustPolicy.from_settings(services.settings)
     async with services.read() as conn:
-        shown: QueuePage = await read_queue_page(conn, oldest=trust_holds.oldest_open, count=trust_holds.count_open, page=page)
+        shown: QueuePage = await read_queue_page(
+            conn, oldest=trust_holds.oldest_open, count=trust_holds.count_open, page=page
+        )
         cards = [(hold, *await _card(conn, hold, i18n=i18n, policy=policy)) for hold in shown.items]
     if not cards:
         await message.answer(i18n("admin.review_empty"))
         return
-    await message.answer(i18n("admin.review_header", total=shown.total, first=shown.first, last=shown.first + len(cards) - 1))
+    await message.answer(
+        i18n("admin.review_header", total=shown.total, first=shown.first, last=shown.first + len(cards) - 1)
+    )
     for hold, text, png in cards:
         keyboard = hold_review_keyboard(i18n, hold_id=hold.id)
         if png is not None:
-            await message.answer_photo(BufferedInputFile(png, filename=f"hold-{hold.id}.png"), caption=text, reply_markup=keyboard)
+            await message.answer_photo(
+                BufferedInputFile(png, filename=f"hold-{hold.id}.png"), caption=text, reply_markup=keyboard
+            )
         else:
             await message.answer(text, reply_markup=keyboard, disable_web_page_preview=True)
     pages = queue_pages_keyboard(i18n, queue=AdminQueue.REVIEW, page=shown.page, pages=shown.pages)
@@ -147,30 +178,47 @@ async def queue_button(query: CallbackQuery, i18n: Translator, services: BotServ
 
 
 @router.callback_query(AdminQueuePageCb.filter(F.queue == AdminQueue.REVIEW))
-async def queue_page(query: CallbackQuery, callback_data: AdminQueuePageCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
+async def queue_page(
+    query: CallbackQuery, callback_data: AdminQueuePageCb, i18n: Translator, is_admin: bool, services: BotServices
+) -> None:
     if await turn_queue_page(query, i18n=i18n, is_admin=is_admin):
         await _send_queue(query.message, i18n=i18n, services=services, page=callback_data.page)
 
 
 async def _release(conn, hold_id: int, admin_id: int) -> Reviewed | None:
     await _load(conn, hold_id)  # HoldNotFound for a forged id
-    return await _with_url(conn, await trust_holds.decide(conn, hold_id=hold_id, decision=trust_holds.RELEASE, admin_id=admin_id))
+    return await _with_url(
+        conn, await trust_holds.decide(conn, hold_id=hold_id, decision=trust_holds.RELEASE, admin_id=admin_id)
+    )
 
 
 async def _reverse(conn, hold_id: int, admin_id: int, reason: str) -> Reviewed | None:
-    return await _with_url(conn, await trust_holds.decide(conn, hold_id=hold_id, decision=trust_holds.REVERSE, admin_id=admin_id, reason=reason))
+    return await _with_url(
+        conn,
+        await trust_holds.decide(conn, hold_id=hold_id, decision=trust_holds.REVERSE, admin_id=admin_id, reason=reason),
+    )
 
 
 def _released_notice(reviewed: Reviewed) -> dict:
     hold = reviewed.hold
     params = {"amount": str(hold.amount), "url": reviewed.url}
-    return {"user_id": hold.user_id, "key": "notify.hold.released", "params": params, "dedup_key": f"hold:{hold.id}:released"}
+    return {
+        "user_id": hold.user_id,
+        "key": "notify.hold.released",
+        "params": params,
+        "dedup_key": f"hold:{hold.id}:released",
+    }
 
 
 def _reversed_notice(reviewed: Reviewed, reason: str) -> dict:
     hold = reviewed.hold
     params = {"amount": str(hold.amount), "url": reviewed.url, "reason": reason}
-    return {"user_id": hold.user_id, "key": "notify.hold.reversed", "params": params, "dedup_key": f"hold:{hold.id}:reversed"}
+    return {
+        "user_id": hold.user_id,
+        "key": "notify.hold.reversed",
+        "params": params,
+        "dedup_key": f"hold:{hold.id}:reversed",
+    }
 
 
 HOLD = DecisionKind(
@@ -191,13 +239,26 @@ HOLD = DecisionKind(
 
 
 @router.callback_query(AdminHoldCb.filter(F.action == HoldAction.RELEASE))
-async def release(query: CallbackQuery, callback_data: AdminHoldCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
-    await approve_target(query, kind=HOLD, target_id=callback_data.hold_id, i18n=i18n, is_admin=is_admin, services=services)
+async def release(
+    query: CallbackQuery, callback_data: AdminHoldCb, i18n: Translator, is_admin: bool, services: BotServices
+) -> None:
+    await approve_target(
+        query, kind=HOLD, target_id=callback_data.hold_id, i18n=i18n, is_admin=is_admin, services=services
+    )
 
 
 @router.callback_query(AdminHoldCb.filter(F.action == HoldAction.REVERSE))
-async def ask_reverse_reason(query: CallbackQuery, callback_data: AdminHoldCb, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
-    await start_rejection(query, kind=HOLD, target_id=callback_data.hold_id, i18n=i18n, is_admin=is_admin, services=services, state=state)
+async def ask_reverse_reason(
+    query: CallbackQuery,
+    callback_data: AdminHoldCb,
+    i18n: Translator,
+    is_admin: bool,
+    services: BotServices,
+    state: FSMContext,
+) -> None:
+    await start_rejection(
+        query, kind=HOLD, target_id=callback_data.hold_id, i18n=i18n, is_admin=is_admin, services=services, state=state
+    )
 
 
 @router.message(AdminDialog.reverse_hold_reason, HasText())
@@ -205,7 +266,9 @@ async def reverse(message: Message, i18n: Translator, is_admin: bool, services: 
     await finish_rejection(message, kind=HOLD, i18n=i18n, is_admin=is_admin, services=services, state=state)
 
 
-async def _decide_all(services: BotServices, *, hold_id: int, decision: str, admin_id: int, reason: str | None) -> tuple[int, Decimal]:
+async def _decide_all(
+    services: BotServices, *, hold_id: int, decision: str, admin_id: int, reason: str | None
+) -> tuple[int, Decimal]:
     """Decide every open hold of ``hold_id``'s creator; (holds decided, their total)."""
     async with services.transaction() as conn:
         anchor = await trust_holds.get(conn, hold_id)
@@ -221,7 +284,9 @@ async def _decide_all(services: BotServices, *, hold_id: int, decision: str, adm
             total = sum((hold.amount for hold in decided), Decimal("0.00"))
             key = "notify.hold.released_many" if decision == trust_holds.RELEASE else "notify.hold.reversed_many"
             params = {"count": len(decided), "amount": str(total), "reason": reason or ""}
-            staged = await outbox.add(conn, user_id=anchor.user_id, key=key, params=params, dedup_key=f"holds:{decided[0].id}:{decision}:all")
+            staged = await outbox.add(
+                conn, user_id=anchor.user_id, key=key, params=params, dedup_key=f"holds:{decided[0].id}:{decision}:all"
+            )
     if decided:
         await services.creator_reads.invalidate(decided[0].user_id)  # held money moved: committed above
     await notices.publish([staged], send=notices.notify_sender(services.send), connect=services.read)
@@ -229,10 +294,14 @@ async def _decide_all(services: BotServices, *, hold_id: int, decision: str, adm
 
 
 @router.callback_query(AdminHoldCb.filter(F.action == HoldAction.RELEASE_ALL))
-async def release_all(query: CallbackQuery, callback_data: AdminHoldCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
+async def release_all(
+    query: CallbackQuery, callback_data: AdminHoldCb, i18n: Translator, is_admin: bool, services: BotServices
+) -> None:
     if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
         return
-    count, total = await _decide_all(services, hold_id=callback_data.hold_id, decision=trust_holds.RELEASE, admin_id=query.from_user.id, reason=None)
+    count, total = await _decide_all(
+        services, hold_id=callback_data.hold_id, decision=trust_holds.RELEASE, admin_id=query.from_user.id, reason=None
+    )
     if not count:
         await query.answer(i18n("admin.already_decided"), show_alert=True)
         return
@@ -242,16 +311,30 @@ async def release_all(query: CallbackQuery, callback_data: AdminHoldCb, i18n: Tr
 
 
 @router.callback_query(AdminHoldCb.filter(F.action == HoldAction.REVERSE_ALL))
-async def ask_reverse_all_reason(query: CallbackQuery, callback_data: AdminHoldCb, i18n: Translator, is_admin: bool, state: FSMContext) -> None:
+async def ask_reverse_all_reason(
+    query: CallbackQuery, callback_data: AdminHoldCb, i18n: Translator, is_admin: bool, state: FSMContext
+) -> None:
     if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
         return
-    await ask_reason(query, i18n=i18n, state=state, dialog=AdminDialog.reverse_holds_reason, target_id=callback_data.hold_id)
+    await ask_reason(
+        query, i18n=i18n, state=state, dialog=AdminDialog.reverse_holds_reason, target_id=callback_data.hold_id
+    )
 
 
 @router.message(AdminDialog.reverse_holds_reason, HasText())
-async def reverse_all(message: Message, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
+async def reverse_all(
+    message: Message, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext
+) -> None:
     if not is_admin:
         return
     rejection = await take_reason(message, state=state)
-    count, total = await _decide_all(services, hold_id=rejection.target_id, decision=trust_holds.REVERSE, admin_id=rejection.admin_id, reason=rejection.reason)
-    await message.answer(i18n("admin.reversed_holds", count=count, amount=total) if count else i18n("admin.already_decided"))
+    count, total = await _decide_all(
+        services,
+        hold_id=rejection.target_id,
+        decision=trust_holds.REVERSE,
+        admin_id=rejection.admin_id,
+        reason=rejection.reason,
+    )
+    await message.answer(
+        i18n("admin.reversed_holds", count=count, amount=total) if count else i18n("admin.already_decided")
+    )

@@ -30,7 +30,12 @@ def _pools(i18n: Translator, snapshots: list[dict]) -> list[tuple[str, str]]:
         for pool in snapshot.get("pools", []):
             slots = pool.get("slots", [])
             running = sum(1 for slot in slots if slot.get("state") == "running")
-            state = i18n("admin.status_pool_state", running=running, total=pool.get("processes", len(slots)), restarts=pool.get("restarts", 0))
+            state = i18n(
+                "admin.status_pool_state",
+                running=running,
+                total=pool.get("processes", len(slots)),
+                restarts=pool.get("restarts", 0),
+            )
             rows.append((str(pool.get("name", "?")), f"{state} {i18n('admin.status_stale')}" if stale else state))
     return rows
 

@@ -8,8 +8,8 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from zenith.bot.filters import HasText
 from zenith.bot.callbacks import AdminMenuCb, AdminSection, AdminUserCb, UserAction
+from zenith.bot.filters import HasText
 from zenith.bot.keyboards.admin import user_actions_keyboard
 from zenith.bot.keyboards.inline import cancel_keyboard
 from zenith.bot.lookup import LookupNotUnderstood, find_user
@@ -77,7 +77,9 @@ _ACTIONS = {
 
 
 @router.callback_query(AdminUserCb.filter())
-async def change_user(query: CallbackQuery, callback_data: AdminUserCb, i18n: Translator, is_admin: bool, services: BotServices) -> None:
+async def change_user(
+    query: CallbackQuery, callback_data: AdminUserCb, i18n: Translator, is_admin: bool, services: BotServices
+) -> None:
     if not is_admin:
         await query.answer(i18n("admin.refused"), show_alert=True)
         return
@@ -91,7 +93,14 @@ async def change_user(query: CallbackQuery, callback_data: AdminUserCb, i18n: Tr
                 target = await users.ban(conn, user_id=callback_data.user_id)
             else:
                 target = await users.unban(conn, user_id=callback_data.user_id)
-            await audit.record(conn, admin_id=admin_id, action=audit_action, target_type="user", target_id=target.id, details={"value": action.value})
+            await audit.record(
+                conn,
+                admin_id=admin_id,
+                action=audit_action,
+                target_type="user",
+                target_id=target.id,
+                details={"value": action.value},
+            )
     except users.UserNotFound:
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
