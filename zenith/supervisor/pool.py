@@ -299,28 +299,16 @@ class PoolSupervisor:
         if not await _all_exited(live, timeout=budget):
             for slot in live:
                 if slot.is_live():
-                    log_event(
-                        logging.WARNING,
-                        "process_killed",
-                        "stop grace over; SIGKILL",
-                        pool=self.name,
-                        index=slot.index,
-                        child_pid=slot.pid,
-                    )
-                    proc.signal_group(slot.pid, signal.SIGKILL)
+                    self._kill(slot, "stop grace over; SIGKILL")
 
     def kill_all(self) -> None:
         for slot in self.slots:
             if slot.is_live():
-                log_event(
-                    logging.WARNING,
-                    "process_killed",
-                    "shutdown deadline; SIGKILL",
-                    pool=self.name,
-                    index=slot.index,
-                    child_pid=slot.pid,
-                )
-                proc.signal_group(slot.pid, signal.SIGKILL)
+                self._kill(slot, "shutdown deadline; SIGKILL")
+
+    def _kill(self, slot: ProcessSlot, why: str) -> None:
+        log_event(logging.WARNING, "process_killed", why, pool=self.name, index=slot.index, child_pid=slot.pid)
+        proc.signal_group(slot.pid, signal.SIGKILL)
 
     async def finish_failing(self) -> None:
         """Wait for the stop of a failed pool to end (at shutdown)."""
