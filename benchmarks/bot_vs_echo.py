@@ -27,7 +27,9 @@ one after the other:
 
 A reply that is the "something went wrong" / "busy" / "slow down" text counts as a
 failure. The load generator and the sandbox share this process (one core at most), so
-the echo bot's figure is also the ceiling of the harness itself.
+the echo bot's figure is also the ceiling of the harness itself: the throughput line
+prints the share of a core this process used, near 100 % meaning the harness, not the
+bot, set the pace.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ async def closed_loop(
     replies: list[float] = []
     failures: list[str] = []
     cpu_before = process_cpu_seconds(pid)
+    harness_before = time.process_time()  # this process: the sandbox and the load generator
     load_before = load_average()
     started = time.perf_counter()
     await asyncio.gather(
@@ -129,6 +132,7 @@ async def closed_loop(
         "seconds": elapsed,
         "latencies": latencies or [float("nan")],
         "cpu_ms": (process_cpu_seconds(pid) - cpu_before) * 1000 / max(1, len(replies)),
+        "harness_cpu_share": (time.process_time() - harness_before) / elapsed,
         "load": f"{load_before} -> {load_average()}",
     }
 
@@ -150,7 +154,8 @@ async def measure_polling(
         state.calls.clear()  # the next bot's first getUpdates is how its start is seen
     print(
         f"{name:10s} throughput: {throughput['replies']}/{throughput['updates']} updates in {throughput['seconds']:.1f} s = "
-        f"{throughput['per_second']:7.1f} updates/s, failed {throughput['failures']}, bot CPU {throughput['cpu_ms']:.2f} ms/update; "
+        f"{throughput['per_second']:7.1f} updates/s, failed {throughput['failures']}, bot CPU {throughput['cpu_ms']:.2f} ms/update, "
+        f"harness (sandbox + load) {throughput['harness_cpu_share']:.0%} of a core; "
         f"load average {throughput['load']}",
         flush=True,
     )

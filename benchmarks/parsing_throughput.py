@@ -139,6 +139,7 @@ async def run(args) -> None:
             runtime = Runtime(settings, broker=broker, database_url=database_url, redis_url=args.redis_url)
             started = datetime.now(timezone.utc)
             await tick(started, runtime=runtime)
+            tick_seconds = (datetime.now(timezone.utc) - started).total_seconds()
             everything = ids["youtube"] + ids["tiktok"]
             while len(await checked_at(pool, everything)) < len(everything):
                 if worker.poll() is not None:
@@ -153,11 +154,15 @@ async def run(args) -> None:
                     f"{platform:8s} {len(platform_ids):6d} videos in {seconds:6.2f} s = {len(platform_ids) / seconds:7.1f} videos/s"
                 )
             last = max(await checked_at(pool, everything))
+            if args.timeline:
+                seconds_in = sorted(int((at - started).total_seconds()) for at in await checked_at(pool, everything))
+                print("checked per second since the tick:", [seconds_in.count(s) for s in range(seconds_in[-1] + 1)])
             total = (last - started).total_seconds()
             print(
                 f"{'total':8s} {len(everything):6d} videos in {total:6.2f} s = {len(everything) / total:7.1f} videos/s "
                 f"(worker threads {args.threads}, platform latency {args.latency_ms} ms)"
             )
+            print(f"the clock's tick claimed and sent them in {tick_seconds:.2f} s")
             print(
                 f"YouTube videos.list calls: {len(yt_state.ids_per_call('videos'))} (max ids per call "
                 f"{max((len(c) for c in yt_state.ids_per_call('videos')), default=0)}); TikTok page loads: {len(tt_state.calls)}"
@@ -185,6 +190,7 @@ def main() -> None:
     parser.add_argument("--tiktok", type=int, default=500)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--timeline", action="store_true", help="print the videos checked in each second")
     parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     asyncio.run(run(parser.parse_args()))
 

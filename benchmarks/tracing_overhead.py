@@ -9,7 +9,7 @@ thing, as benchmarks/parsing_throughput.py runs it (a `zenith worker --queues pa
 process, PostgreSQL, the fake YouTube/TikTok answering after 50 ms, a clock tick sending
 the batches), once with the worker's OTEL_EXPORTER_OTLP_ENDPOINT unset and once pointing
 at the local sink -- every span of the worker exported: consumer spans, one "check video"
-and "ledger.credit" span per video, and the psycopg, Redis and aiohttp-client spans.
+span per video, and the psycopg, Redis and aiohttp-client spans outside the videos' stages.
 
 "on" exports through a BatchSpanProcessor over OTLP/HTTP to a local receiver that
 accepts and discards the requests, so serialisation and export are included. Each run
@@ -129,6 +129,7 @@ def run_pipeline(args, *, endpoint: str) -> None:
                         threads=args.threads,
                         latency_ms=args.latency_ms,
                         redis_url=args.redis_url,
+                        timeline=False,
                     )
                 )
             )

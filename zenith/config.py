@@ -155,6 +155,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a creator's cached stats and video pages live; writes invalidate them at once, the TTL only bounds what a write made while Redis was unreachable leaves behind",
     ),
     Setting(
+        "PLATFORM_CONCURRENCY",
+        "platform_concurrency",
+        _int,
+        "32",
+        "HTTP calls in flight per platform and worker process (YouTube: 50 ids each); with a slow platform this bounds the checks per second",
+    ),
+    Setting(
         "PLATFORM_ANSWER_CACHE_SECONDS",
         "platform_answer_cache_seconds",
         _int,
@@ -593,6 +600,7 @@ class Settings:
     data_dir: Path
     database_pool_min: int
     database_pool_max: int
+    platform_concurrency: int
     redis_max_connections: int
     cache_ttl_seconds: int
     platform_answer_cache_seconds: int
@@ -712,6 +720,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("BOT_THROTTLE_LIMIT must be >= 0 and BOT_THROTTLE_WINDOW_SECONDS >= 1")
     if values["api_rate_limit_per_minute"] < 1 or values["api_max_body_bytes"] < 1024:
         raise ConfigError("API_RATE_LIMIT_PER_MINUTE must be >= 1 and API_MAX_BODY_BYTES >= 1024")
+    if values["platform_concurrency"] < 1:
+        raise ConfigError("PLATFORM_CONCURRENCY must be >= 1")
     if values["cache_ttl_seconds"] < 1 or values["platform_answer_cache_seconds"] < 0:
         raise ConfigError("CACHE_TTL_SECONDS must be >= 1 and PLATFORM_ANSWER_CACHE_SECONDS >= 0")
     if not 0 <= values["port"] <= 65535:

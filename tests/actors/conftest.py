@@ -232,6 +232,6 @@ def send_with_retries(broker, route, *args, max_retries: int = 1, min_backoff: i
 @pytest.fixture
 def fast_platform_retries(monkeypatch):
     """Platform adapters created by this test's worker retry within milliseconds."""
-    from zenith.platforms.retrying import FAST_POLICY
+    from tests.fast_retries import FAST_POLICY
 
     monkeypatch.setattr("zenith.actors.runtime.PLATFORM_RETRY", FAST_POLICY)

@@ -47,14 +47,14 @@ async def test_notices_whose_send_failed_after_the_commit_are_relayed_once_and_d
     request_id = uuid.uuid4().hex
 
     broker_down = {"now": True}
-    real_send = notice_outbox._send
+    real_send = notice_outbox.enqueue_notice
 
-    def send_after_commit(runtime, entry):
+    def send_after_commit(runtime, entry, **options):
         if broker_down["now"]:
             raise redis.exceptions.ConnectionError("broker unreachable")
-        real_send(runtime, entry)
+        real_send(runtime, entry, **options)
 
-    monkeypatch.setattr(notice_outbox, "_send", send_after_commit)
+    monkeypatch.setattr(notice_outbox, "enqueue_notice", send_after_commit)
     settings = make_settings(**actor_env)
     async with running_worker() as worker:
         runtime = Runtime(
@@ -198,14 +198,14 @@ async def test_a_payout_approved_notice_whose_send_failed_after_sending_committe
         )
 
     broker_down = {"now": True}
-    real_send = notice_outbox._send
+    real_send = notice_outbox.enqueue_notice
 
-    def send_after_commit(runtime, entry):
+    def send_after_commit(runtime, entry, **options):
         if broker_down["now"]:
             raise redis.exceptions.ConnectionError("broker unreachable")
-        real_send(runtime, entry)
+        real_send(runtime, entry, **options)
 
-    monkeypatch.setattr(notice_outbox, "_send", send_after_commit)
+    monkeypatch.setattr(notice_outbox, "enqueue_notice", send_after_commit)
     settings = make_settings(**actor_env)
     async with running_worker() as worker:
         runtime = Runtime(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import redis.asyncio as aioredis
@@ -141,3 +142,20 @@ async def test_a_refusal_reason_is_rendered_from_its_key_in_the_users_language(r
         "Выплата №7 не прошла: вы ещё не открывали @CryptoBot; откройте его и запросите выплату снова. 1"
     )
     assert message[0].text.endswith("000,00 ₽ вернулись на баланс.")
+
+
+async def test_a_bot_api_5xx_is_retried_inside_the_delivery_and_sent_once(running_worker, sandbox, make_user, caplog):
+    state, _ = sandbox
+    user = await make_user(language="ru")
+    state.add_user(user.telegram_id)
+    state.faults.fail_next("sendMessage", kind="500", times=2)
+    caplog.set_level(logging.INFO)
+    async with running_worker(modules=NOTIFY_ONLY) as worker:
+        send(NOTIFY, user.id, "notify.user.unbanned", {}, "unban:5xx", None, broker=worker.broker)
+        await eventually(lambda: state.messages_for(user.telegram_id), timeout=20, what="the message after two 5xx")
+        await asyncio.sleep(0.5)
+    assert len(state.messages_for(user.telegram_id)) == 1 and state.faults.pending() == 0
+    retried = [r for r in caplog.records if r.name == "zenith.platforms.retrying" and "sendMessage" in r.message]
+    assert len(retried) == 2  # by the Telegram policy of the worker's Bot, not by a redelivery
+    assert not [r for r in caplog.records if r.name.startswith("dramatiq") and "Retrying message" in r.message]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -7,13 +7,15 @@ import logging
 
 from tests.actors.conftest import eventually
 from zenith.messaging.contract import REFRESH_RATES, send
+from zenith.platforms.retrying import CRYPTO_PAY
 from zenith.storage import rates as rate_store
 
 
 async def test_crypto_pay_429s_beyond_the_client_retries_are_retried_without_an_error(
     running_worker, fake_cryptopay, pool, caplog
 ):
-    fake_cryptopay.state.fail_next("429", times=2)  # Retry-After: 1; the first two deliveries fail
+    # Retry-After: 1; every call of the first delivery's policy fails, and the second delivery's first
+    fake_cryptopay.state.fail_next("429", times=CRYPTO_PAY.attempts + 1)
     before = len(fake_cryptopay.state.calls)
 
     async def rates_stored():

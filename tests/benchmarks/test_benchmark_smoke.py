@@ -50,6 +50,7 @@ def test_bot_vs_echo_prints_both_bots_the_ratio_and_the_webhook_table():
     )
     assert re.search(rf"^echo +throughput: 40/40 updates .* = +{NUMBER} updates/s, failed 0", out, re.M), out
     assert re.search(rf"^zenith bot throughput: 40/40 updates .* = +{NUMBER} updates/s, failed 0", out, re.M), out
+    assert len(re.findall(r"harness \(sandbox \+ load\) \d+% of a core", out)) == 2, out
     assert re.search(
         rf"RESULT polling: echo {NUMBER} updates/s, zenith bot {NUMBER} updates/s, ratio {NUMBER}x; "
         rf"p99 at 4 users: echo {NUMBER} ms, zenith bot {NUMBER} ms",
@@ -79,3 +80,29 @@ def test_notice_drain_prints_the_drain_rate():
     assert re.search(
         rf"sendMessage latency 0 ms, 2 per chat, 4 threads: 20/20 notices in {NUMBER} s = {NUMBER} notices/s", out
     ), out
+
+
+def test_pipeline_vs_celery_prints_each_mode_and_the_ratios():
+    out = run_benchmark(
+        "pipeline_vs_celery.py", "--videos", "30", "--latencies", "0,100", "--threads", "2", "--celery-concurrency", "2"
+    )
+    for latency in ("0", "100"):
+        for label in (
+            "baseline \\(Celery\\), 2 processes",
+            "ours, tracing off, 2 threads",
+            "ours, tracing on, 2 threads",
+        ):
+            assert re.search(
+                rf"^latency +{latency} ms \| {label} +30/30 videos in +{NUMBER} s = +{NUMBER} videos/s \| "
+                rf"transfers 30, notices 30 \|",
+                out,
+                re.M,
+            ), out
+        assert re.search(
+            rf"^RESULT latency {latency} ms: .*ours/baseline \(traced\) {NUMBER}x; ours/baseline \(untraced\) {NUMBER}x; "
+            rf"traced/untraced {NUMBER}; load average {NUMBER}$",
+            out,
+            re.M,
+        ), out
+    requests = re.search(r"^OTLP export requests received: (\d+)$", out, re.M)
+    assert requests and int(requests.group(1)) > 0, out  # the traced runs exported their spans

@@ -14,7 +14,9 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
 
 from tests.bot.conftest import new_telegram_id
-from zenith.bot.retry import RetryRequestMiddleware
+from tests.fast_retries import fast
+from zenith.platforms.retrying import TELEGRAM
+from zenith.platforms.telegram import RetryRequestMiddleware
 
 
 def _sends(state, chat_id: int) -> int:
@@ -41,7 +43,7 @@ async def test_reply_survives_one_bot_api_fault(bot, sandbox, kind):
 async def raw_bot(sandbox):
     """A Bot on the sandbox with a fast-back-off retry middleware (no dispatcher)."""
     bot = Bot(token=sandbox.token, session=AiohttpSession(api=TelegramAPIServer.from_base(sandbox.url)))
-    bot.session.middleware(RetryRequestMiddleware(base_delay=0.01, max_delay=0.05, max_retry_after=5))
+    bot.session.middleware(RetryRequestMiddleware(fast(TELEGRAM, max_retry_after=5)))
     yield bot
     await bot.session.close()
 

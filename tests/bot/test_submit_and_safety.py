@@ -30,11 +30,11 @@ async def test_links_are_submitted_with_stable_request_ids_and_reasons(bot, sand
         from zenith.storage import users
 
         user = await users.find_by_telegram_id(conn, uid)
-    # built from users.id: the Telegram id appears nowhere in the message
+    # built from users.id: the Telegram id appears nowhere in the message; no campaign joined: none picked
     assert sorted(tuple(m.args[1:]) for m in sent) == sorted(
         [
-            ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", f"{user.id}:{message_id}:0"),
-            ("https://www.tiktok.com/@creator/video/7234567890123456789", f"{user.id}:{message_id}:1"),
+            ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", f"{user.id}:{message_id}:0", None),
+            ("https://www.tiktok.com/@creator/video/7234567890123456789", f"{user.id}:{message_id}:1", None),
         ]
     )
     assert {m.args[0] for m in sent} == {user.id}

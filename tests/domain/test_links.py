@@ -385,3 +385,11 @@ def test_with_author_leaves_youtube_and_unusable_handles_alone():
     assert bare.canonical_url == TT_NO_HANDLE
     photo = parse_link(f"https://www.tiktok.com/@x/photo/{TT}", photo_posts=True)
     assert with_author(photo, "y").canonical_url == f"https://www.tiktok.com/@y/photo/{TT}"
+
+
+def test_resolved_id_is_the_video_id_of_a_link_that_names_its_video():
+    assert parse_link("https://youtu.be/dQw4w9WgXcQ").resolved_id == "dQw4w9WgXcQ"
+    short = parse_link("https://vm.tiktok.com/ZMabc123/")
+    assert short.needs_resolving and short.video_id is None
+    with pytest.raises(ValueError, match="resolved first"):
+        _ = short.resolved_id

@@ -89,8 +89,14 @@ class FakeInstagramState:
     block: str | None = None  # None, "login" (redirect), "wall" (no data) or "forbidden"
     retry_after: int | None = None  # if set: answer 429 with this Retry-After
     garbage: bool = False  # a data blob whose JSON is broken
+    failures: list[tuple[int, int | None]] = field(default_factory=list)  # (status, Retry-After), one a request
     calls: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def fail_next(self, status: int, *, times: int = 1, retry_after: int | None = None) -> None:
+        """Answer the next ``times`` requests (any path) with ``status`` and nothing else."""
+        with self.lock:
+            self.failures.extend([(status, retry_after)] * times)
 
     def add_reel(self, shortcode: str, **fields: Any) -> FakeReel:
         with self.lock:
@@ -264,6 +270,12 @@ def build_app(state: FakeInstagramState) -> web.Application:
     @web.middleware
     async def record(request: web.Request, handler: Any) -> web.StreamResponse:
         state.calls.append((request.method, request.path_qs))
+        with state.lock:
+            failure = state.failures.pop(0) if state.failures else None
+        if failure is not None:
+            status, retry_after = failure
+            headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+            return web.Response(status=status, headers=headers, text=f"scripted HTTP {status}")
         return await handler(request)
 
     async def post_page(request: web.Request) -> web.StreamResponse:

@@ -63,13 +63,18 @@ class FakeTikTokState:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     short_links: dict[str, str] = field(default_factory=dict)  # code -> video id
     redirects: dict[str, str] = field(default_factory=dict)  # path -> Location (safe-HTTP tests)
-    big_bodies: dict[str, int] = field(default_factory=dict)  # path -> size in bytes
     public_base: str = "http://www.tiktok.com"  # where short links point (scheme+host)
     block: str | None = None  # None, "captcha", "challenge" or "forbidden"
     retry_after: int | None = None  # if set: answer 429 with this Retry-After
     garbage: bool = False  # a data script whose JSON is broken
+    failures: list[tuple[int, int | None]] = field(default_factory=list)  # (status, Retry-After), one a request
     calls: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def fail_next(self, status: int, *, times: int = 1, retry_after: int | None = None) -> None:
+        """Answer the next ``times`` requests (any path) with ``status`` and nothing else."""
+        with self.lock:
+            self.failures.extend([(status, retry_after)] * times)
 
     def add_video(self, video_id: str, **fields: Any) -> FakeVideo:
         with self.lock:
@@ -89,9 +94,16 @@ class FakeTikTokState:
         bio: str = "",
         nickname: str | None = None,
         status_code: int = 0,
+        followers: int = 10,
     ) -> None:
         with self.lock:
-            self.users[handle] = {"id": user_id, "bio": bio, "nickname": nickname or handle, "status_code": status_code}
+            self.users[handle] = {
+                "id": user_id,
+                "bio": bio,
+                "nickname": nickname or handle,
+                "status_code": status_code,
+                "followers": followers,
+            }
 
     def add_short_link(self, code: str, video_id: str) -> None:
         with self.lock:
@@ -200,7 +212,9 @@ def _profile_page(handle: str, user: dict[str, Any] | None) -> str:
                     "privateAccount": False,
                     "verified": False,
                 },
-                "stats": {"followerCount": 10, "followingCount": 1, "heartCount": 100, "videoCount": 3},
+                "stats": {"followerCount": user["followers"], "followingCount": 1, "heartCount": 100, "videoCount": 3},
+                # TikTok sends the same counts again as strings
+                "statsV2": {"followerCount": str(user["followers"]), "followingCount": "1", "heartCount": "100"},
             },
             "statusCode": 0,
             "statusMsg": "",
@@ -229,6 +243,12 @@ def build_app(state: FakeTikTokState) -> web.Application:
     @web.middleware
     async def record(request: web.Request, handler: Any) -> web.StreamResponse:
         state.calls.append((request.method, request.path_qs))
+        with state.lock:
+            failure = state.failures.pop(0) if state.failures else None
+        if failure is not None:
+            status, retry_after = failure
+            headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+            return web.Response(status=status, headers=headers, text=f"scripted HTTP {status}")
         return await handler(request)
 
     async def video_page(request: web.Request) -> web.StreamResponse:
@@ -262,8 +282,6 @@ def build_app(state: FakeTikTokState) -> web.Application:
         path = request.path
         if path in state.redirects:
             raise web.HTTPFound(location=state.redirects[path])
-        if path in state.big_bodies:
-            return web.Response(body=b"x" * state.big_bodies[path], content_type="text/html")
         code = request.match_info["code"]
         with state.lock:
             video_id = state.short_links.get(code)

@@ -69,9 +69,26 @@ class FakeYouTubeState:
         with self.lock:
             self.videos[video_id].views = views
 
-    def add_channel(self, channel_id: str, *, handle: str, title: str = "Creator", description: str = "") -> None:
+    def add_channel(
+        self,
+        channel_id: str,
+        *,
+        handle: str,
+        title: str = "Creator",
+        description: str = "",
+        published_at: str = "2015-06-01T10:00:00Z",
+        subscribers: int = 1_230,
+        hidden_subscribers: bool = False,
+    ) -> None:
         with self.lock:
-            self.channels[channel_id] = {"handle": handle.lstrip("@"), "title": title, "description": description}
+            self.channels[channel_id] = {
+                "handle": handle.lstrip("@"),
+                "title": title,
+                "description": description,
+                "published_at": published_at,
+                "subscribers": subscribers,
+                "hidden_subscribers": hidden_subscribers,
+            }
 
     def fail_next(self, kind: str, times: int = 1) -> None:
         with self.lock:
@@ -188,6 +205,27 @@ def _video_item(video: FakeYouTubeVideo) -> dict[str, Any]:
     }
 
 
+def _channel_item(channel_id: str, channel: dict[str, Any]) -> dict[str, Any]:
+    """A channels.list item with every part; the caller keeps the parts asked for."""
+    statistics: dict[str, Any] = {"viewCount": "123456", "hiddenSubscriberCount": channel["hidden_subscribers"]}
+    if not channel["hidden_subscribers"]:  # a hidden count is left out, as the real API does
+        statistics["subscriberCount"] = str(channel["subscribers"])
+    statistics["videoCount"] = "42"
+    return {
+        "kind": "youtube#channel",
+        "etag": f"etag-{channel_id}",
+        "id": channel_id,
+        "snippet": {
+            "title": channel["title"],
+            "description": channel["description"],
+            "customUrl": f"@{channel['handle'].lower()}",
+            "publishedAt": channel["published_at"],
+            "localized": {"title": channel["title"], "description": channel["description"]},
+        },
+        "statistics": statistics,
+    }
+
+
 def build_app(state: FakeYouTubeState) -> web.Application:
     """The aiohttp app serving ``state``."""
 
@@ -250,19 +288,9 @@ def build_app(state: FakeYouTubeState) -> web.Application:
             "pageInfo": {"totalResults": len(found), "resultsPerPage": 5},
         }
         if found:  # like the real API, "items" is left out entirely when nothing matched
+            parts = set(request.query.get("part", "").split(","))
             body["items"] = [
-                {
-                    "kind": "youtube#channel",
-                    "etag": f"etag-{cid}",
-                    "id": cid,
-                    "snippet": {
-                        "title": ch["title"],
-                        "description": ch["description"],
-                        "customUrl": f"@{ch['handle'].lower()}",
-                        "publishedAt": "2015-06-01T10:00:00Z",
-                        "localized": {"title": ch["title"], "description": ch["description"]},
-                    },
-                }
+                {k: v for k, v in _channel_item(cid, ch).items() if k in {"kind", "etag", "id"} or k in parts}
                 for cid, ch in found
             ]
         return web.Response(text=json.dumps(body), content_type="application/json", charset="UTF-8")

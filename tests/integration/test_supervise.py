@@ -115,7 +115,8 @@ def test_sigterm_with_messages_in_flight_stops_in_time_and_loses_nothing(
     external_ids = _videos(youtube, 24)
     _, video_ids = seed_gold_videos(migrated_database_url, external_ids=external_ids)
     data_dir = tmp_path / "data"
-    procs = tree(_supervise_env(migrated_database_url, redis_namespace, data_dir, youtube))
+    # 8 parsing threads: 24 one-video messages take three rounds, so some are still queued at SIGTERM
+    procs = tree(_supervise_env(migrated_database_url, redis_namespace, data_dir, youtube, POOL_PARSING_THREADS="8"))
     supervisor = procs.zenith("supervise", "--pools", "submission", "parsing", name="supervisor")
     for video_id in video_ids:
         send_check(TEST_REDIS_URL, redis_namespace, [video_id])

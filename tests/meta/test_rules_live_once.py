@@ -5,8 +5,8 @@ Read every module of `zenith` (ast) and report:
   arguments (a Redis pipeline's ``execute()`` takes none), an import of the raw-SQL
   helpers ``fetch_one`` / ``fetch_all``, or a string holding an SQL statement (upper-case
   ``SELECT ... FROM``, ``SELECT 1``, ``INSERT INTO``, ``UPDATE t SET``, ``DELETE FROM``);
-- a payout or video status spelled as a string outside `zenith/domain`: a string that is
-  exactly one of the `PayoutStatus` / `VideoStatus` values. SQL text in storage mentions
+- a payout, video or user status spelled as a string outside `zenith/domain`: a string that
+  is exactly one of the `PayoutStatus` / `VideoStatus` / `UserStatus` values. SQL text in storage mentions
   statuses inside longer strings and is not affected; docstrings are prose and skipped.
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from zenith.domain.payouts import PayoutStatus
+from zenith.domain.users import UserStatus
 from zenith.domain.videos import VideoStatus
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2] / "zenith"
@@ -28,14 +29,16 @@ SQL_STATEMENT = re.compile(
 )
 SQL_CALLS = {"execute", "executemany"}
 SQL_HELPERS = {"fetch_one", "fetch_all"}
-STATUS_VALUES = {status.value for status in PayoutStatus} | {status.value for status in VideoStatus}
+STATUS_VALUES = {status.value for enum in (PayoutStatus, VideoStatus, UserStatus) for status in enum}
 
-# (module path under zenith/, word) -> why the same word is not a payout/video status there
+# (module path under zenith/, word) -> why the same word is not a payout/video/user status there
 OTHER_MEANINGS = {
+    ("actors/submission.py", "banned"): "a refused submission's outcome (stored and shown to partners)",
     ("supervisor/supervisor.py", "failed"): "a supervised process's state",
     ("supervisor/slot.py", "finished"): "a supervised process's state",
     ("supervisor/slot.py", "failed"): "a supervised process's (and pool's) state",
     ("telemetry/dramatiq_metrics.py", "failed"): "a Dramatiq message's outcome",
+    ("web/api/key_command.py", "active"): "an API key's state in the key listing",
 }
 
 
@@ -83,9 +86,9 @@ def sql_violations(source: str, *, where: str) -> list[str]:
 
 
 def status_violations(source: str, *, where: str) -> list[str]:
-    """Payout/video statuses spelled as strings in ``source``, one line each."""
+    """Payout/video/user statuses spelled as strings in ``source``, one line each."""
     return [
-        f"{where}:{node.lineno}: status {node.value!r} spelled as a string; use PayoutStatus / VideoStatus"
+        f"{where}:{node.lineno}: status {node.value!r} spelled as a string; use PayoutStatus / VideoStatus / UserStatus"
         for node in strings(ast.parse(source))
         if node.value in STATUS_VALUES and (where, node.value) not in OTHER_MEANINGS
     ]
@@ -174,6 +177,9 @@ def test_sql_checker_has_no_false_positive(source):
         'await payouts.transition(conn, payout_id=1, to_status="sending", from_statuses=("approved",))\n',
         'label = f"{1}" + "finished"\n',
         'def f():\n    """Doc."""\n    return "rejected"\n',
+        'if user.status == "banned":\n    pass\n',
+        'await users.count(conn, status="inactive")\n',
+        'ACTIVE = "active"\n',
     ],
 )
 def test_status_checker_catches_planted_literals(source):
@@ -187,6 +193,8 @@ def test_status_checker_catches_planted_literals(source):
         "Q = \"SELECT * FROM payouts WHERE status = 'sending'\"\n",  # SQL text
         'KEY = f"notify.payout.{step}"\nOUTCOME = "retried"\n',
         "if payout.status == PayoutStatus.APPROVED:\n    pass\n",
+        "if user.status is UserStatus.BANNED:\n    pass\n",
+        "Q = \"SELECT id FROM users WHERE status = 'active'\"\n",  # SQL text
         'state = "failed" if code else "stopped"\n',  # the same word meaning something else, exempted below
     ],
 )
@@ -198,3 +206,76 @@ def test_an_exemption_covers_only_its_module_and_word():
     assert status_violations('state = "failed"\n', where="supervisor/supervisor.py") == []
     assert status_violations('state = "failed"\n', where="supervisor/status.py")
     assert status_violations('state = "approved"\n', where="supervisor/supervisor.py")
+
+
+# Tables whose status changes follow a transition table of the domain, and the one storage
+# function that may set their status: it checks every step against that table.
+GUARDED_STATUS_WRITERS = {"payouts": ("storage/payouts.py", "transition")}
+SETS_STATUS = re.compile(r"\bUPDATE\s+(\w+)\s+SET\b(?P<set>[\s\S]*?)(?:\bWHERE\b|\bRETURNING\b|\bFROM\b|$)", re.I)
+
+
+def status_writes(source: str) -> list[tuple[str, str, int]]:
+    """(table, enclosing function, line) of each ``UPDATE <table> SET ... status = ...`` in ``source``."""
+    tree = ast.parse(source)
+    enclosing: dict[int, str] = {}
+    for function in ast.walk(tree):
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(function):
+                enclosing[id(node)] = function.name  # ast.walk visits outer functions first: the innermost wins
+    found = []
+    for node in strings(tree):
+        for match in SETS_STATUS.finditer(node.value):
+            if re.search(r"(?<![\w.])status\s*=", match.group("set")):
+                found.append((match.group(1).lower(), enclosing.get(id(node), "<module>"), node.lineno))
+    return found
+
+
+def bypassing_status_writes(source: str, *, where: str) -> list[str]:
+    """Status changes of a guarded table made anywhere but its one transition function."""
+    return [
+        f"{where}:{line}: {function}() sets {table}.status; go through {GUARDED_STATUS_WRITERS[table][1]}()"
+        for table, function, line in status_writes(source)
+        if table in GUARDED_STATUS_WRITERS and GUARDED_STATUS_WRITERS[table] != (where, function)
+    ]
+
+
+def test_every_payout_status_change_goes_through_the_domain_transitions():
+    found = [
+        line
+        for path in sorted((PACKAGE_ROOT / "storage").glob("*.py"))
+        for line in bypassing_status_writes(path.read_text(encoding="utf-8"), where=where(path))
+    ]
+    assert not found, "status changes outside the transition function:\n" + "\n".join(found)
+    # the one writer still exists and still sets the status (else this test guards nothing)
+    writer_module, writer = GUARDED_STATUS_WRITERS["payouts"]
+    writes = status_writes((PACKAGE_ROOT / writer_module).read_text(encoding="utf-8"))
+    assert ("payouts", writer) in {(table, function) for table, function, _ in writes}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "async def wait(conn):\n    await conn.execute(\"UPDATE payouts SET status = 'approved' WHERE id = %s\", (1,))\n",
+        'Q = """\n  UPDATE payouts\n     SET funds_wait_since = now(), status = %(to)s\n   WHERE id = %(id)s\n"""\n',
+        'async def f(conn, to):\n    await conn.execute(f"update payouts set updated_at = now(), status = {to}")\n',
+    ],
+)
+def test_status_write_checker_catches_a_bypass(source):
+    assert bypassing_status_writes(source, where="storage/payouts.py")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # the transition function itself
+        'async def transition(conn):\n    await conn.execute("UPDATE payouts SET status = %s WHERE id = %s", ("paid", 1))\n',
+        # status only in the WHERE clause: the row is guarded by its status, not moved
+        "Q = \"UPDATE payouts SET attempts = attempts + 1 WHERE id = %s AND status = 'sending' RETURNING *\"\n",
+        # another table
+        "Q = \"UPDATE users SET status = 'banned' WHERE id = %s\"\n",
+        # a column that merely ends in status
+        'Q = "UPDATE payouts SET provider_status = %s WHERE id = %s"\n',
+    ],
+)
+def test_status_write_checker_has_no_false_positive(source):
+    assert bypassing_status_writes(source, where="storage/payouts.py") == []

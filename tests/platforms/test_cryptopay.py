@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.fast_retries import fast
 from zenith.platforms.cryptopay import CryptoPayClient
 from zenith.platforms.cryptopay_types import (
     AmbiguousTransferError,
@@ -14,14 +15,16 @@ from zenith.platforms.cryptopay_types import (
     TransferRejectedError,
 )
 from zenith.platforms.errors import TransientError
+from zenith.platforms.retrying import CRYPTO_PAY
 
 USER = 777000111
+FAST = fast(CRYPTO_PAY)
 
 
 @pytest.fixture
 async def client(cryptopay):
     cryptopay.state.known_users.add(USER)
-    client = CryptoPayClient(token=cryptopay.state.token, base_url=cryptopay.url + "/api", timeout=2)
+    client = CryptoPayClient(token=cryptopay.state.token, base_url=cryptopay.url + "/api", timeout=2, retry=FAST)
     yield client
     await client.close()
 
@@ -58,10 +61,11 @@ async def test_ambiguous_outcome_then_reconcile(cryptopay, trouble):
     cryptopay.state.known_users.add(USER)
     cryptopay.state.after_transfer = trouble
     cryptopay.state.delay_seconds = 1.0
-    client = CryptoPayClient(token=cryptopay.state.token, base_url=cryptopay.url + "/api", timeout=0.3)
+    client = CryptoPayClient(token=cryptopay.state.token, base_url=cryptopay.url + "/api", timeout=0.3, retry=FAST)
     with pytest.raises(AmbiguousTransferError) as caught:
         await client.transfer(user_id=USER, asset="TON", amount=Decimal("2.5"), spend_id=f"payout-{trouble}")
     assert caught.value.spend_id == f"payout-{trouble}"
+    assert [m for m, _ in cryptopay.state.calls] == ["transfer"]  # a maybe-done transfer is never re-sent blindly
     cryptopay.state.after_transfer = None
     # The transfer did happen: reconciliation finds it, and a retry cannot pay twice.
     found = await client.find_transfer(f"payout-{trouble}")
@@ -78,7 +82,7 @@ async def test_error_before_sending_is_not_ambiguous(cryptopay, client):
         await client.transfer(user_id=USER, asset="USDT", amount=Decimal("3"), spend_id="payout-5xx")
     assert await client.find_transfer("payout-5xx") is None  # here the fake failed before paying
 
-    refused = CryptoPayClient(token="x", base_url="http://127.0.0.1:9/api", timeout=1)
+    refused = CryptoPayClient(token="x", base_url="http://127.0.0.1:9/api", timeout=1, retry=FAST)
     with pytest.raises(TransientError):  # connection refused: nothing was sent
         await refused.transfer(user_id=USER, asset="USDT", amount=Decimal("3"), spend_id="payout-conn")
     await refused.close()
@@ -127,13 +131,31 @@ async def test_config_errors(cryptopay, client):
 
 
 async def test_reads_classify_server_errors_as_transient(cryptopay, client):
-    cryptopay.state.fail_next("500")
+    cryptopay.state.fail_next("500", times=FAST.attempts)
     with pytest.raises(TransientError):
         await client.get_balance()
-    cryptopay.state.fail_next("429")
+    cryptopay.state.fail_next("429", times=FAST.attempts)
     with pytest.raises(TransientError) as caught:
         await client.get_exchange_rates()
     assert caught.value.retry_after == 1
+    assert cryptopay.state.failures == []
+
+
+async def test_a_transfer_refused_before_anything_moved_is_sent_again_with_the_same_spend_id(cryptopay, client):
+    cryptopay.state.fail_next("429", times=FAST.attempts - 1)  # flood control: Crypto Pay did nothing
+    transfer = await client.transfer(user_id=USER, asset="USDT", amount=Decimal("4"), spend_id="payout-flood")
+    sent = [params for method, params in cryptopay.state.calls if method == "transfer"]
+    assert len(sent) == FAST.attempts and all(params == sent[0] for params in sent)
+    assert {params["spend_id"] for params in sent} == {"payout-flood"}
+    assert transfer.spend_id == "payout-flood" and len(cryptopay.state.transfers_for("payout-flood")) == 1
+    assert cryptopay.state.paid_total(USER, "USDT") == Decimal("4")
+
+
+async def test_an_ambiguous_transfer_is_not_retried_by_the_policy(cryptopay, client):
+    cryptopay.state.fail_next("garbage")  # HTTP 200 without a readable answer: maybe paid
+    with pytest.raises(AmbiguousTransferError):
+        await client.transfer(user_id=USER, asset="USDT", amount=Decimal("4"), spend_id="payout-unclear")
+    assert [m for m, _ in cryptopay.state.calls] == ["transfer"]
 
 
 async def test_exchange_rates_and_balance_are_decimal(cryptopay, client):

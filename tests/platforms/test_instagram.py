@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.instagram import run_fake_instagram
+from tests.fast_retries import FAST_POLICY
 from zenith.domain.links import parse_link
 from zenith.platforms.errors import (
     NOT_FOUND,
@@ -21,7 +22,7 @@ from zenith.platforms.errors import (
 )
 from zenith.platforms.instagram import InstagramAdapter
 from zenith.platforms.instagram_page import parse_post_page, parse_profile_info
-from zenith.platforms.retrying import FAST_POLICY, RetryPolicy
+from zenith.platforms.retrying import RetryPolicy
 from zenith.platforms.safe_http import SafeHttpClient
 
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -172,7 +173,7 @@ async def test_walls_raise_blocked_and_stop_the_batch(instagram, adapter, block)
 async def test_rate_limit_is_transient_with_retry_after(instagram):
     instagram.state.add_reel("RateLimit12", views=1)
     instagram.state.retry_after = 30
-    adapter = InstagramAdapter(base_url=instagram.url, retry=RetryPolicy(attempts=1))
+    adapter = InstagramAdapter(base_url=instagram.url, retry=RetryPolicy("instagram", attempts=1))
     result = await adapter.fetch_many(["RateLimit12"])
     await adapter.close()
     assert isinstance(result["RateLimit12"], TransientError) and result["RateLimit12"].retry_after == 30
@@ -228,3 +229,9 @@ async def test_share_link_resolves_through_the_safe_client_to_the_reel(instagram
         final = await client.resolve_short_link("http://www.instagram.com/share/reel/BAsW3z-Tq9x/")
     parsed = parse_link(final)
     assert (parsed.video_id, parsed.canonical_url) == ("SharedReel1", "https://www.instagram.com/p/SharedReel1/")
+
+
+async def test_profile_follower_count(instagram, adapter):
+    instagram.state.add_user("popular", bio="x", followers=31_000)
+    account = await adapter.fetch_account("popular")
+    assert account.followers == 31_000 and account.created_at is None  # Instagram's profile tells no creation date

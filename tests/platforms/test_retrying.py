@@ -1,4 +1,4 @@
-"""The retry helper: which errors are retried, how long it waits, when it stops."""
+"""The retry policies: which errors are retried, how long they wait, when they stop."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from zenith.platforms.errors import (
     QuotaExceededError,
     TransientError,
 )
-from zenith.platforms.retrying import RetryPolicy, call_with_retry
+from zenith.platforms.retrying import RetryPolicy
 
 POLICY = RetryPolicy(
-    attempts=4, bad_response_attempts=2, initial_wait=1.0, max_wait=8.0, jitter=0.0, max_retry_after=30.0
+    "test", attempts=4, bad_response_attempts=2, initial_wait=1.0, max_wait=8.0, jitter=0.0, max_retry_after=30.0
 )
 
 
@@ -46,35 +46,35 @@ def sleeps():
 
 async def test_transient_is_retried_with_exponential_backoff(sleeps):
     fn = Script(TransientError("a"), TransientError("b"), TransientError("c"))
-    assert await call_with_retry(fn, policy=POLICY, sleep=sleeps) == "ok"
+    assert await POLICY.call(fn, sleep=sleeps) == "ok"
     assert fn.calls == 4
     assert sleeps.recorded == [1.0, 2.0, 4.0]
 
 
 async def test_retry_after_is_honoured(sleeps):
     fn = Script(TransientError("429", retry_after=7.5))
-    assert await call_with_retry(fn, policy=POLICY, sleep=sleeps) == "ok"
+    assert await POLICY.call(fn, sleep=sleeps) == "ok"
     assert sleeps.recorded == [7.5]
 
 
 async def test_long_retry_after_is_raised_not_slept(sleeps):
     fn = Script(TransientError("429", retry_after=3600))
     with pytest.raises(TransientError):
-        await call_with_retry(fn, policy=POLICY, sleep=sleeps)
+        await POLICY.call(fn, sleep=sleeps)
     assert fn.calls == 1 and sleeps.recorded == []
 
 
 async def test_attempts_are_bounded(sleeps):
     fn = Script(*[TransientError(str(n)) for n in range(10)])
     with pytest.raises(TransientError, match="3"):
-        await call_with_retry(fn, policy=POLICY, sleep=sleeps)
+        await POLICY.call(fn, sleep=sleeps)
     assert fn.calls == 4
 
 
 async def test_bad_response_has_fewer_attempts(sleeps):
     fn = Script(BadResponseError("x"), BadResponseError("y"), BadResponseError("z"))
     with pytest.raises(BadResponseError, match="y"):
-        await call_with_retry(fn, policy=POLICY, sleep=sleeps)
+        await POLICY.call(fn, sleep=sleeps)
     assert fn.calls == 2
 
 
@@ -85,7 +85,7 @@ async def test_bad_response_has_fewer_attempts(sleeps):
 async def test_never_retried(error, sleeps):
     fn = Script(error)
     with pytest.raises(type(error)):
-        await call_with_retry(fn, policy=POLICY, sleep=sleeps)
+        await POLICY.call(fn, sleep=sleeps)
     assert fn.calls == 1 and sleeps.recorded == []
 
 
@@ -104,7 +104,7 @@ def test_parse_retry_after_seconds_and_http_date():
 def _failed_calls(kind: str) -> float:
     from zenith.telemetry.metrics import get_metrics
 
-    value = get_metrics().platform_errors.labels(platform="unknown", kind=kind)._value.get()
+    value = get_metrics().platform_errors.labels(platform="test", kind=kind)._value.get()
     return value
 
 
@@ -112,7 +112,7 @@ async def test_every_failed_call_is_counted_once_including_the_last(sleeps):
     before = _failed_calls("network")
     fn = Script(*[TransientError(str(n)) for n in range(10)])
     with pytest.raises(TransientError):
-        await call_with_retry(fn, policy=POLICY, sleep=sleeps)
+        await POLICY.call(fn, sleep=sleeps)
     assert _failed_calls("network") - before == fn.calls == 4
 
 
@@ -120,5 +120,5 @@ async def test_blocked_and_permanent_outcomes_are_not_counted_as_failed_calls(sl
     before = {kind: _failed_calls(kind) for kind in ("blockederror", "permanenterror", "network")}
     for error in (BlockedError("captcha"), PermanentError("gone", reason=NOT_FOUND)):
         with pytest.raises(type(error)):
-            await call_with_retry(Script(error), policy=POLICY, sleep=sleeps)
+            await POLICY.call(Script(error), sleep=sleeps)
     assert {kind: _failed_calls(kind) for kind in before} == before

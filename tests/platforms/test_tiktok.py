@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tests.fast_retries import FAST_POLICY
 from zenith.platforms.errors import NOT_FOUND, PRIVATE, BadResponseError, BlockedError, PermanentError, TransientError
-from zenith.platforms.retrying import FAST_POLICY, RetryPolicy
+from zenith.platforms.retrying import RetryPolicy
 from zenith.platforms.tiktok import TikTokAdapter
 from zenith.platforms.tiktok_page import parse_video_page
 
@@ -77,7 +78,7 @@ async def test_block_page_raises_blocked_never_zero(tiktok, adapter, block):
 async def test_rate_limit_is_transient_with_retry_after(tiktok):
     tiktok.state.add_video("7300000000000000005", views=1)
     tiktok.state.retry_after = 30
-    adapter = TikTokAdapter(base_url=tiktok.url, retry=RetryPolicy(attempts=1))
+    adapter = TikTokAdapter(base_url=tiktok.url, retry=RetryPolicy("tiktok", attempts=1))
     result = await adapter.fetch_many(["7300000000000000005"])
     await adapter.close()
     error = result["7300000000000000005"]
@@ -146,3 +147,9 @@ async def test_profile_block_page(tiktok, adapter):
 def test_plain_page_without_data_is_blocked_not_zero():
     with pytest.raises(BlockedError, match="unknown block page"):
         parse_video_page("<html><body>Something went wrong</body></html>", "1")
+
+
+async def test_profile_follower_count(tiktok, adapter):
+    tiktok.state.add_user("popular", bio="x", followers=25_400)
+    account = await adapter.fetch_account("@popular")
+    assert account.followers == 25_400 and account.created_at is None  # TikTok's page tells no creation date

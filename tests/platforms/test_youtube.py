@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tests.fast_retries import FAST_POLICY
 from zenith.platforms.errors import (
     NOT_FOUND,
     BadResponseError,
@@ -14,10 +15,10 @@ from zenith.platforms.errors import (
     TransientError,
     next_pacific_midnight,
 )
-from zenith.platforms.retrying import FAST_POLICY, RetryPolicy
+from zenith.platforms.retrying import RetryPolicy
 from zenith.platforms.youtube import YouTubeAdapter, YouTubeConfigError, parse_duration
 
-NO_RETRY = RetryPolicy(attempts=1, bad_response_attempts=1)
+NO_RETRY = RetryPolicy("youtube", attempts=1, bad_response_attempts=1)
 
 
 @pytest.fixture
@@ -204,3 +205,16 @@ async def test_account_by_handle_and_by_id(youtube, make_adapter):
 )
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
+
+
+async def test_account_age_and_subscribers_from_channels_list(youtube, make_adapter):
+    """channels.list's snippet.publishedAt and statistics.subscriberCount (a string); a hidden count is None."""
+    youtube.state.add_channel("UC" + "a" * 22, handle="Old", published_at="2012-03-04T05:06:07Z", subscribers=98_700)
+    youtube.state.add_channel("UC" + "b" * 22, handle="Shy", hidden_subscribers=True)
+    adapter = make_adapter()
+    old = await adapter.fetch_account("UC" + "a" * 22)
+    shy = await adapter.fetch_account("@Shy")
+    await adapter.close()
+    assert old.created_at == datetime(2012, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    assert (old.followers, shy.followers) == (98_700, None)
+    assert youtube.state.calls[0]["params"]["part"] == "snippet,statistics"

@@ -183,6 +183,10 @@ async def test_payouts_refused_for_funds_wait_approved_and_only_the_first_is_fir
     assert (is_first, second_is_first, replay) == (True, False, None)
     assert first.status == second.status == "approved" and first.funds_wait_since is not None
     async with unit_of_work(pool) as conn:
+        # only a payout going back to approved waits for funds; nothing changes otherwise
+        with pytest.raises(ValueError):
+            await payouts.transition(conn, payout_id=first.id, to_status="sending", waits_for_funds=True)
+        assert (await payouts.get(conn, first.id)).status == "approved"
         resumed = await payouts.end_funds_wait(conn, payout_id=first.id)
         assert await payouts.end_funds_wait(conn, payout_id=first.id) is None
         again = await payouts.transition(conn, payout_id=first.id, to_status="sending", from_statuses=("approved",))

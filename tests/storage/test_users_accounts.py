@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from zenith.domain.users import UserStatus
 from zenith.storage import accounts, ledger, users
 
 
@@ -34,7 +35,7 @@ async def test_settings_ban_inactive_and_paging(pool, make_user):
         # writing to the bot again reactivates an inactive user, not a banned one
         assert (await users.get_or_create(conn, telegram_id=c.telegram_id, language="en")).status == "active"
         assert (await users.get_or_create(conn, telegram_id=b.telegram_id, language="en")).status == "banned"
-        assert (await users.unban(conn, user_id=b.id)).status == "active"
+        assert (await users.unban(conn, user_id=b.id)).status is UserStatus.ACTIVE  # rows carry the enum
         await users.ban(conn, user_id=b.id)
         pages, after = [], a.id - 1
         while page := await users.list_active_ids(conn, after_id=after, limit=1):
@@ -44,6 +45,8 @@ async def test_settings_ban_inactive_and_paging(pool, make_user):
                 break
         assert a.id in pages and c.id in pages and b.id not in pages
         assert await users.count(conn) >= 3 and await users.count(conn, status="banned") >= 1
+        with pytest.raises(ValueError):
+            await users.count(conn, status="deleted")
         with pytest.raises(users.UserNotFound):
             await users.get(conn, 10**15)
 

@@ -32,7 +32,7 @@ def test_worker_dyno_pools_run_one_queue_each_with_one_dramatiq_process(make_set
         "--processes",
         "1",
         "--threads",
-        "8",
+        "32",
     )
     assert parsing.queues == ("parsing",) and parsing.restart is RestartType.PERMANENT and parsing.heartbeat_timeout > 0
     assert pools[-1].argv == (sys.executable, "-m", "zenith", "bot")

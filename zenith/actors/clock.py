@@ -23,6 +23,8 @@ Every CLOCK_TICK_SECONDS (default 5) the `zenith clock` process runs `tick(now)`
   and once an hour deletes those sent more than `notice_outbox.RETENTION` ago.
 * digests: from EARNINGS_DIGEST_HOUR_UTC, each creator's daily earnings digest
   (`zenith.actors.digest`), once per creator and day.
+* campaigns: closes campaigns whose end date passed (unspent budget back to the funder)
+  and opens scheduled drafts whose start date came (`zenith.actors.campaign_clock`).
 * rates: sends ``refresh_rates`` every RATE_REFRESH_SECONDS (one clock wins a Redis key).
 * payouts: re-sends ``process_payout`` for payouts stuck in 'sending' (it reconciles
   with getTransfers), 'approved' (the message was lost) or 'requested' (a lost
@@ -44,8 +46,11 @@ import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 
+import psycopg
+
 from zenith.actors import notice_outbox
 from zenith.actors.backlog import has_backlog
+from zenith.actors.campaign_clock import run_campaign_life
 from zenith.actors.digest import send_daily_digests
 from zenith.actors.hold_release import release_quiet_holds
 from zenith.actors.rates import crypto_pay_configured
@@ -63,7 +68,8 @@ from zenith.messaging.contract import (
     SUBMISSION,
     SUBMIT_VIDEO,
 )
-from zenith.storage import payouts, submissions, videos
+from zenith.messaging.submissions import wake_up_args
+from zenith.storage import outbox, payouts, submissions, videos
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.links import InvalidTraceId, link_to_trace, new_trace_for_message
 
@@ -93,7 +99,7 @@ def _links(batch: list[videos.Video]):
     return links
 
 
-async def _send_checks(runtime: Runtime, conn, ids: list[int]) -> None:
+async def _send_checks(runtime: Runtime, conn: psycopg.AsyncConnection, ids: list[int]) -> None:
     """One check_videos message for ``ids``, as a new trace linked to their first traces."""
     batch = await videos.get_many(conn, ids)
     try:
@@ -109,20 +115,18 @@ async def enqueue_due_checks(runtime: Runtime, now: datetime) -> int:
     pool = await runtime.db()
     stale_after = timedelta(seconds=float(runtime.settings.check_resend_seconds))
     # overdue claims behind a backlog are waiting, not lost: re-sending them would only add duplicates
-    claims = (
-        (videos.claim_due_checks,)
-        if await has_backlog(runtime.broker, PARSING)
-        else (videos.claim_due_checks, videos.claim_stale_checks)
-    )
+    kinds = ("due",) if await has_backlog(runtime.broker, PARSING) else ("due", "stale")
     sent = 0
     for platform, size in BATCH_SIZE.items():
-        for claim in claims:
+        for kind in kinds:
             for _ in range(MAX_BATCHES_PER_TICK):
                 async with pool.connection() as conn:
-                    if claim is videos.claim_due_checks:
-                        ids = await claim(conn, now=now, limit=size, platform=platform)
+                    if kind == "due":
+                        ids = await videos.claim_due_checks(conn, now=now, limit=size, platform=platform)
                     else:
-                        ids = await claim(conn, now=now, older_than=stale_after, limit=size, platform=platform)
+                        ids = await videos.claim_stale_checks(
+                            conn, now=now, older_than=stale_after, limit=size, platform=platform
+                        )
                     if ids:
                         await _send_checks(runtime, conn, ids)
                 sent += len(ids)
@@ -155,7 +159,7 @@ async def resend_submissions(runtime: Runtime, now: datetime) -> int:
                         conn, request_id=submission.request_id, status=SubmissionStatus.FAILED, outcome="lost"
                     )
                     staged.append(
-                        await notice_outbox.stage(
+                        await outbox.add(
                             conn,
                             user_id=submission.user_id,
                             key="notify.video.submit_failed",
@@ -164,7 +168,7 @@ async def resend_submissions(runtime: Runtime, now: datetime) -> int:
                         )
                     )
                     continue
-                runtime.send(SUBMIT_VIDEO, submission.user_id, submission.url, submission.request_id)
+                runtime.send(SUBMIT_VIDEO, *wake_up_args(submission))  # with the campaign picked, if any
                 resent += 1
         await notice_outbox.publish(runtime, staged)
         if len(claimed) < SUBMISSION_BATCH_SIZE:
@@ -225,13 +229,23 @@ async def tick(now: datetime | None = None, *, runtime: Runtime | None = None) -
     """
     runtime = runtime or get_runtime()
     now = now or datetime.now(timezone.utc)
-    done = {"checks": 0, "submissions": 0, "notices": 0, "digests": 0, "holds": 0, "rates": 0, "payouts": 0}
+    done = {
+        "checks": 0,
+        "submissions": 0,
+        "notices": 0,
+        "digests": 0,
+        "holds": 0,
+        "campaigns": 0,
+        "rates": 0,
+        "payouts": 0,
+    }
     duties = [
         ("checks", lambda: enqueue_due_checks(runtime, now)),
         ("submissions", lambda: resend_submissions(runtime, now)),
         ("notices", lambda: relay_notices(runtime, now)),
         ("digests", lambda: send_daily_digests(runtime, now)),
         ("holds", lambda: release_quiet_holds(runtime, now)),
+        ("campaigns", lambda: run_campaign_life(runtime, now)),
     ]
     if crypto_pay_configured(runtime.settings):
         duties += [

@@ -12,6 +12,8 @@ from __future__ import annotations
 import enum
 import uuid
 
+from redis.asyncio import Redis
+
 DONE = "done"
 # release only our own claim: a late releaser must not drop somebody else's
 _RELEASE = """
@@ -38,7 +40,7 @@ class OnceGuard:
       done_seconds: how long "done" is remembered (default 7 days).
     """
 
-    def __init__(self, redis, key: str, *, claim_ms: int = 120_000, done_seconds: int = 7 * 86_400) -> None:
+    def __init__(self, redis: Redis, key: str, *, claim_ms: int = 120_000, done_seconds: int = 7 * 86_400) -> None:
         self.redis = redis
         self.key = key
         self.claim_ms = claim_ms

@@ -30,6 +30,7 @@ import psycopg
 
 from zenith.actors.runtime import Runtime
 from zenith.messaging import notices
+from zenith.messaging.batch_enqueue import EnqueueBatch
 from zenith.messaging.contract import NOTIFY
 from zenith.storage import outbox
 from zenith.storage.db import unit_of_work
@@ -46,8 +47,13 @@ RETENTION = timedelta(days=7)  # the notifications actor remembers a dedup key t
 PURGE_BATCH_SIZE = 1000
 
 
-def _send(runtime: Runtime, entry: outbox.OutboxEntry) -> None:
-    runtime.send(NOTIFY, *notices.notify_args(entry))
+def enqueue_notice(runtime: Runtime, entry: outbox.OutboxEntry, *, batch: EnqueueBatch | None = None) -> None:
+    """Enqueue one staged notice for the notifications actor (every sender goes through here);
+    with ``batch``, it is added to it and goes out with the batch's flush."""
+    if batch is not None:
+        batch.add(NOTIFY, *notices.notify_args(entry))
+    else:
+        runtime.send(NOTIFY, *notices.notify_args(entry))
 
 
 @asynccontextmanager
@@ -64,7 +70,7 @@ async def publish(runtime: Runtime, entries: Iterable[outbox.OutboxEntry | None]
     is durable in the outbox), so the actor's own work is not retried for it.
     """
     return await notices.publish(
-        entries, send=lambda entry: _send(runtime, entry), connect=lambda: _connection(runtime)
+        entries, send=lambda entry: enqueue_notice(runtime, entry), connect=lambda: _connection(runtime)
     )
 
 
@@ -112,7 +118,7 @@ async def relay_unsent(
             sent: list[int] = []
             for entry in claimed:
                 try:
-                    _send(runtime, entry)
+                    enqueue_notice(runtime, entry)
                 except Exception as exc:  # commit the stamps of those sent, then report
                     failure = exc
                     break

@@ -35,11 +35,14 @@ import logging
 import uuid
 from typing import Any
 
+from redis.asyncio import Redis
+
 from zenith.actors.dedup import ClaimResult, OnceGuard
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
 from zenith.actors.telegram_limits import TelegramRateLimiter
 from zenith.actors.text_parts import split_text
+from zenith.domain.users import may_be_messaged
 from zenith.i18n import Markup, translate
 from zenith.messaging.contract import BROADCAST, NOTIFY
 from zenith.storage import outbox, users
@@ -68,7 +71,7 @@ class BroadcastTextMissing(LookupError):
     """A broadcast notification arrived after its stored text expired."""
 
 
-def _limiter(runtime: Runtime, redis) -> TelegramRateLimiter:
+def _limiter(runtime: Runtime, redis: Redis) -> TelegramRateLimiter:
     return TelegramRateLimiter(redis, prefix=runtime.namespace)
 
 
@@ -89,11 +92,13 @@ def _localised(language: str, params: dict[str, Any]) -> dict[str, Any]:
     return rendered
 
 
-async def _render(runtime: Runtime, redis, *, language: str, key: str, params: dict[str, Any]) -> str:
+async def _render(runtime: Runtime, redis: Redis, *, language: str, key: str, params: dict[str, Any]) -> str:
     if key == BROADCAST_TEXT_KEY:
         text = await redis.get(runtime.key("broadcast", params["broadcast_id"]))
         if text is None:
             raise BroadcastTextMissing(f"broadcast {params['broadcast_id']} text expired")
+        if isinstance(text, bytes):  # the runtime's client decodes; another client may not
+            text = text.decode()
         return html.escape(text, quote=False)
     return translate(language, key, **_localised(language, params))
 
@@ -139,7 +144,7 @@ async def notify(
     pool = await runtime.db()
     async with pool.connection() as conn:
         user = await users.get(conn, user_id)
-    if user.status == "inactive":
+    if not may_be_messaged(user.status):
         logger.info("user %s blocked the bot; %s not sent", user_id, key)
         await _confirm(runtime, dedup_key)  # never deliverable: the outbox stops relaying it
         return
@@ -192,7 +197,7 @@ async def _confirm(runtime: Runtime, dedup_key: str | None) -> None:
 
 async def _deliver(
     runtime: Runtime,
-    redis,
+    redis: Redis,
     *,
     user: users.User,
     key: str,

@@ -42,6 +42,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import dramatiq
+import psycopg
 
 from zenith.actors.notice_outbox import publish
 from zenith.actors.rates import RateStale, crypto_pay_configured, current_rate
@@ -50,6 +51,7 @@ from zenith.actors.runtime import Runtime, get_runtime
 from zenith.actors.trust_gate import trust_policy
 from zenith.domain.money import convert_rub_to_asset
 from zenith.domain.payouts import PayoutStatus, needs_admin_approval
+from zenith.domain.users import UserStatus
 from zenith.messaging.contract import NOTIFY, PROCESS_PAYOUT, REFRESH_RATES
 from zenith.platforms.cryptopay_types import (
     INSUFFICIENT_FUNDS,
@@ -125,6 +127,7 @@ async def process_payout(payout_id: int) -> None:
     runtime = get_runtime()
     tag_payout(payout_id)  # on this span, the Crypto Pay calls and the notices sent next
     pool = await runtime.db()
+    payout: payouts.Payout | None  # None after a step: another delivery or an admin carries on
     async with pool.connection() as conn:
         payout = await payouts.get(conn, payout_id)
     if payout.status == PayoutStatus.REQUESTED:
@@ -175,7 +178,7 @@ async def _auto_approve(runtime: Runtime, payout: payouts.Payout) -> payouts.Pay
     pool = await runtime.db()
     async with pool.connection() as conn:
         user = await users.get(conn, payout.user_id)
-        if user.status != "active" or needs_admin_approval(
+        if user.status is not UserStatus.ACTIVE or needs_admin_approval(
             tier=user.tier, amount_rub=payout.amount_rub, gold_limit=runtime.settings.gold_auto_payout_limit_rub
         ):
             return None
@@ -253,6 +256,9 @@ async def _send(runtime: Runtime, payout: payouts.Payout, *, reconcile_first: bo
             await payouts.record_attempt(conn, payout_id=payout.id)
     async with pool.connection() as conn:
         user = await users.get(conn, payout.user_id)
+    if payout.asset_amount is None:  # set with the move to 'sending', so never missing here
+        raise ValueError(f"payout {payout.id} in sending has no asset amount")
+    transfer: Transfer | None
     try:
         transfer = await client.transfer(
             user_id=user.telegram_id,
@@ -313,7 +319,9 @@ async def _wait_for_funds(runtime: Runtime, payout: payouts.Payout) -> None:
     await publish(runtime, staged)
 
 
-async def _stage_wallet_alert(runtime: Runtime, conn, payout: payouts.Payout) -> list:
+async def _stage_wallet_alert(
+    runtime: Runtime, conn: psycopg.AsyncConnection, payout: payouts.Payout
+) -> list[outbox.OutboxEntry | None]:
     """One alert per admin that the wallet ran dry, named by the first payout left waiting."""
     logger.error(
         "Crypto Pay wallet is short of %s: payout %s and any after it wait until the app's wallet is funded",

@@ -10,12 +10,12 @@ answers are remembered. Errors are never remembered; the adapter's exceptions
 from __future__ import annotations
 
 from zenith.actors.runtime import Runtime
-from zenith.platforms.base import VideoStats
+from zenith.platforms.base import VideoResult, VideoStats
 from zenith.storage import platform_answers
 from zenith.storage.cache import dumps, revive
 
 
-async def fetch_stats(runtime: Runtime, platform: str, video_ids: list[str]) -> dict[str, object]:
+async def fetch_stats(runtime: Runtime, platform: str, video_ids: list[str]) -> dict[str, VideoResult]:
     """{video id: VideoStats or the PlatformError of that id} for every id of ``video_ids``."""
     ttl = runtime.settings.platform_answer_cache_seconds
     if not ttl:
@@ -23,7 +23,7 @@ async def fetch_stats(runtime: Runtime, platform: str, video_ids: list[str]) -> 
         return dict(await adapter.fetch_many(list(video_ids)))
     redis = await runtime.redis()
     remembered = await platform_answers.recall(redis, runtime.namespace, platform=platform, video_ids=list(video_ids))
-    results: dict[str, object] = {video_id: revive(VideoStats, data) for video_id, data in remembered.items()}
+    results: dict[str, VideoResult] = {video_id: revive(VideoStats, data) for video_id, data in remembered.items()}
     missing = [video_id for video_id in video_ids if video_id not in results]
     if missing:
         adapter = await runtime.platform(platform)

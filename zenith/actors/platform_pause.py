@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from redis.asyncio import Redis
+
 # Block pages carry no end time: try again after this long.
 DEFAULT_PAUSE_MS = 15 * 60 * 1000
 MIN_PAUSE_MS = 1_000
@@ -21,7 +23,7 @@ def _key(prefix: str, platform: str) -> str:
 
 
 async def pause_platform(
-    redis, *, prefix: str, platform: str, until: datetime | None, reason: str, now: datetime | None = None
+    redis: Redis, *, prefix: str, platform: str, until: datetime | None, reason: str, now: datetime | None = None
 ) -> int:
     """Pause ``platform`` until ``until`` (None: DEFAULT_PAUSE_MS); returns the pause in ms."""
     if until is None:
@@ -33,7 +35,7 @@ async def pause_platform(
     return pause_ms
 
 
-async def platform_pause_ms(redis, *, prefix: str, platform: str) -> int:
+async def platform_pause_ms(redis: Redis, *, prefix: str, platform: str) -> int:
     """Milliseconds the platform stays paused (0: not paused)."""
     remaining = await redis.pttl(_key(prefix, platform))
     return max(0, int(remaining))

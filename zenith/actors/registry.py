@@ -92,10 +92,9 @@ def register_actors(broker: dramatiq.Broker, *, modules: Iterable[str] = ACTOR_M
     bound: dict[str, dramatiq.Actor] = {}
     for spec in actor_specs(modules):
         bound[spec.route.actor_name] = dramatiq.actor(
-            retried_quietly(spec.route.actor_name, spec.fn),  # a platform 5xx/429 is no ERROR
             broker=broker,
             actor_name=spec.route.actor_name,
             queue_name=spec.route.queue_name,
             **dict(spec.options),
-        )
+        )(retried_quietly(spec.route.actor_name, spec.fn))  # a platform 5xx/429 is no ERROR
     return bound

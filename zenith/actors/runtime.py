@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
@@ -29,11 +29,15 @@ if TYPE_CHECKING:  # imported lazily at run time: a worker loads only what its a
     from zenith.platforms.cryptopay import CryptoPayClient
     from zenith.platforms.retrying import RetryPolicy
     from zenith.platforms.safe_http import SafeHttpClient
+    from zenith.storage.creator_reads import CreatorReads
 
 logger = logging.getLogger(__name__)
 
-# tenacity policy around each platform call (None: the adapter's DEFAULT_POLICY); read when
-# an adapter is created, so tests can shorten it for the adapters of their worker
+T = TypeVar("T")
+Closer = Callable[[], Awaitable[None]]
+
+# retry policy of every view-count adapter instead of its platform's own (None: their own,
+# retrying.YOUTUBE, ...); read when an adapter is created, so tests can shorten the waits
 PLATFORM_RETRY: RetryPolicy | None = None
 
 
@@ -65,7 +69,7 @@ class Runtime:
         self._database_url = database_url
         self._redis_url = redis_url
         self._resources: dict[str, Any] = {}
-        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._closers: list[Closer] = []
         self._lock: asyncio.Lock | None = None
 
     # -- names and messages --------------------------------------------------------
@@ -80,9 +84,7 @@ class Runtime:
 
     # -- lazily created resources --------------------------------------------------
 
-    async def _get(
-        self, name: str, factory: Callable[[], Awaitable[tuple[Any, Callable[[], Awaitable[None]] | None]]]
-    ) -> Any:
+    async def _get(self, name: str, factory: Callable[[], Awaitable[tuple[T, Closer | None]]]) -> T:
         if name in self._resources:
             return self._resources[name]
         if self._lock is None:
@@ -112,7 +114,7 @@ class Runtime:
     async def db(self) -> AsyncConnectionPool:
         """The process's async PostgreSQL pool (zenith.storage)."""
 
-        async def factory() -> tuple[AsyncConnectionPool, Callable[[], Awaitable[None]]]:
+        async def factory() -> tuple[AsyncConnectionPool, Closer]:
             from zenith.storage.db import open_pool
 
             pool = await open_pool(
@@ -125,7 +127,7 @@ class Runtime:
     async def redis(self) -> Redis:
         """The process's async Redis client (decoded strings)."""
 
-        async def factory() -> tuple[Redis, Callable[[], Awaitable[None]]]:
+        async def factory() -> tuple[Redis, Closer]:
             from zenith.storage.redis_pool import blocking_redis
 
             # a blocking pool waits for a free connection instead of failing when busy
@@ -143,7 +145,7 @@ class Runtime:
         if not url or url == self.redis_url():
             return await self.redis()
 
-        async def factory() -> tuple[Redis, Callable[[], Awaitable[None]]]:
+        async def factory() -> tuple[Redis, Closer]:
             from zenith.storage.redis_pool import blocking_redis
 
             client = blocking_redis(url, decode_responses=True, max_connections=4)
@@ -151,11 +153,11 @@ class Runtime:
 
         return await self._get("broker_redis", factory)
 
-    async def creator_reads(self):
+    async def creator_reads(self) -> CreatorReads:
         """Creators' cached stats and video pages (zenith.storage.creator_reads), on this process's pool and Redis."""
         pool, redis = await self.db(), await self.redis()  # outside _get: its lock is not re-entrant
 
-        async def factory():
+        async def factory() -> tuple[CreatorReads, None]:
             from zenith.storage.creator_reads import CreatorReads
 
             return CreatorReads(
@@ -171,10 +173,12 @@ class Runtime:
     async def bot(self) -> Bot:
         """The aiogram Bot the notifications actor sends with."""
 
-        async def factory() -> tuple[Bot, Callable[[], Awaitable[None]]]:
+        async def factory() -> tuple[Bot, Closer]:
             # importing aiogram takes seconds: do it off the event loop the other actors share
             module = await asyncio.to_thread(importlib.import_module, "zenith.platforms.telegram")
-            bot = module.build_bot(self.settings)
+            from zenith.platforms.retrying import TELEGRAM_NOTICES
+
+            bot = module.build_bot(self.settings, retry=TELEGRAM_NOTICES)
             return bot, bot.session.close
 
         return await self._get("bot", factory)
@@ -183,11 +187,12 @@ class Runtime:
         """The view-count adapter of platform ``name`` ("youtube", "tiktok" or "instagram"); built
         by ``zenith.platforms.factory`` (ConfigurationError for YouTube without an API key)."""
 
-        async def factory() -> tuple[PlatformAdapter, Callable[[], Awaitable[None]]]:
+        async def factory() -> tuple[PlatformAdapter, Closer]:
             from zenith.platforms.factory import build_adapter
-            from zenith.platforms.retrying import DEFAULT_POLICY
 
-            adapter = build_adapter(self.settings, name, retry=PLATFORM_RETRY or DEFAULT_POLICY)
+            adapter = build_adapter(
+                self.settings, name, concurrency=self.settings.platform_concurrency, retry=PLATFORM_RETRY
+            )
             return adapter, adapter.close
 
         return await self._get(f"platform:{name}", factory)
@@ -195,7 +200,7 @@ class Runtime:
     async def link_resolver(self) -> SafeHttpClient:
         """The safe HTTP client (allowlist, SSRF guard) that resolves short links."""
 
-        async def factory() -> tuple[SafeHttpClient, Callable[[], Awaitable[None]]]:
+        async def factory() -> tuple[SafeHttpClient, Closer]:
             from zenith.platforms.factory import build_link_resolver
 
             client = build_link_resolver(self.settings)
@@ -206,7 +211,7 @@ class Runtime:
     async def crypto_pay(self) -> CryptoPayClient:
         """The Crypto Pay API client (CryptoPayConfigError without CRYPTO_PAY_TOKEN)."""
 
-        async def factory() -> tuple[CryptoPayClient, Callable[[], Awaitable[None]]]:
+        async def factory() -> tuple[CryptoPayClient, Closer]:
             from zenith.platforms.factory import build_cryptopay
 
             client = build_cryptopay(self.settings)
@@ -259,7 +264,7 @@ class RuntimeMiddleware(Middleware):
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    def after_worker_shutdown(self, broker, worker):
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         loop_thread = get_event_loop_thread()
         if loop_thread is None:
             return

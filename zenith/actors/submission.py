@@ -24,7 +24,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
+import psycopg
 from opentelemetry import trace
+from psycopg_pool import AsyncConnectionPool
 
 from zenith.actors.attempts import current_message_id, is_last_attempt, next_retry_within_ms
 from zenith.actors.notice_outbox import publish
@@ -33,11 +35,18 @@ from zenith.actors.platform_pause import pause_platform, platform_pause_ms
 from zenith.actors.registry import ActorSpec
 from zenith.actors.runtime import Runtime, get_runtime
 from zenith.actors.trust_gate import trust_policy
-from zenith.domain.campaigns import DEFAULT_CAMPAIGN_ID, CampaignRefusal, submission_refusal
+from zenith.domain.campaigns import (
+    DEFAULT_CAMPAIGN_ID,
+    CampaignRefusal,
+    account_refusal,
+    needs_account_figures,
+    submission_refusal,
+)
 from zenith.domain.links import LinkRejected, LinkRejectReason, ParsedLink, Platform, parse_link, with_author
 from zenith.domain.submissions import SubmissionStatus, is_answered
 from zenith.domain.tiers import TierPolicy
 from zenith.domain.trust import Signal, SignalKind
+from zenith.domain.users import UserStatus
 from zenith.domain.verification import InvalidCode, code_present
 from zenith.domain.videos import VideoStatus, initial_status, is_tracked
 from zenith.messaging.contract import CHECK_VIDEOS, NOTIFY, SUBMIT_VIDEO, VERIFY_ACCOUNT
@@ -112,7 +121,7 @@ def _not_configured(platform: str, exc: ConfigurationError) -> dict:
 
 async def _fetch_stats(runtime: Runtime, parsed: ParsedLink) -> VideoStats:
     try:
-        result = (await fetch_stats(runtime, parsed.platform.value, [parsed.video_id]))[parsed.video_id]
+        result = (await fetch_stats(runtime, parsed.platform.value, [parsed.resolved_id]))[parsed.resolved_id]
         if isinstance(result, PermanentError):
             raise SubmissionRefused("notify.video.not_found", outcome="not_found")
         if isinstance(result, Exception):
@@ -218,7 +227,14 @@ async def _postpone(runtime: Runtime, request_id: str, *, delay_ms: int) -> None
 
 
 async def _end(
-    conn, user_id: int, request_id: str, key: str, params: dict, *, status: SubmissionStatus, outcome: str
+    conn: psycopg.AsyncConnection,
+    user_id: int,
+    request_id: str,
+    key: str,
+    params: dict,
+    *,
+    status: SubmissionStatus,
+    outcome: str,
 ) -> outbox.OutboxEntry | None:
     """End the submission (in the caller's transaction) and stage the creator's notice with it."""
     await submissions.finish(conn, request_id=request_id, status=status, outcome=outcome)
@@ -248,11 +264,13 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
         )
     if received is not None and is_answered(received.status):
         return  # answered already; its notice is in the outbox
+    if received is not None and received.campaign_id is not None:
+        campaign_id = received.campaign_id  # the row is what was acknowledged: its campaign wins
     if stored is not None:  # a duplicate wake-up: only the follow-ups, no platform call
         tag_video(stored.id, stored.platform)
         _follow_up(runtime, stored, dedup)
         return
-    if user.status == "banned":
+    if user.status is UserStatus.BANNED:
         await _refuse(runtime, user_id, request_id, "notify.user.banned", {}, outcome="banned")
         return
     try:
@@ -265,7 +283,7 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
             runtime.send(SUBMIT_VIDEO, user_id, url, request_id, campaign_id, delay_ms=paused_ms)
             return
         async with pool.connection() as conn:
-            existing = await videos.find(conn, platform=parsed.platform.value, external_id=parsed.video_id)
+            existing = await videos.find(conn, platform=parsed.platform.value, external_id=parsed.resolved_id)
         if existing is not None and existing.request_id == request_id:
             tag_video(existing.id, existing.platform)
             _follow_up(runtime, existing, dedup)  # this very message was handled before
@@ -277,6 +295,8 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
         campaign = await _campaign_for(pool, user_id=user.id, campaign_id=campaign_id)
         try:
             stats = await _fetch_stats(runtime, parsed)
+            _check_rules(campaign, parsed.platform, stats)
+            await _check_account_rules(runtime, pool, user=user, campaign=campaign, stats=stats)
         except BlockedError as exc:
             pause = await pause_platform(
                 redis, prefix=runtime.namespace, platform=parsed.platform.value, until=exc.until, reason=str(exc)
@@ -284,7 +304,6 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
             await _postpone(runtime, request_id, delay_ms=pause)
             runtime.send(SUBMIT_VIDEO, user_id, url, request_id, campaign_id, delay_ms=pause)
             return
-        _check_rules(campaign, parsed.platform, stats)
         # shown back with the author the platform reports (m.tiktok.com/v/ID and embeds carry none)
         parsed = with_author(parsed, stats.author)
         video, staged = await _store(
@@ -298,11 +317,12 @@ async def _submit_video(runtime: Runtime, user_id: int, url: str, request_id: st
         )
         return
     get_metrics().video_submissions.labels(platform=video.platform, status=video.status).inc()
-    _first_check(runtime, video)
+    # the acceptance is queued before the first check, so it reaches the creator before the credit
     await publish(runtime, [staged])
+    _first_check(runtime, video)
 
 
-async def _campaign_for(pool, *, user_id: int, campaign_id: int | None) -> campaigns.Campaign:
+async def _campaign_for(pool: AsyncConnectionPool, *, user_id: int, campaign_id: int | None) -> campaigns.Campaign:
     """The campaign the video goes to: the one picked (which the creator must have joined),
     else the only open campaign they joined, else the default program."""
     async with pool.connection() as conn:
@@ -338,6 +358,59 @@ def _check_rules(campaign: campaigns.Campaign, platform: Platform, stats: VideoS
     )
 
 
+# the notice of each account-rule refusal (domain.campaigns.account_refusal)
+ACCOUNT_RULE_NOTICES = {
+    CampaignRefusal.ACCOUNT_AGE: "creator_campaigns.refusal.account_age",
+    CampaignRefusal.FOLLOWERS: "creator_campaigns.refusal.followers",
+    CampaignRefusal.FIGURE_HIDDEN: "creator_campaigns.refusal.hidden",
+}
+
+
+async def _check_account_rules(
+    runtime: Runtime, pool: AsyncConnectionPool, *, user: users.User, campaign: campaigns.Campaign, stats: VideoStats
+) -> None:
+    """Refuse a video whose account is younger or has fewer followers than the campaign asks,
+    judged on the platform's profile answer (one more call, only for a campaign with such rules).
+
+    The account is the creator's verified one that published the video; without one the
+    video is refused as not theirs when it is stored, so nothing is asked here.
+    """
+    platform = Platform(stats.platform)
+    if not needs_account_figures(campaign.terms, platform):
+        return
+    async with pool.connection() as conn:
+        owner = _owner_account(await accounts.list_verified(conn, user_id=user.id), stats)
+    if owner is None:
+        return
+    try:
+        adapter = await runtime.platform(platform.value)
+        # a YouTube channel by its UC id; TikTok and Instagram profiles by their handle
+        info = await adapter.fetch_account(
+            owner.external_id if platform is Platform.YOUTUBE and owner.external_id else owner.handle
+        )
+    except ConfigurationError as exc:
+        params = _not_configured(platform.value, exc)
+        raise SubmissionRefused(
+            "notify.video.platform_not_configured", outcome="not_configured", params=params
+        ) from None
+    except PermanentError:  # the profile is gone: its figures cannot be judged
+        raise SubmissionRefused("notify.video.not_found", outcome="not_found") from None
+    refused = account_refusal(
+        campaign.terms,
+        platform=platform,
+        created_at=info.created_at,
+        followers=info.followers,
+        now=datetime.now(timezone.utc),
+    )
+    if refused is None:
+        return
+    reason, figures = refused
+    params = {"campaign": campaign.name, **figures}
+    if reason is CampaignRefusal.FIGURE_HIDDEN:
+        params = {"campaign": campaign.name, "what_key": f"creator_campaigns.refusal.what_{figures['what']}"}
+    raise SubmissionRefused(ACCOUNT_RULE_NOTICES[reason], outcome=f"campaign_{reason.value}", params=params)
+
+
 async def _store(
     runtime: Runtime,
     *,
@@ -362,7 +435,7 @@ async def _store(
             video, _ = await videos.insert(
                 conn,
                 platform=parsed.platform.value,
-                external_id=parsed.video_id,
+                external_id=parsed.resolved_id,
                 user_id=user.id,
                 url=parsed.canonical_url,
                 request_id=request_id,
@@ -393,7 +466,9 @@ async def _store(
     return video, staged
 
 
-async def _record_duplicate(pool, *, user: users.User, existing: videos.Video, request_id: str) -> None:
+async def _record_duplicate(
+    pool: AsyncConnectionPool, *, user: users.User, existing: videos.Video, request_id: str
+) -> None:
     """Another creator's video sent by this one: a signal with both sides, once per submission."""
     signal = Signal(
         SignalKind.DUPLICATE_VIDEO,
@@ -410,7 +485,7 @@ async def _record_duplicate(pool, *, user: users.User, existing: videos.Video, r
         )
 
 
-async def _low_risk(runtime: Runtime, conn, user: users.User) -> bool:
+async def _low_risk(runtime: Runtime, conn: psycopg.AsyncConnection, user: users.User) -> bool:
     """Gold's automatic approval holds only while the creator's risk is low (docs/trust.md)."""
     trust = trust_policy(runtime.settings)
     risk = await trust_signals.creator_risk(conn, user.id, rules=trust.risk, window=trust.risk_window)
@@ -530,7 +605,7 @@ async def _record_verification(
     return key, dedup, staged
 
 
-async def _mark(conn, account: accounts.PlatformAccount, info, *, found: bool) -> str:
+async def _mark(conn: psycopg.AsyncConnection, account: accounts.PlatformAccount, info, *, found: bool) -> str:
     """Mark the account verified or failed (in the caller's transaction); the notice key."""
     if found:
         try:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
 # KEYS[1] bucket hash (tokens, ts), KEYS[2] per-chat key
 # ARGV[1] rate per second, ARGV[2] capacity, ARGV[3] chat interval ms
 # Returns 0 when a permit was taken, else the milliseconds to wait before trying again.
@@ -70,7 +72,7 @@ class TelegramRateLimiter:
       limits: the budget (default `TelegramLimits()`).
     """
 
-    def __init__(self, redis, *, prefix: str, limits: TelegramLimits | None = None) -> None:
+    def __init__(self, redis: Redis, *, prefix: str, limits: TelegramLimits | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
         self.limits = limits or TelegramLimits()

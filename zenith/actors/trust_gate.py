@@ -10,6 +10,7 @@ under the video's lock whether the new growth is credited or held for review.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -19,6 +20,7 @@ from zenith.config import Settings
 from zenith.domain.trust import GrowthPoint, Signal, TrustPolicy, check_answer, judge_growth
 from zenith.platforms.base import VideoStats
 from zenith.storage import trust_holds, trust_signals, videos
+from zenith.storage.check_batch import BatchJudge
 from zenith.storage.checks import GrowthJudge
 
 logger = logging.getLogger(__name__)
@@ -102,5 +104,48 @@ def growth_judge(
                 ", ".join(signal.kind.value for signal in verdict.signals),
             )
         return verdict.signals
+
+    return judge
+
+
+def growth_judge_many(
+    policy: TrustPolicy, *, stats: dict[int, VideoStats], taken_at: datetime, tracking_window: timedelta
+) -> BatchJudge:
+    """``growth_judge`` for a batch (``check_batch.record_checks``): the videos' histories and
+    their creators' other videos read in two statements, the same domain rules per video."""
+
+    async def judge(conn: psycopg.AsyncConnection, batch: Sequence[videos.Video]) -> dict[int, tuple[Signal, ...]]:
+        histories = await trust_holds.video_histories(conn, [video.id for video in batch])
+        rechecked = [video for video in batch if histories.get(video.id)]
+        if not rechecked:
+            return {}
+        peaks = await trust_holds.peaks_per_video(
+            conn,
+            user_ids=[video.user_id for video in rechecked],
+            since=PEER_HISTORY,
+            min_hours=policy.growth.min_interval.total_seconds() / 3600,
+        )
+        verdicts: dict[int, tuple[Signal, ...]] = {}
+        for video in rechecked:
+            history, new = histories[video.id], stats[video.id]
+            others = [peak for video_id, peak in peaks.get(video.user_id, {}).items() if video_id != video.id]
+            verdict = judge_growth(
+                history=history,
+                new=GrowthPoint(taken_at=taken_at, views=new.views, likes=new.likes),
+                rules=policy.growth,
+                creator_peak_per_hour=max(others, default=0.0),
+                published_at=video.published_at,
+                window_closes_at=video.submitted_at + tracking_window,
+            )
+            if verdict.hold:
+                logger.warning(
+                    "video %s: growth %s -> %s held for review (%s)",
+                    video.id,
+                    history[-1].views,
+                    new.views,
+                    ", ".join(signal.kind.value for signal in verdict.signals),
+                )
+            verdicts[video.id] = tuple(verdict.signals)
+        return verdicts
 
     return judge

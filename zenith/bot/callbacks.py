@@ -91,6 +91,7 @@ class AdminSection(str, Enum):
     BROADCAST = "bc"
     STATUS = "st"
     REVIEW = "rev"
+    CAMPAIGNS = "cmp"
 
 
 class AdminMenuCb(CallbackData, prefix="am"):
@@ -150,3 +151,74 @@ class AdminUserCb(CallbackData, prefix="au"):
 
 class BroadcastCb(CallbackData, prefix="ab"):
     nonce: str
+
+
+class CampaignsPageCb(CallbackData, prefix="cl"):
+    # a page of the open campaigns, zero-based; the handler checks it exists now
+    page: Page
+
+
+class CampaignJoinCb(CallbackData, prefix="cj"):
+    # the page it was pressed on, to show that page again with the campaign marked joined
+    campaign_id: RowId
+    page: Page = 0
+
+
+class CampaignPickCb(CallbackData, prefix="cs"):
+    # the links wait in Redis under the nonce; campaign_id must be one the presser joined (or the default)
+    nonce: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,24}$")]  # secrets.token_urlsafe(9): 12 characters
+    campaign_id: RowId
+
+
+# --- admins' campaign screens (handlers/admin/campaign_*.py) ---
+
+
+class CampaignAction(str, Enum):
+    SHOW = "show"
+    FUND = "fund"
+    OPEN = "open"
+    PAUSE = "pause"
+    RESUME = "resume"
+    CLOSE = "close"
+    EDIT = "edit"
+
+
+class AdminCampaignCb(CallbackData, prefix="ac"):
+    action: CampaignAction
+    campaign_id: RowId
+
+
+class AdminCampaignPageCb(CallbackData, prefix="acl"):
+    page: Page
+
+
+class AdminCampaignNewCb(CallbackData, prefix="acn"):
+    pass
+
+
+class CampaignField(str, Enum):
+    RATE = "rate"
+    PLATFORMS = "platforms"
+    TAGS = "tags"
+    MIN_VIEWS = "min_views"
+    CAP = "cap"
+    MIN_ACCOUNT_AGE = "min_account_age_days"
+    MIN_FOLLOWERS = "min_followers"
+    STARTS = "starts"
+    ENDS = "ends"
+
+
+class AdminCampaignEditCb(CallbackData, prefix="ace"):
+    field: CampaignField
+    campaign_id: RowId
+
+
+class AdminCampaignConfirmCb(CallbackData, prefix="acf"):
+    # what is confirmed (a new campaign, a funding, a close) lives in the FSM state; the nonce ties the press to it
+    nonce: str
+
+
+class AdminCampaignAmountCb(CallbackData, prefix="aca"):
+    # the readings of an ambiguous amount live in the FSM state; index picks one
+    nonce: str
+    index: Annotated[int, Field(ge=0, le=9)]

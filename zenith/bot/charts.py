@@ -31,13 +31,16 @@ def views_chart_png(
         raise ValueError("a chart needs at least one point")
     figure = Figure(figsize=(6.4, 3.6), dpi=100)
     axes = figure.add_subplot()
-    times = [moment for moment, _ in points]
+    # the x axis is a date axis given matplotlib's day numbers: what it makes of datetimes itself,
+    # spelled out so the numbers passed are the numbers its signatures ask for
+    axes.xaxis_date()
+    times = [float(mdates.date2num(moment)) for moment, _ in points]
     views = [count for _, count in points]
     axes.plot(times, views, marker="o", markersize=3, linewidth=1.8, color="#2a7ae2")
     axes.fill_between(times, views, alpha=0.12, color="#2a7ae2")
     for start, end in marked:
-        axes.axvspan(start, end, color="#d62728", alpha=0.25)
-        axes.axvline(end, color="#d62728", linewidth=1.2, linestyle="--")
+        axes.axvspan(float(mdates.date2num(start)), float(mdates.date2num(end)), color="#d62728", alpha=0.25)
+        axes.axvline(float(mdates.date2num(end)), color="#d62728", linewidth=1.2, linestyle="--")
     axes.set_title(title)
     axes.grid(True, alpha=0.3)
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{int(value):,}".replace(",", " ")))

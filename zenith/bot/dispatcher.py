@@ -9,7 +9,8 @@ from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand
 
-from zenith.bot.fsm_storage import FailOpenStorage
+from zenith.bot.filters import run_filters_on_loop
+from zenith.bot.fsm_storage import FailOpenStorage, StatePrefetch
 from zenith.bot.handlers import build_routers
 from zenith.bot.middlewares.dedup import UpdateDedupMiddleware
 from zenith.bot.middlewares.menu import MenuResetsStateMiddleware
@@ -17,9 +18,9 @@ from zenith.bot.middlewares.private_chat import PrivateChatOnlyMiddleware
 from zenith.bot.middlewares.throttling import ThrottlingMiddleware
 from zenith.bot.middlewares.tracing import UpdateSpanMiddleware
 from zenith.bot.middlewares.user import UserMiddleware
-from zenith.bot.retry import RetryRequestMiddleware
 from zenith.bot.services import BotServices
 from zenith.i18n import SUPPORTED_LANGUAGES, get_translator
+from zenith.platforms.telegram import with_retries
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 COMMANDS = (
     ("start", "menu.shown"),
     ("videos", "menu.videos"),
+    ("campaigns", "menu.campaigns"),
     ("balance", "menu.balance"),
     ("withdraw", "menu.withdraw"),
     ("accounts", "menu.accounts"),
@@ -39,8 +41,9 @@ COMMANDS = (
 def build_dispatcher(*, services: BotServices, throttle_limit: int = 8, throttle_window_seconds: int = 5) -> Dispatcher:
     """A Dispatcher with every router and middleware; handlers get ``services`` by name.
 
-    Middleware order (outer, per update): aiogram's errors and user context, FSM, then
-    de-duplication by update_id and the update span; per message/callback: private chats
+    Middleware order (outer, per update): aiogram's errors and user context,
+    de-duplication by update_id (which reads the dialog state in the same Redis call),
+    aiogram's FSM (given that state), then the update span; per message/callback: private chats
     only (groups and channels stop here), throttling (before any database work), the user
     row + translator, and (messages) the menu
     resetting any dialog.
@@ -51,11 +54,13 @@ def build_dispatcher(*, services: BotServices, throttle_limit: int = 8, throttle
         a limit of 0 leaves the throttle out (BOT_THROTTLE_LIMIT=0).
     """
     prefix = services.redis_prefix
-    storage = FailOpenStorage(
-        RedisStorage(redis=services.redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_bot_id=True))
-    )
-    dp = Dispatcher(storage=storage, services=services, settings=services.settings)
-    dp.update.outer_middleware(UpdateDedupMiddleware(redis=services.redis, prefix=prefix))
+    key_builder = DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_bot_id=True)
+    storage = FailOpenStorage(RedisStorage(redis=services.redis, key_builder=key_builder))
+    # the FSM middleware is added below, after the de-duplication that reads its state
+    dp = Dispatcher(storage=storage, disable_fsm=True, services=services, settings=services.settings)
+    prefetch = StatePrefetch(fsm=dp.fsm, key_builder=key_builder)
+    dp.update.outer_middleware(UpdateDedupMiddleware(redis=services.redis, prefix=prefix, prefetch=prefetch))
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UpdateSpanMiddleware(settings=services.settings))
     throttling = (
         None
@@ -79,14 +84,13 @@ def build_dispatcher(*, services: BotServices, throttle_limit: int = 8, throttle
         observer.outer_middleware(user)
     dp.message.outer_middleware(MenuResetsStateMiddleware())
     dp.include_routers(*build_routers())
+    run_filters_on_loop(dp)  # aiogram would run each synchronous filter in a thread, per update
     return dp
 
 
 def prepare_bot(bot: Bot) -> Bot:
     """Make the bot's outgoing calls survive 429 and network errors (idempotent)."""
-    if not any(isinstance(m, RetryRequestMiddleware) for m in bot.session.middleware):
-        bot.session.middleware(RetryRequestMiddleware())
-    return bot
+    return with_retries(bot)
 
 
 async def set_commands(bot: Bot) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 
 from zenith.config import Settings, get_settings
@@ -23,11 +22,11 @@ def run_bot(args: argparse.Namespace) -> int:
         from zenith.web.main import run_web
 
         return run_web(args)
-    from zenith.bootstrap import process_lifetime
+    from zenith.bootstrap import process_lifetime, run_event_loop
 
     # SIGTERM/SIGINT stop polling (handle_signals=True), then the spans are flushed
     with process_lifetime(settings, role="bot"):
-        asyncio.run(poll(settings))
+        run_event_loop(poll(settings))
     return 0
 
 

@@ -93,7 +93,7 @@ class BotServices:
             async with unit_of_work(self.pool) as conn:
                 yield conn
 
-    async def send(self, route: Route, *args: Any, **kwargs: Any) -> dramatiq.Message:
+    async def send(self, route: Route, *args: Any, **kwargs: Any) -> dramatiq.Message[Any]:
         """Send a message without blocking the event loop (Dramatiq's enqueue is synchronous).
 
         The thread inherits the current context, so the send span joins the update's trace.

@@ -21,3 +21,32 @@ class AdminDialog(StatesGroup):
     user_lookup = State()
     broadcast_text = State()
     broadcast_confirm = State()  # data: text, nonce
+
+
+class CampaignSetup(StatesGroup):
+    """A new campaign, one field per step (data: the fields so far, by name)."""
+
+    name = State()
+    rate = State()
+    platforms = State()
+    tags = State()
+    min_views = State()
+    cap = State()
+    min_account_age_days = State()
+    min_followers = State()
+    starts = State()
+    ends = State()
+    confirm = State()  # data: every field, nonce
+
+
+class CampaignEdit(StatesGroup):
+    value = State()  # data: campaign_id, field
+
+
+class CampaignFund(StatesGroup):
+    amount = State()  # data: campaign_id
+    confirm = State()  # data: campaign_id, amount, nonce
+
+
+class CampaignClose(StatesGroup):
+    confirm = State()  # data: campaign_id, nonce

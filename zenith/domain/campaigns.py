@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -20,17 +21,22 @@ from zenith.domain.links import Platform
 from zenith.domain.money import to_money
 
 __all__ = [
+    "ACCOUNT_FIGURES",
     "DEFAULT_CAMPAIGN_ID",
     "NEARLY_SPENT_SHARE",
+    "AccountFigure",
     "CampaignError",
     "CampaignRefusal",
     "CampaignStatus",
     "CampaignTerms",
+    "account_refusal",
     "budget_progress",
     "clamp_to_budget",
     "cost_per_1000",
+    "days_left",
     "earnings_policy",
     "is_nearly_spent",
+    "needs_account_figures",
     "normalize_tag",
     "submission_refusal",
     "tag_present",
@@ -53,6 +59,9 @@ class CampaignRefusal(StrEnum):
     NOT_OPEN = "not_open"
     PLATFORM = "platform"
     MISSING_TAG = "missing_tag"
+    ACCOUNT_AGE = "account_age"  # the account is younger than the campaign asks
+    FOLLOWERS = "followers"  # the account has fewer followers than the campaign asks
+    FIGURE_HIDDEN = "figure_hidden"  # the platform reports the figure, but this account hides it
 
 
 class CampaignError(ValueError):
@@ -78,6 +87,10 @@ class CampaignTerms:
       cap_per_video: most one video earns, RUB; None: the program's VIDEO_CAP_RUB.
       platforms: where its videos may come from.
       required_tags: hashtags / mentions the title or description must carry (all of them).
+      min_account_age_days: the account must be this many days old where the platform
+        tells (`ACCOUNT_FIGURES`); None or 0: no rule.
+      min_followers: the account must have this many followers / subscribers where the
+        platform tells; None or 0: no rule.
     """
 
     rate_per_1000: Decimal | None = None
@@ -85,6 +98,8 @@ class CampaignTerms:
     cap_per_video: Decimal | None = None
     platforms: frozenset[Platform] = field(default_factory=lambda: frozenset(Platform))
     required_tags: tuple[str, ...] = ()
+    min_account_age_days: int | None = None
+    min_followers: int | None = None
 
     def __post_init__(self) -> None:
         if self.rate_per_1000 is not None and to_money(self.rate_per_1000) <= 0:
@@ -93,6 +108,10 @@ class CampaignTerms:
             raise CampaignError(f"min_views must be >= 0, got {self.min_views}")
         if self.cap_per_video is not None and to_money(self.cap_per_video) <= 0:
             raise CampaignError(f"cap must be > 0, got {self.cap_per_video}")
+        for name in ("min_account_age_days", "min_followers"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise CampaignError(f"{name} must be a whole number >= 0, got {value!r}")
         platforms = frozenset(Platform(p) for p in self.platforms)
         if not platforms:
             raise CampaignError("a campaign allows at least one platform")
@@ -141,6 +160,59 @@ def submission_refusal(
     return None
 
 
+class AccountFigure(StrEnum):
+    AGE = "age"
+    FOLLOWERS = "followers"
+
+
+# What each platform tells about an account: YouTube's channels.list has the channel's
+# creation date and subscriber count; TikTok's and Instagram's profile JSON only the
+# follower count. A rule about a figure its platform never tells is not checked there.
+ACCOUNT_FIGURES: dict[Platform, frozenset[AccountFigure]] = {
+    Platform.YOUTUBE: frozenset({AccountFigure.AGE, AccountFigure.FOLLOWERS}),
+    Platform.TIKTOK: frozenset({AccountFigure.FOLLOWERS}),
+    Platform.INSTAGRAM: frozenset({AccountFigure.FOLLOWERS}),
+}
+
+
+def needs_account_figures(terms: CampaignTerms, platform: Platform | str) -> bool:
+    """Whether judging a video of ``platform`` needs its account's figures (one more call)."""
+    told = ACCOUNT_FIGURES[Platform(platform)]
+    return bool(
+        (terms.min_account_age_days and AccountFigure.AGE in told)
+        or (terms.min_followers and AccountFigure.FOLLOWERS in told)
+    )
+
+
+def account_refusal(
+    terms: CampaignTerms,
+    *,
+    platform: Platform | str,
+    created_at: datetime | None,
+    followers: int | None,
+    now: datetime,
+) -> tuple[CampaignRefusal, dict[str, int | str]] | None:
+    """Why the account behind a video does not meet the campaign's account rules, with the
+    figures to tell the creator (``required``, ``actual``; ``what`` for a hidden one), or None.
+
+    ``created_at`` / ``followers`` are the platform's answer (None: not shown). A figure
+    its platform never tells is not judged; one it tells but this account hides is refused.
+    """
+    told = ACCOUNT_FIGURES[Platform(platform)]
+    if terms.min_account_age_days and AccountFigure.AGE in told:
+        if created_at is None:
+            return CampaignRefusal.FIGURE_HIDDEN, {"what": AccountFigure.AGE.value}
+        age_days = max(0, (now - created_at).days)
+        if age_days < terms.min_account_age_days:
+            return CampaignRefusal.ACCOUNT_AGE, {"required": terms.min_account_age_days, "actual": age_days}
+    if terms.min_followers and AccountFigure.FOLLOWERS in told:
+        if followers is None:
+            return CampaignRefusal.FIGURE_HIDDEN, {"what": AccountFigure.FOLLOWERS.value}
+        if followers < terms.min_followers:
+            return CampaignRefusal.FOLLOWERS, {"required": terms.min_followers, "actual": followers}
+    return None
+
+
 def clamp_to_budget(amount: Decimal, remaining: Decimal) -> tuple[Decimal, bool]:
     """What may be credited of ``amount`` from a budget holding ``remaining``, and whether
     the budget is spent after it (then the campaign closes)."""
@@ -168,3 +240,12 @@ def cost_per_1000(*, spent: Decimal, views: int) -> Decimal | None:
     if views <= 0:
         return None
     return to_money(to_money(spent) * 1000 / Decimal(views))
+
+
+def days_left(ends_at: datetime | None, *, now: datetime) -> int | None:
+    """Whole days until ``ends_at``, a started day counted (1 while it ends within 24 hours,
+    0 once it has passed); None for a campaign without an end date."""
+    if ends_at is None:
+        return None
+    seconds = (ends_at - now).total_seconds()
+    return max(0, int(-(-seconds // 86_400)))  # rounded up: 2 h left is "1 day left"

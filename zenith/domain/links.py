@@ -80,6 +80,13 @@ class ParsedLink:
     author_handle: str | None
     photo_post: bool = False
 
+    @property
+    def resolved_id(self) -> str:
+        """``video_id`` of a link that names its video; ValueError for a short link not resolved yet."""
+        if self.video_id is None:
+            raise ValueError(f"{self.canonical_url} must be resolved first")
+        return self.video_id
+
 
 _YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 _TIKTOK_ID = re.compile(r"[0-9]{15,25}")

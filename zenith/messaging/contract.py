@@ -26,7 +26,8 @@ PAYOUTS = "payouts"
 NOTIFICATIONS = "notifications"
 QUEUES = (SUBMISSION, PARSING, RATES, PAYOUTS, NOTIFICATIONS)
 
-# submit_video(user_id: int, url: str, request_id: str) -- request_id makes a resend a no-op
+# submit_video(user_id: int, url: str, request_id: str, campaign_id: int | None) -- request_id makes a
+# resend a no-op; campaign_id: the campaign picked (None: the only open one joined, else the default)
 SUBMIT_VIDEO = Route("submit_video", SUBMISSION)
 # verify_account(account_id: int) -- looks for the one-time code in the profile / channel
 VERIFY_ACCOUNT = Route("verify_account", SUBMISSION)
@@ -49,7 +50,7 @@ def send(
 ) -> dramatiq.Message:
     """Enqueue a message for `route` on the current broker without importing the actor."""
     target = broker or dramatiq.get_broker()
-    message = dramatiq.Message(
+    message: dramatiq.Message[Any] = dramatiq.Message(
         queue_name=route.queue_name,
         actor_name=route.actor_name,
         args=tuple(args),

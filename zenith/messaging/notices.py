@@ -38,6 +38,7 @@ async def publish(
     *,
     send: Callable[[outbox.OutboxEntry], Any],
     connect: Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection]],
+    flush: Callable[[], Any] | None = None,
 ) -> int:
     """After the commit: enqueue ``notify`` for each staged notice and stamp it enqueued; returns how many went out.
 
@@ -46,6 +47,8 @@ async def publish(
       send: enqueues the ``notify`` message of one entry; a coroutine it returns is
         awaited. The bot passes ``notify_sender(services.send)``.
       connect: an async context manager giving an autocommit connection (``BotServices.read``).
+      flush: when ``send`` only queues the messages (``messaging.batch_enqueue``), sends
+        them all; if it fails, none counts as sent.
 
     Best effort: a failed enqueue or stamp is logged and left to the clock's relay, so
     the decision already committed is not reported as failed.
@@ -62,6 +65,12 @@ async def publish(
             logger.warning("notice %s not enqueued; the clock relays it", entry.dedup_key, exc_info=True)
             continue
         sent.append(entry.id)
+    if sent and flush is not None:
+        try:
+            flush()
+        except Exception:
+            logger.warning("%d notices not enqueued; the clock relays them", len(sent), exc_info=True)
+            return 0
     if sent:
         try:
             async with connect() as conn:

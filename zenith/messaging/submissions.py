@@ -45,7 +45,15 @@ class CreatorBlocked(Exception):
 
 
 async def submit_link(
-    *, send: Send, transaction: Transaction, settings: Settings, user: User, link: str, request_id: str, source: str
+    *,
+    send: Send,
+    transaction: Transaction,
+    settings: Settings,
+    user: User,
+    link: str,
+    request_id: str,
+    source: str,
+    campaign_id: int | None = None,
 ) -> ParsedLink:
     """Store the video at ``link`` for ``user`` as received and wake the actor; returns the parsed link.
 
@@ -58,6 +66,9 @@ async def submit_link(
       link: the link as given.
       request_id: unique per submission; a resend with the same id stores nothing new.
       source: who submits ("bot", "api"), for the log line.
+      campaign_id: the campaign the creator picked, stored with the row (a re-send keeps
+        it); None: the submission actor takes the only open campaign they joined, else
+        the default program. Its rules are checked by the actor.
 
     Raises LinkRejected (the reason says why) and CreatorBlocked; both are counted in
     ``video_submissions``.
@@ -74,11 +85,16 @@ async def submit_link(
     attributes = {**user_attributes(user.telegram_id, settings=settings), "zenith.platform": parsed.platform.value}
     with tracer("zenith.submissions").start_as_current_span("submit link", attributes=attributes):
         async with transaction() as conn:
-            _, new = await submissions.receive(
-                conn, request_id=request_id, user_id=user.id, url=parsed.canonical_url, platform=parsed.platform.value
+            received, new = await submissions.receive(
+                conn,
+                request_id=request_id,
+                user_id=user.id,
+                url=parsed.canonical_url,
+                platform=parsed.platform.value,
+                campaign_id=campaign_id,
             )
         if new:  # received before: woken then, and the clock covers a lost wake-up
-            await _wake(send, SUBMIT_VIDEO, user=user, parsed=parsed, request_id=request_id)
+            await _wake(send, SUBMIT_VIDEO, submission=received)
     get_metrics().video_submissions.labels(platform=parsed.platform.value, status="queued").inc()
     logger.info(
         "submission queued", extra={"request_id": request_id, "platform": parsed.platform.value, "source": source}
@@ -86,10 +102,18 @@ async def submit_link(
     return parsed
 
 
-async def _wake(send: Send, route: Route, *, user: User, parsed: ParsedLink, request_id: str) -> None:
+async def _wake(send: Send, route: Route, *, submission: submissions.Submission) -> None:
     try:
-        await send(route, user.id, parsed.canonical_url, request_id)
+        await send(route, *wake_up_args(submission))
     except Exception as exc:  # the row is committed: the clock re-sends it
         logger.warning(
-            "submission %s stored, wake-up not sent (%s); the clock re-sends it", request_id, type(exc).__name__
+            "submission %s stored, wake-up not sent (%s); the clock re-sends it",
+            submission.request_id,
+            type(exc).__name__,
         )
+
+
+def wake_up_args(submission: submissions.Submission) -> tuple:
+    """The ``submit_video`` arguments of a received row: the same for the first send and
+    the clock's re-send, so a re-sent link keeps the campaign it was sent to."""
+    return submission.user_id, submission.url, submission.request_id, submission.campaign_id

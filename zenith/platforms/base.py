@@ -38,6 +38,9 @@ class AccountInfo:
     :param handle: the public handle without ``@`` (may be None for old YouTube
         channels without a handle).
     :param description: the channel description / profile bio text ("" if empty).
+    :param followers: followers / subscribers as the platform shows them; None when it
+        does not (a YouTube channel hiding its count).
+    :param created_at: when the account was created, where the platform tells (YouTube).
     """
 
     platform: str
@@ -45,6 +48,8 @@ class AccountInfo:
     handle: str | None
     description: str
     title: str | None = None
+    followers: int | None = None
+    created_at: datetime | None = None
 
 
 # One id's outcome in a batch: stats, or the classified reason it has none.

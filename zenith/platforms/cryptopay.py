@@ -5,6 +5,11 @@ Every call is ``POST {base_url}/{method}`` with a JSON body and the
 ``{"ok": false, "error": {"code": 400, "name": "..."}}``. JSON is parsed with
 ``parse_float=Decimal`` and amounts are sent as strings, so money never passes
 through a float. How to read each outcome of ``transfer`` is in ``cryptopay_types``.
+
+Every call runs under the ``retrying.CRYPTO_PAY`` policy. A ``transfer`` is sent again only
+when it never left this machine or Crypto Pay refused it before doing anything (429), and
+always with the same body, so with the same ``spend_id``, which the API accepts once: an
+outcome that may have moved money is ``AmbiguousTransferError``, which no policy retries.
 """
 
 from __future__ import annotations
@@ -30,13 +35,22 @@ from zenith.platforms.cryptopay_types import (
     Transfer,
     TransferRejectedError,
 )
-from zenith.platforms.errors import BadResponseError, PlatformError, TransientError, parse_retry_after
+from zenith.platforms.errors import (
+    BadResponseError,
+    PlatformError,
+    TransientError,
+    is_transient_status,
+    parse_retry_after,
+)
 from zenith.platforms.http_common import MAX_API_BODY, TRANSPORT_ERRORS, OwnedSession, parse_json, read_limited
+from zenith.platforms.retrying import CRYPTO_PAY, RetryPolicy
 
 MAX_SPEND_ID_LENGTH = 64
 MAX_COMMENT_LENGTH = 1024
 # Failures that happen before the request leaves this machine: nothing was sent.
 NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+# after the request may have reached the provider: a transfer's outcome is then unknown
+SENT_ERRORS: tuple[type[BaseException], ...] = (PlatformError, *TRANSPORT_ERRORS)
 
 
 class CryptoPayClient:
@@ -46,6 +60,7 @@ class CryptoPayClient:
     :param base_url: ``https://pay.crypt.bot/api`` (default), the testnet
         ``https://testnet-pay.crypt.bot/api`` or a local fake.
     :param timeout: seconds per call. Default 10.
+    :param retry: retry policy of every call. Default ``retrying.CRYPTO_PAY``.
     :param session: an aiohttp session to use (not closed by ``close``); default: own.
     """
 
@@ -55,6 +70,7 @@ class CryptoPayClient:
         token: str,
         base_url: str = MAINNET_URL,
         timeout: float = 10.0,
+        retry: RetryPolicy = CRYPTO_PAY,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         if not token:
@@ -62,6 +78,7 @@ class CryptoPayClient:
         self._token = token
         self._base_url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._retry = retry
         self._session = OwnedSession(session=session, timeout=self._timeout)
 
     async def __aenter__(self) -> "CryptoPayClient":
@@ -99,7 +116,7 @@ class CryptoPayClient:
         :raises TransferRejectedError: not paid (``name`` says why).
         :raises SpendIdAlreadyUsedError: paid by an earlier call with this spend_id.
         :raises AmbiguousTransferError: maybe paid: reconcile with ``find_transfer``.
-        :raises TransientError: not sent at all; retry with the same spend_id.
+        :raises TransientError: not sent at all, even after the policy's retries (same spend_id).
         :raises CryptoPayConfigError: not paid; the app token/settings need fixing.
         """
         if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
@@ -166,6 +183,10 @@ class CryptoPayClient:
         return [Balance.from_api(item) for item in result]
 
     async def _call(self, method: str, params: dict[str, Any], *, spend_id: str | None = None) -> Any:
+        """An API call under the retry policy; every attempt sends the same ``params``."""
+        return await self._retry.call(self._call_once, method, params, spend_id, label=f"cryptopay {method}")
+
+    async def _call_once(self, method: str, params: dict[str, Any], spend_id: str | None) -> Any:
         """One API call. ``spend_id`` marks a transfer: unclear outcomes become ambiguous."""
         session = await self._session.get()
         url = f"{self._base_url}/{method}"
@@ -177,7 +198,7 @@ class CryptoPayClient:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
         except NOT_SENT_ERRORS as exc:
             raise TransientError(f"cryptopay: {method} not sent: {exc}", platform=PLATFORM) from exc
-        except (PlatformError, *TRANSPORT_ERRORS) as exc:
+        except SENT_ERRORS as exc:
             if spend_id is not None:
                 raise AmbiguousTransferError(
                     f"cryptopay: transfer {spend_id} outcome unknown ({type(exc).__name__}: {exc})", spend_id=spend_id
@@ -196,7 +217,7 @@ class CryptoPayClient:
                 raise AmbiguousTransferError(
                     f"cryptopay: transfer {spend_id}: unreadable HTTP {status} answer", spend_id=spend_id, code=status
                 ) from exc
-            if status == 429 or status >= 500:
+            if is_transient_status(status):
                 raise TransientError(
                     f"cryptopay: {method} HTTP {status}", platform=PLATFORM, status=status, retry_after=retry_after
                 ) from exc
@@ -209,7 +230,8 @@ class CryptoPayClient:
             raise BadResponseError(f"cryptopay: {method} answer without 'ok': {str(body)[:200]}", platform=PLATFORM)
         if body["ok"] is True and 200 <= status < 300:
             return body.get("result")
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        found = body.get("error")
+        error = found if isinstance(found, dict) else {}
         name = str(error.get("name")) if error.get("name") else None
         code = int(error["code"]) if isinstance(error.get("code"), (int, Decimal)) else status
         raise self._classify(method, name, code, status, retry_after, spend_id)

@@ -12,7 +12,8 @@ How a payout reads a ``transfer`` outcome:
 * ``AmbiguousTransferError``: the request may or may not have been carried out
   (timeout, reset or 5xx after sending): reconcile with ``get_transfers(spend_id=...)``;
   re-sending the same spend_id is also safe, the API accepts it only once.
-* ``TransientError``: not sent at all (connection refused, 429): safe to retry.
+* ``TransientError``: not sent at all (connection refused, 429): safe to retry, and the
+  client's policy (``retrying.CRYPTO_PAY``) does, sending the same body and spend_id.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from zenith.platforms.errors import BadResponseError, ConfigurationError, PlatformError
+from zenith.platforms.errors import AmbiguousOutcomeError, BadResponseError, ConfigurationError, PlatformError
 
 PLATFORM = "cryptopay"
 MAINNET_URL = "https://pay.crypt.bot/api"
@@ -56,7 +57,7 @@ class SpendIdAlreadyUsedError(CryptoPayError):
     """This spend_id was accepted before: the transfer already happened."""
 
 
-class AmbiguousTransferError(CryptoPayError):
+class AmbiguousTransferError(CryptoPayError, AmbiguousOutcomeError):
     """The transfer may have happened; reconcile with ``get_transfers(spend_id=...)``.
 
     :param spend_id: the idempotency key of the transfer in question.

@@ -17,12 +17,20 @@ Callers decide what to do from the class alone:
   which resets at midnight Pacific time.
 * ``ConfigurationError``: our own setup is wrong (bad API key); nothing to retry
   until an operator fixes the settings.
+* ``AmbiguousOutcomeError``: a call that changes something (a Crypto Pay transfer) may or
+  may not have been carried out; find out before doing it again.
+
+``classify`` is the one place that decides what a failure of any outside service is,
+Telegram's Bot API (aiogram's exceptions) included; the retry policies
+(``zenith.platforms.retrying``) act on its verdict alone.
 """
 
 from __future__ import annotations
 
 import email.utils
+import sys
 from datetime import datetime, time, timedelta, timezone
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 NOT_FOUND = "NOT_FOUND"
@@ -135,6 +143,63 @@ class QuotaExceededError(BlockedError):
 
 class ConfigurationError(PlatformError):
     """Our own settings are wrong (invalid API key, missing token): fix and restart."""
+
+
+class AmbiguousOutcomeError(PlatformError):
+    """A call that changes something may have been carried out (a timeout, reset or 5xx
+    after the request left): reconcile first; never sent again blindly."""
+
+
+class Failure(StrEnum):
+    """What a failed outside call is, for whoever decides whether to call again."""
+
+    TRANSIENT = "transient"  # passes: connection errors, timeouts, 5xx, 429 (with its Retry-After)
+    BAD_RESPONSE = "bad_response"  # an answer we cannot parse: may be a truncated body, may be a new layout
+    AMBIGUOUS = "ambiguous"  # maybe done: reconcile before any new attempt
+    PERMANENT = "permanent"  # 4xx, not found, blocked, quota, configuration, bugs: the same call fails again
+
+
+def is_transient_status(status: int) -> bool:
+    """Whether an HTTP status passes on its own (429 and 5xx); any other 4xx is the request's fault."""
+    return status == 429 or status >= 500
+
+
+def classify(exc: BaseException) -> Failure:
+    """The kind of failure ``exc`` is, for every outside service (Bot API errors included)."""
+    if isinstance(exc, TransientError):
+        return Failure.TRANSIENT
+    if isinstance(exc, BadResponseError):
+        return Failure.BAD_RESPONSE
+    if isinstance(exc, AmbiguousOutcomeError):
+        return Failure.AMBIGUOUS
+    return _telegram_failure(exc) or Failure.PERMANENT
+
+
+def _telegram_failure(exc: BaseException) -> Failure | None:
+    """Bot API errors: flood control (429), network errors and 5xx pass; a bad request,
+    a chat that blocked the bot or a file too large fail the same way again."""
+    if "aiogram" not in sys.modules:  # aiogram not loaded: exc cannot be one of its errors
+        return None
+    from aiogram.exceptions import (
+        TelegramAPIError,
+        TelegramEntityTooLarge,
+        TelegramNetworkError,
+        TelegramRetryAfter,
+        TelegramServerError,
+    )
+
+    if isinstance(exc, TelegramEntityTooLarge):  # a TelegramNetworkError, but the same file stays too large
+        return Failure.PERMANENT
+    if isinstance(exc, (TelegramRetryAfter, TelegramNetworkError, TelegramServerError)):
+        return Failure.TRANSIENT
+    return Failure.PERMANENT if isinstance(exc, TelegramAPIError) else None
+
+
+def retry_after_of(exc: BaseException) -> float | None:
+    """Seconds the service asked us to wait before calling again (Retry-After, Telegram's
+    ``retry_after``), or None when it did not say."""
+    value = getattr(exc, "retry_after", None)
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def next_pacific_midnight(now: datetime | None = None) -> datetime:

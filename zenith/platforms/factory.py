@@ -11,7 +11,7 @@ from zenith.domain.links import Platform
 from zenith.platforms.base import PlatformAdapter
 from zenith.platforms.cryptopay import CryptoPayClient
 from zenith.platforms.instagram import InstagramAdapter
-from zenith.platforms.retrying import DEFAULT_POLICY, RetryPolicy
+from zenith.platforms.retrying import INSTAGRAM, TIKTOK, YOUTUBE, RetryPolicy
 from zenith.platforms.safe_http import SafeHttpClient
 from zenith.platforms.tiktok import TikTokAdapter
 from zenith.platforms.youtube import YouTubeAdapter
@@ -25,13 +25,15 @@ def build_adapter(
     platform: Platform | str,
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
-    retry: RetryPolicy = DEFAULT_POLICY,
+    retry: RetryPolicy | None = None,
 ) -> PlatformAdapter:
     """The view-count adapter of ``platform``.
 
     Raises ``ConfigurationError`` (``YouTubeConfigError``) for YouTube without
     YOUTUBE_API_KEY, so YouTube links are answered "not configured"; ValueError for an
     unknown platform.
+
+    :param retry: a policy instead of the platform's own (``retrying.YOUTUBE``, ...).
     """
     timeout = float(settings.http_timeout_seconds)
     chosen = Platform(platform)
@@ -41,13 +43,15 @@ def build_adapter(
             base_url=settings.youtube_api_url,
             timeout=timeout,
             concurrency=concurrency,
-            retry=retry,
+            retry=retry or YOUTUBE,
         )
     if chosen is Platform.INSTAGRAM:
         return InstagramAdapter(
-            base_url=settings.instagram_base_url, timeout=timeout, concurrency=concurrency, retry=retry
+            base_url=settings.instagram_base_url, timeout=timeout, concurrency=concurrency, retry=retry or INSTAGRAM
         )
-    return TikTokAdapter(base_url=settings.tiktok_base_url, timeout=timeout, concurrency=concurrency, retry=retry)
+    return TikTokAdapter(
+        base_url=settings.tiktok_base_url, timeout=timeout, concurrency=concurrency, retry=retry or TIKTOK
+    )
 
 
 def build_cryptopay(settings: Settings) -> CryptoPayClient:

@@ -34,10 +34,6 @@ def transient_from_status(response: aiohttp.ClientResponse, *, platform: str) ->
     )
 
 
-def is_retryable_status(status: int) -> bool:
-    return status == 429 or status >= 500
-
-
 async def read_limited(response: aiohttp.ClientResponse, *, limit: int, platform: str) -> bytes:
     """The body, refusing (``BadResponseError``) anything larger than ``limit`` bytes."""
     length = response.content_length

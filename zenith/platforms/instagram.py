@@ -13,10 +13,9 @@ from typing import Any
 from urllib.parse import quote
 
 from zenith.platforms.base import AccountInfo
-from zenith.platforms.errors import NOT_FOUND, BlockedError, PermanentError, PlatformError
+from zenith.platforms.errors import NOT_FOUND, BlockedError, PermanentError, PlatformError, is_transient_status
 from zenith.platforms.http_common import (
     TRANSPORT_ERRORS,
-    is_retryable_status,
     parse_json,
     read_limited,
     transient_from_exception,
@@ -24,7 +23,7 @@ from zenith.platforms.http_common import (
 )
 from zenith.platforms.instagram_page import PLATFORM, parse_post_page, parse_profile_info
 from zenith.platforms.page_adapter import PageAdapter
-from zenith.platforms.retrying import call_with_retry
+from zenith.platforms.retrying import INSTAGRAM
 
 DEFAULT_BASE_URL = "https://www.instagram.com"
 MAX_PAGE_BYTES = 3 * 1024 * 1024
@@ -39,11 +38,12 @@ class InstagramAdapter(PageAdapter):
     :param base_url: web base URL. Default ``https://www.instagram.com``.
     :param timeout: seconds per page. Default 10.
     :param concurrency: pages in flight at once. Default 4.
-    :param retry: retry policy per page. Default ``DEFAULT_POLICY``.
+    :param retry: retry policy per page. Default ``retrying.INSTAGRAM``.
     :param session: an aiohttp session to use (not closed by ``close``); default: own.
     """
 
     platform = PLATFORM
+    default_retry = INSTAGRAM
 
     def __init__(self, *, base_url: str = DEFAULT_BASE_URL, **options: Any) -> None:
         super().__init__(base_url=base_url, **options)
@@ -55,8 +55,8 @@ class InstagramAdapter(PageAdapter):
         """The profile ``@username`` (bio in ``description``); ``PermanentError`` if none."""
         username = handle_or_id.strip().lstrip("@").lower()
         url = f"{self._base_url}/api/v1/users/web_profile_info/?username={quote(username, safe='._')}"
-        body = await call_with_retry(
-            self._get, url, {"X-IG-App-ID": WEB_APP_ID, "Accept": "application/json"}, policy=self._retry
+        body = await self._retry.call(
+            self._get, url, {"X-IG-App-ID": WEB_APP_ID, "Accept": "application/json"}, label="instagram profile"
         )
         return parse_profile_info(parse_json(body, platform=PLATFORM), username)
 
@@ -76,7 +76,7 @@ class InstagramAdapter(PageAdapter):
                     raise PermanentError(
                         f"instagram: HTTP {response.status} for {url}", reason=NOT_FOUND, platform=PLATFORM
                     )
-                if is_retryable_status(response.status):
+                if is_transient_status(response.status):
                     raise transient_from_status(response, platform=PLATFORM)
                 return await read_limited(response, limit=MAX_PAGE_BYTES, platform=PLATFORM)
         except PlatformError:

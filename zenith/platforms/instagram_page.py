@@ -187,6 +187,14 @@ def parse_post_page(html: str, shortcode: str) -> VideoStats:
     raise _without_data(html, shortcode)
 
 
+def _followers(edge: Any) -> int | None:
+    """``edge_followed_by.count``; None when missing or unreadable (it never fails the bio read)."""
+    try:
+        return _int(edge.get("count")) if isinstance(edge, dict) else None
+    except BadResponseError:
+        return None
+
+
 def parse_profile_info(body: Any, username: str) -> AccountInfo:
     """The account in a ``web_profile_info`` answer (bio in ``description``)."""
     if not isinstance(body, dict):
@@ -206,4 +214,5 @@ def parse_profile_info(body: Any, username: str) -> AccountInfo:
         handle=str(user.get("username") or username).lower(),
         description=str(user.get("biography") or ""),
         title=user.get("full_name") or None,
+        followers=_followers(user.get("edge_followed_by")),
     )

@@ -1,7 +1,7 @@
 """What the page-reading adapters (TikTok, Instagram) share: one session, bounded
 pages in flight, a retry per page, and a batch that stops knocking once blocked.
 
-A subclass sets ``platform`` and implements ``_fetch_item`` (one page, one result).
+A subclass sets ``platform`` and ``default_retry`` (its named policy) and implements ``_fetch_item`` (one page, one result).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import aiohttp
 from zenith.platforms.base import VideoResult
 from zenith.platforms.errors import BlockedError, PlatformError
 from zenith.platforms.http_common import OwnedSession, as_platform_error
-from zenith.platforms.retrying import DEFAULT_POLICY, RetryPolicy, call_with_retry
+from zenith.platforms.retrying import RetryPolicy
 
 # What a desktop Chrome sends; the platforms serve challenge pages to obvious bots.
 BROWSER_HEADERS = {
@@ -34,12 +34,13 @@ class PageAdapter(abc.ABC):
     :param base_url: web base URL.
     :param timeout: seconds per page. Default 10.
     :param concurrency: pages in flight at once. Default 4.
-    :param retry: retry policy per page. Default ``DEFAULT_POLICY``.
+    :param retry: retry policy per page. Default: the platform's ``default_retry``.
     :param session: an aiohttp session to use (not closed by ``close``); default: own
         (keeps the platform's cookies between pages, as a browser would).
     """
 
     platform: str
+    default_retry: RetryPolicy
 
     def __init__(
         self,
@@ -47,13 +48,13 @@ class PageAdapter(abc.ABC):
         base_url: str,
         timeout: float = 10.0,
         concurrency: int = 4,
-        retry: RetryPolicy = DEFAULT_POLICY,
+        retry: RetryPolicy | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._semaphore = asyncio.Semaphore(concurrency)
-        self._retry = retry
+        self._retry = retry or self.default_retry
         self._session = OwnedSession(session=session, timeout=self._timeout, headers=BROWSER_HEADERS)
 
     async def close(self) -> None:
@@ -73,7 +74,7 @@ class PageAdapter(abc.ABC):
                 if blocked.is_set():  # do not keep knocking once the platform refuses us
                     raise BlockedError(f"{self.platform}: blocked earlier in this batch", platform=self.platform)
                 try:
-                    return await call_with_retry(self._fetch_item, video_id, policy=self._retry)
+                    return await self._retry.call(self._fetch_item, video_id, label=f"{self.platform} page")
                 except BlockedError:
                     blocked.set()
                     raise

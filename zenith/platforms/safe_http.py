@@ -6,7 +6,8 @@ addresses are checked where the connection is made, not by an earlier lookup: th
 resolver validates every address it hands to aiohttp (so a second, rebinding DNS answer
 is checked too) and the socket factory checks the address again right before
 ``connect()`` (this also covers IP literals, which aiohttp never resolves). DNS caching
-is off so no unchecked answer is reused. Bodies are streamed and capped.
+is off so no unchecked answer is reused. Bodies are never read: a hop is asked with HEAD
+(GET only when HEAD is refused) and the connection is dropped unread.
 
 For tests, ``host_map`` serves an allowlisted hostname from another address
 (``{"vm.tiktok.com": "127.0.0.1:8123"}``); the mapped address still goes through the
@@ -23,11 +24,18 @@ from typing import Any, Mapping
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
-from multidict import CIMultiDictProxy
 from yarl import URL
 
-from zenith.platforms.errors import NOT_FOUND, PermanentError, PlatformError, TransientError, parse_retry_after
-from zenith.platforms.http_common import TRANSPORT_ERRORS, is_retryable_status, transient_from_exception
+from zenith.platforms.errors import (
+    NOT_FOUND,
+    PermanentError,
+    PlatformError,
+    TransientError,
+    is_transient_status,
+    parse_retry_after,
+)
+from zenith.platforms.http_common import TRANSPORT_ERRORS, transient_from_exception
+from zenith.platforms.retrying import SHORT_LINKS, RetryPolicy
 
 ALLOWED_HOSTS = frozenset(
     {
@@ -80,10 +88,6 @@ class ForbiddenAddressError(UnsafeUrlError):
 
 class TooManyRedirectsError(UnsafeUrlError):
     """The redirect chain is longer than ``max_redirects`` hops."""
-
-
-class ResponseTooLargeError(UnsafeUrlError):
-    """The body is larger than ``max_body_bytes``."""
 
 
 def is_forbidden_address(address: str, *, allow_private: bool = False) -> bool:
@@ -179,17 +183,6 @@ class GuardedResolver(AbstractResolver):
         await self._base.close()
 
 
-@dataclass(frozen=True)
-class SafeResponse:
-    """The final answer of a redirect chain: its URL, status, headers and capped body."""
-
-    url: str
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: bytes
-    hops: int
-
-
 class SafeHttpClient:
     """Fetches user-supplied YouTube/TikTok URLs safely. Use as ``async with``.
 
@@ -199,10 +192,10 @@ class SafeHttpClient:
         (local tests only). Default False.
     :param host_map: hostname -> ``"address:port"`` overrides (tests). Default none.
     :param max_redirects: redirect hops followed at most. Default 3.
-    :param max_body_bytes: bodies larger than this are refused. Default 2 MiB.
     :param connect_timeout: seconds to connect. Default 5.
     :param total_timeout: seconds for one request, body included. Default 10.
     :param dns_resolver: the real resolver under the guard (tests inject one).
+    :param retry: retry policy of a short link's resolution. Default ``retrying.SHORT_LINKS``.
     """
 
     def __init__(
@@ -213,18 +206,18 @@ class SafeHttpClient:
         allow_private_network: bool = False,
         host_map: Mapping[str, str] | None = None,
         max_redirects: int = 3,
-        max_body_bytes: int = 2 * 1024 * 1024,
         connect_timeout: float = 5.0,
         total_timeout: float = 10.0,
         dns_resolver: AbstractResolver | None = None,
+        retry: RetryPolicy = SHORT_LINKS,
     ) -> None:
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
         self.allow_http = allow_http
         self.max_redirects = max_redirects
-        self.max_body_bytes = max_body_bytes
         self._guard = AddressGuard(allow_private=allow_private_network)
         self._host_map = {k.lower(): v for k, v in (host_map or {}).items()}
         self._dns_resolver = dns_resolver
+        self._retry = retry
         self._timeout = aiohttp.ClientTimeout(
             total=total_timeout, sock_connect=connect_timeout, connect=connect_timeout
         )
@@ -289,25 +282,18 @@ class SafeHttpClient:
             raise DisallowedUrlError(f"port {parsed.explicit_port} is not allowed: {url}", host=host)
         return parsed
 
-    async def fetch(self, url: str) -> SafeResponse:
-        """GET ``url``, following at most ``max_redirects`` checked hops; body capped."""
-        current = self.check_url(url)
-        for hop in range(self.max_redirects + 1):
-            async with self._request("GET", current) as response:
-                next_url = self._redirect_target(response, current)
-                if next_url is None:
-                    body = await self._read_capped(response)
-                    return SafeResponse(str(current), response.status, response.headers, body, hop)
-            current = next_url
-        raise TooManyRedirectsError(f"more than {self.max_redirects} redirects from {url}")
-
     async def resolve_short_link(self, url: str) -> str:
         """The URL a short link finally points to, without downloading page bodies.
 
-        Asks with HEAD and falls back to GET (body left unread) when HEAD is refused.
-        Raises ``PermanentError(NOT_FOUND)`` for a 404/410 end, ``TransientError`` for
-        429/5xx, ``UnsafeUrlError`` subclasses for anything refused.
+        Asks with HEAD and falls back to GET (body left unread) when HEAD is refused; a
+        transient failure (429/5xx, timeout, reset) starts the chain again under the retry
+        policy. Raises ``PermanentError(NOT_FOUND)`` for a 404/410 end, ``TransientError``
+        for 429/5xx after the policy's attempts, ``UnsafeUrlError`` subclasses for anything
+        refused (never retried).
         """
+        return await self._retry.call(self._resolve_once, url, label="short link")
+
+    async def _resolve_once(self, url: str) -> str:
         current = self.check_url(url)
         for _hop in range(self.max_redirects + 1):
             status, next_url, retry_after = await self._probe(current, "HEAD")
@@ -316,7 +302,7 @@ class SafeHttpClient:
             if next_url is None:
                 if status in (404, 410):
                     raise PermanentError(f"{current} answered {status}", reason=NOT_FOUND, platform="http")
-                if is_retryable_status(status):
+                if is_transient_status(status):
                     raise TransientError(
                         f"{current} answered {status}", platform="http", status=status, retry_after=retry_after
                     )
@@ -351,19 +337,6 @@ class SafeHttpClient:
             return None
         return self.check_url(current.join(URL(location)))
 
-    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
-        length = response.content_length
-        if length is not None and length > self.max_body_bytes:
-            raise ResponseTooLargeError(f"body of {length} bytes exceeds {self.max_body_bytes}")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_chunked(64 * 1024):
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise ResponseTooLargeError(f"body exceeds {self.max_body_bytes} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
 
 class _GuardedRequest:
     """One request with redirects off, transport failures classified as transient."""
@@ -384,20 +357,6 @@ class _GuardedRequest:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._response is not None:
             self._response.release()
-
-
-async def resolve_short_link(url: str, *, settings: Any = None, **options: Any) -> str:
-    """The final URL of a short link, with a one-off ``SafeHttpClient``.
-
-    :param settings: ``zenith.config.Settings`` (default: ``get_settings()``).
-    :param options: ``SafeHttpClient`` arguments overriding the settings (e.g. ``host_map``).
-    """
-    if settings is None:
-        from zenith.config import get_settings
-
-        settings = get_settings()
-    async with SafeHttpClient.from_settings(settings, **options) as client:
-        return await client.resolve_short_link(url)
 
 
 def _is_ip(host: str) -> bool:

@@ -13,16 +13,15 @@ from typing import Any
 from urllib.parse import quote
 
 from zenith.platforms.base import AccountInfo
-from zenith.platforms.errors import NOT_FOUND, BlockedError, PermanentError, PlatformError
+from zenith.platforms.errors import NOT_FOUND, BlockedError, PermanentError, PlatformError, is_transient_status
 from zenith.platforms.http_common import (
     TRANSPORT_ERRORS,
-    is_retryable_status,
     read_limited,
     transient_from_exception,
     transient_from_status,
 )
 from zenith.platforms.page_adapter import PageAdapter
-from zenith.platforms.retrying import call_with_retry
+from zenith.platforms.retrying import TIKTOK
 from zenith.platforms.tiktok_page import PLATFORM, parse_profile_page, parse_video_page
 
 DEFAULT_BASE_URL = "https://www.tiktok.com"
@@ -35,12 +34,13 @@ class TikTokAdapter(PageAdapter):
     :param base_url: web base URL. Default ``https://www.tiktok.com``.
     :param timeout: seconds per page. Default 10.
     :param concurrency: pages in flight at once. Default 4.
-    :param retry: retry policy per page. Default ``DEFAULT_POLICY``.
+    :param retry: retry policy per page. Default ``retrying.TIKTOK``.
     :param session: an aiohttp session to use (not closed by ``close``); default: own
         (keeps TikTok's cookies between pages, as a browser would).
     """
 
     platform = PLATFORM
+    default_retry = TIKTOK
 
     def __init__(self, *, base_url: str = DEFAULT_BASE_URL, **options: Any) -> None:
         super().__init__(base_url=base_url, **options)
@@ -52,8 +52,8 @@ class TikTokAdapter(PageAdapter):
     async def fetch_account(self, handle_or_id: str) -> AccountInfo:
         """The profile ``@handle`` (bio in ``description``); ``PermanentError`` if none."""
         handle = handle_or_id.strip().lstrip("@")
-        html = await call_with_retry(
-            self._get_page, f"{self._base_url}/@{quote(handle, safe='._')}", policy=self._retry
+        html = await self._retry.call(
+            self._get_page, f"{self._base_url}/@{quote(handle, safe='._')}", label="tiktok profile page"
         )
         return parse_profile_page(html, handle)
 
@@ -71,7 +71,7 @@ class TikTokAdapter(PageAdapter):
                     raise PermanentError(
                         f"tiktok: HTTP {response.status} for {url}", reason=NOT_FOUND, platform=PLATFORM
                     )
-                if is_retryable_status(response.status):
+                if is_transient_status(response.status):
                     raise transient_from_status(response, platform=PLATFORM)
                 body = await read_limited(response, limit=MAX_PAGE_BYTES, platform=PLATFORM)
                 return body.decode(response.charset or "utf-8", "replace")

@@ -83,8 +83,9 @@ def _count(stats: dict[str, Any], stats_v2: dict[str, Any], key: str) -> int | N
 
 def _stats_from_item(item: dict[str, Any], video_id: str) -> VideoStats:
     """Stats from the page's item; ``UnreadableAnswer`` with the item's counts if malformed."""
-    stats = item.get("stats") if isinstance(item.get("stats"), dict) else {}
-    stats_v2 = item.get("statsV2") if isinstance(item.get("statsV2"), dict) else {}
+    found, found_v2 = item.get("stats"), item.get("statsV2")
+    stats = found if isinstance(found, dict) else {}
+    stats_v2 = found_v2 if isinstance(found_v2, dict) else {}
     try:
         views = _count(stats, stats_v2, "playCount")
         if views is None:
@@ -144,6 +145,15 @@ def parse_video_page(html: str, video_id: str) -> VideoStats:
     raise BlockedError(f"tiktok: no data on the page ({marker or 'unknown block page'})", platform=PLATFORM)
 
 
+def _followers(stats: Any) -> int | None:
+    """``stats.followerCount``; None when missing or unreadable (it never fails the bio read)."""
+    try:
+        count = _int(stats.get("followerCount")) if isinstance(stats, dict) else None
+    except BadResponseError:
+        return None
+    return count if count is None or count >= 0 else None
+
+
 def parse_profile_page(html: str, handle: str) -> AccountInfo:
     """The account on a profile page (bio in ``description``); same errors as videos."""
     universal = _script_json(html, UNIVERSAL_ID)
@@ -155,6 +165,7 @@ def parse_profile_page(html: str, handle: str) -> AccountInfo:
         user = ((detail.get("userInfo") or {}).get("user")) if not status else None
         if not isinstance(user, dict):
             raise _status_error(status or 10221, str(detail.get("statusMsg") or ""), f"account @{handle}")
+        stats = (detail.get("userInfo") or {}).get("stats")
     else:
         sigi = _script_json(html, SIGI_ID)
         if sigi is None:
@@ -167,10 +178,12 @@ def parse_profile_page(html: str, handle: str) -> AccountInfo:
         )
         if not isinstance(user, dict):
             raise PermanentError(f"tiktok: account @{handle} not found", reason=NOT_FOUND, platform=PLATFORM)
+        stats = ((sigi.get("UserModule") or {}).get("stats") or {}).get(user.get("uniqueId") or handle)
     return AccountInfo(
         platform=PLATFORM,
         external_id=str(user.get("id") or ""),
         handle=user.get("uniqueId") or handle,
         description=str(user.get("signature") or ""),
         title=user.get("nickname"),
+        followers=_followers(stats),
     )

@@ -27,18 +27,18 @@ from zenith.platforms.errors import (
     QuotaExceededError,
     TransientError,
     UnreadableAnswer,
+    is_transient_status,
 )
 from zenith.platforms.http_common import (
     MAX_API_BODY,
     TRANSPORT_ERRORS,
     OwnedSession,
-    is_retryable_status,
     parse_json,
     read_limited,
     transient_from_exception,
     transient_from_status,
 )
-from zenith.platforms.retrying import DEFAULT_POLICY, RetryPolicy, call_with_retry
+from zenith.platforms.retrying import YOUTUBE, RetryPolicy
 
 PLATFORM = "youtube"
 DEFAULT_API_URL = "https://www.googleapis.com/youtube/v3"
@@ -84,6 +84,16 @@ def _count(statistics: dict[str, Any], key: str) -> int | None:
     return parse_count(statistics.get(key), what=key, platform=PLATFORM)
 
 
+def _subscribers(statistics: dict[str, Any]) -> int | None:
+    """A channel's subscriber count (a string, rounded by YouTube); None when the channel hides it."""
+    if statistics.get("hiddenSubscriberCount"):
+        return None
+    try:
+        return _count(statistics, "subscriberCount")
+    except BadResponseError:  # never fails the channel read (verification needs only the description)
+        return None
+
+
 def video_stats_from_item(item: dict[str, Any]) -> VideoStats:
     """A ``VideoStats`` from one ``videos.list`` item (``UnreadableAnswer`` with the raw
     item if malformed: no viewCount, or a value that is not a count)."""
@@ -99,12 +109,15 @@ def _stats(item: dict[str, Any]) -> VideoStats:
     statistics = item.get("statistics")
     if not isinstance(statistics, dict) or statistics.get("viewCount") is None:
         raise BadResponseError(f"youtube: item {item.get('id')!r} has no viewCount", platform=PLATFORM)
+    views = _count(statistics, "viewCount")
+    if views is None:
+        raise BadResponseError(f"youtube: item {item.get('id')!r} has no viewCount", platform=PLATFORM)
     snippet = item.get("snippet") or {}
     details = item.get("contentDetails") or {}
     return VideoStats(
         platform=PLATFORM,
         video_id=str(item["id"]),
-        views=_count(statistics, "viewCount"),
+        views=views,
         likes=_count(statistics, "likeCount"),
         comments=_count(statistics, "commentCount"),
         author=snippet.get("channelTitle"),
@@ -143,7 +156,7 @@ class YouTubeAdapter:
     :param base_url: API base URL. Default ``https://www.googleapis.com/youtube/v3``.
     :param timeout: seconds per HTTP call. Default 10.
     :param concurrency: ``videos.list`` calls in flight at once. Default 4.
-    :param retry: retry policy around each call. Default ``DEFAULT_POLICY``.
+    :param retry: retry policy around each call. Default ``retrying.YOUTUBE``.
     :param session: an aiohttp session to use (not closed by ``close``); default: own.
     """
 
@@ -156,7 +169,7 @@ class YouTubeAdapter:
         base_url: str = DEFAULT_API_URL,
         timeout: float = 10.0,
         concurrency: int = 4,
-        retry: RetryPolicy = DEFAULT_POLICY,
+        retry: RetryPolicy = YOUTUBE,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         if not api_key:
@@ -191,12 +204,12 @@ class YouTubeAdapter:
     async def fetch_account(self, handle_or_id: str) -> AccountInfo:
         """The channel by ``UC...`` id or ``@handle``; ``PermanentError(NOT_FOUND)`` if none."""
         key = handle_or_id.strip()
-        params = {"part": "snippet"}
+        params = {"part": "snippet,statistics"}  # the same one quota unit as snippet alone
         if _CHANNEL_ID.match(key):
             params["id"] = key
         else:
             params["forHandle"] = "@" + key.lstrip("@")
-        body = await call_with_retry(self._get, "channels", params, policy=self._retry)
+        body = await self._retry.call(self._get, "channels", params, label="youtube channels.list")
         items = body.get("items") or []
         if not items:
             raise PermanentError(f"youtube: channel {key!r} not found", reason=NOT_FOUND, platform=PLATFORM)
@@ -209,12 +222,14 @@ class YouTubeAdapter:
             handle=custom_url.lstrip("@") if isinstance(custom_url, str) and custom_url.startswith("@") else None,
             description=str(snippet.get("description") or ""),
             title=snippet.get("title"),
+            followers=_subscribers(item.get("statistics") or {}),
+            created_at=_parse_time(snippet.get("publishedAt")),
         )
 
     async def _fetch_chunk(self, chunk: list[str]) -> dict[str, VideoResult]:
         async with self._semaphore:
             params = {"part": "snippet,statistics,contentDetails", "id": ",".join(chunk), "maxResults": str(len(chunk))}
-            body = await call_with_retry(self._get, "videos", params, policy=self._retry)
+            body = await self._retry.call(self._get, "videos", params, label="youtube videos.list")
         items = body.get("items") or []
         if not isinstance(items, list):
             raise BadResponseError("youtube: items is not a list", platform=PLATFORM)
@@ -240,7 +255,7 @@ class YouTubeAdapter:
             async with session.get(url, params={**params, "key": self._api_key}, timeout=self._timeout) as response:
                 raw = await read_limited(response, limit=MAX_API_BODY, platform=PLATFORM)
                 status = response.status
-                retryable = transient_from_status(response, platform=PLATFORM) if is_retryable_status(status) else None
+                retryable = transient_from_status(response, platform=PLATFORM) if is_transient_status(status) else None
         except PlatformError:
             raise
         except TRANSPORT_ERRORS as exc:

@@ -84,9 +84,9 @@ def parse_html(source: str) -> FormattedText:
         if closing:
             if not stack or stack[-1][0] != tag:
                 raise bad_request(f"can't parse entities: Unexpected end tag at byte offset {byte_offset}")
-            name, start, extra = stack.pop()
+            name, start, attributes = stack.pop()
             if offset > start:
-                entities.append({"type": _TAG_ENTITY[name], "offset": start, "length": offset - start, **extra})
+                entities.append({"type": _TAG_ENTITY[name], "offset": start, "length": offset - start, **attributes})
             continue
         extra: dict[str, Any] = {}
         if tag == "a":

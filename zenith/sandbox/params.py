@@ -9,9 +9,10 @@ as a string, and the getters below accept both.
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, overload
 
 from aiohttp import BodyPartReader, MultipartReader, web
 
@@ -44,7 +45,16 @@ class Params:
             return default
         return value if isinstance(value, str) else json.dumps(value)
 
-    def int(self, name: str, *, required: bool = False, default: int | None = None) -> int | None:
+    # the methods str, int and bool shadow the builtins in this class's annotations: builtins.* below
+    @overload
+    def int(self, name: builtins.str, *, required: builtins.bool = False, default: builtins.int) -> builtins.int: ...
+    @overload
+    def int(
+        self, name: builtins.str, *, required: builtins.bool = False, default: None = None
+    ) -> builtins.int | None: ...
+    def int(
+        self, name: builtins.str, *, required: builtins.bool = False, default: builtins.int | None = None
+    ) -> builtins.int | None:
         value = self.values.get(name)
         if value is None or value == "":
             if required:
@@ -57,7 +67,7 @@ class Params:
         except (TypeError, ValueError):
             raise bad_request(f'field "{name}" must be a Number') from None
 
-    def bool(self, name: str, *, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, *, default: builtins.bool = False) -> builtins.bool:
         value = self.values.get(name)
         if value is None or value == "":
             return default
@@ -65,7 +75,7 @@ class Params:
             return value
         return str(value).strip().lower() in {"true", "1"}
 
-    def json(self, name: str) -> Any:
+    def json(self, name: builtins.str) -> Any:
         """A structured value (keyboard, entities, list); ``None`` when absent."""
         value = self.values.get(name)
         if value is None or value == "":
@@ -77,7 +87,7 @@ class Params:
         except ValueError:
             raise bad_request(f"can't parse {name} JSON object") from None
 
-    def chat_id(self) -> int:
+    def chat_id(self) -> builtins.int:
         """``chat_id`` as a number; "@username" chats are not simulated."""
         value = self.values.get("chat_id")
         if value is None or value == "":
@@ -87,7 +97,7 @@ class Params:
         except (TypeError, ValueError):
             raise bad_request("chat not found") from None
 
-    def input_file(self, name: str) -> str | Upload | None:
+    def input_file(self, name: builtins.str) -> builtins.str | Upload | None:
         """A file parameter: an ``Upload`` (multipart, directly or via attach://) or a
         string (file_id or URL); ``None`` when absent."""
         if name in self.files:

@@ -151,8 +151,14 @@ class SandboxState:
             )
         return self.user_sends_callback(user_id, message_id, callback_data)
 
-    def user_sends_callback(self, user_id: int, message_id: int, data: str) -> dict[str, Any]:
-        """A callback query with arbitrary ``data`` for ``message_id`` (tampering tests)."""
+    def user_sends_callback(
+        self, user_id: int, message_id: int, data: str, *, inaccessible: bool = False
+    ) -> dict[str, Any]:
+        """A callback query with arbitrary ``data`` for ``message_id`` (tampering tests).
+
+        ``inaccessible``: the query carries the message as Telegram sends one the bot can no
+        longer read or edit (an InaccessibleMessage: its chat, its id and date 0).
+        """
         message = self._bot_message(user_id, message_id)
         query_id = str(secrets.randbits(63))
         self.callback_answers[query_id] = None
@@ -160,7 +166,11 @@ class SandboxState:
         query = {
             "id": query_id,
             "from": self.chats[user_id].user.as_user(),
-            "message": self.message_object(message),
+            "message": (
+                {"chat": self.chats[user_id].user.as_chat(), "message_id": message_id, "date": 0}
+                if inaccessible
+                else self.message_object(message)
+            ),
             "chat_instance": str(-abs(hash((user_id, self.token))) % 10**18),
             "data": data,
         }

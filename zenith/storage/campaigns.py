@@ -19,7 +19,7 @@ import psycopg
 from zenith.domain.campaigns import DEFAULT_CAMPAIGN_ID, CampaignStatus, CampaignTerms
 from zenith.domain.links import Platform
 from zenith.storage import ledger
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import fetch_all, fetch_one, fetch_row
 
 __all__ = [
     "DEFAULT_CAMPAIGN_ID",
@@ -28,6 +28,8 @@ __all__ = [
     "CampaignSpend",
     "close",
     "create",
+    "create_once",
+    "find_by_creation_key",
     "fund",
     "get",
     "get_many",
@@ -61,6 +63,12 @@ class Campaign:
     created_at: datetime
     closed_at: datetime | None
     close_reason: str | None
+    nearly_spent_at: datetime | None = None  # when members were told little is left (migration 0195)
+    # account rules (migration 0191); None: no rule
+    min_account_age_days: int | None = None
+    min_followers: int | None = None
+    # the key of the dialogue that created it (migration 0196); None: created otherwise
+    creation_key: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", CampaignStatus(self.status))
@@ -73,6 +81,8 @@ class Campaign:
             cap_per_video=self.cap_per_video,
             platforms=frozenset(Platform(p) for p in self.platforms),
             required_tags=tuple(self.required_tags),
+            min_account_age_days=self.min_account_age_days,
+            min_followers=self.min_followers,
         )
 
     @property
@@ -103,12 +113,72 @@ async def create(
     status: CampaignStatus = CampaignStatus.DRAFT,
 ) -> Campaign:
     """A new budgeted campaign (empty budget account; ``fund`` fills it)."""
+    created = await _insert(
+        conn, name=name, terms=terms, funder=funder, starts_at=starts_at, ends_at=ends_at, status=status, key=None
+    )
+    assert created is not None  # without a key nothing conflicts
+    return created
+
+
+async def create_once(
+    conn: psycopg.AsyncConnection,
+    *,
+    creation_key: str,
+    name: str,
+    terms: CampaignTerms,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> tuple[Campaign, bool]:
+    """A new draft, once per ``creation_key``: (the campaign, True), or the campaign that
+    key created before and False.
+
+    Two transactions with the same key at once: the unique index makes the second wait
+    for the first; if that one commits, the second inserts nothing and reads its row (if
+    it rolls back, the second inserts).
+    """
+    created = await _insert(
+        conn,
+        name=name,
+        terms=terms,
+        funder="operator",
+        starts_at=starts_at,
+        ends_at=ends_at,
+        status=CampaignStatus.DRAFT,
+        key=creation_key,
+    )
+    if created is not None:
+        return created, True
+    existing = await find_by_creation_key(conn, creation_key)
+    if existing is None:  # READ COMMITTED: a conflict is a committed row, which this new snapshot sees
+        raise CampaignNotFound(f"no campaign with creation key {creation_key!r} after a conflict on it")
+    return existing, False
+
+
+async def find_by_creation_key(conn: psycopg.AsyncConnection, creation_key: str) -> Campaign | None:
+    row = await fetch_one(conn, "SELECT * FROM campaigns WHERE creation_key = %s", (creation_key,))
+    return None if row is None else Campaign(**row)
+
+
+async def _insert(
+    conn: psycopg.AsyncConnection,
+    *,
+    name: str,
+    terms: CampaignTerms,
+    funder: str,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    status: CampaignStatus,
+    key: str | None,
+) -> Campaign | None:
+    """The row and its empty budget account; None when ``key`` created one already."""
     row = await fetch_one(
         conn,
         """
         INSERT INTO campaigns (name, funder, rate_per_1000, min_views, cap_per_video, platforms, required_tags,
-                               starts_at, ends_at, status)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *
+                               starts_at, ends_at, status, min_account_age_days, min_followers, creation_key)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (creation_key) WHERE creation_key IS NOT NULL DO NOTHING
+        RETURNING *
         """,
         (
             name.strip(),
@@ -121,8 +191,13 @@ async def create(
             starts_at,
             ends_at,
             CampaignStatus(status).value,
+            terms.min_account_age_days or None,
+            terms.min_followers or None,
+            key,
         ),
     )
+    if row is None:
+        return None
     await conn.execute("INSERT INTO ledger_accounts (key, balance) VALUES (%s, 0)", (ledger.budget_account(row["id"]),))
     return Campaign(**row)
 
@@ -219,7 +294,7 @@ async def set_status(conn: psycopg.AsyncConnection, *, campaign_id: int, status:
     campaign = await get(conn, campaign_id, for_update=True)
     if campaign.status is CampaignStatus.CLOSED or not campaign.budgeted:
         return campaign
-    row = await fetch_one(
+    row = await fetch_row(
         conn, "UPDATE campaigns SET status = %s WHERE id = %s RETURNING *", (CampaignStatus(status).value, campaign_id)
     )
     return Campaign(**row)
@@ -250,7 +325,7 @@ async def close(conn: psycopg.AsyncConnection, *, campaign_id: int, reason: str)
     if campaign.status is CampaignStatus.CLOSED or not campaign.budgeted:
         return None
     await return_unspent(conn, campaign_id=campaign_id, funder=campaign.funder)
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         "UPDATE campaigns SET status = 'closed', closed_at = now(), close_reason = %s WHERE id = %s RETURNING *",
         (reason, campaign_id),
@@ -268,7 +343,7 @@ async def return_unspent(conn: psycopg.AsyncConnection, *, campaign_id: int, fun
     left = await ledger.account_balance(conn, key)
     if left <= 0:
         return Decimal("0.00")
-    count = await fetch_one(conn, "SELECT count(*) AS n FROM ledger_transfers WHERE to_account = %s", (key,))
+    count = await fetch_row(conn, "SELECT count(*) AS n FROM ledger_transfers WHERE to_account = %s", (key,))
     await ledger.transfer(
         conn,
         from_account=key,
@@ -284,7 +359,7 @@ async def return_unspent(conn: psycopg.AsyncConnection, *, campaign_id: int, fun
 async def spend(conn: psycopg.AsyncConnection, campaign_id: int) -> CampaignSpend:
     """Money in, money paid, money left, videos and views of one campaign."""
     key = ledger.budget_account(campaign_id)
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         """
         SELECT

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import fetch_all, fetch_one, fetch_row
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ async def record_missing(
     counted), so the misses spread over the span. Gone: the caller marks it failed in
     the same transaction.
     """
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         """
         INSERT INTO video_check_faults (video_id, missing_checks, missing_since, missing_reason, updated_at)
@@ -127,7 +127,7 @@ async def record_unreadable(
     Returns None when the video was quarantined now (the raw answer and reason stored,
     its re-checks stopped), else the count so far (the caller retries it later).
     """
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         """
         INSERT INTO video_check_faults (video_id, unreadable_count, updated_at) VALUES (%(id)s, 1, %(now)s)
@@ -188,7 +188,7 @@ async def get_quarantined(conn: psycopg.AsyncConnection, *, video_id: int) -> Qu
 
 
 async def count_quarantined(conn: psycopg.AsyncConnection) -> int:
-    row = await fetch_one(conn, "SELECT count(*) AS n FROM video_quarantine WHERE released_at IS NULL")
+    row = await fetch_row(conn, "SELECT count(*) AS n FROM video_quarantine WHERE released_at IS NULL")
     return int(row["n"])
 
 

@@ -14,7 +14,9 @@ Campaigns: a video of a budgeted campaign is paid from the campaign's budget acc
 never from system:earnings. The campaign row is locked after the video's, so credits of
 one campaign take turns and each sees what is really left; a credit the budget cannot
 cover is cut to what is left (``domain.campaigns.clamp_to_budget``) and the campaign
-closes in the same transaction. Held growth comes out of the budget too.
+closes in the same transaction. Held growth comes out of the budget too. The credit
+that closes the campaign, or first leaves it nearly spent, stages its members' notice
+(``storage.campaign_life``) in the same transaction: once per campaign.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from decimal import Decimal
 
 import psycopg
 
+from zenith.domain.campaign_admin import CloseReason
 from zenith.domain.campaigns import CampaignStatus, clamp_to_budget
 from zenith.domain.earnings import delta_to_credit
 from zenith.domain.trust import Signal
 from zenith.domain.videos import is_tracked
-from zenith.storage import campaigns, ledger, snapshots, trust_holds, trust_signals, videos
+from zenith.storage import campaign_life, campaigns, ledger, outbox, snapshots, trust_holds, trust_signals, videos
 
 # Called under the video's lock, before the new snapshot is stored: the signals about
 # the growth from the video's last check to the new one (domain.trust.judge_growth).
@@ -47,6 +50,8 @@ class CheckResult:
     signals: tuple[Signal, ...] = ()
     # the video's campaign closed with this check: its budget could not cover more
     campaign_spent: campaigns.Campaign | None = None
+    # members' notices staged with this check (the campaign nearly spent, or closed): publish after the commit
+    campaign_notices: tuple[outbox.OutboxEntry, ...] = ()
 
 
 async def record_check(
@@ -92,7 +97,7 @@ async def record_check(
         delta = delta_to_credit(total_now=earned_total, already_credited=video.credited)
     else:
         delta = Decimal("0.00")
-    source, spent = ledger.EARNINGS, None
+    source, spent, budget, left = ledger.EARNINGS, None, None, None
     if delta > 0:
         campaign, remaining = await campaigns.lock_for_credit(conn, video.campaign_id)
         if remaining is not None:  # a budgeted campaign pays out of its budget, never beyond it
@@ -100,7 +105,8 @@ async def record_check(
                 delta, exhausted = Decimal("0.00"), False
             else:
                 delta, exhausted = clamp_to_budget(delta, remaining)
-            source = campaign.budget_account
+            # a budget is there: the campaign is budgeted and pays from its own account
+            source, budget, left = ledger.budget_account(campaign.id), campaign, remaining - delta
             if exhausted:
                 spent = campaign
     credited = video.credited
@@ -128,8 +134,13 @@ async def record_check(
             source=source,
         )
         credited = video.credited + delta
+    notices: list[outbox.OutboxEntry] = []
     if spent is not None:
-        spent = await campaigns.close(conn, campaign_id=spent.id, reason="budget spent")
+        spent, notices = await campaign_life.close_with_notices(
+            conn, campaign_id=spent.id, reason=CloseReason.BUDGET_SPENT
+        )
+    elif budget is not None and left is not None and delta > 0:
+        notices = await campaign_life.note_nearly_spent(conn, budget, remaining=left)
     for signal in signals:
         await trust_signals.record(
             conn,
@@ -161,4 +172,5 @@ async def record_check(
         held_now=delta if hold else zero,
         signals=signals,
         campaign_spent=spent,
+        campaign_notices=tuple(notices),
     )

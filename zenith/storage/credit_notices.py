@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import psycopg
 
-from zenith.storage.db import fetch_one
+from zenith.storage.db import fetch_all, fetch_one
 
 
 async def due_amount(
@@ -56,3 +56,40 @@ async def due_amount(
         (video_id, credited_total, now),
     )
     return amount
+
+
+async def due_amounts(
+    conn: psycopg.AsyncConnection,
+    credits: list[tuple[int, Decimal, Decimal, timedelta]],
+    *,
+    now: datetime,
+) -> dict[int, Decimal]:
+    """``due_amount`` for many videos in two statements: credits are (video_id, credited_total,
+    credited_now, window); returns the amount to announce for each video whose window is open."""
+    if not credits:
+        return {}
+    rows = await fetch_all(
+        conn,
+        "SELECT video_id, notified_total, notified_at FROM credit_notices WHERE video_id = ANY(%s) FOR UPDATE",
+        ([video_id for video_id, *_ in credits],),
+    )
+    last = {row["video_id"]: row for row in rows}
+    due: dict[int, tuple[Decimal, Decimal]] = {}
+    for video_id, credited_total, credited_now, window in credits:
+        row = last.get(video_id)
+        if row is not None and row["notified_at"] > now - window:
+            continue
+        baseline = row["notified_total"] if row is not None else credited_total - credited_now
+        if credited_total - baseline > 0:
+            due[video_id] = (credited_total - baseline, credited_total)
+    if due:
+        await conn.execute(
+            """
+            INSERT INTO credit_notices (video_id, notified_total, notified_at)
+            SELECT video_id, total, %s FROM unnest(%s::bigint[], %s::numeric[]) AS u(video_id, total)
+            ON CONFLICT (video_id) DO UPDATE
+               SET notified_total = EXCLUDED.notified_total, notified_at = EXCLUDED.notified_at
+            """,
+            (now, list(due), [total for _, total in due.values()]),
+        )
+    return {video_id: amount for video_id, (amount, _) in due.items()}

@@ -112,3 +112,11 @@ async def is_enabled(conn: psycopg.AsyncConnection, *, user_id: int) -> bool:
     """False when ``user_id`` turned the digest off."""
     row = await fetch_one(conn, "SELECT 1 AS off FROM earnings_digest_optouts WHERE user_id = %s", (user_id,))
     return row is None
+
+
+async def opted_out(conn: psycopg.AsyncConnection, user_ids: list[int]) -> set[int]:
+    """Which of ``user_ids`` turned the digest off (``is_enabled`` for many)."""
+    rows = await fetch_all(
+        conn, "SELECT user_id FROM earnings_digest_optouts WHERE user_id = ANY(%s)", (sorted(set(user_ids)),)
+    )
+    return {row["user_id"] for row in rows}

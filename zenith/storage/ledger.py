@@ -479,3 +479,101 @@ async def history(
         },
     )
     return [Transfer(**row) for row in rows]
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    """One movement of ``transfer_many``; the same fields as ``transfer``'s arguments."""
+
+    from_account: str
+    to_account: str
+    amount: Decimal
+    idempotency_key: str
+    kind: str
+    video_id: int | None = None
+    snapshot_id: int | None = None
+
+
+async def transfer_many(conn: psycopg.AsyncConnection, requests: list[TransferRequest]) -> set[str]:
+    """Make many transfers in three statements; returns the idempotency keys made now.
+
+    The batch form of ``transfer`` with the same guarantees: each key moves money at most
+    once (a key used before, in this batch or earlier, is skipped by ``ON CONFLICT DO
+    NOTHING`` and moves no cached balance), the cached (non-system) accounts are locked in
+    key order, as ``transfer`` locks them, and a source that may not go negative must hold
+    the sum of what the batch takes from it (``InsufficientFunds``, nothing changed).
+    Debits from a system account that must not go negative are not batched (use
+    ``transfer``). Must run inside a transaction.
+    """
+    if not requests:
+        return set()
+    if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
+        raise NotInTransaction("ledger.transfer_many must run inside a transaction (use unit_of_work)")
+    keys = [request.idempotency_key for request in requests]
+    if len(set(keys)) != len(keys) or not all(keys):
+        raise ValueError("transfer_many needs distinct, non-empty idempotency keys")
+    taken: dict[str, Decimal] = {}
+    for request in requests:
+        check_amount(request.amount)
+        if request.kind not in KINDS:
+            raise ValueError(f"unknown transfer kind {request.kind!r}; use one of {sorted(KINDS)}")
+        if request.from_account == request.to_account:
+            raise ValueError(f"a transfer needs two different accounts, got {request.from_account} twice")
+        for key in (request.from_account, request.to_account):
+            _check_key(key)
+        taken[request.from_account] = taken.get(request.from_account, Decimal("0.00")) + request.amount
+    cached = sorted({key for r in requests for key in (r.from_account, r.to_account)} - SYSTEM_ACCOUNTS)
+    user_keys = [key for key in cached if _USER_KEY.match(key)]
+    if user_keys:  # a user's accounts are created with the user (held: on its first hold); on-demand path
+        await conn.execute(
+            """
+            INSERT INTO ledger_accounts (key, user_id, balance)
+            SELECT key, split_part(key, ':', 2)::bigint, 0 FROM unnest(%s::text[]) AS key
+            ON CONFLICT (key) DO NOTHING
+            """,
+            (user_keys,),
+        )
+    accounts = await _select_accounts(conn, users=cached, systems=sorted(set(taken) & SYSTEM_ACCOUNTS))
+    unknown = set(cached) - set(accounts)
+    if unknown:
+        raise UnknownAccount(f"ledger account(s) not found: {', '.join(sorted(unknown))}")
+    for key, amount in taken.items():
+        account = accounts.get(key)
+        if account is None or account["allow_negative"]:
+            continue
+        if account["balance"] is None:
+            raise ValueError(f"{key} must not go negative: debit it with ledger.transfer")
+        if account["balance"] < amount:  # may overstate: a key already used moves nothing
+            raise InsufficientFunds(key, account["balance"], amount)
+    rows = await fetch_all(
+        conn,
+        """
+        WITH inserted AS (
+            INSERT INTO ledger_transfers (from_account, to_account, amount, kind, idempotency_key, video_id, snapshot_id)
+            SELECT * FROM unnest(%(from)s::text[], %(to)s::text[], %(amount)s::numeric[], %(kind)s::text[],
+                                 %(key)s::text[], %(video)s::bigint[], %(snapshot)s::bigint[])
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING idempotency_key, from_account, to_account, amount
+        ), moves AS (
+            SELECT to_account AS key, amount FROM inserted
+            UNION ALL
+            SELECT from_account, -amount FROM inserted
+        ), cached AS (
+            UPDATE ledger_accounts a SET balance = a.balance + m.amount, updated_at = now()
+              FROM (SELECT key, sum(amount) AS amount FROM moves GROUP BY key) m
+             WHERE a.key = m.key AND a.key = ANY(%(cached)s)
+        )
+        SELECT idempotency_key FROM inserted
+        """,
+        {
+            "from": [r.from_account for r in requests],
+            "to": [r.to_account for r in requests],
+            "amount": [r.amount for r in requests],
+            "kind": [r.kind for r in requests],
+            "key": keys,
+            "video": [r.video_id for r in requests],
+            "snapshot": [r.snapshot_id for r in requests],
+            "cached": cached,
+        },
+    )
+    return {row["idempotency_key"] for row in rows}

@@ -175,3 +175,41 @@ async def count_unsent(conn: psycopg.AsyncConnection) -> int:
     """Rows not confirmed sent yet (waiting for their sender, the broker or the relay)."""
     row = await fetch_row(conn, "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
     return int(row["n"])
+
+
+@dataclass(frozen=True)
+class NewNotice:
+    """One notice of ``add_many``: the arguments of ``add``."""
+
+    user_id: int
+    key: str
+    params: dict[str, Any]
+    dedup_key: str
+
+
+async def add_many(conn: psycopg.AsyncConnection, notices: list[NewNotice]) -> list[OutboxEntry]:
+    """``add`` for many notices in one statement; returns the entries stored now (replays left out)."""
+    if not notices:
+        return []
+    for notice in notices:
+        if not notice.dedup_key or not notice.key:
+            raise InvalidNotice("an outbox notice needs a catalogue key and a dedup key")
+        if not isinstance(notice.params, dict):
+            raise InvalidNotice(f"notice parameters must be a dict, not {type(notice.params).__name__}")
+    rows = await fetch_all(
+        conn,
+        f"""
+        INSERT INTO outbox (user_id, key, params, dedup_key)
+        SELECT * FROM unnest(%s::bigint[], %s::text[], %s::jsonb[], %s::text[])
+        ON CONFLICT (dedup_key) DO NOTHING
+        RETURNING {_COLUMNS}
+        """,
+        (
+            [n.user_id for n in notices],
+            [n.key for n in notices],
+            [Jsonb(n.params) for n in notices],
+            [n.dedup_key for n in notices],
+        ),
+    )
+    order = {n.dedup_key: i for i, n in enumerate(notices)}
+    return sorted((_entry(row) for row in rows), key=lambda entry: order[entry.dedup_key])

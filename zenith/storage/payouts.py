@@ -6,7 +6,8 @@ carries its ledger transfer in the same transaction: the request reserves the am
 rejected/failed release it back, paid settles it to ``system:payouts``. The reserved
 balance therefore always equals the user's open payouts (``zenith ledger check``).
 ``spend_id`` is what Crypto Pay receives, so a retried transfer can never pay twice.
-The steps allowed are the domain's (``zenith.domain.payouts.ALLOWED_TRANSITIONS``).
+The steps allowed are the domain's (``zenith.domain.payouts.ALLOWED_TRANSITIONS``), and
+`transition` is the one statement that changes a payout's status (tests/meta checks it).
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ async def transition(
     payout_id: int,
     to_status: PayoutStatus | str,
     from_statuses: tuple[PayoutStatus | str, ...] | None = None,
+    waits_for_funds: bool = False,
     **fields: object,
 ) -> Payout | None:
     """Move the payout to ``to_status`` if it is in one of ``from_statuses``.
@@ -127,6 +129,8 @@ async def transition(
       to_status: approved, rejected, sending, paid or failed (a `PayoutStatus`).
       from_statuses: statuses allowed before (default: every one the domain's state
         machine allows; a narrower tuple must be a subset, else `InvalidTransition`).
+      waits_for_funds: back to 'approved' because the wallet was short: marks the payout
+        waiting since now (``funds_wait_since``, see `wait_for_funds`).
       fields: columns to set with the status: failure_reason, provider_transfer_id,
         asset_amount, rate, rate_fetched_at, decided_by, decision_reason.
 
@@ -150,6 +154,10 @@ async def transition(
         assignments += ", decided_at = now()"
     if to_status is PayoutStatus.SENDING:
         assignments += ", attempts = attempts + 1"
+    if waits_for_funds:
+        if to_status is not PayoutStatus.APPROVED:
+            raise ValueError(f"only an approved payout waits for funds, not a {to_status.value} one")
+        assignments += ", funds_wait_since = now()"
     async with conn.transaction():
         row = await fetch_one(
             conn,
@@ -189,16 +197,14 @@ async def wait_for_funds(conn: psycopg.AsyncConnection, *, payout_id: int) -> tu
             "SELECT count(*) AS n FROM payouts WHERE asset = %s AND funds_wait_since IS NOT NULL AND status = 'approved' AND id <> %s",
             (current.asset, payout_id),
         )
-        row = await fetch_one(
+        waiting = await transition(
             conn,
-            """
-            UPDATE payouts SET status = 'approved', funds_wait_since = now(), updated_at = now()
-             WHERE id = %s AND status = 'sending'
-            RETURNING *
-            """,
-            (payout_id,),
+            payout_id=payout_id,
+            to_status=PayoutStatus.APPROVED,
+            from_statuses=(PayoutStatus.SENDING,),
+            waits_for_funds=True,
         )
-    return (Payout(**row) if row else None), int(others["n"]) == 0
+    return waiting, int(others["n"]) == 0
 
 
 async def end_funds_wait(conn: psycopg.AsyncConnection, *, payout_id: int) -> Payout | None:

@@ -64,3 +64,35 @@ async def list_for_video(conn: psycopg.AsyncConnection, *, video_id: int, limit:
         (video_id, limit),
     )
     return [Snapshot(**row) for row in rows]
+
+
+async def insert_many(
+    conn: psycopg.AsyncConnection, rows: list[tuple[int, int, int, int]], *, taken_at: datetime
+) -> dict[int, tuple[Snapshot, bool]]:
+    """``insert`` for many videos at one ``taken_at``: rows are (video_id, views, likes, comments).
+
+    Returns ``{video_id: (snapshot, created)}``; ``created`` is False on a replay (the
+    stored stats are kept), as ``insert`` says.
+    """
+    if not rows:
+        return {}
+    ids, views, likes, comments = (list(column) for column in zip(*rows, strict=True))
+    created = await fetch_all(
+        conn,
+        """
+        INSERT INTO view_snapshots (video_id, views, likes, comments, taken_at)
+        SELECT video_id, views, likes, comments, %s
+          FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS u(video_id, views, likes, comments)
+        ON CONFLICT (video_id, taken_at) DO NOTHING
+        RETURNING *
+        """,
+        (taken_at, ids, views, likes, comments),
+    )
+    found = {row["video_id"]: (Snapshot(**row), True) for row in created}
+    replayed = [video_id for video_id in ids if video_id not in found]
+    if replayed:
+        for row in await fetch_all(
+            conn, "SELECT * FROM view_snapshots WHERE video_id = ANY(%s) AND taken_at = %s", (replayed, taken_at)
+        ):
+            found[row["video_id"]] = (Snapshot(**row), False)
+    return found

@@ -17,7 +17,7 @@ from datetime import datetime
 import psycopg
 
 from zenith.domain.submissions import FINISHED, SubmissionStatus
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import Row, fetch_all, fetch_one, fetch_row
 
 
 @dataclass(frozen=True)
@@ -33,31 +33,43 @@ class Submission:
     wake_at: datetime
     resends: int
     finished_at: datetime | None
+    campaign_id: int | None = None  # picked by the creator; None: the actor decides
 
 
 async def receive(
-    conn: psycopg.AsyncConnection, *, request_id: str, user_id: int, url: str, platform: str
+    conn: psycopg.AsyncConnection,
+    *,
+    request_id: str,
+    user_id: int,
+    url: str,
+    platform: str,
+    campaign_id: int | None = None,
 ) -> tuple[Submission, bool]:
     """Store a received link once per ``request_id``; ``(row, True)`` if stored now,
-    ``(existing row, False)`` when the same request was received before (a redelivered update)."""
+    ``(existing row, False)`` when the same request was received before (a redelivered update).
+
+    ``campaign_id`` is the campaign the creator picked (kept for a re-send), None if none.
+    """
     row = await fetch_one(
         conn,
         """
-        INSERT INTO submissions (request_id, user_id, url, platform) VALUES (%s, %s, %s, %s)
+        INSERT INTO submissions (request_id, user_id, url, platform, campaign_id) VALUES (%s, %s, %s, %s, %s)
         ON CONFLICT (request_id) DO NOTHING
         RETURNING *
         """,
-        (request_id, user_id, url, platform),
+        (request_id, user_id, url, platform, campaign_id),
     )
     if row is not None:
         return _submission(row), True
     existing = await fetch_one(conn, "SELECT * FROM submissions WHERE request_id = %s", (request_id,))
     if existing is None:  # the conflicting row's transaction rolled back meanwhile
-        return await receive(conn, request_id=request_id, user_id=user_id, url=url, platform=platform)
+        return await receive(
+            conn, request_id=request_id, user_id=user_id, url=url, platform=platform, campaign_id=campaign_id
+        )
     return _submission(existing), False
 
 
-def _submission(row: dict) -> Submission:
+def _submission(row: Row) -> Submission:
     return Submission(**{**row, "status": SubmissionStatus(row["status"])})
 
 
@@ -119,5 +131,5 @@ async def claim_overdue(
 
 async def count_waiting(conn: psycopg.AsyncConnection) -> int:
     """Submissions received and not finished yet."""
-    row = await fetch_one(conn, "SELECT count(*) AS n FROM submissions WHERE status = 'received'")
+    row = await fetch_row(conn, "SELECT count(*) AS n FROM submissions WHERE status = 'received'")
     return int(row["n"])

@@ -19,7 +19,7 @@ import psycopg
 from zenith.domain.campaigns import CampaignStatus
 from zenith.domain.trust import GrowthPoint
 from zenith.storage import audit, campaigns, ledger, trust_signals
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import fetch_all, fetch_one, fetch_row
 
 RELEASE = "release"
 REVERSE = "reverse"
@@ -67,7 +67,7 @@ async def hold_earning(
         (user_id, video_id, snapshot_id, ledger.check_amount(amount), views_before, views_now),
     )
     if row is None:
-        row = await fetch_one(conn, "SELECT * FROM trust_holds WHERE snapshot_id = %s", (snapshot_id,))
+        row = await fetch_row(conn, "SELECT * FROM trust_holds WHERE snapshot_id = %s", (snapshot_id,))
     await ledger.transfer(
         conn,
         from_account=source,
@@ -129,7 +129,7 @@ async def decide(
     )
     if campaign is not None and campaign.status is CampaignStatus.CLOSED:  # returned to its funder too
         await campaigns.return_unspent(conn, campaign_id=campaign.id, funder=campaign.funder)
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         """
         UPDATE trust_holds SET status = %s, decided_at = now(), decided_by = %s, decision_reason = %s
@@ -156,7 +156,7 @@ async def decide(
     return Hold(**row)
 
 
-async def _budget_campaign(conn: psycopg.AsyncConnection, account: str):
+async def _budget_campaign(conn: psycopg.AsyncConnection, account: str) -> campaigns.Campaign | None:
     """The campaign whose budget ``account`` is, locked (before the ledger rows, the order
     every credit takes), or None for any other account."""
     if not account.startswith("campaign:"):
@@ -180,8 +180,8 @@ async def oldest_open(conn: psycopg.AsyncConnection, *, limit: int) -> list[Hold
 
 
 async def count_open(conn: psycopg.AsyncConnection) -> int:
-    row = await fetch_one(conn, "SELECT count(*) AS n FROM trust_holds WHERE status = 'held'")
-    return row["n"]
+    row = await fetch_row(conn, "SELECT count(*) AS n FROM trust_holds WHERE status = 'held'")
+    return int(row["n"])
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ class CreatorHistory:
 
 
 async def creator_history(conn: psycopg.AsyncConnection, user_id: int) -> CreatorHistory:
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         """
         SELECT count(*) FILTER (WHERE status = 'held') AS open_holds,
@@ -257,7 +257,7 @@ async def creator_peak_per_hour(
     conn: psycopg.AsyncConnection, *, user_id: int, except_video_id: int, since: timedelta, min_hours: float
 ) -> float:
     """The fastest growth (views/h) of the creator's other videos over ``since``, held intervals excluded."""
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         """
         SELECT max((views - prev_views) / greatest(extract(epoch FROM taken_at - prev_at) / 3600, %(min_hours)s)) AS peak
@@ -274,3 +274,109 @@ async def creator_peak_per_hour(
         {"user": user_id, "video": except_video_id, "since": since, "min_hours": min_hours},
     )
     return float(row["peak"] or 0)
+
+
+async def video_histories(
+    conn: psycopg.AsyncConnection, video_ids: list[int], *, limit: int = 200
+) -> dict[int, list[GrowthPoint]]:
+    """``video_history`` of many videos in one statement; videos without snapshots are left out."""
+    rows = await fetch_all(
+        conn,
+        """
+        SELECT latest.* FROM unnest(%s::bigint[]) AS v(id) CROSS JOIN LATERAL (
+            SELECT s.video_id, s.taken_at, s.views, s.likes, h.id IS NOT NULL AS held,
+                   EXISTS (SELECT 1 FROM trust_signals g WHERE g.snapshot_id = s.id AND g.kind = 'spike') AS spike
+              FROM view_snapshots s LEFT JOIN trust_holds h ON h.snapshot_id = s.id
+             WHERE s.video_id = v.id ORDER BY s.taken_at DESC LIMIT %s
+        ) latest ORDER BY latest.video_id, latest.taken_at
+        """,
+        (list(video_ids), limit),
+    )
+    histories: dict[int, list[GrowthPoint]] = {}
+    for r in rows:
+        histories.setdefault(r["video_id"], []).append(
+            GrowthPoint(taken_at=r["taken_at"], views=r["views"], likes=r["likes"], held=r["held"], spike=r["spike"])
+        )
+    return histories
+
+
+@dataclass(frozen=True)
+class NewHold:
+    """One hold of ``open_many``: the arguments of ``hold_earning``."""
+
+    user_id: int
+    video_id: int
+    snapshot_id: int
+    amount: Decimal
+    views_before: int
+    views_now: int
+    source: str
+
+
+def hold_transfer(hold: NewHold) -> ledger.TransferRequest:
+    """The ledger movement of a hold (source -> held), keyed by its snapshot as ``hold_earning`` keys it."""
+    return ledger.TransferRequest(
+        from_account=hold.source,
+        to_account=ledger.held_account(hold.user_id),
+        amount=hold.amount,
+        idempotency_key=f"hold:snapshot:{hold.snapshot_id}",
+        kind="hold",
+        video_id=hold.video_id,
+        snapshot_id=hold.snapshot_id,
+    )
+
+
+async def open_many(conn: psycopg.AsyncConnection, holds: list[NewHold]) -> dict[int, Hold]:
+    """The hold rows of ``holds`` (once per snapshot), by snapshot id; the caller moves the money
+    with ``hold_transfer`` in the same transaction (``ledger.transfer_many``)."""
+    if not holds:
+        return {}
+    await conn.execute(
+        """
+        INSERT INTO trust_holds (user_id, video_id, snapshot_id, amount, views_before, views_now)
+        SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::numeric[], %s::bigint[], %s::bigint[])
+        ON CONFLICT (snapshot_id) DO NOTHING
+        """,
+        (
+            [h.user_id for h in holds],
+            [h.video_id for h in holds],
+            [h.snapshot_id for h in holds],
+            [ledger.check_amount(h.amount) for h in holds],
+            [h.views_before for h in holds],
+            [h.views_now for h in holds],
+        ),
+    )
+    rows = await fetch_all(
+        conn, "SELECT * FROM trust_holds WHERE snapshot_id = ANY(%s)", ([h.snapshot_id for h in holds],)
+    )
+    return {row["snapshot_id"]: Hold(**row) for row in rows}
+
+
+async def peaks_per_video(
+    conn: psycopg.AsyncConnection, *, user_ids: list[int], since: timedelta, min_hours: float
+) -> dict[int, dict[int, float]]:
+    """For ``creator_peak_per_hour`` of many videos in one statement: ``{user_id: {video_id:
+    fastest growth (views/h) of that video over since}}``, held intervals excluded; a video's
+    creator peak is the largest of the creator's other videos."""
+    rows = await fetch_all(
+        conn,
+        """
+        SELECT user_id, video_id,
+               max((views - prev_views) / greatest(extract(epoch FROM taken_at - prev_at) / 3600, %(min_hours)s)) AS peak
+          FROM (
+            SELECT v.user_id, s.id, s.video_id, s.views, s.taken_at,
+                   lag(s.views) OVER w AS prev_views, lag(s.taken_at) OVER w AS prev_at
+              FROM view_snapshots s JOIN videos v ON v.id = s.video_id
+             WHERE v.user_id = ANY(%(users)s) AND s.taken_at > now() - %(since)s
+            WINDOW w AS (PARTITION BY s.video_id ORDER BY s.taken_at)
+          ) steps
+         WHERE prev_views IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM trust_holds h WHERE h.snapshot_id = steps.id)
+         GROUP BY user_id, video_id
+        """,
+        {"users": sorted(set(user_ids)), "since": since, "min_hours": min_hours},
+    )
+    peaks: dict[int, dict[int, float]] = {}
+    for row in rows:
+        peaks.setdefault(row["user_id"], {})[row["video_id"]] = float(row["peak"] or 0)
+    return peaks

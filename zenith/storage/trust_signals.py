@@ -16,7 +16,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from zenith.domain.trust import RiskRules, RiskScore, Signal, risk_score
-from zenith.storage.db import fetch_all, fetch_one
+from zenith.storage.db import fetch_all, fetch_one, fetch_row
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ async def creator_risk(
         """,
         (user_id, window),
     )
-    rejected = await fetch_one(
+    rejected = await fetch_row(
         conn,
         """
         SELECT (SELECT count(*) FROM trust_holds WHERE user_id = %(user)s AND status = 'reversed')

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 import psycopg
 
 from zenith.domain.tiers import Tier
+from zenith.domain.users import UserStatus, after_contact
 from zenith.storage.db import Row, fetch_all, fetch_one, fetch_row
 from zenith.storage.ledger import ensure_user_accounts
 
 LANGUAGES = ("ru", "en")
-STATUSES = ("active", "banned", "inactive")
 # last_seen_at moves at most this often: one write per user per hour, not per message
 SEEN_EVERY = timedelta(hours=1)
 
@@ -29,17 +29,18 @@ class User:
     first_name: str | None
     language: str
     tier: Tier
-    status: str
+    status: UserStatus
     created_at: datetime
     updated_at: datetime
     last_seen_at: datetime | None = None  # refreshed at most every SEEN_EVERY
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tier", Tier(self.tier))
+        object.__setattr__(self, "status", UserStatus(self.status))
 
     @property
     def is_active(self) -> bool:
-        return self.status == "active"
+        return self.status is UserStatus.ACTIVE
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -109,7 +110,7 @@ async def get_or_create(
 def _needs_refresh(row: Row, *, username: str | None, first_name: str | None) -> bool:
     """What the UPDATE in `get_or_create` would change: an inactive status or a new name."""
     return (
-        row["status"] == "inactive"
+        after_contact(row["status"]) != row["status"]
         or (username is not None and username != row["username"])
         or (first_name is not None and first_name != row["first_name"])
     )
@@ -172,11 +173,11 @@ async def set_tier(conn: psycopg.AsyncConnection, *, user_id: int, tier: Tier | 
 
 
 async def ban(conn: psycopg.AsyncConnection, *, user_id: int) -> User:
-    return await _set(conn, user_id, "status", "banned")
+    return await _set(conn, user_id, "status", UserStatus.BANNED.value)
 
 
 async def unban(conn: psycopg.AsyncConnection, *, user_id: int) -> User:
-    return await _set(conn, user_id, "status", "active")
+    return await _set(conn, user_id, "status", UserStatus.ACTIVE.value)
 
 
 async def mark_inactive(conn: psycopg.AsyncConnection, *, user_id: int) -> User | None:
@@ -205,14 +206,12 @@ async def list_active_ids(conn: psycopg.AsyncConnection, *, after_id: int = 0, l
     return [row["id"] for row in rows]
 
 
-async def count(conn: psycopg.AsyncConnection, *, status: str | None = None) -> int:
-    """Number of users, or of users with ``status``."""
+async def count(conn: psycopg.AsyncConnection, *, status: UserStatus | str | None = None) -> int:
+    """Number of users, or of users with ``status`` (ValueError for an unknown one)."""
     if status is None:
         row = await fetch_row(conn, "SELECT count(*) AS n FROM users")
     else:
-        row = await fetch_row(
-            conn, "SELECT count(*) AS n FROM users WHERE status = %s", (_check(status, STATUSES, "status"),)
-        )
+        row = await fetch_row(conn, "SELECT count(*) AS n FROM users WHERE status = %s", (UserStatus(status).value,))
     return int(row["n"])
 
 
@@ -235,3 +234,9 @@ async def count_seen_since(conn: psycopg.AsyncConnection, *, since: datetime) ->
         conn, "SELECT count(*) AS n FROM users WHERE status = 'active' AND last_seen_at > %s", (since,)
     )
     return int(row["n"])
+
+
+async def get_many(conn: psycopg.AsyncConnection, user_ids: list[int]) -> dict[int, User]:
+    """The users with these ids by id (missing ones left out)."""
+    rows = await fetch_all(conn, "SELECT * FROM users WHERE id = ANY(%s)", (sorted(set(user_ids)),))
+    return {row["id"]: User(**row) for row in rows}

@@ -56,3 +56,16 @@ def load(conn: psycopg.Connection, *, video_id: int) -> VideoTraces:
     first = video["trace_id"]
     later = [LaterTrace(**row) for row in rows if row["trace_id"] != first]
     return VideoTraces(video_id=video_id, platform=Platform(video["platform"]), first_trace_id=first, later=later)
+
+
+async def record_many(conn: psycopg.AsyncConnection, rows: list[tuple[int, str, str]]) -> None:
+    """``record`` for many (video_id, trace_id, kind) rows in one statement."""
+    if rows:
+        video_ids, trace_ids, kinds = (list(column) for column in zip(*rows, strict=True))
+        await conn.execute(
+            """
+            INSERT INTO video_traces (video_id, trace_id, kind)
+            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING
+            """,
+            (video_ids, trace_ids, kinds),
+        )

@@ -280,7 +280,7 @@ async def update_stats(
     views: int,
     likes: int,
     comments: int,
-    checked_at: datetime,
+    checked_at: datetime | None,  # None: a refused first answer leaves the video never checked
     next_check_at: datetime | None,
     credited: Decimal | None = None,
     title: str | None = None,
@@ -403,3 +403,63 @@ async def postpone_checks(conn: psycopg.AsyncConnection, *, video_ids: list[int]
         (until, list(video_ids)),
     )
     return cursor.rowcount
+
+
+async def lock_many(conn: psycopg.AsyncConnection, video_ids: list[int]) -> dict[int, Video]:
+    """Lock the rows of ``video_ids`` in id order (two batches never deadlock); missing ones left out."""
+    rows = await fetch_all(
+        conn, "SELECT * FROM videos WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (sorted(set(video_ids)),)
+    )
+    return {row["id"]: Video(**row) for row in rows}
+
+
+@dataclass(frozen=True)
+class StatsUpdate:
+    """One video's row of ``update_stats_many``: the arguments of ``update_stats``."""
+
+    video_id: int
+    views: int
+    likes: int
+    comments: int
+    next_check_at: datetime | None
+    credited: Decimal | None
+    title: str | None
+    finished: bool
+
+
+async def update_stats_many(
+    conn: psycopg.AsyncConnection, updates: list[StatsUpdate], *, checked_at: datetime
+) -> dict[int, Video]:
+    """``update_stats`` for many videos in one statement; returns the updated rows by id."""
+    if not updates:
+        return {}
+    rows = await fetch_all(
+        conn,
+        """
+        UPDATE videos v
+           SET views = u.views, likes = u.likes, comments = u.comments,
+               last_checked_at = %(checked_at)s, check_enqueued_at = NULL,
+               next_check_at = CASE WHEN u.over THEN NULL ELSE u.next END,
+               credited = coalesce(u.credited, v.credited),
+               title = coalesce(u.title, v.title),
+               status = CASE WHEN u.over AND v.status = 'approved' THEN 'finished' ELSE v.status END,
+               status_changed_at = CASE WHEN u.over AND v.status = 'approved' THEN now() ELSE v.status_changed_at END
+          FROM unnest(%(id)s::bigint[], %(views)s::bigint[], %(likes)s::bigint[], %(comments)s::bigint[],
+                      %(next)s::timestamptz[], %(credited)s::numeric[], %(title)s::text[], %(over)s::boolean[])
+               AS u(id, views, likes, comments, next, credited, title, over)
+         WHERE v.id = u.id
+        RETURNING v.*
+        """,
+        {
+            "checked_at": checked_at,
+            "id": [u.video_id for u in updates],
+            "views": [u.views for u in updates],
+            "likes": [u.likes for u in updates],
+            "comments": [u.comments for u in updates],
+            "next": [u.next_check_at for u in updates],
+            "credited": [u.credited for u in updates],
+            "title": [u.title for u in updates],
+            "over": [u.finished for u in updates],
+        },
+    )
+    return {row["id"]: Video(**row) for row in rows}

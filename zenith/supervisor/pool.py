@@ -145,7 +145,7 @@ class PoolSupervisor:
         while True:
             returncode = await slot.process.wait() if slot.process is not None else None
             now_mono = time.monotonic()
-            if slot.process is not None:
+            if slot.process is not None and returncode is not None:  # returncode is set once it exited
                 proc.signal_group(slot.process.pid, signal.SIGKILL)  # whatever it forked and left
                 slot.last_exit_code = returncode
                 slot.last_exit_reason = HUNG if slot.hung else proc.describe_exit(returncode)

@@ -54,8 +54,10 @@ async def spawn(argv: Sequence[str], *, env: Mapping[str, str], cwd: str | None 
     )
 
 
-def signal_group(pid: int, sig: int) -> bool:
-    """Send `sig` to the process group led by `pid`; False if the group is gone."""
+def signal_group(pid: int | None, sig: int) -> bool:
+    """Send `sig` to the process group led by `pid`; False if the group is gone (or never started: None)."""
+    if pid is None:
+        return False
     try:
         os.killpg(pid, sig)
     except ProcessLookupError:

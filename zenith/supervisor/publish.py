@@ -15,7 +15,10 @@ import os
 import socket
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:  # imported lazily at run time: a supervisor without Redis never loads it
+    from redis.asyncio import Redis
 
 logger = logging.getLogger("zenith.supervisor")
 
@@ -71,7 +74,7 @@ class StatusPublisher:
         self.redis_url = redis_url
         self.redis_key = redis_key or STATUS_KEY_PREFIX + instance_name()
         self.ttl = ttl
-        self._redis = None
+        self._redis: Redis | None = None
         self._redis_failing = False
 
     async def publish(self, snapshot: Mapping[str, Any]) -> None:
@@ -80,15 +83,15 @@ class StatusPublisher:
         except OSError as exc:
             logger.warning("status file not written: %s", exc, extra={"event": "status_file_failed"})
         if self.redis_url:
-            await self._publish_redis(snapshot)
+            await self._publish_redis(self.redis_url, snapshot)
 
-    async def _publish_redis(self, snapshot: Mapping[str, Any]) -> None:
+    async def _publish_redis(self, url: str, snapshot: Mapping[str, Any]) -> None:
         import redis.asyncio as aioredis
         from redis.exceptions import RedisError
 
         try:
             if self._redis is None:
-                self._redis = aioredis.Redis.from_url(self.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+                self._redis = aioredis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
             await self._redis.set(self.redis_key, json.dumps(snapshot, sort_keys=True), px=int(self.ttl * 1000))
         except (RedisError, OSError) as exc:
             if not self._redis_failing:

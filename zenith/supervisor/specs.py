@@ -112,7 +112,8 @@ class SupervisorPolicy:
 # Worker pools: (pool/queue name, default threads). Start order = this order.
 WORKER_POOLS: tuple[tuple[str, int], ...] = (
     ("submission", 4),
-    ("parsing", 8),
+    # async: a thread only waits for its batch on the event loop; 32 keep 32 platform calls in flight
+    ("parsing", 32),
     ("rates", 1),
     ("payouts", 2),
     # a send holds its thread for Telegram's round trip: 16 in flight keep 30/s at ~0.5 s

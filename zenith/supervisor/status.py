@@ -49,6 +49,8 @@ def read_redis_snapshots(redis_url: str, *, prefix: str = STATUS_KEY_PREFIX) -> 
         return []
     snapshots = []
     for raw in values:
+        if raw is None:  # expired between SCAN and MGET
+            continue
         try:
             snapshots.append(json.loads(raw))
         except (TypeError, ValueError):
@@ -118,11 +120,15 @@ def _depth_keys(namespace: str, queues: list[str]) -> list[str]:
 
 
 def _rabbitmq_depths(settings: Settings, queues: Iterable[str]) -> tuple[dict[str, int], str | None]:
+    from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
     from zenith.messaging.broker import build_broker
 
     try:
         broker = build_broker(settings)
         try:
+            if not isinstance(broker, RabbitmqBroker):  # called for an amqp:// BROKER_URL only
+                raise TypeError(f"{type(broker).__name__} is not RabbitMQ")
             depths = {queue: sum(broker.get_queue_message_counts(queue)[:2]) for queue in queues}
         finally:
             broker.close()

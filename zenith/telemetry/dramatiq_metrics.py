@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import dramatiq
+from dramatiq.broker import MessageProxy
 from dramatiq.common import q_name
 
 from zenith.telemetry.metrics import ZenithMetrics
@@ -26,10 +28,10 @@ class DramatiqMetricsMiddleware(dramatiq.Middleware):
         self.metrics = metrics
         self._local = threading.local()
 
-    def before_process_message(self, broker, message):
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self._local.started = (time.perf_counter(), int(message.options.get("retries", 0)))
 
-    def _finish(self, message, outcome: str | None, exception: BaseException | None) -> None:
+    def _finish(self, message: MessageProxy, outcome: str | None, exception: BaseException | None) -> None:
         started = getattr(self._local, "started", None)
         self._local.started = None
         queue, actor = q_name(message.queue_name), message.actor_name
@@ -52,8 +54,15 @@ class DramatiqMetricsMiddleware(dramatiq.Middleware):
                 outcome = "failed"
         self.metrics.dramatiq_messages.labels(queue=queue, actor=actor, outcome=outcome).inc()
 
-    def after_process_message(self, broker, message, *, result=None, exception=None):
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
         self._finish(message, None, exception)
 
-    def after_skip_message(self, broker, message):
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self._finish(message, "skipped", None)

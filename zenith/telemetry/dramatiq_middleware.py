@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dramatiq
+from dramatiq.broker import MessageProxy
 from dramatiq.common import q_name
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -51,7 +54,50 @@ SKIPPED = "messaging.dramatiq.skipped"
 FAILED = "messaging.dramatiq.failed"
 
 
-def message_attributes(message: dramatiq.Message, *, operation: str) -> dict[str, Any]:
+# ids of messages this thread has handed to a pipeline that has not run yet
+# (messaging.batch_enqueue): their "send" spans stay open until it runs
+_in_pipeline = threading.local()
+
+
+def _held_sends() -> set[str]:
+    held: set[str] | None = getattr(_in_pipeline, "ids", None)
+    if held is None:
+        held = _in_pipeline.ids = set()
+    return held
+
+
+def hold_send(message_id: str) -> None:
+    """The message's enqueue completes later (a pipeline): another send meanwhile must
+    not end its span as failed."""
+    _held_sends().add(message_id)
+
+
+def release_sends(message_ids: list[str]) -> None:
+    """The pipeline ran (``after_enqueue`` ends their spans) or failed (the next send on
+    this thread ends them as "enqueue did not complete")."""
+    _held_sends().difference_update(message_ids)
+
+
+# set while this thread sends messages that carry the current span as their parent,
+# without a "send" span of their own (carry_context)
+_carrying = threading.local()
+
+
+@contextmanager
+def carry_context() -> Iterator[None]:
+    """Messages sent inside carry the current context but open no "send" span: their
+    "process" span is a child of the span current here. For a sender with one message
+    per video (the parsing actor's credit notices), where a span per send would be a
+    third of the video's spans and cost (docs/telemetry.md, "Cost")."""
+    before = getattr(_carrying, "on", False)
+    _carrying.on = True
+    try:
+        yield
+    finally:
+        _carrying.on = before
+
+
+def message_attributes(message: dramatiq.Message[Any] | MessageProxy, *, operation: str) -> dict[str, Any]:
     return {
         MESSAGING_SYSTEM: SYSTEM,
         DESTINATION: q_name(message.queue_name),
@@ -80,15 +126,27 @@ class TracingMiddleware(dramatiq.Middleware):
             pending = self._local.sends = {}
         return pending
 
-    def before_enqueue(self, broker, message, delay):
+    def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None) -> None:
         if CARRIER_OPTION in message.options:
             return  # a retry or a due delayed message: keep the first send as parent
         pending = self._pending_sends()
+        held = _held_sends()
         for stale_id in list(pending):
+            if stale_id in held:
+                continue  # in a pipeline still to run
             # do_enqueue raised before after_enqueue for an earlier message on this thread
             span = pending.pop(stale_id)
             span.set_status(Status(StatusCode.ERROR, "enqueue did not complete"))
             span.end()
+        if getattr(_carrying, "on", False) and pending_new_root_links() is None:
+            carried: dict[str, str] = {}
+            propagate.inject(carried)  # tracing off: nothing, and the message goes out untouched
+            if carried:
+                message.options[CARRIER_OPTION] = carried
+                subject = current_subject()
+                if subject:
+                    message.options[SUBJECT_OPTION] = subject
+            return
         queue = q_name(message.queue_name)
         attributes = message_attributes(message, operation="send")
         if delay:
@@ -112,14 +170,14 @@ class TracingMiddleware(dramatiq.Middleware):
         if span.is_recording():
             pending[message.message_id] = span
 
-    def after_enqueue(self, broker, message, delay):
+    def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None) -> None:
         span = self._pending_sends().pop(message.message_id, None)
         if span is not None:
             span.end()
 
     # -- consumer -------------------------------------------------------------
 
-    def before_process_message(self, broker, message):
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         """Start "process {queue}" under the message's context and make it current.
 
         Async actors run on the AsyncIO middleware's event-loop thread, submitted with
@@ -139,7 +197,7 @@ class TracingMiddleware(dramatiq.Middleware):
         token = otel_context.attach(trace.set_span_in_context(span, parent))
         self._local.processing = (span, token)
 
-    def _finish(self, message, *, exception: BaseException | None = None, skipped: bool = False) -> None:
+    def _finish(self, message: MessageProxy, *, exception: BaseException | None = None, skipped: bool = False) -> None:
         state = getattr(self._local, "processing", None)
         if state is None:
             return  # an earlier middleware failed before ours started a span
@@ -157,10 +215,17 @@ class TracingMiddleware(dramatiq.Middleware):
         finally:
             otel_context.detach(token)
 
-    def after_process_message(self, broker, message, *, result=None, exception=None):
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
         self._finish(message, exception=exception)
 
-    def after_skip_message(self, broker, message):
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self._finish(message, skipped=True)
 
 

@@ -110,4 +110,5 @@ def new_trace_for_message(*, links: Sequence[Link] = ()) -> Iterator[None]:
 
 def pending_new_root_links() -> tuple[Link, ...] | None:
     """Links requested by an enclosing ``new_trace_for_message``; None when not inside one."""
-    return otel_context.get_value(NEW_ROOT_LINKS_KEY)
+    links = otel_context.get_value(NEW_ROOT_LINKS_KEY)
+    return links if isinstance(links, tuple) else None

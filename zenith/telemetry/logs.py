@@ -16,11 +16,14 @@ import os
 import re
 import sys
 from datetime import datetime, timezone
-from typing import Any, Iterable, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, TextIO, TypeGuard
 
 from opentelemetry import trace
 
 from zenith.config import Settings
+
+if TYPE_CHECKING:  # recognised by its attributes: a process without Dramatiq never imports it
+    import dramatiq
 from zenith.telemetry.subject import subject_of
 
 MASK = "***"
@@ -127,7 +130,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def _is_dramatiq_message(value: Any) -> bool:
+def _is_dramatiq_message(value: Any) -> TypeGuard[dramatiq.Message[Any]]:
     return (
         hasattr(value, "actor_name")
         and hasattr(value, "message_id")

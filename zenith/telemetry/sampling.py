@@ -60,6 +60,7 @@ def configured_sampler(environ: Mapping[str, str]) -> Sampler:
     not silently mean "sample everything" or "nothing".
     """
     name = (environ.get(SAMPLER_ENV) or DEFAULT_SAMPLER).strip().lower()
+    base: Sampler
     if name in ("always_on", "parentbased_always_on"):
         base = ALWAYS_ON
     elif name in ("always_off", "parentbased_always_off"):

@@ -41,7 +41,8 @@ def subject_of(context: otel_context.Context | None = None) -> Subject:
 
     Called for every span that starts, so it must stay cheap.
     """
-    return otel_context.get_value(SUBJECT_KEY, context) or _EMPTY
+    subject = otel_context.get_value(SUBJECT_KEY, context)
+    return subject if isinstance(subject, MappingProxyType) else _EMPTY  # only with_subject sets it
 
 
 def current_subject(context: otel_context.Context | None = None) -> dict[str, int | str]:

@@ -14,7 +14,7 @@ import os
 import re
 import threading
 from importlib import metadata
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Protocol, Sequence, TypedDict
 
 import yarl
 from opentelemetry import trace
@@ -23,6 +23,16 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
 from zenith.config import Settings
+
+
+class Instrumentor(Protocol):
+    """What this module uses of an OpenTelemetry instrumentor (psycopg, redis, aiohttp-client)."""
+
+    @property
+    def is_instrumented_by_opentelemetry(self) -> bool: ...
+    def instrument(self, **kwargs: Any) -> None: ...
+    def uninstrument(self, **kwargs: Any) -> None: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +61,16 @@ class BatchSettingsError(ValueError):
     """An OTEL_BSP_* variable is not a positive integer, or the batch exceeds the queue."""
 
 
-def batch_processor_options(environ: Mapping[str, str]) -> dict[str, int]:
+class BatchOptions(TypedDict):
+    """``BatchSpanProcessor``'s keyword arguments."""
+
+    max_queue_size: int
+    schedule_delay_millis: int
+    max_export_batch_size: int
+    export_timeout_millis: int
+
+
+def batch_processor_options(environ: Mapping[str, str]) -> BatchOptions:
     """Keyword arguments for ``BatchSpanProcessor``: ``BSP_DEFAULTS``, each overridden by its OTEL_BSP_* variable.
 
     Parameters:
@@ -91,11 +110,14 @@ class _HashedResource(Resource):
 
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
-_instrumentors: list = []
+_instrumentors: list[Instrumentor] = []
 # get_tracer builds a new Tracer (and scope) per call; keyed by provider too, so a tracer
 # of a replaced provider is never handed out
 _tracers: dict[tuple[TracerProvider, str], trace.Tracer] = {}
 _atexit_registered = False
+# SQL and Redis statements under a stage span get spans of their own (zenith.telemetry.stages)
+STATEMENT_SPANS_ENV = "OTEL_ZENITH_STATEMENT_SPANS"
+_statement_spans = False
 
 
 def service_name(role: str) -> str:
@@ -149,12 +171,12 @@ def setup_tracing(
         (tests: ``InMemorySpanExporter``). Turns tracing on without an endpoint.
       instrument_libraries(bool): Instrument psycopg, redis and aiohttp-client. Default True.
       environ(Mapping|None): Where the standard OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG and
-        OTEL_BSP_* variables are read; default ``os.environ``. See ``zenith.telemetry.sampling``
-        and ``BSP_DEFAULTS``.
+        OTEL_BSP_* variables, and OTEL_ZENITH_STATEMENT_SPANS, are read; default ``os.environ``.
+        See ``zenith.telemetry.sampling``, ``BSP_DEFAULTS`` and ``zenith.telemetry.stages``.
 
     Calling it again replaces the previous set-up (the old provider is flushed and shut down).
     """
-    global _provider, _atexit_registered
+    global _provider, _atexit_registered, _statement_spans
     endpoint = settings.otel_exporter_otlp_endpoint
     if exporter is None and not endpoint:
         return None
@@ -169,14 +191,16 @@ def setup_tracing(
     provider.add_span_processor(SubjectAttributesProcessor())  # zenith.video_id etc. on every span of the work
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
-    else:
+    elif endpoint:  # always set here: without an exporter or an endpoint tracing is off
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         otlp = OTLPSpanExporter(endpoint=otlp_traces_endpoint(endpoint))
         provider.add_span_processor(BatchSpanProcessor(otlp, **batch_processor_options(environ)))
+    statement_spans = statement_spans_setting(environ)
     shutdown_tracing()
     with _lock:
         _provider = provider
+        _statement_spans = statement_spans
         # The global provider can be set once per process; our own code goes through
         # tracer(), which always uses the latest provider.
         if not _global_provider_set():
@@ -195,6 +219,19 @@ def setup_tracing(
         },
     )
     return provider
+
+
+def statement_spans_setting(environ: Mapping[str, str]) -> bool:
+    """OTEL_ZENITH_STATEMENT_SPANS as a bool (default false); anything but true/false/1/0 is refused."""
+    raw = (environ.get(STATEMENT_SPANS_ENV) or "false").strip().lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise TracingSetupError(f"{STATEMENT_SPANS_ENV}={raw!r} must be true or false")
+    return raw in ("true", "1")
+
+
+def statement_spans_enabled() -> bool:
+    """True when statements under a stage span get spans of their own (OTEL_ZENITH_STATEMENT_SPANS)."""
+    return _statement_spans
 
 
 def database_name(url: str | None) -> str:
@@ -231,7 +268,7 @@ def _instrument(provider: TracerProvider) -> None:
     # Redis spans carry "COMMAND ? ?" (arguments replaced by the instrumentation) and
     # psycopg spans the SQL text with placeholders, never the parameters.
     # No sqlcommenter: it would rewrite every statement (and defeat prepared statements).
-    options = {
+    options: dict[type[Instrumentor], dict[str, Any]] = {
         PsycopgInstrumentor: {"enable_commenter": False},
         RedisInstrumentor: {},
         AioHttpClientInstrumentor: {"url_filter": span_url},

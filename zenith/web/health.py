@@ -37,7 +37,10 @@ def _ping_broker(broker: dramatiq.Broker) -> bool:
     if client is not None:  # RedisBroker
         return bool(client.ping())
     import pika
+    from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
+    if not isinstance(broker, RabbitmqBroker):
+        raise TypeError(f"cannot ping a {type(broker).__name__}")
     parameters = broker.parameters if not isinstance(broker.parameters, list) else broker.parameters[0]
     connection = pika.BlockingConnection(parameters)
     try:

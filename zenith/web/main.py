@@ -18,10 +18,10 @@ def run_web(args: argparse.Namespace) -> int:
     settings = get_settings()
     if settings.webhook_url and not settings.webhook_secret:
         raise ConfigError("WEBHOOK_SECRET is required when WEBHOOK_URL is set (Telegram sends it with every update)")
-    from zenith.bootstrap import process_lifetime
+    from zenith.bootstrap import process_lifetime, run_event_loop
 
     with process_lifetime(settings, role="web", metrics=False):  # /metrics is served on PORT
-        asyncio.run(serve(settings))
+        run_event_loop(serve(settings))
     return 0
 
 
@@ -51,7 +51,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 runner, host="0.0.0.0", port=settings.port, reuse_port=settings.web_reuse_port or None
             ).start()
             logger.info("web process listening on port %d (webhook: %s)", settings.port, with_webhook)
-            if with_webhook:
+            if settings.webhook_url:  # with_webhook
                 await runtime.bot.set_webhook(
                     url=public_webhook_url(settings.webhook_url),
                     secret_token=settings.webhook_secret,

@@ -24,7 +24,7 @@ def build_routers() -> list[Router]:
     Routers with FSM-state handlers come before `submit`, whose text handler would
     otherwise take an amount or a handle typed in a dialog for a link.
     """
-    from zenith.bot.handlers import accounts, balance, errors, fallback, start, submit, videos, withdraw
+    from zenith.bot.handlers import accounts, balance, campaigns, errors, fallback, start, submit, videos, withdraw
     from zenith.bot.handlers.admin import build_admin_router
 
     return [
@@ -33,6 +33,7 @@ def build_routers() -> list[Router]:
         build_admin_router(),
         detached(accounts.router),
         detached(videos.router),
+        detached(campaigns.router),
         detached(balance.router),
         detached(withdraw.router),
         detached(submit.router),

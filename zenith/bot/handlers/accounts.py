@@ -7,6 +7,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot import pressed
 from zenith.bot.callbacks import AccountAction, AccountCb
 from zenith.bot.filters import HasText
 from zenith.bot.handles import EXAMPLES, HandleNotUnderstood, parse_account
@@ -70,10 +71,13 @@ async def ask_handle(
     if not user.is_active:
         await query.answer(i18n("common.banned"), show_alert=True)
         return
+    message = await pressed.reply_target(query, i18n)
+    if message is None:
+        return
     await state.set_state(LinkAccount.handle)
     await state.update_data(platform=callback_data.platform.value)
     await query.answer()
-    await query.message.answer(
+    await message.answer(
         i18n(f"accounts.ask_handle_{callback_data.platform.value}"), reply_markup=cancel_keyboard(i18n)
     )
 

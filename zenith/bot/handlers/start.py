@@ -7,6 +7,7 @@ from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot import pressed
 from zenith.bot.callbacks import CancelCb, DigestCb, DigestSwitch, LanguageCb
 from zenith.bot.keyboards.inline import language_keyboard
 from zenith.bot.keyboards.menu import main_menu, menu_button
@@ -82,24 +83,30 @@ async def switch_digest(
     if not services.settings.earnings_digest:
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
+    # the switch shows its new position on the pressed message: without one, nothing is switched
+    message = await pressed.editable_message(query, i18n)
+    if message is None:
+        return
     enabled = callback_data.switch is DigestSwitch.ON
     async with services.read() as conn:
         await digests.set_enabled(conn, user_id=user.id, enabled=enabled)
     await query.answer()
-    if query.message is not None:
-        await query.message.edit_reply_markup(reply_markup=language_keyboard(i18n, digest_enabled=enabled))
-        await query.message.answer(i18n("language.digest_turned_on" if enabled else "language.digest_turned_off"))
+    await message.edit_reply_markup(reply_markup=language_keyboard(i18n, digest_enabled=enabled))
+    await message.answer(i18n("language.digest_turned_on" if enabled else "language.digest_turned_off"))
 
 
 @router.callback_query(LanguageCb.filter())
 async def set_language(
-    query: CallbackQuery, callback_data: LanguageCb, user: User, is_admin: bool, services: BotServices
+    query: CallbackQuery, callback_data: LanguageCb, user: User, i18n: Translator, is_admin: bool, services: BotServices
 ) -> None:
+    message = await pressed.reply_target(query, i18n)
+    if message is None:
+        return
     async with services.read() as conn:
         await users.set_language(conn, user_id=user.id, language=callback_data.code.value)
-    i18n = get_translator(callback_data.code.value)
+    chosen = get_translator(callback_data.code.value)
     await query.answer()
-    await query.message.answer(i18n("language.changed"), reply_markup=main_menu(i18n, is_admin=is_admin))
+    await message.answer(chosen("language.changed"), reply_markup=main_menu(chosen, is_admin=is_admin))
 
 
 @router.message(Command("tier"))
@@ -117,11 +124,15 @@ async def cancel_command(message: Message, i18n: Translator, is_admin: bool, sta
 
 @router.callback_query(CancelCb.filter(), StateFilter("*"))
 async def cancel_button(query: CallbackQuery, i18n: Translator, state: FSMContext) -> None:
+    message = await pressed.reply_target(query, i18n)
+    if message is None:
+        return
     await state.clear()
     await query.answer()
-    if query.message is not None:
-        await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(i18n("common.cancelled"))
+    # Cancel always works: the buttons are closed where the bot can still edit them
+    if isinstance(message, Message):
+        await message.edit_reply_markup(reply_markup=None)
+    await message.answer(i18n("common.cancelled"))
 
 
 @router.message(Command("menu"))

@@ -10,6 +10,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 
+from zenith.bot import pressed
 from zenith.bot.callbacks import VideoCb, VideosPageCb
 from zenith.bot.charts import views_chart_png
 from zenith.bot.keyboards.inline import video_card_keyboard, videos_keyboard
@@ -17,7 +18,7 @@ from zenith.bot.keyboards.menu import menu_button
 from zenith.bot.services import BotServices
 from zenith.domain.videos import VideoStatus
 from zenith.i18n import Translator
-from zenith.storage import snapshots, videos
+from zenith.storage import campaigns, snapshots, videos
 from zenith.storage.users import User
 
 router = Router(name=__name__)
@@ -53,21 +54,24 @@ def video_title(video: videos.Video, *, limit: int | None = TITLE_LENGTH) -> str
     return title
 
 
-async def _page(
-    services: BotServices, i18n: Translator, *, user: User, page: int
-) -> tuple[str, InlineKeyboardMarkup] | None:
-    """The list text and keyboard of one page; None when the page does not exist."""
+class PageNotFound(LookupError):
+    """A page past the end of the list (it shrank, or the button is forged)."""
+
+
+async def _page(services: BotServices, i18n: Translator, *, user: User, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    """The list text and keyboard of one page; PageNotFound when the page does not exist (the first always does)."""
     if page < 0:
-        return None
+        raise PageNotFound(page)
     async with asyncio.timeout(services.db_timeout):  # cached; PostgreSQL on a miss or with Redis down
         listing = await services.creator_reads.video_page(user.id, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
     pages = max(1, math.ceil(listing.total / PAGE_SIZE))
     if page >= pages:
-        return None
+        raise PageNotFound(page)
     if not listing.items:
         return i18n("videos.empty"), videos_keyboard(i18n, buttons=[], page=0, pages=1)
     buttons = []
     lines = [i18n("videos.header", total=listing.total)]
+    names = await _campaign_names(services, {video.campaign_id for video in listing.items})
     for video in listing.items:
         params = dict(
             icon=STATUS_ICONS.get(video.status, "•"),
@@ -77,9 +81,20 @@ async def _page(
             earned=video.credited,
             status=_status(i18n, video.status),
         )
-        lines.append(i18n("videos.line", **params))
+        lines.append(i18n("videos.line", **params) + _campaign_line(i18n, names, video))
         buttons.append((video.id, i18n("videos.button", **params)))
     return "\n".join(lines), videos_keyboard(i18n, buttons=buttons, page=page, pages=pages)
+
+
+async def _campaign_names(services: BotServices, campaign_ids: set[int]) -> dict[int, str]:
+    """campaign id -> name, for the campaign line under each video."""
+    async with services.read() as conn:
+        return {campaign_id: c.name for campaign_id, c in (await campaigns.get_many(conn, campaign_ids)).items()}
+
+
+def _campaign_line(i18n: Translator, names: dict[int, str], video: videos.Video) -> str:
+    name = names.get(video.campaign_id)
+    return "\n      " + i18n("creator_campaigns.video_campaign", name=name) if name else ""
 
 
 @router.message(Command("videos"))
@@ -93,19 +108,22 @@ async def list_videos(message: Message, user: User, i18n: Translator, services: 
 async def turn_page(
     query: CallbackQuery, callback_data: VideosPageCb, user: User, i18n: Translator, services: BotServices
 ) -> None:
-    result = await _page(services, i18n, user=user, page=callback_data.page)
-    if result is None:
+    try:
+        text, keyboard = await _page(services, i18n, user=user, page=callback_data.page)
+    except PageNotFound:
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
-    text, keyboard = result
+    message = await pressed.reply_target(query, i18n)
+    if message is None:
+        return
     await query.answer()
-    if query.message is not None and query.message.text is not None:
+    if isinstance(message, Message) and message.text is not None:
         try:
-            await query.message.edit_text(text, reply_markup=keyboard)
+            await message.edit_text(text, reply_markup=keyboard)
         except TelegramBadRequest:  # same page pressed again: "message is not modified"
             pass
-    elif query.message is not None:  # coming back from a chart photo
-        await query.message.answer(text, reply_markup=keyboard)
+    else:  # coming back from a chart photo, or from a message the bot can no longer edit
+        await message.answer(text, reply_markup=keyboard)
 
 
 @router.callback_query(VideoCb.filter())
@@ -122,9 +140,13 @@ async def video_card(
             if video and (video.user_id == user.id or is_admin)
             else []
         )
+        campaign = (await campaigns.get_many(conn, [video.campaign_id])).get(video.campaign_id) if video else None
     # callback ids are never trusted: a creator sees only their own videos
     if video is None or (video.user_id != user.id and not is_admin):
         await query.answer(i18n("common.not_available"), show_alert=True)
+        return
+    message = await pressed.reply_target(query, i18n)
+    if message is None:
         return
     await query.answer()
     platform = i18n(f"platform.{video.platform}")
@@ -140,6 +162,8 @@ async def video_card(
             submitted=video.submitted_at,
         )
     ]
+    if campaign is not None:
+        parts[0] += "\n" + i18n("creator_campaigns.video_campaign", name=campaign.name)
     if video.status_reason and video.status in (VideoStatus.REJECTED, VideoStatus.FAILED):
         parts.append(i18n("videos.card_reason", reason=video.status_reason))
     if history:
@@ -152,8 +176,8 @@ async def video_card(
     if len(history) >= 2 and len(text) <= CAPTION_LIMIT:
         points = [(s.taken_at, s.views) for s in history]
         png = await asyncio.to_thread(views_chart_png, points, title=i18n("videos.chart_title"))
-        await query.message.answer_photo(
+        await message.answer_photo(
             BufferedInputFile(png, filename=f"video-{video.id}.png"), caption=text, reply_markup=keyboard
         )
         return
-    await query.message.answer(text, reply_markup=keyboard, disable_web_page_preview=True)
+    await message.answer(text, reply_markup=keyboard, disable_web_page_preview=True)

@@ -13,6 +13,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot import pressed
 from zenith.bot.amounts import AmountAmbiguous, AmountNotUnderstood, read_amount
 from zenith.bot.callbacks import WithdrawAmountCb, WithdrawAssetCb, WithdrawConfirmCb
 from zenith.bot.filters import HasText
@@ -20,6 +21,7 @@ from zenith.bot.keyboards.inline import amount_choices_keyboard, assets_keyboard
 from zenith.bot.keyboards.menu import menu_button
 from zenith.bot.services import BotServices
 from zenith.bot.states import Withdraw
+from zenith.config import Settings
 from zenith.domain.money import convert_rub_to_asset
 from zenith.domain.payouts import WithdrawalRejected, WithdrawalRejectReason, needs_admin_approval, validate_withdrawal
 from zenith.domain.trust import TrustPolicy
@@ -45,7 +47,7 @@ class RateUnavailable(Exception):
     """No rate for the asset, or the latest one is older than RATE_MAX_AGE_SECONDS."""
 
 
-def payouts_configured(settings) -> bool:
+def payouts_configured(settings: Settings) -> bool:
     """Crypto Pay is set up (CRYPTO_PAY_TOKEN): without it no rate ever arrives and nothing is sent."""
     return bool(settings.crypto_pay_token)
 
@@ -109,14 +111,17 @@ async def choose_asset(
     if callback_data.asset not in services.settings.payout_assets:
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
+    message = await pressed.editable_message(query, i18n)
+    if message is None:
+        return
     async with services.read() as conn:
         balances = await ledger.balances(conn, user.id)
     await state.set_state(Withdraw.amount)
     await state.update_data(asset=callback_data.asset)
     await query.answer()
     minimum = services.settings.payout_min_rub
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(
         i18n(
             "withdraw.ask_amount",
             asset=callback_data.asset,
@@ -165,15 +170,16 @@ async def choose_amount(
     ):
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
+    message = await pressed.editable_message(query, i18n)
+    if message is None:
+        return
     await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
+    await message.edit_reply_markup(reply_markup=None)
     await state.update_data(amount_choices=None, choice_nonce=None)
     if not payouts_configured(services.settings):
-        await _refuse_unconfigured(query.message, user=user, i18n=i18n, services=services, state=state)
+        await _refuse_unconfigured(message, user=user, i18n=i18n, services=services, state=state)
         return
-    await _quote(
-        query.message, Decimal(choices[callback_data.index]), user=user, i18n=i18n, services=services, state=state
-    )
+    await _quote(message, Decimal(choices[callback_data.index]), user=user, i18n=i18n, services=services, state=state)
 
 
 async def _ask_which_amount(message: Message, doubt: AmountAmbiguous, *, i18n: Translator, state: FSMContext) -> None:
@@ -253,11 +259,15 @@ async def confirm_withdrawal(
         await state.clear()
         await query.answer(i18n("withdraw.banned"), show_alert=True)
         return
+    # before any money moves: the quote's buttons are closed and the outcome told under it
+    message = await pressed.editable_message(query, i18n)
+    if message is None:
+        return
     if not payouts_configured(services.settings):
         # a dialog begun before Crypto Pay was switched off (the FSM state outlives a restart)
         await query.answer()
-        await query.message.edit_reply_markup(reply_markup=None)
-        await _refuse_unconfigured(query.message, user=user, i18n=i18n, services=services, state=state)
+        await message.edit_reply_markup(reply_markup=None)
+        await _refuse_unconfigured(message, user=user, i18n=i18n, services=services, state=state)
         return
     amount, asset = Decimal(data["amount"]), str(data["asset"])
     settings = services.settings
@@ -286,16 +296,16 @@ async def confirm_withdrawal(
     except ledger.InsufficientFunds:
         await state.clear()
         await query.answer()
-        await query.message.answer(i18n("withdraw.balance_changed"))
+        await message.answer(i18n("withdraw.balance_changed"))
         return
     await services.creator_reads.invalidate(user.id)  # the reservation moved money: committed above
     await state.clear()
     # the payouts actor approves Gold payouts under the limit itself; others wait for an admin
     await services.send(PROCESS_PAYOUT, payout.id)
     await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
+    await message.edit_reply_markup(reply_markup=None)
     converted = convert_rub_to_asset(amount_rub=amount, rate_rub_per_asset=rate.rate, asset=asset)
-    await query.message.answer(
+    await message.answer(
         i18n(
             "withdraw.created_auto" if automatic else "withdraw.created",
             payout_id=payout.id,

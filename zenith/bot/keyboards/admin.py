@@ -28,6 +28,7 @@ _SECTIONS = (
     (AdminSection.BROADCAST, "admin.broadcast"),
     (AdminSection.STATUS, "admin.status"),
     (AdminSection.REVIEW, "admin.review"),
+    (AdminSection.CAMPAIGNS, "campaigns.admin.button"),
 )
 
 
@@ -35,7 +36,7 @@ def admin_menu_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for section, key in _SECTIONS:
         builder.button(text=i18n(key), callback_data=AdminMenuCb(section=section))
-    builder.adjust(2, 2, 2)
+    builder.adjust(2, 2, 2, 1)
     return builder.as_markup()
 
 

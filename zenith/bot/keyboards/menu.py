@@ -8,7 +8,7 @@ from zenith.bot.filters import TextIn
 from zenith.i18n import SUPPORTED_LANGUAGES, Translator, get_translator
 
 MENU_ROWS: tuple[tuple[str, ...], ...] = (
-    ("menu.submit", "menu.videos"),
+    ("menu.submit", "menu.videos", "menu.campaigns"),
     ("menu.balance", "menu.withdraw"),
     ("menu.accounts", "menu.tier"),
     ("menu.help", "menu.language"),

@@ -10,19 +10,24 @@ from aiogram.types import Update
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from zenith.bot.fsm_storage import StatePrefetch
 from zenith.bot.middlewares.base import Proceed, UpdateMiddleware
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1]: the update id's key; ARGV: fingerprint, ttl. Returns 1 when this delivery is
-# to be handled (first time, or an id reused for other content), 0 for a duplicate,
-# 2 when the id was seen before with other content (the server renumbered).
+# KEYS[1]: the update id's key; KEYS[2] (optional): the sender's dialog-state key, read
+# in the same call so the FSM needs no round trip of its own. ARGV: fingerprint, ttl.
+# Returns {outcome, state}: outcome 1 when this delivery is to be handled (first time, or
+# an id reused for other content), 0 for a duplicate, 2 when the id was seen before with
+# other content (the server renumbered).
 _CLAIM = """
 local seen = redis.call('GET', KEYS[1])
-if seen == ARGV[1] then return 0 end
+if seen == ARGV[1] then return {0, false} end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
-if seen then return 2 end
-return 1
+local state = false
+if KEYS[2] then state = redis.call('GET', KEYS[2]) end
+if seen then return {2, state} end
+return {1, state}
 """
 DUPLICATE = 0
 RENUMBERED = 2
@@ -53,26 +58,36 @@ class UpdateDedupMiddleware(UpdateMiddleware):
         value: the content digest).
       ttl_seconds: how long an update is remembered (default one day; Telegram keeps
         undelivered updates for 24 hours).
+      prefetch: read the sender's dialog state in the same call (the FSM middleware must
+        then come after this one); None: the FSM reads it itself.
     """
 
-    def __init__(self, *, redis: Redis, prefix: str, ttl_seconds: int = 86_400) -> None:
+    def __init__(
+        self, *, redis: Redis, prefix: str, ttl_seconds: int = 86_400, prefetch: StatePrefetch | None = None
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.ttl_seconds = ttl_seconds
+        self.prefetch = prefetch
         self._claim = redis.register_script(_CLAIM)
 
     async def on_update(self, update: Update, data: dict[str, Any], proceed: Proceed) -> Any:
         bot = data.get("bot")
         key = f"{self.prefix}:update:{bot.id if bot else 0}:{update.update_id}"
+        state_key = self.prefetch.key(bot, data) if self.prefetch is not None and bot is not None else None
+        keys = [key] if state_key is None else [key, state_key[1]]
         try:
-            outcome = await self._claim(keys=[key], args=[fingerprint(update), self.ttl_seconds])
+            outcome, state = await self._claim(keys=keys, args=[fingerprint(update), self.ttl_seconds])
         except RedisError as exc:
             # Redis down: handle the update rather than drop it (submission stays idempotent).
             logger.warning("update de-duplication unavailable (%r); handling update %s", exc, update.update_id)
-            outcome = None
+            outcome, state = None, None
+            StatePrefetch.forget()  # the FSM reads the state itself (and fails open)
         if outcome == DUPLICATE:
             logger.info("update %s delivered again; skipped", update.update_id)
             return None
+        if state_key is not None and outcome is not None:
+            StatePrefetch.keep(state_key[0], state)
         if outcome == RENUMBERED:
             logger.info(
                 "update id %s was seen before with other content (the Bot API server renumbered); handled as new",

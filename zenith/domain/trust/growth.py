@@ -143,7 +143,8 @@ def judge_growth(
             )
         )
     start = _engagement_start(history, new, rules.engagement_min_views) if new.likes is not None else None
-    if start is not None:
+    # likes hidden (None) at either end: nothing to compare (_engagement_start never returns such a point)
+    if new.likes is not None and start is not None and start.likes is not None:
         ratio = max(0, new.likes - start.likes) / (new.views - start.views)
         if ratio < float(rules.min_likes_per_view):
             signals.append(

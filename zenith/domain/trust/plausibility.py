@@ -62,10 +62,9 @@ def check_answer(
     ``likes`` / ``comments`` None: the platform hides them (nothing to compare).
     """
     counts = {"views": views, "likes": likes, "comments": comments}
-    parsed: dict[str, int | None] = {}
+    parsed: dict[str, int] = {}  # a hidden count (None) is left out
     for name, raw in counts.items():
         if raw is None and name != "views":
-            parsed[name] = None
             continue
         count = _as_count(raw)
         if count is None:
@@ -77,11 +76,12 @@ def check_answer(
         parsed[name] = count
     allowed = int(parsed["views"] * limits.max_likes_per_view) + limits.engagement_slack
     for name in ("likes", "comments"):
-        if parsed[name] is not None and parsed[name] > allowed:
+        count = parsed.get(name)
+        if count is not None and count > allowed:
             return _refused(
                 RefusalReason.ENGAGEMENT_ABOVE_VIEWS,
                 field=name,
-                value=parsed[name],
+                value=count,
                 views=parsed["views"],
                 allowed=allowed,
             )

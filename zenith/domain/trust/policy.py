@@ -5,12 +5,45 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from zenith.domain.trust.growth import GrowthRules
 from zenith.domain.trust.plausibility import PlausibilityLimits
 from zenith.domain.trust.risk import RiskRules
 
-__all__ = ["TrustPolicy"]
+__all__ = ["TrustPolicy", "TrustSettings"]
+
+
+class TrustSettings(Protocol):
+    """The ``trust_*`` settings the policy is built from (``zenith.config.Settings`` has them;
+    the domain names only what it reads, so it imports nothing of the project)."""
+
+    @property
+    def trust_max_views(self) -> int: ...
+    @property
+    def trust_max_likes_per_view(self) -> Decimal: ...
+    @property
+    def trust_spike_factor(self) -> Decimal: ...
+    @property
+    def trust_rate_floor_per_hour(self) -> int: ...
+    @property
+    def trust_min_views_for_signal(self) -> int: ...
+    @property
+    def trust_min_likes_per_view(self) -> Decimal: ...
+    @property
+    def trust_engagement_min_views(self) -> int: ...
+    @property
+    def trust_late_grace_hours(self) -> int: ...
+    @property
+    def trust_hold_quiet_days(self) -> int: ...
+    @property
+    def trust_risk_signal_weight(self) -> int: ...
+    @property
+    def trust_risk_rejected_weight(self) -> int: ...
+    @property
+    def trust_low_risk_max(self) -> int: ...
+    @property
+    def trust_risk_window_days(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +61,7 @@ class TrustPolicy:
     risk_window: timedelta = timedelta(days=30)
 
     @classmethod
-    def from_settings(cls, settings: object) -> TrustPolicy:
+    def from_settings(cls, settings: TrustSettings) -> TrustPolicy:
         """From an object with the ``trust_*`` attributes of ``zenith.config.Settings``."""
         s = settings
         if s.trust_max_views < 1 or s.trust_spike_factor <= 1 or s.trust_hold_quiet_days < 0:

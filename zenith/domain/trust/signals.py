@@ -27,7 +27,7 @@ class Signal:
     """One observation with its evidence: the numbers that triggered it (JSON-friendly)."""
 
     kind: SignalKind
-    evidence: dict = field(default_factory=dict)
+    evidence: dict[str, object] = field(default_factory=dict)
 
     @property
     def holds_growth(self) -> bool:

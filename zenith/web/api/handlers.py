@@ -7,9 +7,11 @@ import asyncio
 import hashlib
 import uuid
 
+import psycopg
+
 from zenith.domain.api_keys import Scope
-from zenith.domain.campaigns import cost_per_1000
-from zenith.domain.links import LinkRejected
+from zenith.domain.campaigns import CampaignStatus, cost_per_1000
+from zenith.domain.links import LinkRejected, Platform
 from zenith.domain.submissions import SubmissionStatus
 from zenith.domain.videos import VideoStatus
 from zenith.i18n import translate
@@ -53,7 +55,7 @@ def _payout(payout: payouts.Payout) -> models.Payout:
     )
 
 
-async def _creator(call: Call, conn) -> users.User:
+async def _creator(call: Call, conn: psycopg.AsyncConnection) -> users.User:
     try:
         return await users.get(conn, call.path.creator_id)
     except users.UserNotFound:
@@ -73,9 +75,27 @@ def submission_request_id(call: Call, creator_id: int) -> str:
     return "api:" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
+def _check_campaign(campaign_id: int, found: dict[int, campaigns.Campaign]) -> None:
+    """Refuse at once a campaign that does not exist or takes no videos now (one not open
+    yet, paused or closed). Membership and the campaign's rules are the submission
+    actor's, as for the bot; it also refuses a campaign paused after this check."""
+    campaign = found.get(campaign_id)
+    if campaign is None:
+        raise ApiError("campaign_not_found", params={"id": campaign_id})
+    if campaign.status is not CampaignStatus.OPEN:
+        raise ApiError(
+            "campaign_not_open",
+            params={"id": campaign_id},
+            details=[{"field": "body.campaign_id", "problem": campaign.status.value}],
+        )
+
+
 async def submit_video(call: Call) -> models.SubmissionAccepted:
+    campaign_id = call.body.campaign_id
     async with call.context.read() as conn:
         creator = await _creator(call, conn)
+        if campaign_id is not None:
+            _check_campaign(campaign_id, await campaigns.get_many(conn, [campaign_id]))
     request_id = submission_request_id(call, creator.id)
     context = call.context
     try:
@@ -87,6 +107,7 @@ async def submit_video(call: Call) -> models.SubmissionAccepted:
             link=call.body.url,
             request_id=request_id,
             source="api",
+            campaign_id=campaign_id,
         )
     except LinkRejected as exc:
         reason = translate(call.language, f"reject.{exc.reason.value}")
@@ -96,7 +117,7 @@ async def submit_video(call: Call) -> models.SubmissionAccepted:
     except CreatorBlocked:
         raise ApiError("creator_blocked") from None
     return models.SubmissionAccepted(
-        request_id=request_id, status="queued", platform=parsed.platform.value, url=parsed.canonical_url
+        request_id=request_id, status="queued", platform=parsed.platform, url=parsed.canonical_url
     )
 
 
@@ -115,7 +136,7 @@ async def get_submission(call: Call) -> models.SubmissionState:
         request_id=found.request_id,
         creator_id=found.user_id,
         url=found.url,
-        platform=found.platform,
+        platform=Platform(found.platform),
         status=found.status,
         outcome=found.outcome,
         received_at=found.received_at,
@@ -188,7 +209,7 @@ async def list_campaigns(call: Call) -> models.CampaignList:
                 status=campaign.status,
                 budgeted=campaign.budgeted,
                 rate_per_1000=campaign.rate_per_1000,
-                platforms=sorted(campaign.platforms),
+                platforms=sorted(Platform(platform) for platform in campaign.platforms),
                 required_tags=campaign.required_tags,
                 funded=spend.funded,
                 spent=spend.spent,
@@ -214,7 +235,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         status=202,
         path_model=models.CreatorPath,
         body_model=models.SubmitVideo,
-        errors=("creator_not_found", "invalid_link", "creator_blocked"),
+        errors=("creator_not_found", "campaign_not_found", "campaign_not_open", "invalid_link", "creator_blocked"),
     ),
     Endpoint(
         "GET",

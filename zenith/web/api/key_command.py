@@ -51,12 +51,13 @@ async def _run(url: str, args: argparse.Namespace, default_rate_limit: int) -> i
                     f"{key.key_id:<10} {key.scope.value:<7} {key.rate_limit_per_minute:>9}  {state:<8} {key.created_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC  {key.name}"
                 )
             return 0
-        key = await api_keys.revoke(conn, key_id=args.key_id)
-        if key is None:
+        revoked = await api_keys.revoke(conn, key_id=args.key_id)
+        if revoked is None:
             print(f"zenith apikey: no key {args.key_id!r}", file=sys.stderr)
             return 1
+        assert revoked.revoked_at is not None  # revoke() sets it (or keeps the earlier date)
         print(
-            f"revoked key {key.key_id} ({key.name}) at {key.revoked_at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+            f"revoked key {revoked.key_id} ({revoked.name}) at {revoked.revoked_at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
         )
         return 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -28,8 +28,11 @@ Money = Annotated[
     PlainSerializer(lambda value: f"{value:.2f}", return_type=str),
     Field(json_schema_extra={"pattern": r"^-?\d+\.\d{2}$"}),
 ]
-# the open statuses in the order payouts go through them (the document must not change between runs)
-OpenPayoutStatus = Literal[tuple(status for status in PayoutStatus if status in OPEN_STATUSES)]
+# the open statuses in the order payouts go through them (the document must not change between runs);
+# spelled out so the type checker reads it, and checked against the domain's OPEN_STATUSES
+OpenPayoutStatus = Literal[PayoutStatus.REQUESTED, PayoutStatus.APPROVED, PayoutStatus.SENDING]
+if set(get_args(OpenPayoutStatus)) != OPEN_STATUSES:
+    raise RuntimeError("OpenPayoutStatus must list exactly zenith.domain.payouts.OPEN_STATUSES")
 
 
 class Strict(BaseModel):
@@ -85,6 +88,13 @@ class SubmitVideo(Strict):
         max_length=64,
         pattern=r"^[A-Za-z0-9_.:-]+$",
         description="Resending the same link for the same creator with the same key submits it once",
+    )
+    campaign_id: Id | None = Field(
+        None,
+        description=(
+            "The campaign the video is for; the creator must have joined it and its rules apply, as in the bot. "
+            "Left out: the only open campaign the creator joined, else the default program"
+        ),
     )
 
 

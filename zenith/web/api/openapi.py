@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from zenith.web.api import models
 from zenith.web.api.endpoints import Endpoint
@@ -61,7 +62,7 @@ def _error_responses(codes: tuple[str, ...]) -> dict[str, Any]:
 
 def build_openapi(endpoints: tuple[Endpoint, ...], *, server_url: str = "/api/v1") -> dict[str, Any]:
     """The document: every endpoint's parameters, body, answers and the key it needs."""
-    pairs = [(models.Error, "serialization")]
+    pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(models.Error, "serialization")]
     pairs += [(e.response, "serialization") for e in endpoints]
     pairs += [(e.body_model, "validation") for e in endpoints if e.body_model is not None]
     refs, definitions = models_json_schema(list(dict.fromkeys(pairs)), ref_template=REF)

@@ -1,4 +1,5 @@
-"""Admin panel: moderation, payouts, review of held earnings, users, broadcast, status, quarantine -- refused to everyone else."""
+"""Admin panel: moderation, payouts, review of held earnings, users, broadcast, status, quarantine,
+campaigns -- refused to everyone else."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ def build_admin_router() -> Router:
     from zenith.bot.handlers import detached
     from zenith.bot.handlers.admin import (
         broadcast,
+        campaign_funding,
+        campaign_setup,
+        campaign_stale,
+        campaigns,
         moderation,
         panel,
         payouts,
@@ -29,7 +34,20 @@ def build_admin_router() -> Router:
     admin = Router(name=__name__)
     admin.message.filter(IsAdmin())
     admin.callback_query.filter(IsAdmin())
-    for module in (panel, moderation, payouts, review, users, broadcast, status, quarantine):
+    for module in (
+        panel,
+        moderation,
+        payouts,
+        review,
+        users,
+        broadcast,
+        status,
+        quarantine,
+        campaigns,
+        campaign_setup,
+        campaign_funding,
+        campaign_stale,  # last: the campaign presses no dialogue took
+    ):
         admin.include_router(detached(module.router))
     outer = Router(name=f"{__name__}.outer")
     outer.include_routers(admin, detached(refusal.router))

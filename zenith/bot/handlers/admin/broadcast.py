@@ -9,6 +9,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot import pressed
 from zenith.bot.callbacks import AdminMenuCb, AdminSection, BroadcastCb
 from zenith.bot.filters import HasText
 from zenith.bot.keyboards.inline import cancel_keyboard, confirm_keyboard
@@ -27,8 +28,10 @@ MAX_BROADCAST_LENGTH = 3500
 @router.message(Command("broadcast"))
 @router.callback_query(AdminMenuCb.filter(F.section == AdminSection.BROADCAST))
 async def ask_text(event: Message | CallbackQuery, i18n: Translator, state: FSMContext) -> None:
+    message = event if isinstance(event, Message) else await pressed.reply_target(event, i18n)
+    if message is None:
+        return
     await state.set_state(AdminDialog.broadcast_text)
-    message = event if isinstance(event, Message) else event.message
     if isinstance(event, CallbackQuery):
         await event.answer()
     await message.answer(i18n("admin.ask_broadcast", max=MAX_BROADCAST_LENGTH), reply_markup=cancel_keyboard(i18n))
@@ -65,6 +68,9 @@ async def send_broadcast(
     if not is_admin or not data.get("nonce") or not secrets.compare_digest(str(data["nonce"]), callback_data.nonce):
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
+    message = await pressed.editable_message(query, i18n)
+    if message is None:
+        return
     await state.clear()
     # the nonce makes the id: a double tap or a resend fans out once (dedup keys derive from it)
     broadcast_id = f"bc-{query.from_user.id}-{callback_data.nonce}"
@@ -80,5 +86,5 @@ async def send_broadcast(
         )
     await services.send(BROADCAST, broadcast_id, text)
     await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(i18n("admin.broadcast_sent", broadcast_id=broadcast_id))
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(i18n("admin.broadcast_sent", broadcast_id=broadcast_id))

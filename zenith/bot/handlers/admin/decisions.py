@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
 
+import psycopg
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from zenith.bot import pressed
 from zenith.bot.callbacks import AdminQueue
 from zenith.bot.keyboards.admin import queue_pages_keyboard
 from zenith.bot.keyboards.inline import cancel_keyboard
@@ -25,6 +27,7 @@ from zenith.bot.services import BotServices
 from zenith.i18n import Translator
 from zenith.messaging import notices
 from zenith.storage import outbox
+from zenith.storage.users import User
 
 # the creator sees the reason; keep it a sentence, not an essay
 MAX_REASON_LENGTH = 500
@@ -60,7 +63,11 @@ class QueuePage:
 
 
 async def read_queue_page(
-    conn, *, oldest: Callable[..., Awaitable[list[Any]]], count: Callable[..., Awaitable[int]], page: int
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    oldest: Callable[..., Awaitable[list[Any]]],
+    count: Callable[..., Awaitable[int]],
+    page: int,
 ) -> QueuePage:
     """Page `page` of a queue: ``oldest(conn, limit=n)`` gives its n oldest items, ``count(conn)`` its size.
 
@@ -77,7 +84,7 @@ async def read_queue_page(
 
 
 async def send_queue(
-    message: Message,
+    message: pressed.ChatMessage,
     *,
     i18n: Translator,
     queue: AdminQueue,
@@ -108,14 +115,18 @@ async def send_queue(
         await message.answer(i18n("common.page", page=shown.page + 1, pages=shown.pages), reply_markup=pages)
 
 
-async def turn_queue_page(query: CallbackQuery, *, i18n: Translator, is_admin: bool) -> bool:
-    """A ‹ Previous / Next › press: False (refused) for a non-admin; else answered, the
-    old page's buttons closed, and True -- the caller sends the page asked for."""
+async def turn_queue_page(query: CallbackQuery, *, i18n: Translator, is_admin: bool) -> Message | None:
+    """A ‹ Previous / Next › press: None (refused) for a non-admin or a message gone; else
+    answered, the old page's buttons closed, and its message -- the caller sends the page
+    asked for under it."""
     if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
-        return False
+        return None
+    message = await pressed.editable_message(query, i18n)
+    if message is None:
+        return None
     await query.answer()
-    await close_buttons(query.message)
-    return True
+    await close_buttons(message)
+    return message
 
 
 async def close_buttons(message: Message) -> None:
@@ -139,21 +150,24 @@ async def answer_undecidable(query: CallbackQuery, *, i18n: Translator, found: b
     await query.answer(i18n("admin.already_decided" if found else "common.not_available"), show_alert=True)
 
 
-async def confirm_decision(query: CallbackQuery, *, text: str) -> None:
+async def confirm_decision(query: CallbackQuery, card: Message, *, text: str) -> None:
     """Close the card's buttons and say what was done."""
     await query.answer()
-    await close_buttons(query.message)
-    await query.message.answer(text)
+    await close_buttons(card)
+    await card.answer(text)
 
 
 async def ask_reason(
     query: CallbackQuery, *, i18n: Translator, state: FSMContext, dialog: State, target_id: int
 ) -> None:
     """Wait for the rejection reason of `target_id` in the FSM state `dialog`."""
+    message = await pressed.reply_target(query, i18n)
+    if message is None:
+        return
     await state.set_state(dialog)
     await state.update_data(target_id=target_id)
     await query.answer()
-    await query.message.answer(i18n("admin.ask_reason", max=MAX_REASON_LENGTH), reply_markup=cancel_keyboard(i18n))
+    await message.answer(i18n("admin.ask_reason", max=MAX_REASON_LENGTH), reply_markup=cancel_keyboard(i18n))
 
 
 @dataclass(frozen=True)
@@ -163,12 +177,12 @@ class Rejection:
     admin_id: int
 
 
-async def take_reason(message: Message, *, state: FSMContext) -> Rejection:
-    """The target id and the typed reason (trimmed to MAX_REASON_LENGTH); leaves the dialog."""
+async def take_reason(message: Message, *, admin: User, state: FSMContext) -> Rejection:
+    """The target id and the reason `admin` typed (trimmed to MAX_REASON_LENGTH); leaves the dialog."""
     target_id = int((await state.get_data()).get("target_id", 0))
     await state.clear()
     return Rejection(
-        target_id=target_id, reason=(message.text or "").strip()[:MAX_REASON_LENGTH], admin_id=message.from_user.id
+        target_id=target_id, reason=(message.text or "").strip()[:MAX_REASON_LENGTH], admin_id=admin.telegram_id
     )
 
 
@@ -201,8 +215,8 @@ class DecisionKind:
     approve: Callable[..., Awaitable[Any]]
     reject: Callable[..., Awaitable[Any]]
     tag: Callable[[Any], None]
-    approved_notice: Callable[[Any], dict | None]
-    rejected_notice: Callable[[Any, str], dict | None]
+    approved_notice: Callable[[Any], dict[str, Any] | None]
+    rejected_notice: Callable[[Any, str], dict[str, Any] | None]
     after_approve: Callable[..., Awaitable[None]] | None
     approved_key: str
     rejected_key: str
@@ -213,6 +227,10 @@ async def approve_target(
     query: CallbackQuery, *, kind: DecisionKind, target_id: int, i18n: Translator, is_admin: bool, services: BotServices
 ) -> None:
     if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
+        return
+    # the card must still be there to close and answer under, or the approval waits
+    card = await pressed.editable_message(query, i18n)
+    if card is None:
         return
     try:
         async with services.transaction() as conn:
@@ -229,7 +247,7 @@ async def approve_target(
     await _publish(services, staged)
     if kind.after_approve is not None:
         await kind.after_approve(services, target)
-    await confirm_decision(query, text=i18n(kind.approved_key, **{kind.id_param: target.id}))
+    await confirm_decision(query, card, text=i18n(kind.approved_key, **{kind.id_param: target.id}))
 
 
 async def start_rejection(
@@ -256,11 +274,18 @@ async def start_rejection(
 
 
 async def finish_rejection(
-    message: Message, *, kind: DecisionKind, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext
+    message: Message,
+    *,
+    kind: DecisionKind,
+    admin: User,
+    i18n: Translator,
+    is_admin: bool,
+    services: BotServices,
+    state: FSMContext,
 ) -> None:
     if not is_admin:
         return
-    rejection = await take_reason(message, state=state)
+    rejection = await take_reason(message, admin=admin, state=state)
     async with services.transaction() as conn:
         target = await kind.reject(conn, rejection.target_id, rejection.admin_id, rejection.reason)
         staged = await _stage(conn, kind.rejected_notice(target, rejection.reason) if target is not None else None)
@@ -273,7 +298,7 @@ async def finish_rejection(
     await message.answer(i18n(kind.rejected_key, **{kind.id_param: target.id}))
 
 
-async def _stage(conn, notice: dict | None) -> outbox.OutboxEntry | None:
+async def _stage(conn: psycopg.AsyncConnection[Any], notice: dict[str, Any] | None) -> outbox.OutboxEntry | None:
     """The decision's notice in its transaction (None: no notice, or staged before)."""
     return await outbox.add(conn, **notice) if notice is not None else None
 

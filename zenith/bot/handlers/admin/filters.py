@@ -6,6 +6,7 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message
 
 from zenith.bot.services import BotServices
+from zenith.storage.users import User
 
 
 class IsAdmin(Filter):
@@ -14,7 +15,7 @@ class IsAdmin(Filter):
         return sender is not None and services.is_admin(sender.id)
 
 
-def user_label(user) -> str:
+def user_label(user: User) -> str:
     """How admins see a creator: @username, else the first name, with the Telegram id."""
     name = f"@{user.username}" if user.username else (user.first_name or "—")
     return f"{name} ({user.telegram_id})"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
+import psycopg
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot import pressed
 from zenith.bot.callbacks import AdminMenuCb, AdminQueue, AdminQueuePageCb, AdminSection, AdminVideoCb, Decision
 from zenith.bot.filters import HasText
 from zenith.bot.handlers.admin.decisions import (
@@ -29,16 +32,17 @@ from zenith.domain.videos import VideoStatus
 from zenith.i18n import Translator
 from zenith.messaging.contract import CHECK_VIDEOS
 from zenith.storage import audit, users, videos
+from zenith.storage.users import User
 from zenith.telemetry.subject import tag_video
 
 router = Router(name=__name__)
 
 
-async def _count_waiting(conn) -> int:
+async def _count_waiting(conn: psycopg.AsyncConnection[Any]) -> int:
     return await videos.count_with_status(conn, status=VideoStatus.PENDING_MODERATION)
 
 
-async def _send_queue(message: Message, *, i18n: Translator, services: BotServices, page: int = 0) -> None:
+async def _send_queue(message: pressed.ChatMessage, *, i18n: Translator, services: BotServices, page: int = 0) -> None:
     async with services.read() as conn:
         shown = await read_queue_page(conn, oldest=videos.moderation_queue, count=_count_waiting, page=page)
         queue = shown.items
@@ -78,19 +82,23 @@ async def queue_command(message: Message, i18n: Translator, services: BotService
 
 @router.callback_query(AdminMenuCb.filter(F.section == AdminSection.MODERATION))
 async def queue_button(query: CallbackQuery, i18n: Translator, services: BotServices) -> None:
+    message = await pressed.reply_target(query, i18n)
+    if message is None:
+        return
     await query.answer()
-    await _send_queue(query.message, i18n=i18n, services=services)
+    await _send_queue(message, i18n=i18n, services=services)
 
 
 @router.callback_query(AdminQueuePageCb.filter(F.queue == AdminQueue.MODERATION))
 async def queue_page(
     query: CallbackQuery, callback_data: AdminQueuePageCb, i18n: Translator, is_admin: bool, services: BotServices
 ) -> None:
-    if await turn_queue_page(query, i18n=i18n, is_admin=is_admin):
-        await _send_queue(query.message, i18n=i18n, services=services, page=callback_data.page)
+    message = await turn_queue_page(query, i18n=i18n, is_admin=is_admin)
+    if message is not None:
+        await _send_queue(message, i18n=i18n, services=services, page=callback_data.page)
 
 
-async def _approve(conn, video_id: int, admin_id: int) -> videos.Video | None:
+async def _approve(conn: psycopg.AsyncConnection[Any], video_id: int, admin_id: int) -> videos.Video | None:
     video = await videos.set_status(
         conn,
         video_id=video_id,
@@ -104,7 +112,7 @@ async def _approve(conn, video_id: int, admin_id: int) -> videos.Video | None:
     return video
 
 
-async def _reject(conn, video_id: int, admin_id: int, reason: str) -> videos.Video | None:
+async def _reject(conn: psycopg.AsyncConnection[Any], video_id: int, admin_id: int, reason: str) -> videos.Video | None:
     video = await videos.set_status(
         conn,
         video_id=video_id,
@@ -120,7 +128,7 @@ async def _reject(conn, video_id: int, admin_id: int, reason: str) -> videos.Vid
     return video
 
 
-def _approved_notice(video: videos.Video) -> dict:
+def _approved_notice(video: videos.Video) -> dict[str, Any]:
     # the creator hears that the video earns
     return {
         "user_id": video.user_id,
@@ -130,7 +138,7 @@ def _approved_notice(video: videos.Video) -> dict:
     }
 
 
-def _rejected_notice(video: videos.Video, reason: str) -> dict:
+def _rejected_notice(video: videos.Video, reason: str) -> dict[str, Any]:
     params = {"url": video.url, "reason": reason}
     return {
         "user_id": video.user_id,
@@ -192,5 +200,9 @@ async def ask_reject_reason(
 
 
 @router.message(AdminDialog.reject_video_reason, HasText())
-async def reject(message: Message, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
-    await finish_rejection(message, kind=VIDEO, i18n=i18n, is_admin=is_admin, services=services, state=state)
+async def reject(
+    message: Message, user: User, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext
+) -> None:
+    await finish_rejection(
+        message, kind=VIDEO, admin=user, i18n=i18n, is_admin=is_admin, services=services, state=state
+    )

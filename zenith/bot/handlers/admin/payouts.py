@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot import pressed
 from zenith.bot.callbacks import AdminMenuCb, AdminPayoutCb, AdminQueue, AdminQueuePageCb, AdminSection, Decision
 from zenith.bot.filters import HasText
 from zenith.bot.handlers.admin.decisions import (
@@ -27,20 +31,23 @@ from zenith.domain.payouts import PayoutStatus
 from zenith.i18n import Translator
 from zenith.messaging.contract import PROCESS_PAYOUT
 from zenith.storage import audit, ledger, payouts, users
+from zenith.storage.users import User
 from zenith.telemetry.subject import tag_payout
 
 router = Router(name=__name__)
 
 
-async def _oldest_requested(conn, *, limit: int) -> list[payouts.Payout]:
+async def _oldest_requested(conn: psycopg.AsyncConnection[Any], *, limit: int) -> list[payouts.Payout]:
     return await payouts.list_by_status(conn, status=PayoutStatus.REQUESTED, limit=limit)
 
 
-async def _count_requested(conn) -> int:
+async def _count_requested(conn: psycopg.AsyncConnection[Any]) -> int:
     return await payouts.count_by_status(conn, status=PayoutStatus.REQUESTED)
 
 
-async def _send_requested(message: Message, *, i18n: Translator, services: BotServices, page: int = 0) -> None:
+async def _send_requested(
+    message: pressed.ChatMessage, *, i18n: Translator, services: BotServices, page: int = 0
+) -> None:
     async with services.read() as conn:
         shown = await read_queue_page(conn, oldest=_oldest_requested, count=_count_requested, page=page)
         waiting = shown.items
@@ -80,19 +87,23 @@ async def payouts_command(message: Message, i18n: Translator, services: BotServi
 
 @router.callback_query(AdminMenuCb.filter(F.section == AdminSection.PAYOUTS))
 async def payouts_button(query: CallbackQuery, i18n: Translator, services: BotServices) -> None:
+    message = await pressed.reply_target(query, i18n)
+    if message is None:
+        return
     await query.answer()
-    await _send_requested(query.message, i18n=i18n, services=services)
+    await _send_requested(message, i18n=i18n, services=services)
 
 
 @router.callback_query(AdminQueuePageCb.filter(F.queue == AdminQueue.PAYOUTS))
 async def payouts_page(
     query: CallbackQuery, callback_data: AdminQueuePageCb, i18n: Translator, is_admin: bool, services: BotServices
 ) -> None:
-    if await turn_queue_page(query, i18n=i18n, is_admin=is_admin):
-        await _send_requested(query.message, i18n=i18n, services=services, page=callback_data.page)
+    message = await turn_queue_page(query, i18n=i18n, is_admin=is_admin)
+    if message is not None:
+        await _send_requested(message, i18n=i18n, services=services, page=callback_data.page)
 
 
-async def _approve(conn, payout_id: int, admin_id: int) -> payouts.Payout | None:
+async def _approve(conn: psycopg.AsyncConnection[Any], payout_id: int, admin_id: int) -> payouts.Payout | None:
     payout = await payouts.transition(
         conn,
         payout_id=payout_id,
@@ -105,7 +116,9 @@ async def _approve(conn, payout_id: int, admin_id: int) -> payouts.Payout | None
     return payout
 
 
-async def _reject(conn, payout_id: int, admin_id: int, reason: str) -> payouts.Payout | None:
+async def _reject(
+    conn: psycopg.AsyncConnection[Any], payout_id: int, admin_id: int, reason: str
+) -> payouts.Payout | None:
     # rejecting releases the reservation back to the available balance in the same transaction
     payout = await payouts.transition(
         conn,
@@ -127,7 +140,7 @@ async def _after_approve(services: BotServices, payout: payouts.Payout) -> None:
     await services.send(PROCESS_PAYOUT, payout.id)
 
 
-def _rejected_notice(payout: payouts.Payout, reason: str) -> dict:
+def _rejected_notice(payout: payouts.Payout, reason: str) -> dict[str, Any]:
     params = {"payout_id": payout.id, "reason": reason, "amount": str(payout.amount_rub)}
     return {
         "user_id": payout.user_id,
@@ -184,5 +197,9 @@ async def ask_reject_reason(
 
 
 @router.message(AdminDialog.reject_payout_reason, HasText())
-async def reject(message: Message, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
-    await finish_rejection(message, kind=PAYOUT, i18n=i18n, is_admin=is_admin, services=services, state=state)
+async def reject(
+    message: Message, user: User, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext
+) -> None:
+    await finish_rejection(
+        message, kind=PAYOUT, admin=user, i18n=i18n, is_admin=is_admin, services=services, state=state
+    )

@@ -9,6 +9,12 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from zenith.bot.callbacks import (
+    AdminCampaignAmountCb,
+    AdminCampaignCb,
+    AdminCampaignConfirmCb,
+    AdminCampaignEditCb,
+    AdminCampaignNewCb,
+    AdminCampaignPageCb,
     AdminHoldCb,
     AdminMenuCb,
     AdminPayoutCb,
@@ -25,7 +31,17 @@ logger = logging.getLogger(__name__)
 
 router = Router(name=__name__)
 
-ADMIN_COMMANDS = ("admin", "moderation", "payouts", "user", "broadcast", "status", "review", "quarantine")
+ADMIN_COMMANDS = (
+    "admin",
+    "moderation",
+    "payouts",
+    "user",
+    "broadcast",
+    "status",
+    "review",
+    "quarantine",
+    "admin_campaigns",
+)
 
 
 @router.message(Command(*ADMIN_COMMANDS))
@@ -38,7 +54,21 @@ async def refuse_command(message: Message, i18n: Translator) -> None:
 @router.callback_query(
     CallbackPrefixIn(
         cb.__prefix__
-        for cb in (AdminMenuCb, AdminQueuePageCb, AdminVideoCb, AdminPayoutCb, AdminHoldCb, AdminUserCb, BroadcastCb)
+        for cb in (
+            AdminMenuCb,
+            AdminQueuePageCb,
+            AdminVideoCb,
+            AdminPayoutCb,
+            AdminHoldCb,
+            AdminUserCb,
+            BroadcastCb,
+            AdminCampaignCb,
+            AdminCampaignPageCb,
+            AdminCampaignNewCb,
+            AdminCampaignEditCb,
+            AdminCampaignConfirmCb,
+            AdminCampaignAmountCb,
+        )
     )
 )
 async def refuse_button(query: CallbackQuery, i18n: Translator) -> None:

@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+import psycopg
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
+from zenith.bot import pressed
 from zenith.bot.callbacks import AdminHoldCb, AdminMenuCb, AdminQueue, AdminQueuePageCb, AdminSection, HoldAction
 from zenith.bot.charts import views_chart_png
 from zenith.bot.filters import HasText
@@ -43,6 +46,7 @@ from zenith.domain.trust import TrustPolicy
 from zenith.i18n import Translator
 from zenith.messaging import notices
 from zenith.storage import outbox, snapshots, trust_holds, trust_signals, users, videos
+from zenith.storage.users import User
 from zenith.telemetry.subject import tag_video
 
 router = Router(name=__name__)
@@ -72,22 +76,29 @@ class Reviewed:
         return self.hold.user_id
 
 
-async def _with_url(conn, hold: trust_holds.Hold | None) -> Reviewed | None:
-    return Reviewed(hold, (await videos.get(conn, hold.video_id)).url) if hold is not None else None
+async def _with_url(conn: psycopg.AsyncConnection[Any], hold: trust_holds.Hold) -> Reviewed:
+    return Reviewed(hold, (await videos.get(conn, hold.video_id)).url)
 
 
-async def _load(conn, hold_id: int) -> Reviewed:
+async def _decided(conn: psycopg.AsyncConnection[Any], hold: trust_holds.Hold | None) -> Reviewed | None:
+    """The hold a decision moved, with its link; None when it was decided before."""
+    return await _with_url(conn, hold) if hold is not None else None
+
+
+async def _load(conn: psycopg.AsyncConnection[Any], hold_id: int) -> Reviewed:
     hold = await trust_holds.get(conn, hold_id)
     if hold is None:
         raise HoldNotFound(f"no hold with id {hold_id}")
     return await _with_url(conn, hold)
 
 
-def _evidence(evidence: dict) -> str:
+def _evidence(evidence: dict[str, Any]) -> str:
     return ", ".join(f"{key}={value}" for key, value in evidence.items())
 
 
-async def _card(conn, hold: trust_holds.Hold, *, i18n: Translator, policy: TrustPolicy) -> tuple[str, bytes | None]:
+async def _card(
+    conn: psycopg.AsyncConnection[Any], hold: trust_holds.Hold, *, i18n: Translator, policy: TrustPolicy
+) -> tuple[str, bytes | None]:
     """The card's caption and chart (None with fewer than two snapshots)."""
     video = await videos.get(conn, hold.video_id)
     owner = await users.get(conn, hold.user_id)
@@ -126,11 +137,12 @@ async def _card(conn, hold: trust_holds.Hold, *, i18n: Translator, policy: Trust
     text = "\n".join(lines)
     if len(text) > CAPTION_LIMIT:
         text = text[: CAPTION_LIMIT - 1] + "…"
-    held_at = next((p.taken_at for p in points if p.id == hold.snapshot_id), None)
-    before = [p.taken_at for p in points if held_at is not None and p.taken_at < held_at]
     if len(points) < 2:
         return text, None
-    marked = [(before[-1], held_at)] if before else []
+    # the held jump: from the snapshot before the held one to the held one (when both are charted)
+    held_at = next((p.taken_at for p in points if p.id == hold.snapshot_id), None)
+    before = [p.taken_at for p in points if held_at is not None and p.taken_at < held_at]
+    marked = [(before[-1], held_at)] if before and held_at is not None else []
     png = await asyncio.to_thread(
         views_chart_png,
         [(p.taken_at, p.views) for p in points],
@@ -140,7 +152,7 @@ async def _card(conn, hold: trust_holds.Hold, *, i18n: Translator, policy: Trust
     return text, png
 
 
-async def _send_queue(message: Message, *, i18n: Translator, services: BotServices, page: int = 0) -> None:
+async def _send_queue(message: pressed.ChatMessage, *, i18n: Translator, services: BotServices, page: int = 0) -> None:
     policy = TrustPolicy.from_settings(services.settings)
     async with services.read() as conn:
         shown: QueuePage = await read_queue_page(
@@ -173,33 +185,37 @@ async def queue_command(message: Message, i18n: Translator, services: BotService
 
 @router.callback_query(AdminMenuCb.filter(F.section == AdminSection.REVIEW))
 async def queue_button(query: CallbackQuery, i18n: Translator, services: BotServices) -> None:
+    message = await pressed.reply_target(query, i18n)
+    if message is None:
+        return
     await query.answer()
-    await _send_queue(query.message, i18n=i18n, services=services)
+    await _send_queue(message, i18n=i18n, services=services)
 
 
 @router.callback_query(AdminQueuePageCb.filter(F.queue == AdminQueue.REVIEW))
 async def queue_page(
     query: CallbackQuery, callback_data: AdminQueuePageCb, i18n: Translator, is_admin: bool, services: BotServices
 ) -> None:
-    if await turn_queue_page(query, i18n=i18n, is_admin=is_admin):
-        await _send_queue(query.message, i18n=i18n, services=services, page=callback_data.page)
+    message = await turn_queue_page(query, i18n=i18n, is_admin=is_admin)
+    if message is not None:
+        await _send_queue(message, i18n=i18n, services=services, page=callback_data.page)
 
 
-async def _release(conn, hold_id: int, admin_id: int) -> Reviewed | None:
+async def _release(conn: psycopg.AsyncConnection[Any], hold_id: int, admin_id: int) -> Reviewed | None:
     await _load(conn, hold_id)  # HoldNotFound for a forged id
-    return await _with_url(
+    return await _decided(
         conn, await trust_holds.decide(conn, hold_id=hold_id, decision=trust_holds.RELEASE, admin_id=admin_id)
     )
 
 
-async def _reverse(conn, hold_id: int, admin_id: int, reason: str) -> Reviewed | None:
-    return await _with_url(
+async def _reverse(conn: psycopg.AsyncConnection[Any], hold_id: int, admin_id: int, reason: str) -> Reviewed | None:
+    return await _decided(
         conn,
         await trust_holds.decide(conn, hold_id=hold_id, decision=trust_holds.REVERSE, admin_id=admin_id, reason=reason),
     )
 
 
-def _released_notice(reviewed: Reviewed) -> dict:
+def _released_notice(reviewed: Reviewed) -> dict[str, Any]:
     hold = reviewed.hold
     params = {"amount": str(hold.amount), "url": reviewed.url}
     return {
@@ -210,7 +226,7 @@ def _released_notice(reviewed: Reviewed) -> dict:
     }
 
 
-def _reversed_notice(reviewed: Reviewed, reason: str) -> dict:
+def _reversed_notice(reviewed: Reviewed, reason: str) -> dict[str, Any]:
     hold = reviewed.hold
     params = {"amount": str(hold.amount), "url": reviewed.url, "reason": reason}
     return {
@@ -262,8 +278,10 @@ async def ask_reverse_reason(
 
 
 @router.message(AdminDialog.reverse_hold_reason, HasText())
-async def reverse(message: Message, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext) -> None:
-    await finish_rejection(message, kind=HOLD, i18n=i18n, is_admin=is_admin, services=services, state=state)
+async def reverse(
+    message: Message, user: User, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext
+) -> None:
+    await finish_rejection(message, kind=HOLD, admin=user, i18n=i18n, is_admin=is_admin, services=services, state=state)
 
 
 async def _decide_all(
@@ -299,6 +317,9 @@ async def release_all(
 ) -> None:
     if await refuse_unless_admin(query, i18n=i18n, is_admin=is_admin):
         return
+    card = await pressed.editable_message(query, i18n)
+    if card is None:
+        return
     count, total = await _decide_all(
         services, hold_id=callback_data.hold_id, decision=trust_holds.RELEASE, admin_id=query.from_user.id, reason=None
     )
@@ -306,8 +327,8 @@ async def release_all(
         await query.answer(i18n("admin.already_decided"), show_alert=True)
         return
     await query.answer()
-    await close_buttons(query.message)
-    await query.message.answer(i18n("admin.released_holds", count=count, amount=total))
+    await close_buttons(card)
+    await card.answer(i18n("admin.released_holds", count=count, amount=total))
 
 
 @router.callback_query(AdminHoldCb.filter(F.action == HoldAction.REVERSE_ALL))
@@ -323,11 +344,11 @@ async def ask_reverse_all_reason(
 
 @router.message(AdminDialog.reverse_holds_reason, HasText())
 async def reverse_all(
-    message: Message, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext
+    message: Message, user: User, i18n: Translator, is_admin: bool, services: BotServices, state: FSMContext
 ) -> None:
     if not is_admin:
         return
-    rejection = await take_reason(message, state=state)
+    rejection = await take_reason(message, admin=user, state=state)
     count, total = await _decide_all(
         services,
         hold_id=rejection.target_id,

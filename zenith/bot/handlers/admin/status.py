@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime, timezone
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot import pressed
 from zenith.bot.callbacks import AdminMenuCb, AdminSection
 from zenith.bot.services import BotServices
 from zenith.i18n import Markup, Translator
@@ -21,7 +23,7 @@ router = Router(name=__name__)
 STATUS_TIMEOUT_SECONDS = 5.0
 
 
-def _pools(i18n: Translator, snapshots: list[dict]) -> list[tuple[str, str]]:
+def _pools(i18n: Translator, snapshots: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """(pool name, "2/2 running, 0 restarts") from the supervisors' snapshots."""
     rows = []
     now = time.time()
@@ -74,5 +76,8 @@ async def status_command(message: Message, i18n: Translator, services: BotServic
 
 @router.callback_query(AdminMenuCb.filter(F.section == AdminSection.STATUS))
 async def status_button(query: CallbackQuery, i18n: Translator, services: BotServices) -> None:
+    message = await pressed.reply_target(query, i18n)
+    if message is None:
+        return
     await query.answer()
-    await query.message.answer(await _status_text(i18n, services))
+    await message.answer(await _status_text(i18n, services))

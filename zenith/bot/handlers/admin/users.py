@@ -8,6 +8,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from zenith.bot import pressed
 from zenith.bot.callbacks import AdminMenuCb, AdminSection, AdminUserCb, UserAction
 from zenith.bot.filters import HasText
 from zenith.bot.keyboards.admin import user_actions_keyboard
@@ -15,6 +16,7 @@ from zenith.bot.keyboards.inline import cancel_keyboard
 from zenith.bot.lookup import LookupNotUnderstood, find_user
 from zenith.bot.services import BotServices
 from zenith.bot.states import AdminDialog
+from zenith.domain.users import UserStatus
 from zenith.i18n import Translator, get_translator
 from zenith.messaging.contract import NOTIFY
 from zenith.storage import audit, ledger, users, videos
@@ -33,21 +35,23 @@ async def user_card(services: BotServices, i18n: Translator, *, user: users.User
         username=f", @{user.username}" if user.username else "",
         language=i18n(f"language.name_{user.language}"),
         tier=i18n(f"tier.name_{user.tier}"),
-        banned=i18n("admin.user_banned" if user.status == "banned" else "admin.user_active"),
+        banned=i18n("admin.user_banned" if user.status is UserStatus.BANNED else "admin.user_active"),
         available=balances.available,
         reserved=balances.reserved,
         paid=balances.paid_out,
         videos=video_count,
         created=user.created_at,
     )
-    return text, user_actions_keyboard(i18n, user_id=user.id, tier=user.tier, banned=user.status == "banned")
+    return text, user_actions_keyboard(i18n, user_id=user.id, tier=user.tier, banned=user.status is UserStatus.BANNED)
 
 
 @router.message(Command("user"))
 @router.callback_query(AdminMenuCb.filter(F.section == AdminSection.USER))
 async def ask_user(event: Message | CallbackQuery, i18n: Translator, state: FSMContext) -> None:
+    message = event if isinstance(event, Message) else await pressed.reply_target(event, i18n)
+    if message is None:
+        return
     await state.set_state(AdminDialog.user_lookup)
-    message = event if isinstance(event, Message) else event.message
     if isinstance(event, CallbackQuery):
         await event.answer()
     await message.answer(i18n("admin.ask_user"), reply_markup=cancel_keyboard(i18n))
@@ -83,6 +87,9 @@ async def change_user(
     if not is_admin:
         await query.answer(i18n("admin.refused"), show_alert=True)
         return
+    card = await pressed.reply_target(query, i18n)
+    if card is None:
+        return
     admin_id, action = query.from_user.id, callback_data.action
     audit_action, done_key = _ACTIONS[action]
     try:
@@ -113,7 +120,10 @@ async def change_user(
     await services.send(NOTIFY, target.id, key, params, None, None)
     await query.answer(i18n(done_key, tier=i18n(f"tier.name_{target.tier}")))
     text, keyboard = await user_card(services, i18n, user=target)
-    try:
-        await query.message.edit_text(text, reply_markup=keyboard)
-    except TelegramBadRequest:
-        await query.message.answer(text, reply_markup=keyboard)
+    if isinstance(card, Message):
+        try:
+            await card.edit_text(text, reply_markup=keyboard)
+            return
+        except TelegramBadRequest:
+            pass  # the card cannot show it (deleted, or unchanged): a new card below
+    await card.answer(text, reply_markup=keyboard)

@@ -1,0 +1,350 @@
+"""Videos/s of our parsing pipeline against the scaling plan's stage-2 Celery design, in one run.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/pipeline_vs_celery.py [--videos 3000] [--latencies 0,2000]
+        [--threads 32] [--celery-concurrency 8] [--baseline-timeout 60] [--rounds 1] [--modes baseline,off,on]
+
+For each platform latency (the fake YouTube Data API answering at once, or after 2 s) and
+each round, on the same number of YouTube videos, one after the other:
+
+* ``baseline``: ``benchmarks/celery_baseline`` -- one Celery task per video, asyncio.run per
+  task, asyncpg, Redis broker; a ``celery worker`` with ``--celery-concurrency`` prefork
+  processes (default 8: more processes than that on 2 cores made it slower, 42 videos/s
+  at 32 against 121 at 8). It gives up after
+  ``--baseline-timeout`` seconds and reports the rate up to then (at 2 s a call, 8 processes
+  check 4 videos/s: 3,000 would take 12 minutes);
+* ``off``: ours, as ``benchmarks/parsing_throughput.py`` runs it: a real
+  ``zenith worker --queues parsing --threads 32`` process (as the parsing pool runs it),
+  one clock tick, the fakes; tracing off;
+* ``on``: the same with every video traced at the default settings, the worker exporting
+  over OTLP/HTTP to a local sink that accepts and discards the requests.
+
+Each run has its own database and Redis keys. The clock starts just before the first
+message is sent (the tick, or the first ``delay``) and stops when a poll (every 50 ms)
+sees every video checked. Prints one line per run, then per latency a ``RESULT`` line:
+the median videos/s of each mode, ours / baseline and traced / untraced, and the
+1-minute load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import psycopg
+import redis
+
+from benchmarks.parsing_throughput import seed, with_latency
+from tests.conftest import create_database, create_migrated_database, drop_database
+from tests.fakes import tiktok as fake_tiktok
+from tests.fakes import youtube as fake_youtube
+from tests.fakes.server import run_in_thread
+from zenith.actors.clock import tick
+from zenith.actors.runtime import Runtime
+from zenith.config import load_settings
+from zenith.messaging.broker import build_broker
+from zenith.storage.db import open_pool
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+POLL_SECONDS = 0.05
+MODES = ("baseline", "off", "on")
+LABELS = {"baseline": "baseline (Celery)", "off": "ours, tracing off", "on": "ours, tracing on"}
+
+
+@dataclass(frozen=True)
+class Run:
+    mode: str
+    latency_ms: int
+    done: int
+    total: int
+    seconds: float
+    transfers: int
+    notices: int
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+
+class _Sink(BaseHTTPRequestHandler):
+    """An OTLP/HTTP receiver that reads each request whole and answers 200."""
+
+    requests = 0
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).requests += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        return None
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def count_checked(database_url: str, *, notices: str) -> tuple[int, int, int]:
+    """(videos checked, ledger transfers, rows of the ``notices`` table) in the run's database."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            f"""
+            SELECT (SELECT count(*) FROM videos WHERE last_checked_at IS NOT NULL),
+                   (SELECT count(*) FROM ledger_transfers WHERE kind = 'earning'),
+                   (SELECT count(*) FROM {notices})
+            """
+        ).fetchone()
+    assert row is not None
+    return row[0], row[1], row[2]
+
+
+def wait_checked(database_url: str, total: int, *, started: float, timeout: float, process) -> tuple[int, float]:
+    """Poll until ``total`` videos are checked or ``timeout`` passes; (checked, seconds from ``started``)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            row = conn.execute("SELECT count(*) FROM videos WHERE last_checked_at IS NOT NULL").fetchone()
+            done = row[0] if row else 0
+            elapsed = time.monotonic() - started
+            if done >= total or elapsed >= timeout:
+                return done, elapsed
+            if process.poll() is not None:
+                raise SystemExit(f"worker exited with {process.returncode}")
+            time.sleep(POLL_SECONDS)
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def delete_keys(redis_url: str, pattern: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=pattern, count=1000):
+        client.delete(key)
+    client.close()
+
+
+def youtube_ids(count: int) -> list[str]:
+    return [f"b{i:010d}" for i in range(count)]
+
+
+def run_baseline(args, *, latency_ms: int) -> Run:
+    """The Celery baseline on ``args.videos`` videos; gives up after ``args.baseline_timeout`` s."""
+    from benchmarks.celery_baseline import schema, tasks
+
+    database_url = create_database("zenith_baseline")
+    state = fake_youtube.FakeYouTubeState()
+    external_ids = youtube_ids(args.videos)
+    for i, external in enumerate(external_ids):
+        state.add_video(external, views=1_000 + i, channel_id="UCbenchmark")
+    worker = None
+    try:
+        with run_in_thread(with_latency(fake_youtube.build_app(state), latency_ms), state) as yt:
+            ids = asyncio.run(schema.create(database_url, user_id=1, external_ids=external_ids))
+            env = {
+                **os.environ,
+                "PYTHONPATH": str(REPO_ROOT),
+                "BASELINE_DATABASE_URL": database_url,
+                "BASELINE_YOUTUBE_URL": yt.url + "/youtube/v3",
+                "BASELINE_YOUTUBE_KEY": state.api_key,
+            }
+            worker = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "celery", "-A", "benchmarks.celery_baseline.tasks", "worker"),
+                    *("--pool", "prefork", "--concurrency", str(args.celery_concurrency), "-Q", tasks.QUEUE),
+                    *("--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"),
+                ],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,  # its start-up banner; warnings and errors go to stderr
+            )
+            wait_for_celery(tasks.app, worker)
+            started = time.monotonic()
+            for video_id in ids:
+                tasks.parse_video_task.delay(video_id)
+            done, seconds = wait_checked(
+                database_url, len(ids), started=started, timeout=args.baseline_timeout, process=worker
+            )
+            stop(worker)
+            worker = None
+            _, transfers, notices = count_checked(database_url, notices="notices")
+            if not asyncio.run(schema.ledger_balanced(database_url)):
+                raise SystemExit("baseline: the ledger does not add up")
+            return Run("baseline", latency_ms, done, len(ids), seconds, transfers, notices)
+    finally:
+        stop(worker)
+        delete_keys(args.redis_url, os.environ["BASELINE_KEY_PREFIX"] + "*")
+        drop_database(database_url)
+
+
+def wait_for_celery(app, worker: subprocess.Popen, timeout: float = 120) -> None:
+    """Until the worker answers a ping (its processes forked, its queue consumed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise SystemExit(f"celery worker exited with {worker.returncode}")
+        if app.control.ping(timeout=0.5):
+            return
+    raise SystemExit("celery worker did not answer a ping")
+
+
+def run_ours(args, *, latency_ms: int, traced: bool, endpoint: str) -> Run:
+    """Our pipeline on ``args.videos`` videos: a real worker process, one clock tick."""
+    return asyncio.run(_run_ours(args, latency_ms=latency_ms, traced=traced, endpoint=endpoint))
+
+
+async def _run_ours(args, *, latency_ms: int, traced: bool, endpoint: str) -> Run:
+    namespace = f"bench-{uuid.uuid4().hex[:8]}"
+    database_url = await asyncio.to_thread(create_migrated_database, "zenith_bench")
+    yt_state, tt_state = fake_youtube.FakeYouTubeState(), fake_tiktok.FakeTikTokState()
+    worker = None
+    heartbeat = Path(tempfile.mkdtemp(prefix="bench-worker-")) / "heartbeat"
+    try:
+        with (
+            run_in_thread(with_latency(fake_youtube.build_app(yt_state), latency_ms), yt_state) as yt,
+            run_in_thread(fake_tiktok.build_app(tt_state), tt_state) as tt,
+        ):
+            env = {
+                "DATABASE_URL": database_url,
+                "REDIS_URL": args.redis_url,
+                "REDIS_NAMESPACE": namespace,
+                "YOUTUBE_API_KEY": yt_state.api_key,
+                "YOUTUBE_API_URL": yt.url + "/youtube/v3",
+                "TIKTOK_BASE_URL": tt.url,
+                "ALLOW_PRIVATE_NETWORK": "true",
+                "LOG_LEVEL": "WARNING",
+            }
+            settings = load_settings(env)
+            pool = await open_pool(database_url, max_size=2)
+            ids = await seed(pool, youtube=args.videos, tiktok=0, yt_state=yt_state, tt_state=tt_state)
+            await pool.close()
+            worker_env = {**os.environ, **env, "PYTHONPATH": str(REPO_ROOT), "ZENITH_HEARTBEAT_FILE": str(heartbeat)}
+            worker_env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+            if traced:
+                worker_env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "zenith", "worker", "--queues", "parsing", "--threads", str(args.threads)],
+                cwd=REPO_ROOT,
+                env=worker_env,
+            )
+            while not heartbeat.exists():  # touched once the worker consumes
+                if worker.poll() is not None:
+                    raise SystemExit(f"worker exited with {worker.returncode}")
+                await asyncio.sleep(0.1)
+            broker = build_broker(settings, redis_url=args.redis_url, namespace=namespace)
+            runtime = Runtime(settings, broker=broker, database_url=database_url, redis_url=args.redis_url)
+            started = time.monotonic()
+            await tick(datetime.now(timezone.utc), runtime=runtime)
+            total = len(ids["youtube"])
+            done, seconds = await asyncio.to_thread(
+                wait_checked, database_url, total, started=started, timeout=args.ours_timeout, process=worker
+            )
+            await runtime.close()
+            broker.close()
+            _, transfers, notices = count_checked(database_url, notices="outbox")
+            return Run("on" if traced else "off", latency_ms, done, total, seconds, transfers, notices)
+    finally:
+        stop(worker)
+        heartbeat.unlink(missing_ok=True)
+        heartbeat.parent.rmdir()
+        drop_database(database_url)
+        delete_keys(args.redis_url, f"{namespace}:*")
+
+
+def report(run: Run, *, concurrency: int, threads: int) -> None:
+    what = f"{LABELS[run.mode]}, {concurrency if run.mode == 'baseline' else threads} {'processes' if run.mode == 'baseline' else 'threads'}"
+    print(
+        f"latency {run.latency_ms:5d} ms | {what:36s} {run.done:6d}/{run.total} videos in {run.seconds:7.2f} s "
+        f"= {run.rate:8.1f} videos/s | transfers {run.transfers}, notices {run.notices} | load {load_average():.2f}",
+        flush=True,
+    )
+
+
+def summary(latency_ms: int, runs: list[Run]) -> str:
+    rates = {mode: statistics.median(r.rate for r in runs if r.mode == mode) for mode in {r.mode for r in runs}}
+    parts = [f"RESULT latency {latency_ms} ms:"]
+    parts.append(", ".join(f"{LABELS[m]} {rates[m]:.1f} videos/s" for m in MODES if m in rates) + ";")
+    if "baseline" in rates and rates["baseline"] > 0:
+        for mode in ("on", "off"):
+            if mode in rates:
+                parts.append(
+                    f"ours/baseline ({'traced' if mode == 'on' else 'untraced'}) {rates[mode] / rates['baseline']:.2f}x;"
+                )
+    if "on" in rates and "off" in rates and rates["off"] > 0:
+        parts.append(f"traced/untraced {rates['on'] / rates['off']:.2f};")
+    parts.append(f"load average {load_average():.2f}")
+    return " ".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--videos", type=int, default=3000)
+    parser.add_argument("--latencies", default="0,2000", help="comma-separated platform answer delays, ms")
+    parser.add_argument("--threads", type=int, default=32, help="our worker's threads (the parsing pool runs 32)")
+    parser.add_argument("--celery-concurrency", type=int, default=8, help="the Celery worker's prefork processes")
+    parser.add_argument("--baseline-timeout", type=float, default=60.0, help="s before the baseline's rate is taken")
+    parser.add_argument("--ours-timeout", type=float, default=600.0, help="s before our run's rate is taken")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each mode per latency (medians reported)")
+    parser.add_argument("--modes", default=",".join(MODES), help="which of baseline,off,on to run, in order")
+    parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    if not set(modes) <= set(MODES):
+        parser.error(f"--modes takes {','.join(MODES)}")
+    # one broker key prefix and queue for every baseline run of this invocation; read by tasks at import
+    tag = uuid.uuid4().hex[:8]
+    os.environ["BASELINE_BROKER_URL"] = args.redis_url
+    os.environ["BASELINE_KEY_PREFIX"] = f"bench-celery-{tag}:"
+    os.environ["BASELINE_QUEUE"] = f"bench-celery-{tag}"
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{sink.server_address[1]}"
+    print(
+        f"{args.videos} YouTube videos per run; our worker {args.threads} threads, Celery {args.celery_concurrency} "
+        f"processes; load average {load_average():.2f}",
+        flush=True,
+    )
+    results: list[str] = []
+    try:
+        for latency_ms in (int(x) for x in args.latencies.split(",") if x.strip()):
+            runs: list[Run] = []
+            for _ in range(args.rounds):
+                for mode in modes:
+                    if mode == "baseline":
+                        run = run_baseline(args, latency_ms=latency_ms)
+                    else:
+                        run = run_ours(args, latency_ms=latency_ms, traced=mode == "on", endpoint=endpoint)
+                    report(run, concurrency=args.celery_concurrency, threads=args.threads)
+                    runs.append(run)
+            results.append(summary(latency_ms, runs))
+            print(results[-1], flush=True)
+    finally:
+        sink.shutdown()
+    print(f"OTLP export requests received: {_Sink.requests}")
+    for line in results:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Spans per stage of a piece of work, not per statement.
+
+A checked video is a handful of SQL statements and Redis commands; with the psycopg and
+Redis instrumentation each would be a span of its own, about a dozen per video, and
+making and exporting them cost more than a third of the parsing worker's throughput.
+Under a stage's span (the parsing actor's ``about_video``: a video's "check video", which
+carries what it credited), ``quiet_statements`` keeps the library client spans (SQL, Redis,
+HTTP) out of everything it runs; our own spans under it (the per-video fallback's
+``ledger.credit``, ``send`` producer spans) are still recorded, and a batched credit
+notice carries the "check video" context (``dramatiq_middleware.carry_context``), so the
+trace from the bot update to the credited balance stays whole.
+
+``OTEL_ZENITH_STATEMENT_SPANS=true`` records the statements under stage spans again
+(read by ``setup_tracing``), for looking into one slow stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+from zenith.telemetry.tracing import statement_spans_enabled, tracer, tracing_enabled
+
+
+@contextmanager
+def quiet_statements() -> Iterator[None]:
+    """Library client spans (SQL, Redis, HTTP) started inside are not recorded, unless
+    OTEL_ZENITH_STATEMENT_SPANS is on; our own spans are. Nothing to do while tracing is off."""
+    if statement_spans_enabled() or not tracing_enabled():
+        yield
+    else:
+        with suppress_instrumentation():
+            yield
+
+
+@contextmanager
+def stage_span(name: str, *, attributes: dict[str, int | str | bool]) -> Iterator[None]:
+    """A span of one stage of the work (the parsing actor's "store checks"), current inside,
+    the statements it runs quiet (``quiet_statements``)."""
+    with tracer().start_as_current_span(name, attributes=attributes), quiet_statements():
+        yield
