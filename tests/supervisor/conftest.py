@@ -106,6 +106,20 @@ class RunningSupervisor:
             what=f"{count} starts of {label}",
         )
 
+    def wait_exit(self, *, timeout: float = 20.0) -> int:
+        """The supervisor's exit code; past `timeout` a failure that shows what it was doing.
+
+        20 s covers the policy's bound (shutdown deadline, then 5 s for SIGKILLed processes to
+        be reaped) with room for a loaded machine; the log tail says which step held it.
+        """
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            tail = self.log_path.read_text(errors="replace").splitlines()[-40:]
+            pytest.fail(
+                f"supervisor {self.process.pid} still running after {timeout} s; its log ends:\n" + "\n".join(tail)
+            )
+
     def logs(self) -> list[dict]:
         lines = []
         for line in self.log_path.read_text().splitlines():

@@ -66,7 +66,7 @@ def test_status_file_and_zenith_status_follow_the_supervisor(supervisors):
     assert as_json["supervisors"][0]["supervisor"]["pid"] == sup.process.pid
 
     sup.process.send_signal(signal.SIGTERM)
-    assert sup.process.wait(timeout=10) == 0
+    assert sup.wait_exit() == 0
     after = _zenith_status(sup.data_dir)
     assert after.returncode == 1 and "STALE or stopped" in after.stdout
 

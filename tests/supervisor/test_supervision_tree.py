@@ -102,7 +102,7 @@ def test_kill_storm_on_one_pool_fails_that_pool_only(supervisors):
     assert "pool storm FAILED: restart intensity exceeded" in shown.stdout
 
     sup.process.send_signal(signal.SIGTERM)
-    assert sup.process.wait(timeout=15) == 0
+    assert sup.wait_exit() == 0
     assert not [pid for pid in sup.all_child_pids() if pid_alive(pid)]
 
 

@@ -91,7 +91,7 @@ def test_crash_loop_backs_off_then_the_pool_alone_fails(supervisors):
     assert pools["crasher"]["state"] == "failed" and "restart intensity exceeded" in pools["crasher"]["failed_reason"]
     assert pools["healthy"]["state"] == "running" and sup.status()["supervisor"]["failed_pools"] == ["crasher"]
     sup.process.send_signal(signal.SIGTERM)
-    assert sup.process.wait(timeout=10) == 0
+    assert sup.wait_exit() == 0
 
 
 def test_hung_child_is_killed_and_restarted(supervisors):
@@ -125,7 +125,7 @@ def test_sigterm_twice_stops_everything_in_reverse_order(supervisors):
     sup.process.send_signal(signal.SIGTERM)
     time.sleep(0.2)
     sup.process.send_signal(signal.SIGTERM)  # Heroku may send it again: must not break the sequence
-    assert sup.process.wait(timeout=10) == 0
+    assert sup.wait_exit() == 0
     took = time.monotonic() - began
     print(f"orderly shutdown took {took:.2f} s")
     assert took < 8.0
@@ -146,7 +146,7 @@ def test_child_ignoring_sigterm_is_killed_at_the_deadline(supervisors):
     polite = sup.wait_starts("polite.0", 1, timeout=10)[0]
     began = time.monotonic()
     sup.process.send_signal(signal.SIGTERM)
-    assert sup.process.wait(timeout=10) == 0
+    assert sup.wait_exit() == 0
     took = time.monotonic() - began
     print(f"shutdown with a SIGTERM-ignoring child took {took:.2f} s (deadline 2 s)")
     assert 1.8 <= took < 4.0
