@@ -26,7 +26,7 @@ async def _update_span_with(spans, key: str, value):
     async def found():
         return [s for s in spans.get_finished_spans() if s.name == "telegram update" and s.attributes.get(key) == value]
 
-    return (await wait_until(found, timeout=5))[0]
+    return (await wait_until(found, timeout=15))[0]
 
 
 async def _press(sandbox, data: str) -> None:

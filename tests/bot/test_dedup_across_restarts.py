@@ -40,7 +40,7 @@ async def test_fresh_sandbox_reusing_update_ids_is_answered_and_duplicates_are_d
         again = []
         for expected in range(1, 4):
             again.append(fresh.state.user_sends_text(other, "/help", language_code="en"))
-            await fresh.state.wait_for_message(other, contains="Help", timeout=5)
+            await fresh.state.wait_for_message(other, contains="Help", timeout=15)
             assert _help_replies(fresh.state, other) == expected
         assert [u["update_id"] for u in again] == [u["update_id"] for u in sent]  # the very same ids
 

@@ -38,7 +38,7 @@ def test_status_file_and_zenith_status_follow_the_supervisor(supervisors):
     beta = sup.wait_starts("beta.0", 1, timeout=10)[0]["pid"]
     wait_until(
         lambda: sup.status() and all(s["pid"] for p in sup.status()["pools"] for s in p["slots"]),
-        timeout=5,
+        timeout=15,
         what="status with pids",
     )
 
@@ -53,7 +53,7 @@ def test_status_file_and_zenith_status_follow_the_supervisor(supervisors):
     os.kill(beta, signal.SIGKILL)
     wait_until(
         lambda: {p["name"]: p for p in sup.status()["pools"]}["beta"]["restarts"] == 1,
-        timeout=5,
+        timeout=15,
         what="restart in status",
     )
 

@@ -180,7 +180,7 @@ def test_backoff_of_a_pool_healthy_for_a_while_is_reset_while_it_runs(supervisor
     wait_until(lambda: _events(sup, "process_healthy"), timeout=10, what="the process declared healthy")
     wait_until(
         lambda: _pools(sup)["flaky"]["slots"][0]["backoff"]["failures"] == 0,
-        timeout=5,
+        timeout=15,
         what="status shows the backoff reset",
     )
     delays = [e["delay"] for e in _events(sup, "process_restart_scheduled")]
