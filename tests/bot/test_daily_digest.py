@@ -90,7 +90,10 @@ async def test_daily_digest_lists_each_videos_earnings_once_a_day_and_can_be_tur
         # the same day again (a second clock, the next tick): nothing new, even with the Redis mark lost
         redis = await runtime.redis()
         await redis.delete(runtime.key("clock", "digests-done", now.date().isoformat()))
-        await send_daily_digests(runtime, now + timedelta(hours=1))
+        # an hour later, or the day's last second when the hour would cross midnight (run near
+        # midnight UTC, "an hour later" is tomorrow, and its empty tick would close tomorrow)
+        later_today = min(now + timedelta(hours=1), now.replace(hour=23, minute=59, second=59))
+        await send_daily_digests(runtime, later_today)
         await drain(worker, "notifications")
 
         # the next day: only what was credited since
