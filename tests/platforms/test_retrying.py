@@ -122,3 +122,26 @@ async def test_blocked_and_permanent_outcomes_are_not_counted_as_failed_calls(sl
         with pytest.raises(type(error)):
             await POLICY.call(Script(error), sleep=sleeps)
     assert {kind: _failed_calls(kind) for kind in before} == before
+
+
+async def test_a_call_that_succeeds_builds_no_retry_state(monkeypatch, sleeps):
+    """The bot's every Bot API call goes through a policy: the first attempt runs bare."""
+    from zenith.platforms import retrying
+
+    def no_tenacity(*args, **kwargs):
+        raise AssertionError("tenacity built for a call that succeeded")
+
+    monkeypatch.setattr(retrying, "AsyncRetrying", no_tenacity)
+    fn = Script()
+    assert await POLICY.call(fn, sleep=sleeps) == "ok"
+    assert fn.calls == 1 and sleeps.recorded == []
+
+
+async def test_the_first_failure_counts_as_attempt_one(sleeps, caplog):
+    """Handing the bare call's failure to tenacity keeps the attempt count, waits and log lines."""
+    fn = Script(TransientError("a"), TransientError("b"), TransientError("c"), TransientError("d"))
+    with pytest.raises(TransientError, match="d"):
+        await POLICY.call(fn, sleep=sleeps, label="probe")
+    assert fn.calls == 4 and sleeps.recorded == [1.0, 2.0, 4.0]
+    retries = [r.getMessage() for r in caplog.records if "probe failed" in r.getMessage()]
+    assert [line.split("retry ")[1].split(" ")[0] for line in retries] == ["1/3", "2/3", "3/3"]
