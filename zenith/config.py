@@ -189,6 +189,13 @@ SETTINGS: tuple[Setting, ...] = (
         "5",
         "Length of the per-user throttle window in seconds",
     ),
+    Setting(
+        "BOT_USER_ROWS",
+        "bot_user_rows",
+        _int,
+        "100000",
+        "Senders' users rows each bot/web process keeps in memory, each dropped when PostgreSQL announces its change; 0: read the sender of every update from PostgreSQL",
+    ),
     Setting("PORT", "port", _int, "8080", "HTTP port of the web process (webhook, API, health, metrics)"),
     Setting(
         "WEB_REUSE_PORT",
@@ -607,6 +614,7 @@ class Settings:
     bot_max_concurrent_updates: int
     bot_throttle_limit: int
     bot_throttle_window_seconds: int
+    bot_user_rows: int
     port: int
     web_reuse_port: bool
     api_rate_limit_per_minute: int
@@ -718,6 +726,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("REDIS_MAX_CONNECTIONS must be >= 1 and BOT_MAX_CONCURRENT_UPDATES >= 0")
     if values["bot_throttle_limit"] < 0 or values["bot_throttle_window_seconds"] < 1:
         raise ConfigError("BOT_THROTTLE_LIMIT must be >= 0 and BOT_THROTTLE_WINDOW_SECONDS >= 1")
+    if values["bot_user_rows"] < 0:
+        raise ConfigError("BOT_USER_ROWS must be >= 0 (0: no users rows kept in memory)")
     if values["api_rate_limit_per_minute"] < 1 or values["api_max_body_bytes"] < 1024:
         raise ConfigError("API_RATE_LIMIT_PER_MINUTE must be >= 1 and API_MAX_BODY_BYTES >= 1024")
     if values["platform_concurrency"] < 1:

@@ -36,6 +36,17 @@ def new_telegram_id() -> int:
     return next(_ids)
 
 
+async def until_row_dropped(runtime: BotRuntime, telegram_id: int, *, timeout: float = 10.0) -> None:
+    """Wait for the bot to drop its kept users row of ``telegram_id`` after a change made
+    outside it (raw SQL, another process): PostgreSQL announces it on commit, milliseconds later."""
+    rows = runtime.services.user_rows
+    deadline = asyncio.get_running_loop().time() + timeout
+    while rows is not None and rows.get(telegram_id) is not None:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the bot still keeps the users row of {telegram_id} after {timeout} s")
+        await asyncio.sleep(0.01)
+
+
 @pytest.fixture
 async def sandbox():
     async with start_sandbox() as handle:

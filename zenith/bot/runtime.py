@@ -12,6 +12,7 @@ from aiogram import Bot, Dispatcher
 
 from zenith.bot.dispatcher import build_dispatcher, prepare_bot
 from zenith.bot.services import BotServices
+from zenith.bot.user_rows import UserRows
 from zenith.config import Settings
 from zenith.messaging.broker import build_broker
 from zenith.platforms.telegram import build_bot
@@ -79,12 +80,16 @@ async def open_bot_runtime(
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
     )
     own_bot = bot is None
+    user_rows: UserRows | None = None
     try:
         if broker is None:
             broker = build_broker(settings, redis_url=redis_url, namespace=settings.redis_namespace)
             install_telemetry_middleware(broker)
         bot = prepare_bot(bot or build_bot(settings))
-        services = BotServices(settings=settings, pool=pool, redis=redis, broker=broker)
+        if settings.bot_user_rows > 0:
+            user_rows = UserRows(database_url, max_rows=settings.bot_user_rows)
+            user_rows.start()
+        services = BotServices(settings=settings, pool=pool, redis=redis, broker=broker, user_rows=user_rows)
         dispatcher = build_dispatcher(
             services=services,
             throttle_limit=settings.bot_throttle_limit if throttle_limit is None else throttle_limit,
@@ -94,6 +99,8 @@ async def open_bot_runtime(
             bot=bot, dispatcher=dispatcher, services=services, max_concurrent_updates=max_concurrent_updates(settings)
         )
     finally:
+        if user_rows is not None:
+            await user_rows.close()
         if own_bot and bot is not None:
             await bot.session.close()
         await redis.aclose()

@@ -19,6 +19,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
+from zenith.bot.user_rows import UserRows
 from zenith.config import Settings
 from zenith.domain.earnings import EarningsPolicy
 from zenith.domain.tiers import TierPolicy
@@ -38,6 +39,7 @@ class BotServices:
       broker: the Dramatiq broker messages are sent through.
       db_timeout: seconds one database block may take (default 5).
       send_timeout: seconds one broker send may take (default 5).
+      user_rows: senders' users rows kept in memory (None: every update reads its sender).
     """
 
     settings: Settings
@@ -46,6 +48,7 @@ class BotServices:
     broker: dramatiq.Broker
     db_timeout: float = 5.0
     send_timeout: float = 5.0
+    user_rows: UserRows | None = None
 
     @property
     def redis_prefix(self) -> str:

@@ -9,6 +9,7 @@ import psycopg
 
 from zenith.domain.tiers import Tier
 from zenith.domain.users import UserStatus, after_contact
+from zenith.storage import user_changes
 from zenith.storage.db import Row, fetch_all, fetch_one, fetch_row
 from zenith.storage.ledger import ensure_user_accounts
 
@@ -104,6 +105,8 @@ async def get_or_create(
         )
         if row is None:  # nothing changed: plain read, no write on every message
             row = await fetch_row(conn, "SELECT * FROM users WHERE telegram_id = %s", (telegram_id,))
+        else:
+            user_changes.changed_here(telegram_id)
         return User(**row)
 
 
@@ -113,6 +116,16 @@ def _needs_refresh(row: Row, *, username: str | None, first_name: str | None) ->
         after_contact(row["status"]) != row["status"]
         or (username is not None and username != row["username"])
         or (first_name is not None and first_name != row["first_name"])
+    )
+
+
+def is_current(user: User, *, username: str | None, first_name: str | None, now: datetime) -> bool:
+    """Whether a kept ``user`` row is what `get_or_create` would return for this contact and
+    nothing is to be written: the same names, a status contact does not change, seen lately."""
+    return not seen_long_ago(user, now=now) and not _needs_refresh(
+        {"status": user.status, "username": user.username, "first_name": user.first_name},
+        username=username,
+        first_name=first_name,
     )
 
 
@@ -160,6 +173,7 @@ async def _set(conn: psycopg.AsyncConnection, user_id: int, column: str, value: 
     )
     if row is None:
         raise UserNotFound(f"no user with id {user_id}")
+    user_changes.changed_here(row["telegram_id"])
     return User(**row)
 
 
@@ -193,6 +207,7 @@ async def mark_inactive(conn: psycopg.AsyncConnection, *, user_id: int) -> User 
     if row is None:
         await get(conn, user_id)  # raises UserNotFound for a wrong id
         return None
+    user_changes.changed_here(row["telegram_id"])
     return User(**row)
 
 

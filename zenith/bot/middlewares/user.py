@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -30,6 +31,20 @@ class UserMiddleware(SenderMiddleware):
         self.services = services
 
     async def on_event(self, event: TelegramObject, data: dict[str, Any], sender: User, proceed: Proceed) -> Any:
+        now = datetime.now(timezone.utc)
+        rows = self.services.user_rows
+        user = rows.get(sender.id) if rows is not None else None
+        if user is None or not users.is_current(user, username=sender.username, first_name=sender.first_name, now=now):
+            user = await self._read(sender, now=now)
+        data["user"] = user
+        data["i18n"] = get_translator(user.language)
+        data["is_admin"] = self.services.is_admin(sender.id)
+        return await proceed()
+
+    async def _read(self, sender: User, *, now: datetime) -> users.User:
+        """The sender's row from PostgreSQL (registered, refreshed, marked seen), kept for the next update."""
+        rows = self.services.user_rows
+        read_at = rows.generation if rows is not None else 0
         language = normalize_language(sender.language_code, default=self.services.settings.default_language)
         async with self.services.read() as conn:
             user = await users.get_or_create(
@@ -39,10 +54,9 @@ class UserMiddleware(SenderMiddleware):
                 username=sender.username,
                 first_name=sender.first_name,
             )
-            now = datetime.now(timezone.utc)
             if users.seen_long_ago(user, now=now):  # active_users counts who wrote in the last 24 h
                 await users.mark_seen(conn, user_id=user.id, now=now)
-        data["user"] = user
-        data["i18n"] = get_translator(user.language)
-        data["is_admin"] = self.services.is_admin(sender.id)
-        return await proceed()
+                user = replace(user, last_seen_at=now)  # the mark alone is not announced (0197)
+        if rows is not None:
+            rows.keep(user, read_at=read_at)
+        return user
