@@ -5,9 +5,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
+
 from tests.bot.conftest import ADMIN_ID, new_telegram_id, queued, store_rate
+from tests.conftest import create_migrated_database, drop_database
 from zenith.storage import audit, ledger, payouts, snapshots, users, videos
 from zenith.storage.db import fetch_one, unit_of_work
+
+
+@pytest.fixture(scope="module")
+def database_url():
+    """The admins' queues (moderation, payouts) list every creator's items, and other test
+    folders leave theirs in the session's database: this module reads them on its own."""
+    url = create_migrated_database()
+    yield url
+    drop_database(url)
 
 
 async def _creator(sandbox, pool, *, language="en", tier="bronze", balance="0") -> users.User:
