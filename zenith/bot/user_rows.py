@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import OrderedDict
 from typing import Callable
@@ -57,6 +58,9 @@ class UserRows:
         self._task: asyncio.Task[None] | None = None
         self._undo_local: Callable[[], None] = lambda: None
         self._failures = 0  # connection losses in a row
+        # a write made in this process may drop a row from another thread (an actor run
+        # beside the bot): every read and change of the rows holds this lock
+        self._lock = threading.Lock()
 
     @property
     def listening(self) -> bool:
@@ -71,15 +75,16 @@ class UserRows:
         """The kept row, or None (not kept, too old, or changes are not being listened to)."""
         if not self._listening:
             return None
-        entry = self._rows.get(telegram_id)
-        if entry is None:
-            return None
-        user, kept_at = entry
-        if self._clock() - kept_at > self.max_age:
-            del self._rows[telegram_id]
-            return None
-        self._rows.move_to_end(telegram_id)
-        return user
+        with self._lock:
+            entry = self._rows.get(telegram_id)
+            if entry is None:
+                return None
+            user, kept_at = entry
+            if self._clock() - kept_at > self.max_age:
+                del self._rows[telegram_id]
+                return None
+            self._rows.move_to_end(telegram_id)
+            return user
 
     def keep(self, user: User, *, read_at: int) -> bool:
         """Keep ``user``, read when `generation` was ``read_at``; False when not kept.
@@ -87,21 +92,24 @@ class UserRows:
         Not kept while changes are not listened to, or when any row was dropped since the
         read began: the drop may have been this row's, announced after the read saw it.
         """
-        if not self._listening or read_at != self._generation:
-            return False
-        self._rows[user.telegram_id] = (user, self._clock())
-        self._rows.move_to_end(user.telegram_id)
-        while len(self._rows) > self.max_rows:
-            self._rows.popitem(last=False)
-        return True
+        with self._lock:
+            if not self._listening or read_at != self._generation:
+                return False
+            self._rows[user.telegram_id] = (user, self._clock())
+            self._rows.move_to_end(user.telegram_id)
+            while len(self._rows) > self.max_rows:
+                self._rows.popitem(last=False)
+            return True
 
     def drop(self, telegram_id: int) -> None:
-        self._generation += 1
-        self._rows.pop(telegram_id, None)
+        with self._lock:
+            self._generation += 1
+            self._rows.pop(telegram_id, None)
 
     def _drop_all(self) -> None:
-        self._generation += 1
-        self._rows.clear()
+        with self._lock:
+            self._generation += 1
+            self._rows.clear()
 
     # ---------------------------------------------------------------- listening
 
