@@ -8,23 +8,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from tests.bot.conftest import ADMIN_ID, store_rate
-from tests.bot.test_money_and_admin import _creator, _video, _withdraw
-from tests.conftest import create_migrated_database, drop_database
+from tests.bot.test_money_and_admin import (
+    _creator,
+    _video,
+    _withdraw,
+    database_url,  # noqa: F401 -- the admin queues on a database of their own
+)
 from zenith.domain.videos import VideoStatus
 from zenith.storage import ledger, payouts, videos
-
-
-@pytest.fixture(scope="module")
-def database_url():
-    """The admins' queues (moderation, payouts) list every creator's items, and other test
-    folders leave theirs in the session's database: this module reads them on its own."""
-    url = create_migrated_database()
-    yield url
-    drop_database(url)
-
 
 NOT_AVAILABLE = "This button is no longer available."
 

@@ -40,6 +40,16 @@ def reads(monkeypatch):
     return counted
 
 
+async def _known_sender(bot, sandbox) -> tuple[UserRows, int]:
+    """A creator who wrote once, while the bot listens for changes: (the bot's rows, their id)."""
+    rows = bot.services.user_rows
+    await _until(lambda: rows.listening, what="the bot listening for users changes")
+    uid = new_telegram_id()
+    sandbox.state.user_sends_text(uid, "/help", language_code="en")
+    await sandbox.state.wait_for_message(uid, contains="Help")
+    return rows, uid
+
+
 async def test_a_known_sender_is_answered_without_reading_their_row(bot, sandbox, reads):
     rows = bot.services.user_rows
     await _until(lambda: rows.listening, what="the bot listening for users changes")
@@ -52,11 +62,7 @@ async def test_a_known_sender_is_answered_without_reading_their_row(bot, sandbox
 
 
 async def test_a_ban_made_outside_the_bot_is_obeyed_on_the_next_message(bot, sandbox, database_url, reads):
-    rows = bot.services.user_rows
-    await _until(lambda: rows.listening, what="the bot listening for users changes")
-    uid = new_telegram_id()
-    sandbox.state.user_sends_text(uid, "/help", language_code="en")
-    await sandbox.state.wait_for_message(uid, contains="Help")
+    rows, uid = await _known_sender(bot, sandbox)
     assert rows.get(uid) is not None
     # as an operator in psql would: no code of ours runs, only the trigger announces it
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
@@ -70,11 +76,7 @@ async def test_a_ban_made_outside_the_bot_is_obeyed_on_the_next_message(bot, san
 
 
 async def test_a_change_made_in_the_bot_process_drops_the_row_at_once(bot, sandbox, pool):
-    rows = bot.services.user_rows
-    await _until(lambda: rows.listening, what="the bot listening for users changes")
-    uid = new_telegram_id()
-    sandbox.state.user_sends_text(uid, "/help", language_code="en")
-    await sandbox.state.wait_for_message(uid, contains="Help")
+    rows, uid = await _known_sender(bot, sandbox)
     async with pool.connection() as conn:
         user = await users.find_by_telegram_id(conn, uid)
         await users.set_language(conn, user_id=user.id, language="ru")
@@ -84,11 +86,7 @@ async def test_a_change_made_in_the_bot_process_drops_the_row_at_once(bot, sandb
 
 
 async def test_rows_are_not_served_while_the_announcements_are_lost(bot, sandbox, database_url, caplog, reads):
-    rows = bot.services.user_rows
-    await _until(lambda: rows.listening, what="the bot listening for users changes")
-    uid = new_telegram_id()
-    sandbox.state.user_sends_text(uid, "/help", language_code="en")
-    await sandbox.state.wait_for_message(uid, contains="Help")
+    rows, uid = await _known_sender(bot, sandbox)
     assert rows.get(uid) is not None
 
     caplog.set_level(logging.INFO, logger="zenith.bot.user_rows")
