@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -13,7 +12,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from zenith.bot import pressed
+from zenith.bot import nonces, pressed
 from zenith.bot.amounts import AmountAmbiguous, AmountNotUnderstood, read_amount
 from zenith.bot.callbacks import WithdrawAmountCb, WithdrawAssetCb, WithdrawConfirmCb
 from zenith.bot.filters import HasText
@@ -163,11 +162,7 @@ async def choose_amount(
     data = await state.get_data()
     choices = data.get("amount_choices") or []
     # the nonce ties the press to the question shown; an old or forged button does nothing
-    if (
-        not data.get("choice_nonce")
-        or not secrets.compare_digest(str(data["choice_nonce"]), callback_data.nonce)
-        or not 0 <= callback_data.index < len(choices)
-    ):
+    if not nonces.matches(data.get("choice_nonce"), callback_data.nonce) or not 0 <= callback_data.index < len(choices):
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
     message = await pressed.editable_message(query, i18n)
@@ -184,7 +179,7 @@ async def choose_amount(
 
 async def _ask_which_amount(message: Message, doubt: AmountAmbiguous, *, i18n: Translator, state: FSMContext) -> None:
     """Ask back with a button per reading ("600.12 RUB" / "600,123.00 RUB"); typing again works too."""
-    nonce = secrets.token_hex(6)
+    nonce = nonces.new_nonce()
     await state.update_data(amount_choices=[str(choice) for choice in doubt.choices], choice_nonce=nonce)
     if len(doubt.choices) > 1:
         question = i18n("withdraw.did_you_mean_two", first=doubt.choices[0], second=doubt.choices[1])
@@ -225,7 +220,7 @@ async def _quote(
     converted = convert_rub_to_asset(
         amount_rub=withdrawal.amount_rub, rate_rub_per_asset=rate.rate, asset=withdrawal.asset
     )
-    nonce = secrets.token_hex(6)
+    nonce = nonces.new_nonce()
     await state.set_state(Withdraw.confirm)
     await state.update_data(asset=withdrawal.asset, amount=str(withdrawal.amount_rub), nonce=nonce)
     await message.answer(
@@ -252,7 +247,7 @@ async def confirm_withdrawal(
 ) -> None:
     data = await state.get_data()
     # the nonce ties the press to the quote shown; an old or forged button does nothing
-    if not data.get("nonce") or not secrets.compare_digest(str(data["nonce"]), callback_data.nonce):
+    if not nonces.matches(data.get("nonce"), callback_data.nonce):
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
     if not user.is_active:

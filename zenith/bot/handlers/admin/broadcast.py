@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
-
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from zenith.bot import pressed
+from zenith.bot import nonces, pressed
 from zenith.bot.callbacks import AdminMenuCb, AdminSection, BroadcastCb
 from zenith.bot.filters import HasText
 from zenith.bot.keyboards.inline import cancel_keyboard, confirm_keyboard
@@ -46,7 +44,7 @@ async def preview(message: Message, i18n: Translator, state: FSMContext) -> None
             reply_markup=cancel_keyboard(i18n),
         )
         return
-    nonce = secrets.token_hex(6)
+    nonce = nonces.new_nonce()
     await state.set_state(AdminDialog.broadcast_confirm)
     await state.update_data(text=text, nonce=nonce)
     await message.answer(
@@ -65,7 +63,7 @@ async def send_broadcast(
     state: FSMContext,
 ) -> None:
     data = await state.get_data()
-    if not is_admin or not data.get("nonce") or not secrets.compare_digest(str(data["nonce"]), callback_data.nonce):
+    if not is_admin or not nonces.matches(data.get("nonce"), callback_data.nonce):
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
     message = await pressed.editable_message(query, i18n)

@@ -7,13 +7,13 @@ bots handling the same press or a redelivered update fund once.
 
 from __future__ import annotations
 
-import secrets
 from decimal import Decimal
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot import nonces
 from zenith.bot.amounts import AmountAmbiguous, AmountNotUnderstood
 from zenith.bot.callbacks import AdminCampaignAmountCb, AdminCampaignCb, AdminCampaignConfirmCb, CampaignAction
 from zenith.bot.filters import HasText
@@ -77,7 +77,7 @@ async def _take_amount(message: Message, raw: str | Decimal, *, i18n: Translator
     except AmountNotUnderstood:
         await message.answer(i18n("campaigns.admin.amount_unclear"), reply_markup=cancel_keyboard(i18n))
         return
-    nonce = secrets.token_hex(6)
+    nonce = nonces.new_nonce()
     await state.set_state(CampaignFund.confirm)
     await state.update_data(amount=str(amount), nonce=nonce)
     name = str((await state.get_data()).get("name", ""))
@@ -121,7 +121,7 @@ async def fund(
     if message is None:
         return
     data = await state.get_data()
-    if not is_admin or not data.get("nonce") or not secrets.compare_digest(str(data["nonce"]), callback_data.nonce):
+    if not is_admin or not nonces.matches(data.get("nonce"), callback_data.nonce):
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
     await state.clear()

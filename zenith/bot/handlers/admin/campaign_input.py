@@ -4,7 +4,6 @@ an ambiguous one asked back with a button per reading, never guessed."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot import nonces
 from zenith.bot.amounts import AmountAmbiguous, read_amount
 from zenith.bot.callbacks import AdminCampaignAmountCb, CampaignField
 from zenith.bot.keyboards.campaigns_admin import campaign_amount_keyboard
@@ -105,7 +105,7 @@ def dates_of(fields: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
 
 async def ask_which_amount(message: Message, doubt: AmountAmbiguous, *, i18n: Translator, state: FSMContext) -> None:
     """Ask which reading was meant; the readings and a fresh nonce wait in the FSM state."""
-    nonce = secrets.token_hex(6)
+    nonce = nonces.new_nonce()
     await state.update_data(amount_choices=[str(choice) for choice in doubt.choices], choice_nonce=nonce)
     if len(doubt.choices) > 1:
         question = i18n("campaigns.admin.did_you_mean_two", first=doubt.choices[0], second=doubt.choices[1])
@@ -120,8 +120,7 @@ async def take_choice(
     """The reading a press picked, or None (answered "not available": a stale or forged press)."""
     data = await state.get_data()
     choices = data.get("amount_choices") or []
-    nonce = str(data.get("choice_nonce") or "")
-    if not nonce or not secrets.compare_digest(nonce, callback_data.nonce) or callback_data.index >= len(choices):
+    if not nonces.matches(data.get("choice_nonce"), callback_data.nonce) or callback_data.index >= len(choices):
         await query.answer(i18n("common.not_available"), show_alert=True)
         return None
     await state.update_data(amount_choices=None, choice_nonce=None)

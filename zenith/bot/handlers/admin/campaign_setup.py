@@ -7,7 +7,6 @@ amount is asked back."""
 from __future__ import annotations
 
 import logging
-import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +16,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot import nonces
 from zenith.bot.amounts import AmountAmbiguous, AmountNotUnderstood
 from zenith.bot.callbacks import (
     AdminCampaignAmountCb,
@@ -122,7 +122,7 @@ async def _setup_step(message: Message, raw: str | Decimal, *, i18n: Translator,
     if index + 1 < len(STEPS):
         await _ask(message, index + 1, i18n=i18n, state=state)
         return
-    nonce = secrets.token_hex(6)
+    nonce = nonces.new_nonce()
     await state.set_state(CampaignSetup.confirm)
     await state.update_data(nonce=nonce)
     await message.answer(
@@ -189,7 +189,7 @@ async def create(
     if message is None:
         return
     data = await state.get_data()
-    if not data.get("nonce") or not secrets.compare_digest(str(data["nonce"]), callback_data.nonce):
+    if not nonces.matches(data.get("nonce"), callback_data.nonce):
         # an earlier dialogue's Create pressed while a newer one waits
         await answer_spent_confirmation(query, callback_data.nonce, i18n=i18n, services=services)
         return

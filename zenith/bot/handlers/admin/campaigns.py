@@ -8,7 +8,6 @@ members' notices it staged are published after the commit (the clock relays any 
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timezone
 
 from aiogram import F, Router
@@ -16,6 +15,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from zenith.bot import nonces
 from zenith.bot.callbacks import (
     AdminCampaignCb,
     AdminCampaignConfirmCb,
@@ -227,7 +227,7 @@ async def ask_close(
             await query.answer(i18n("common.not_available"), show_alert=True)
             return
         remaining = await ledger.account_balance(conn, ledger.budget_account(campaign.id))
-    nonce = secrets.token_hex(6)
+    nonce = nonces.new_nonce()
     await state.set_state(CampaignClose.confirm)
     await state.update_data(campaign_id=campaign.id, nonce=nonce)
     await query.answer()
@@ -250,7 +250,7 @@ async def close(
     if message is None:
         return
     data = await state.get_data()
-    if not is_admin or not data.get("nonce") or not secrets.compare_digest(str(data["nonce"]), callback_data.nonce):
+    if not is_admin or not nonces.matches(data.get("nonce"), callback_data.nonce):
         await query.answer(i18n("common.not_available"), show_alert=True)
         return
     await state.clear()
