@@ -193,7 +193,7 @@ class AdminCampaignPageCb(CallbackData, prefix="acl"):
 
 
 class AdminCampaignNewCb(CallbackData, prefix="acn"):
-    pass
+    """The admin list's "new campaign" button: it carries nothing but its prefix."""
 
 
 class CampaignField(str, Enum):

@@ -13,12 +13,12 @@ import math
 from datetime import datetime, timezone
 
 from aiogram import Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from zenith.bot.callbacks import CampaignJoinCb, CampaignsPageCb
 from zenith.bot.campaign_cards import campaign_card
+from zenith.bot.handlers.errors import unless_harmless
 from zenith.bot.keyboards.campaigns import campaigns_keyboard
 from zenith.bot.keyboards.menu import menu_button
 from zenith.bot.services import BotServices
@@ -88,10 +88,8 @@ async def list_campaigns(message: Message, user: User, i18n: Translator, service
 async def _show(query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
     if not isinstance(query.message, Message):  # gone or too old to edit
         return
-    try:
+    with unless_harmless():  # the same page again: "message is not modified"
         await query.message.edit_text(text, reply_markup=keyboard, disable_web_page_preview=True)
-    except TelegramBadRequest:  # the same page again: "message is not modified"
-        pass
 
 
 @router.callback_query(CampaignsPageCb.filter())

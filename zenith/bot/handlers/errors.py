@@ -11,6 +11,8 @@ with the traceback, and the user gets a polite translated message.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
+from typing import Iterator
 
 from aiogram import Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
@@ -39,6 +41,19 @@ def is_harmless(exception: BaseException) -> bool:
         text = str(exception.message).lower()
         return any(phrase in text for phrase in HARMLESS_BAD_REQUESTS)
     return False
+
+
+@contextmanager
+def unless_harmless() -> Iterator[None]:
+    """Around a courtesy call (re-drawing a page, closing a question's buttons) that the
+    handler goes on without: Telegram's harmless refusals are logged and passed over,
+    any other error is raised to ``on_error`` as usual."""
+    try:
+        yield
+    except TelegramAPIError as exc:
+        if not is_harmless(exc):
+            raise
+        logger.info("Telegram says %r; passed over", str(exc), extra={"harmless": True})
 
 
 @router.error()

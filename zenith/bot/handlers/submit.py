@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 
 from aiogram import Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 
 from zenith.bot import pending_links, pressed
 from zenith.bot.callbacks import CampaignPickCb
 from zenith.bot.filters import HasText
+from zenith.bot.handlers.errors import unless_harmless
 from zenith.bot.keyboards.campaigns import pick_keyboard
 from zenith.bot.keyboards.menu import menu_button
 from zenith.bot.services import BotServices
@@ -197,10 +197,8 @@ async def pick_campaign(
     )
     await pending_links.forget(services.redis, prefix=prefix, user_id=user.id, nonce=callback_data.nonce)
     if isinstance(message, Message):  # the question's buttons are closed where the bot can still edit them
-        try:
+        with unless_harmless():  # a double tap removed them already
             await message.edit_reply_markup(reply_markup=None)
-        except TelegramBadRequest:  # a double tap removed them already
-            pass
     await message.answer("\n\n".join(parts), disable_web_page_preview=True)
 
 
