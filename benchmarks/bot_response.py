@@ -108,7 +108,7 @@ async def one_client(
     for action in ACTIONS:
         text = f"https://www.youtube.com/watch?v={uuid.uuid4().hex[:11]}" if action == "link" else action
         reply = clock.expect(telegram_id)
-        state.user_sends_text(telegram_id, text, first_name=f"Creator {telegram_id}")
+        state.user_sends_text(telegram_id, text, first_name=ScaleDatabase.first_name(telegram_id))
         sent = time.perf_counter()
         try:
             arrived, failed = await asyncio.wait_for(reply, REPLY_TIMEOUT_SECONDS)

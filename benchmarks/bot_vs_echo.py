@@ -84,7 +84,7 @@ async def client(
     for index in range(messages):
         reply = clock.expect(telegram_id)
         state.user_sends_text(
-            telegram_id, TEXTS[index % len(TEXTS)], first_name=f"Creator {telegram_id}", language_code="en"
+            telegram_id, TEXTS[index % len(TEXTS)], first_name=ScaleDatabase.first_name(telegram_id), language_code="en"
         )
         sent = time.perf_counter()
         try:
@@ -211,7 +211,7 @@ async def measure_webhook(state: SandboxState, sandbox_url: str, token: str, db:
 
     state.record = record
     for user_id in range(1, db.users + 1):  # the creators the updates come from have a chat with the bot
-        state.add_user(db.telegram_id(user_id), first_name="Creator")
+        state.add_user(db.telegram_id(user_id), first_name=db.first_name(db.telegram_id(user_id)))
     rows = []
     try:
         for run, count in enumerate(args.webhook_processes):

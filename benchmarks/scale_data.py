@@ -175,6 +175,12 @@ class ScaleDatabase:
         """The Telegram id of a loaded user."""
         return TELEGRAM_ID_BASE + user_id
 
+    @staticmethod
+    def first_name(telegram_id: int) -> str:
+        """The first name a loaded user has in the books: what their Telegram account sends,
+        so their first message is that of a returning creator, not a rename."""
+        return f"Creator {telegram_id - TELEGRAM_ID_BASE}"
+
 
 def load(url: str, *, users: int, videos: int, snapshots_per_video: int) -> ScaleDatabase:
     """Fill a freshly migrated database; returns what was loaded and how long it took.

@@ -88,8 +88,8 @@ def update_body(counter: int, *, kind: str, users: int) -> dict:
     message = {
         "message_id": counter,
         "date": 1_700_000_000,
-        "chat": {"id": uid, "type": "private", "first_name": "Creator"},
-        "from": {"id": uid, "is_bot": False, "first_name": "Creator"},
+        "chat": {"id": uid, "type": "private", "first_name": ScaleDatabase.first_name(uid)},
+        "from": {"id": uid, "is_bot": False, "first_name": ScaleDatabase.first_name(uid)},
         "edit_date": 1_700_000_001,
     }
     if kind == "help":
@@ -235,7 +235,7 @@ async def measure(db: ScaleDatabase, args) -> None:
 
             sandbox.state.record = record
             for user_id in range(1, db.users + 1):  # the creators the updates come from have a chat with the bot
-                sandbox.state.add_user(db.telegram_id(user_id), first_name="Creator")
+                sandbox.state.add_user(db.telegram_id(user_id), first_name=db.first_name(db.telegram_id(user_id)))
             web = start_web(
                 db,
                 port=port,
