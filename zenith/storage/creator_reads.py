@@ -10,6 +10,8 @@ write (see ``zenith.storage.cache`` for why after commit is enough).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
@@ -19,6 +21,14 @@ from zenith.storage.cache import Cache, revive
 from zenith.storage.creator_stats import CreatorStats
 
 DEFAULT_TTL_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Balance:
+    """What /balance shows: the creator's stats and their latest transfers, newest first."""
+
+    stats: CreatorStats
+    transfers: list[ledger.Transfer]
 
 
 class CreatorReads:
@@ -49,15 +59,18 @@ class CreatorReads:
 
         return revive(CreatorStats, await self.cache.read(self.scope(user_id), "stats", load))
 
-    async def recent_transfers(self, user_id: int, limit: int) -> list[ledger.Transfer]:
-        """The creator's latest ``limit`` ledger transfers, newest first."""
+    async def balance(self, user_id: int, limit: int) -> Balance:
+        """Stats and the latest ``limit`` transfers as one cached value: a hit is one Redis
+        call, a miss one pool connection for both reads (not two of each)."""
 
-        async def load() -> list[ledger.Transfer]:
+        async def load() -> Balance:
             async with self.pool.connection() as conn:
-                return await ledger.history(conn, user_id, limit)
+                return Balance(
+                    stats=await stats_store.creator_stats(conn, user_id),
+                    transfers=await ledger.history(conn, user_id, limit),
+                )
 
-        rows = await self.cache.read(self.scope(user_id), f"transfers:{int(limit)}", load)
-        return [revive(ledger.Transfer, row) for row in rows]
+        return revive(Balance, await self.cache.read(self.scope(user_id), f"balance:{int(limit)}", load))
 
     async def video_page(self, user_id: int, *, limit: int, offset: int) -> videos.VideoPage:
         """One page of the creator's videos, newest first, with their total count."""

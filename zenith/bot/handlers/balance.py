@@ -42,8 +42,8 @@ async def _campaign_names(services: BotServices, transfers: list[ledger.Transfer
 @router.message(menu_button("menu.balance"))
 async def show_balance(message: Message, user: User, i18n: Translator, services: BotServices) -> None:
     async with asyncio.timeout(services.db_timeout):  # cached; PostgreSQL on a miss or with Redis down
-        stats = await services.creator_reads.creator_stats(user.id)
-        transfers = await services.creator_reads.recent_transfers(user.id, HISTORY_LIMIT)
+        balance = await services.creator_reads.balance(user.id, HISTORY_LIMIT)
+    stats, transfers = balance.stats, balance.transfers
     own = {ledger.available_account(user.id), ledger.reserved_account(user.id)}
     parts = [i18n("balance.text", available=stats.available, reserved=stats.reserved, paid=stats.paid_out)]
     if stats.held > 0:  # growth held for review: shown, never withdrawable
