@@ -106,3 +106,17 @@ def test_pipeline_vs_celery_prints_each_mode_and_the_ratios():
         ), out
     requests = re.search(r"^OTLP export requests received: (\d+)$", out, re.M)
     assert requests and int(requests.group(1)) > 0, out  # the traced runs exported their spans
+
+
+def test_round_trip_cost_prints_cpu_and_wall_time_per_call_of_each_kind():
+    out = run_benchmark("round_trip_cost.py", "--calls", "100", "--rounds", "1")
+    kinds = re.findall(rf"^(.+?) +({NUMBER}) +({NUMBER})$", out, re.M)
+    assert [kind for kind, _, _ in kinds] == [
+        "redis GET",
+        "redis EVALSHA",
+        "redis GET, pipelined by 100",
+        "postgres SELECT",
+        "postgres pool + SELECT",
+        "http POST",
+    ], out
+    assert all(float(cpu) > 0 and float(wall) > 0 for _, cpu, wall in kinds), out

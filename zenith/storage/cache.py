@@ -38,6 +38,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from zenith.storage.batched_script import BatchedScript
 from zenith.telemetry.metrics import get_metrics
 
 logger = logging.getLogger(__name__)
@@ -146,8 +147,8 @@ class Cache:
         self.ttl = ttl
         self.lock_seconds = lock_seconds
         self.name = name
-        self._read = client.register_script(_READ)
-        self._store = client.register_script(_STORE)
+        self._read = BatchedScript(client, _READ)  # concurrent reads and stores: one round trip each burst
+        self._store = BatchedScript(client, _STORE)
         self._inflight: dict[str, asyncio.Future[Any]] = {}
         self._warned_at = float("-inf")
 

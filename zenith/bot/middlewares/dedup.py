@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 
 from zenith.bot.fsm_storage import StatePrefetch
 from zenith.bot.middlewares.base import Proceed, UpdateMiddleware
+from zenith.storage.batched_script import BatchedScript
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class UpdateDedupMiddleware(UpdateMiddleware):
         self.prefix = prefix
         self.ttl_seconds = ttl_seconds
         self.prefetch = prefetch
-        self._claim = redis.register_script(_CLAIM)
+        self._claim = BatchedScript(redis, _CLAIM)  # the claims of one burst of updates: one round trip
 
     async def on_update(self, update: Update, data: dict[str, Any], proceed: Proceed) -> Any:
         bot = data.get("bot")
