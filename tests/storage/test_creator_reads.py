@@ -43,6 +43,7 @@ async def test_balance_is_stats_and_transfers_with_their_types_and_is_served_fro
     assert first.stats.available == Decimal("13.00")
     assert [t.amount for t in first.transfers] == [Decimal("0.66"), Decimal("12.34")]  # newest first
     assert all(isinstance(t.amount, Decimal) for t in first.transfers)
+    assert first.campaigns == [] and first.campaign_names() == {}  # adjustments belong to no video
 
     # a write nobody announced is not seen: the value came from Redis, not PostgreSQL
     await credit(pool, user.id, "1.00")

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
+from zenith.storage import creator_campaigns, ledger, videos
 from zenith.storage import creator_stats as stats_store
-from zenith.storage import ledger, videos
 from zenith.storage.cache import Cache, revive
 from zenith.storage.creator_stats import CreatorStats
 
@@ -24,11 +24,25 @@ DEFAULT_TTL_SECONDS = 60
 
 
 @dataclass(frozen=True)
+class VideoCampaign:
+    """The campaign a video of the history was submitted to (neither changes once set)."""
+
+    video_id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class Balance:
-    """What /balance shows: the creator's stats and their latest transfers, newest first."""
+    """What /balance shows: the creator's stats, their latest transfers (newest first) and
+    the campaign of each video among them."""
 
     stats: CreatorStats
     transfers: list[ledger.Transfer]
+    campaigns: list[VideoCampaign]
+
+    def campaign_names(self) -> dict[int, str]:
+        """video id -> its campaign's name."""
+        return {campaign.video_id: campaign.name for campaign in self.campaigns}
 
 
 class CreatorReads:
@@ -60,15 +74,20 @@ class CreatorReads:
         return revive(CreatorStats, await self.cache.read(self.scope(user_id), "stats", load))
 
     async def balance(self, user_id: int, limit: int) -> Balance:
-        """Stats and the latest ``limit`` transfers as one cached value: a hit is one Redis
-        call, a miss one pool connection for both reads (not two of each)."""
+        """Stats, the latest ``limit`` transfers and their videos' campaigns as one cached
+        value: a hit is one Redis call and no query, a miss one pool connection for the reads."""
 
         async def load() -> Balance:
             async with self.pool.connection() as conn:
-                return Balance(
-                    stats=await stats_store.creator_stats(conn, user_id),
-                    transfers=await ledger.history(conn, user_id, limit),
-                )
+                stats = await stats_store.creator_stats(conn, user_id)
+                transfers = await ledger.history(conn, user_id, limit)
+                video_ids = sorted({t.video_id for t in transfers if t.video_id is not None})
+                names = await creator_campaigns.names_for_videos(conn, video_ids)
+            return Balance(
+                stats=stats,
+                transfers=transfers,
+                campaigns=[VideoCampaign(video_id, name) for video_id, name in sorted(names.items())],
+            )
 
         return revive(Balance, await self.cache.read(self.scope(user_id), f"balance:{int(limit)}", load))
 

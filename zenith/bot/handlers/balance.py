@@ -11,7 +11,7 @@ from aiogram.types import Message
 from zenith.bot.keyboards.menu import menu_button
 from zenith.bot.services import BotServices
 from zenith.i18n import Translator
-from zenith.storage import creator_campaigns, ledger
+from zenith.storage import ledger
 from zenith.storage.users import User
 
 router = Router(name=__name__)
@@ -29,15 +29,6 @@ def _sign(transfer: ledger.Transfer, *, own: set[str]) -> str:
     return ""
 
 
-async def _campaign_names(services: BotServices, transfers: list[ledger.Transfer]) -> dict[int, str]:
-    """video id -> its campaign's name, for the credits (and holds) of videos in the history."""
-    video_ids = sorted({t.video_id for t in transfers if t.video_id is not None})
-    if not video_ids:
-        return {}
-    async with services.read() as conn:
-        return await creator_campaigns.names_for_videos(conn, video_ids)
-
-
 @router.message(Command("balance"))
 @router.message(menu_button("menu.balance"))
 async def show_balance(message: Message, user: User, i18n: Translator, services: BotServices) -> None:
@@ -49,7 +40,7 @@ async def show_balance(message: Message, user: User, i18n: Translator, services:
     if stats.held > 0:  # growth held for review: shown, never withdrawable
         parts[0] += "\n" + i18n("balance.held", held=stats.held)
     if transfers:
-        names = await _campaign_names(services, transfers)
+        names = balance.campaign_names()
         lines = [
             i18n(
                 "balance.history_line",
