@@ -1,0 +1,91 @@
+"""The Bot API session: calls without files go as JSON bodies, uploads as multipart, errors as aiogram's."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from aiogram import Bot
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiohttp import web
+
+from zenith.platforms.telegram_session import FastSession
+
+TOKEN = "42:test-token"
+
+
+def _message(text: str = "") -> dict:
+    return {"message_id": 7, "date": 1_700_000_000, "chat": {"id": 5, "type": "private"}, "text": text}
+
+
+@pytest.fixture
+async def bot_api():
+    """A Bot API stand-in on a free port: records each call's method, content type and body."""
+    calls: list[dict] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await request.read()
+        calls.append({"method": method, "content_type": request.content_type, "body": body})
+        if method == "sendMessage" and json.loads(body).get("text") == "refuse me":
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}, status=400
+            )
+        return web.json_response({"ok": True, "result": _message()})
+
+    app = web.Application()
+    app.router.add_post(f"/bot{TOKEN}/{{method}}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    bot = Bot(TOKEN, session=FastSession(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}")))
+    yield bot, calls
+    await bot.session.close()
+    await runner.cleanup()
+
+
+async def test_a_call_without_files_is_a_json_body_with_native_values(bot_api):
+    bot, calls = bot_api
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Да", callback_data="yes:1")]])
+
+    sent = await bot.send_message(5, "Баланс: 1 300,00 ₽ & more", reply_markup=keyboard, disable_notification=False)
+
+    assert sent.message_id == 7 and sent.chat.id == 5  # the answer is validated as aiogram does
+    (call,) = calls
+    assert call["method"] == "sendMessage" and call["content_type"] == "application/json"
+    body = json.loads(call["body"])
+    assert body["chat_id"] == 5 and body["text"] == "Баланс: 1 300,00 ₽ & more"
+    assert body["reply_markup"] == {"inline_keyboard": [[{"text": "Да", "callback_data": "yes:1"}]]}
+    assert body["disable_notification"] is False  # False is a value, not an absent one
+    assert "reply_parameters" not in body and "message_thread_id" not in body  # absent ones are left out
+
+
+async def test_an_upload_goes_as_multipart(bot_api):
+    bot, calls = bot_api
+    await bot.send_document(5, BufferedInputFile(b"a,b\n1,2\n", filename="report.csv"), caption="report")
+    (call,) = calls
+    assert call["method"] == "sendDocument" and call["content_type"] == "multipart/form-data"
+    assert b'filename="report.csv"' in call["body"] and b"a,b\n1,2\n" in call["body"]
+
+
+async def test_a_refusal_is_aiograms_error_for_it(bot_api):
+    bot, _ = bot_api
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.send_message(5, "refuse me")
+
+
+async def test_an_unreachable_server_is_a_network_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bot = Bot(TOKEN, session=FastSession(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}")))
+    try:
+        with pytest.raises(TelegramNetworkError):
+            await bot.send_message(5, "hello")
+    finally:
+        await bot.session.close()
