@@ -1,7 +1,7 @@
 """`zenith bot` against a bare aiogram echo bot, in one run, against the same Bot API sandbox.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bot_vs_echo.py [--users 1000] [--messages 3]
-        [--concurrent 10] [--latency-messages 30] [--throttle-limit 0]
+        [--texts /help,/balance] [--concurrent 10] [--latency-messages 30] [--throttle-limit 0]
         [--webhook-processes 1,2] [--webhook-seconds 10] [--webhook-connections 32]
         [--redis-url redis://127.0.0.1:6379/0]
 
@@ -10,8 +10,8 @@ video each, so /balance has books to read), serves the sandbox on this process's
 one after the other:
 
 1. Polling, for the echo bot (``benchmarks/echo_bot.py``) and then ``python -m zenith bot``:
-   - throughput: ``--users`` creators each send ``--messages`` messages (/help, /balance,
-     /help, ...), each after the reply to the previous one; prints updates/s (replies
+   - throughput: ``--users`` creators each send ``--messages`` messages (``--texts`` in turn:
+     /help, /balance, /help, ...), each after the reply to the previous one; prints updates/s (replies
      stored by the sandbox over the time from the first message to the last reply), the
      bot process's CPU per update and the load average;
    - latency: ``--concurrent`` creators each send ``--latency-messages`` messages the same
@@ -77,6 +77,7 @@ async def client(
     *,
     telegram_id: int,
     messages: int,
+    texts: tuple[str, ...],
     latencies: list[float],
     replies: list[float],
     failures: list[str],
@@ -84,7 +85,7 @@ async def client(
     for index in range(messages):
         reply = clock.expect(telegram_id)
         state.user_sends_text(
-            telegram_id, TEXTS[index % len(TEXTS)], first_name=ScaleDatabase.first_name(telegram_id), language_code="en"
+            telegram_id, texts[index % len(texts)], first_name=ScaleDatabase.first_name(telegram_id), language_code="en"
         )
         sent = time.perf_counter()
         try:
@@ -100,7 +101,7 @@ async def client(
 
 
 async def closed_loop(
-    state: SandboxState, clock: ReplyClock, pid: int, *, telegram_ids: list[int], messages: int
+    state: SandboxState, clock: ReplyClock, pid: int, *, telegram_ids: list[int], messages: int, texts: tuple[str, ...]
 ) -> dict:
     latencies: list[float] = []
     replies: list[float] = []
@@ -116,6 +117,7 @@ async def closed_loop(
                 clock,
                 telegram_id=telegram_id,
                 messages=messages,
+                texts=texts,
                 latencies=latencies,
                 replies=replies,
                 failures=failures,
@@ -145,9 +147,16 @@ async def measure_polling(
         await asyncio.sleep(1.0)  # start-up calls are not part of the figure
         # the same creators for both bots, so both answer the same chats
         ids = pick_users(db, count=args.users, skip=0)
-        throughput = await closed_loop(state, clock, process.pid, telegram_ids=ids, messages=args.messages)
+        throughput = await closed_loop(
+            state, clock, process.pid, telegram_ids=ids, messages=args.messages, texts=args.texts
+        )
         latency = await closed_loop(
-            state, clock, process.pid, telegram_ids=ids[: args.concurrent], messages=args.latency_messages
+            state,
+            clock,
+            process.pid,
+            telegram_ids=ids[: args.concurrent],
+            messages=args.latency_messages,
+            texts=args.texts,
         )
     finally:
         stop_process(process)
@@ -324,6 +333,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=3)
+    parser.add_argument(
+        "--texts",
+        type=lambda value: tuple(text for text in value.split(",") if text),
+        default=TEXTS,
+        help="what each creator sends, in turn (default /help,/balance)",
+    )
     parser.add_argument("--concurrent", type=int, default=10)
     parser.add_argument("--latency-messages", type=int, default=30)
     parser.add_argument("--throttle-limit", type=int, default=0, help="BOT_THROTTLE_LIMIT of zenith (0: off)")
