@@ -61,6 +61,32 @@ def test_bot_vs_echo_prints_both_bots_the_ratio_and_the_webhook_table():
     assert all(int(handled) > 0 and handled == accepted for _, _, handled, accepted in rows), out
 
 
+def test_bot_vs_echo_rounds_print_each_pair_and_the_median():
+    out = run_benchmark(
+        "bot_vs_echo.py",
+        "--users",
+        "10",
+        "--messages",
+        "2",
+        "--concurrent",
+        "2",
+        "--latency-messages",
+        "2",
+        "--rounds",
+        "2",
+        "--webhook-processes",
+        "",
+    )
+    assert len(re.findall(r"^zenith bot throughput: 20/20 updates .* failed 0", out, re.M)) == 2, out
+    assert len(re.findall(r"^RESULT polling: echo", out, re.M)) == 2, out
+    assert re.search(
+        rf"^RESULT polling, median of 2 rounds: ratio {NUMBER}x \({NUMBER}, {NUMBER}\); "
+        rf"CPU per update echo {NUMBER} ms, zenith bot {NUMBER} ms$",
+        out,
+        re.M,
+    ), out
+
+
 def test_due_batch_prints_each_claim_with_ours_and_the_seed_indexes():
     out = run_benchmark("due_batch.py", "--sizes", "5000", "--repeat", "1")
     assert "5,000 videos loaded with COPY" in out, out
