@@ -16,19 +16,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
-from aiohttp import ClientError, ClientTimeout
+from aiohttp import BytesPayload, FormData
 
 _RESPONSE_MODELS: dict[Any, type[Response[Any]]] = {}
-_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def dumps(value: Any) -> str:
@@ -58,8 +55,11 @@ class FastSession(AiohttpSession):
         response_model(method.__returning__)  # the class aiogram is about to look up stays alive
         return super().check_response(bot=bot, method=method, status_code=status_code, content=content)
 
-    def json_body(self, bot: Bot, method: TelegramMethod[TelegramType]) -> bytes | None:
-        """The call's parameters as a JSON object, or None when it uploads files.
+    def build_form_data(  # type: ignore[override]  # aiohttp posts any payload it is given
+        self, bot: Bot, method: TelegramMethod[TelegramType]
+    ) -> FormData | BytesPayload:
+        """The body aiogram's ``make_request`` posts: the call's parameters as a JSON object,
+        or aiogram's multipart form when it uploads files.
 
         The values are what aiogram would post as form fields, as native JSON (keyboards as
         objects, not as strings). A form leaves out absent and empty values and sends False
@@ -72,28 +72,5 @@ class FastSession(AiohttpSession):
             if prepared is not None and prepared != "":
                 fields[key] = prepared
         if files:
-            return None
-        return orjson.dumps(fields)
-
-    async def make_request(
-        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
-    ) -> TelegramType:
-        body = self.json_body(bot, method)
-        if body is None:
-            return await super().make_request(bot, method, timeout)
-        session = await self.create_session()
-        url = self.api.api_url(token=bot.token, method=method.__api_method__)
-        try:  # the errors aiogram's own make_request raises, so retries and handlers see the same
-            async with session.post(
-                url,
-                data=body,
-                headers=_JSON_HEADERS,
-                timeout=ClientTimeout(total=self.timeout if timeout is None else timeout),
-            ) as resp:
-                raw_result = await resp.text()
-        except asyncio.TimeoutError as exc:
-            raise TelegramNetworkError(method=method, message="Request timeout error") from exc
-        except ClientError as exc:
-            raise TelegramNetworkError(method=method, message=f"{type(exc).__name__}: {exc}") from exc
-        response = self.check_response(bot=bot, method=method, status_code=resp.status, content=raw_result)
-        return cast(TelegramType, response.result)
+            return super().build_form_data(bot, method)
+        return BytesPayload(orjson.dumps(fields), content_type="application/json")
