@@ -15,6 +15,7 @@ turns SIGTERM / SIGINT into an event to wait for.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 from contextlib import contextmanager
@@ -66,6 +67,20 @@ def process_lifetime(
         yield
     finally:
         shutdown_tracing()  # flush the spans of the last work before the process exits
+
+
+def settle_heap() -> None:
+    """Once start-up has built what the process keeps for life, take it out of the garbage
+    collector's sight (``gc.freeze``), so collections walk only what the work creates.
+
+    After start-up the bot process holds about 290,000 objects (aiogram's and
+    pydantic's models and schemas, routers, the actors) that never become garbage. A full
+    collection walked them all: about 200 ms on a 2-core host, with the event loop (or
+    every worker thread) stopped, several times a minute under load. Call it last in
+    start-up, before the process takes work; calling it again later is harmless.
+    """
+    gc.collect()  # what start-up left as garbage is freed, not frozen
+    gc.freeze()
 
 
 def start_loop_heartbeat(*, max_lag: float = LOOP_MAX_LAG_SECONDS) -> Heartbeat | None:

@@ -115,6 +115,9 @@ def _run_in_process(settings: Settings, *, queues: Sequence[str] | None, threads
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     worker = build_worker(settings, queues=queues, threads=threads, redis_url=_resolve_redis_url(settings))
+    from zenith.bootstrap import settle_heap
+
+    settle_heap()
     worker.start()
     from zenith.supervisor.heartbeat import start_heartbeat
 

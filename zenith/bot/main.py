@@ -32,7 +32,7 @@ def run_bot(args: argparse.Namespace) -> int:
 
 async def poll(settings: Settings) -> None:
     """Long polling: drop any webhook first (Telegram allows one or the other)."""
-    from zenith.bootstrap import start_loop_heartbeat
+    from zenith.bootstrap import settle_heap, start_loop_heartbeat
     from zenith.bot.dispatcher import try_set_commands
     from zenith.bot.runtime import open_bot_runtime
 
@@ -40,6 +40,7 @@ async def poll(settings: Settings) -> None:
     async with open_bot_runtime(settings) as runtime:
         await runtime.bot.delete_webhook(drop_pending_updates=False)
         await try_set_commands(runtime.bot)
+        settle_heap()
         logger.info("bot polling started")
         await runtime.dispatcher.start_polling(
             runtime.bot,

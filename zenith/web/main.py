@@ -32,7 +32,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
       settings: the process settings.
       stop: set it to shut down (default: SIGTERM / SIGINT set it).
     """
-    from zenith.bootstrap import start_loop_heartbeat, stop_on_signals
+    from zenith.bootstrap import settle_heap, start_loop_heartbeat, stop_on_signals
     from zenith.bot.dispatcher import try_set_commands
     from zenith.bot.runtime import open_bot_runtime
     from zenith.web.app import build_web_app
@@ -45,6 +45,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         app = build_web_app(runtime=runtime, with_webhook=with_webhook)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
+        settle_heap()
         try:
             # WEB_REUSE_PORT: several processes listen on one port, the kernel spreads the connections
             await web.TCPSite(
