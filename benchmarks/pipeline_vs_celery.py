@@ -20,9 +20,10 @@ each round, on the same number of YouTube videos, one after the other:
 
 Each run has its own database and Redis keys. The clock starts just before the first
 message is sent (the tick, or the first ``delay``) and stops when a poll (every 50 ms)
-sees every video checked. Prints one line per run, then per latency a ``RESULT`` line:
-the median videos/s of each mode, ours / baseline and traced / untraced, and the
-1-minute load average.
+sees every video checked. Prints one line per run (with our worker's CPU per video), then
+per latency a ``RESULT`` line: the median videos/s of each mode, ours / baseline and
+traced / untraced, the median worker CPU per video untraced and traced (steadier than
+videos/s on a noisy host), and the 1-minute load average.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from pathlib import Path
 import psycopg
 import redis
 
+from benchmarks.bot_response import process_cpu_seconds
 from benchmarks.parsing_throughput import seed, with_latency
 from tests.conftest import create_database, create_migrated_database, drop_database
 from tests.fakes import tiktok as fake_tiktok
@@ -72,10 +74,17 @@ class Run:
     seconds: float
     transfers: int
     notices: int
+    cpu_seconds: float | None = None  # our worker process's CPU over the run (None: the baseline)
 
     @property
     def rate(self) -> float:
         return self.done / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_video(self) -> float | None:
+        """Our worker's CPU per checked video: steadier than videos/s on a noisy host, and
+        what tracing adds to it is what it costs (PostgreSQL's and Redis's share aside)."""
+        return self.cpu_seconds / self.done * 1000 if self.cpu_seconds is not None and self.done else None
 
 
 class _Sink(BaseHTTPRequestHandler):
@@ -254,16 +263,18 @@ async def _run_ours(args, *, latency_ms: int, traced: bool, endpoint: str) -> Ru
                 await asyncio.sleep(0.1)
             broker = build_broker(settings, redis_url=args.redis_url, namespace=namespace)
             runtime = Runtime(settings, broker=broker, database_url=database_url, redis_url=args.redis_url)
+            cpu_before = process_cpu_seconds(worker.pid)
             started = time.monotonic()
             await tick(datetime.now(timezone.utc), runtime=runtime)
             total = len(ids["youtube"])
             done, seconds = await asyncio.to_thread(
                 wait_checked, database_url, total, started=started, timeout=args.ours_timeout, process=worker
             )
+            cpu_seconds = process_cpu_seconds(worker.pid) - cpu_before
             await runtime.close()
             broker.close()
             _, transfers, notices = count_checked(database_url, notices="outbox")
-            return Run("on" if traced else "off", latency_ms, done, total, seconds, transfers, notices)
+            return Run("on" if traced else "off", latency_ms, done, total, seconds, transfers, notices, cpu_seconds)
     finally:
         stop(worker)
         heartbeat.unlink(missing_ok=True)
@@ -274,9 +285,11 @@ async def _run_ours(args, *, latency_ms: int, traced: bool, endpoint: str) -> Ru
 
 def report(run: Run, *, concurrency: int, threads: int) -> None:
     what = f"{LABELS[run.mode]}, {concurrency if run.mode == 'baseline' else threads} {'processes' if run.mode == 'baseline' else 'threads'}"
+    cpu = run.cpu_ms_per_video
     print(
         f"latency {run.latency_ms:5d} ms | {what:36s} {run.done:6d}/{run.total} videos in {run.seconds:7.2f} s "
-        f"= {run.rate:8.1f} videos/s | transfers {run.transfers}, notices {run.notices} | load {load_average():.2f}",
+        f"= {run.rate:8.1f} videos/s | transfers {run.transfers}, notices {run.notices}"
+        f"{'' if cpu is None else f' | worker CPU {cpu:.3f} ms/video'} | load {load_average():.2f}",
         flush=True,
     )
 
@@ -293,6 +306,15 @@ def summary(latency_ms: int, runs: list[Run]) -> str:
                 )
     if "on" in rates and "off" in rates and rates["off"] > 0:
         parts.append(f"traced/untraced {rates['on'] / rates['off']:.2f};")
+        cpu = {
+            mode: statistics.median(r.cpu_ms_per_video for r in runs if r.mode == mode and r.cpu_ms_per_video)
+            for mode in ("on", "off")
+        }
+        # the throughput tracing would leave if the worker's CPU alone set the pace
+        parts.append(
+            f"worker CPU per video untraced {cpu['off']:.3f} ms, traced {cpu['on']:.3f} ms, "
+            f"untraced/traced {cpu['off'] / cpu['on']:.2f};"
+        )
     parts.append(f"load average {load_average():.2f}")
     return " ".join(parts)
 

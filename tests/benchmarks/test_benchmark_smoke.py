@@ -120,13 +120,15 @@ def test_pipeline_vs_celery_prints_each_mode_and_the_ratios():
         ):
             assert re.search(
                 rf"^latency +{latency} ms \| {label} +30/30 videos in +{NUMBER} s = +{NUMBER} videos/s \| "
-                rf"transfers 30, notices 30 \|",
+                rf"transfers 30, notices 30 \|"
+                + ("" if label.startswith("baseline") else rf" worker CPU {NUMBER} ms/video \|"),
                 out,
                 re.M,
             ), out
         assert re.search(
             rf"^RESULT latency {latency} ms: .*ours/baseline \(traced\) {NUMBER}x; ours/baseline \(untraced\) {NUMBER}x; "
-            rf"traced/untraced {NUMBER}; load average {NUMBER}$",
+            rf"traced/untraced {NUMBER}; worker CPU per video untraced {NUMBER} ms, traced {NUMBER} ms, "
+            rf"untraced/traced {NUMBER}; load average {NUMBER}$",
             out,
             re.M,
         ), out
