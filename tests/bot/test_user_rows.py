@@ -30,13 +30,13 @@ async def _until(predicate, *, timeout: float = 10.0, what: str) -> None:
 def reads(monkeypatch):
     """Counts the sender rows the bot reads from PostgreSQL."""
     counted: list[int] = []
-    original = users.get_or_create
+    original = users.contact
 
     async def counting(conn, **kwargs):
         counted.append(kwargs["telegram_id"])
         return await original(conn, **kwargs)
 
-    monkeypatch.setattr(user_middleware.users, "get_or_create", counting)
+    monkeypatch.setattr(user_middleware.users, "contact", counting)
     return counted
 
 

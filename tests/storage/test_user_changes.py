@@ -47,6 +47,7 @@ async def test_every_change_but_the_seen_mark_is_announced_on_commit(database_ur
         user = await users.get_or_create(conn, telegram_id=tg, language="en")
         await users.mark_seen(conn, user_id=user.id, now=datetime.now(timezone.utc))
         await users.mark_seen(conn, user_id=user.id, now=datetime.now(timezone.utc) + timedelta(hours=2))
+        await users.contact(conn, telegram_id=tg, language="en", now=datetime.now(timezone.utc) + timedelta(hours=4))
         marker = new_telegram_id()  # a later change: once it is heard, anything before it was too
         marked = await users.get_or_create(conn, telegram_id=marker, language="en")
         await users.set_tier(conn, user_id=marked.id, tier="gold")

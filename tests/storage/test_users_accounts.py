@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from zenith.domain.users import UserStatus
@@ -22,6 +24,41 @@ async def test_get_or_create_is_idempotent_and_creates_ledger_accounts(pool, new
         assert await users.find_by_telegram_id(conn, tg) == again
         with pytest.raises(ValueError):
             await users.get_or_create(conn, telegram_id=new_telegram_id(), language="de")
+
+
+async def test_contact_registers_refreshes_and_marks_seen_at_most_hourly(pool, new_telegram_id):
+    tg = new_telegram_id()
+    t0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+    async def seen_at(conn) -> datetime | None:
+        row = await (await conn.execute("SELECT last_seen_at FROM users WHERE telegram_id = %s", (tg,))).fetchone()
+        return row["last_seen_at"]
+
+    async with pool.connection() as conn:
+        first = await users.contact(conn, telegram_id=tg, language="en", now=t0, username="a", first_name="A")
+        assert first.last_seen_at == t0 == await seen_at(conn) and first.language == "en"
+        assert first == await users.find_by_telegram_id(conn, tg)  # registered, with what it returned
+        # within the hour: read, not marked
+        later = await users.contact(conn, telegram_id=tg, language="ru", now=t0 + timedelta(minutes=59), first_name="A")
+        assert later == first and await seen_at(conn) == t0
+        # an hour on: marked, the row returned as stored
+        hour = t0 + timedelta(hours=1)
+        marked = await users.contact(conn, telegram_id=tg, language="en", now=hour, username="a")
+        assert marked.last_seen_at == hour == await seen_at(conn)
+        assert marked == await users.find_by_telegram_id(conn, tg)
+        # an earlier clock never moves the mark back
+        assert (await users.contact(conn, telegram_id=tg, language="en", now=t0)).last_seen_at == hour
+        # a new name, or a return after blocking the bot, is written and marked in the same contact
+        await users.mark_inactive(conn, user_id=first.id)
+        two_hours = t0 + timedelta(hours=2)
+        back = await users.contact(conn, telegram_id=tg, language="en", now=two_hours, username="b", first_name="B")
+        assert (back.status, back.username, back.first_name) == ("active", "b", "B")
+        assert back.last_seen_at == two_hours == await seen_at(conn)
+        assert back == await users.find_by_telegram_id(conn, tg)
+        # a banned creator stays banned, and is still counted as seen
+        await users.ban(conn, user_id=first.id)
+        banned = await users.contact(conn, telegram_id=tg, language="en", now=t0 + timedelta(hours=3))
+        assert banned.status == "banned" and await seen_at(conn) == t0 + timedelta(hours=3)
 
 
 async def test_settings_ban_inactive_and_paging(pool, make_user):

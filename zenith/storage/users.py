@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import psycopg
@@ -108,6 +108,49 @@ async def get_or_create(
         else:
             user_changes.changed_here(telegram_id)
         return User(**row)
+
+
+# A known creator's message: mark them seen when it is due and read their row, in one
+# statement. When nothing is due, ``marked`` is empty and the row comes from the second
+# SELECT (which sees the table as the statement began).
+_READ_MARKING_SEEN = """
+WITH marked AS (
+    UPDATE users SET last_seen_at = %(now)s
+     WHERE telegram_id = %(telegram_id)s AND (last_seen_at IS NULL OR last_seen_at <= %(due)s)
+    RETURNING *
+)
+SELECT * FROM marked
+UNION ALL
+SELECT * FROM users WHERE telegram_id = %(telegram_id)s AND NOT EXISTS (SELECT 1 FROM marked)
+"""
+
+
+async def contact(
+    conn: psycopg.AsyncConnection,
+    *,
+    telegram_id: int,
+    language: str,
+    now: datetime,
+    username: str | None = None,
+    first_name: str | None = None,
+) -> User:
+    """What a message from ``telegram_id`` does to their row: `get_or_create`, then `mark_seen`
+    when it is due; returns the row as it is after both.
+
+    A known creator whose names and status stay as they are (nearly every message) costs one
+    statement, marked seen or not; a first contact, a new name or a return after blocking
+    the bot goes through `get_or_create`.
+    """
+    row = await fetch_one(conn, _READ_MARKING_SEEN, {"telegram_id": telegram_id, "now": now, "due": now - SEEN_EVERY})
+    if row is not None and not _needs_refresh(row, username=username, first_name=first_name):
+        return User(**row)
+    user = await get_or_create(
+        conn, telegram_id=telegram_id, language=language, username=username, first_name=first_name
+    )
+    if seen_long_ago(user, now=now):
+        await mark_seen(conn, user_id=user.id, now=now)
+        user = replace(user, last_seen_at=now)  # the mark alone is not announced (0197)
+    return user
 
 
 def _needs_refresh(row: Row, *, username: str | None, first_name: str | None) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,9 +16,9 @@ from zenith.storage import users
 class UserMiddleware(SenderMiddleware):
     """Outer middleware on messages and callback queries.
 
-    Registers the sender on first contact (``users.get_or_create``, language from
-    Telegram's language_code, else DEFAULT_LANGUAGE), records them seen (at most hourly,
-    ``users.mark_seen``) and puts into the handler data:
+    Registers the sender on first contact (language from Telegram's language_code, else
+    DEFAULT_LANGUAGE), records them seen (at most hourly), both by ``users.contact``, and
+    puts into the handler data:
     ``user`` (`zenith.storage.users.User`), ``i18n`` (`Translator` in the user's language)
     and ``is_admin`` (Telegram id in ADMIN_IDS). Events without a sender pass unchanged.
 
@@ -47,16 +46,15 @@ class UserMiddleware(SenderMiddleware):
         read_at = rows.generation if rows is not None else 0
         language = normalize_language(sender.language_code, default=self.services.settings.default_language)
         async with self.services.read() as conn:
-            user = await users.get_or_create(
+            # marked seen at most hourly: active_users counts who wrote in the last 24 h
+            user = await users.contact(
                 conn,
                 telegram_id=sender.id,
                 language=language,
+                now=now,
                 username=sender.username,
                 first_name=sender.first_name,
             )
-            if users.seen_long_ago(user, now=now):  # active_users counts who wrote in the last 24 h
-                await users.mark_seen(conn, user_id=user.id, now=now)
-                user = replace(user, last_seen_at=now)  # the mark alone is not announced (0197)
         if rows is not None:
             rows.keep(user, read_at=read_at)
         return user
