@@ -4,6 +4,7 @@
 
 Long polling with aiogram's defaults (no middleware, no storage beyond memory, no
 database): every text message is answered with its own text. Stops on SIGTERM/SIGINT.
+`bot_dispatch_cost.py` runs the same dispatcher in-process.
 """
 
 from __future__ import annotations
@@ -17,17 +18,22 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
 
 
-async def main() -> None:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(os.environ["TELEGRAM_API_URL"]))
-    bot = Bot(token=os.environ["TELEGRAM_BOT_TOKEN"], session=session)
+def build_echo_dispatcher() -> Dispatcher:
+    """aiogram's Dispatcher with one handler: a text message is answered with its text."""
     dispatcher = Dispatcher()
 
     @dispatcher.message()
     async def echo(message: Message) -> None:
         await message.answer(message.text or "?")
 
+    return dispatcher
+
+
+async def main() -> None:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(os.environ["TELEGRAM_API_URL"]))
+    bot = Bot(token=os.environ["TELEGRAM_BOT_TOKEN"], session=session)
     await bot.delete_webhook()
-    await dispatcher.start_polling(bot, handle_signals=True)
+    await build_echo_dispatcher().start_polling(bot, handle_signals=True)
 
 
 if __name__ == "__main__":

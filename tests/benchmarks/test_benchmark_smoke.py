@@ -61,6 +61,16 @@ def test_bot_vs_echo_prints_both_bots_the_ratio_and_the_webhook_table():
     assert all(int(handled) > 0 and handled == accepted for _, _, handled, accepted in rows), out
 
 
+def test_bot_dispatch_cost_prints_the_echo_bot_and_ours_cold_and_warm():
+    out = run_benchmark("bot_dispatch_cost.py", "--users", "15", "--rounds", "2", "--concurrency", "4")
+    figures = rf" +{NUMBER} us CPU/update, GC +{NUMBER} us \( *{NUMBER} %\), +{NUMBER}x the echo bot$"
+    for round_number in ("1", "2"):
+        assert re.search(rf"^round {round_number} \(45 updates each, load .*\):$", out, re.M), out
+    assert re.search(r"^RESULT median of 2 rounds, heap settled, 4 at a time:$", out, re.M), out
+    for label in ("echo bot", "zenith cold", "zenith warm"):
+        assert len(re.findall(rf"^  {label}{figures}", out, re.M)) == 3, out  # two rounds and the median
+
+
 def test_bot_vs_echo_rounds_print_each_pair_and_the_median():
     out = run_benchmark(
         "bot_vs_echo.py",
