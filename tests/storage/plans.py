@@ -24,6 +24,7 @@ class PlanNode:
     relation: str | None
     index: str | None
     actual_rows: int  # rows the node returned, summed over its loops
+    filtered_out: int = 0  # rows the node read and its filter dropped, summed over its loops
 
 
 @dataclass
@@ -41,8 +42,10 @@ class CapturedPlans:
         found: list[PlanNode] = []
 
         def walk(node: dict[str, Any]) -> None:
-            rows = int(node.get("Actual Rows", 0)) * int(node.get("Actual Loops", 1))
-            found.append(PlanNode(node["Node Type"], node.get("Relation Name"), node.get("Index Name"), rows))
+            loops = int(node.get("Actual Loops", 1))
+            rows = int(node.get("Actual Rows", 0)) * loops
+            dropped = int(node.get("Rows Removed by Filter", 0)) * loops
+            found.append(PlanNode(node["Node Type"], node.get("Relation Name"), node.get("Index Name"), rows, dropped))
             for child in node.get("Plans", []):
                 walk(child)
 
@@ -63,6 +66,14 @@ class CapturedPlans:
     def rows_read(self, relation: str) -> int:
         """Rows taken from ``relation`` by any scan, table or index."""
         return sum(node.actual_rows for node in self.nodes() if node.relation == relation and "Scan" in node.kind)
+
+    def rows_examined(self, relation: str) -> int:
+        """``rows_read`` plus the rows a scan's filter dropped: what the scan really went through."""
+        return sum(
+            node.actual_rows + node.filtered_out
+            for node in self.nodes()
+            if node.relation == relation and "Scan" in node.kind
+        )
 
 
 @asynccontextmanager

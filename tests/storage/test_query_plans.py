@@ -152,6 +152,19 @@ async def test_history_of_a_heavy_creator_reads_a_few_rows_per_branch(conn, load
     assert [t.id for t in newest] == sorted((t.id for t in newest), reverse=True)
 
 
+async def test_history_stays_on_the_account_indexes_once_its_statement_is_prepared(conn, loaded):
+    # psycopg prepares a statement on its 5th run on a connection, and PostgreSQL may then
+    # plan it once for any parameters: for this one, walking every transfer by id and
+    # filtering by account (ledger_transfers_pkey) -- for a new creator, the whole table
+    newcomer = loaded.heavy_user_id + USERS + 10  # no transfers at all
+    for _ in range(12):
+        assert await ledger.history(conn, newcomer, 10) == []
+    async with executed_plans(conn) as plans:
+        assert await ledger.history(conn, newcomer, 10) == []
+    assert plans.indexes() == {"ledger_transfers_from", "ledger_transfers_to"}
+    assert plans.rows_examined("ledger_transfers") == 0  # of 13,000
+
+
 async def test_history_keyset_pages_cover_every_transfer_once(conn, loaded):
     seen: list[int] = []
     before = None

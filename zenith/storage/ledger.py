@@ -36,9 +36,9 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import psycopg
-from psycopg import pq
+from psycopg import pq, sql
 
-from zenith.storage.db import Row, fetch_all, fetch_one, fetch_row
+from zenith.storage.db import Row, Statement, fetch_all, fetch_one, fetch_row
 
 EARNINGS = "system:earnings"
 PAYOUTS = "system:payouts"
@@ -453,32 +453,38 @@ async def history(
     on ``ledger_transfers_from/to (account, id)``: at most 4 x ``limit`` rows are read
     however many transfers the user has. UNION drops the transfers between the user's
     own two accounts (reserve, release), which two branches both find.
+
+    The accounts are literals, not parameters: once psycopg prepares the statement (5th
+    run on a connection), PostgreSQL may plan it for any account, and for ``from_account``
+    (nearly every transfer comes from a system account) it chose the primary key, walking
+    every transfer by id and filtering by account: 2.4 ms at 4,000 transfers, the whole
+    table for a new creator.
     """
+    rows = await fetch_all(conn, *history_statement(user_id, limit, before_id=before_id))
+    return [Transfer(**row) for row in rows]
+
+
+def history_statement(user_id: int, limit: int = 20, *, before_id: int | None = None) -> Statement:
+    """The statement `history` runs; its rows are ``Transfer(**row)`` (to run it beside
+    others: ``fetch_all_together``)."""
     if limit < 1:
         raise ValueError("limit must be >= 1")
-    rows = await fetch_all(
-        conn,
-        """
+    return (
+        sql.SQL("""
         SELECT * FROM (
-            (SELECT * FROM ledger_transfers WHERE from_account = %(available)s AND id < %(before)s ORDER BY id DESC LIMIT %(limit)s)
+            (SELECT * FROM ledger_transfers WHERE from_account = {available} AND id < %(before)s ORDER BY id DESC LIMIT %(limit)s)
             UNION
-            (SELECT * FROM ledger_transfers WHERE from_account = %(reserved)s AND id < %(before)s ORDER BY id DESC LIMIT %(limit)s)
+            (SELECT * FROM ledger_transfers WHERE from_account = {reserved} AND id < %(before)s ORDER BY id DESC LIMIT %(limit)s)
             UNION
-            (SELECT * FROM ledger_transfers WHERE to_account = %(available)s AND id < %(before)s ORDER BY id DESC LIMIT %(limit)s)
+            (SELECT * FROM ledger_transfers WHERE to_account = {available} AND id < %(before)s ORDER BY id DESC LIMIT %(limit)s)
             UNION
-            (SELECT * FROM ledger_transfers WHERE to_account = %(reserved)s AND id < %(before)s ORDER BY id DESC LIMIT %(limit)s)
+            (SELECT * FROM ledger_transfers WHERE to_account = {reserved} AND id < %(before)s ORDER BY id DESC LIMIT %(limit)s)
         ) AS t
         ORDER BY id DESC
         LIMIT %(limit)s
-        """,
-        {
-            "available": available_account(user_id),
-            "reserved": reserved_account(user_id),
-            "before": before_id if before_id is not None else 2**63 - 1,
-            "limit": limit,
-        },
+        """).format(available=sql.Literal(available_account(user_id)), reserved=sql.Literal(reserved_account(user_id))),
+        {"before": before_id if before_id is not None else 2**63 - 1, "limit": limit},
     )
-    return [Transfer(**row) for row in rows]
 
 
 @dataclass(frozen=True)
