@@ -19,6 +19,7 @@ from zenith.storage import creator_campaigns, ledger, videos
 from zenith.storage import creator_stats as stats_store
 from zenith.storage.cache import Cache, revive
 from zenith.storage.creator_stats import CreatorStats
+from zenith.storage.db import fetch_all_together
 
 DEFAULT_TTL_SECONDS = 60
 
@@ -79,8 +80,13 @@ class CreatorReads:
 
         async def load() -> Balance:
             async with self.pool.connection() as conn:
-                stats = await stats_store.creator_stats(conn, user_id)
-                transfers = await ledger.history(conn, user_id, limit)
+                # stats and history in one round trip: a creator's /balance is read on
+                # their first look after each credit
+                (stats_row,), history_rows = await fetch_all_together(
+                    conn, [stats_store.stats_statement(user_id), ledger.history_statement(user_id, limit)]
+                )
+                stats = stats_store.stats_from_row(stats_row)
+                transfers = [ledger.Transfer(**row) for row in history_rows]
                 video_ids = sorted({t.video_id for t in transfers if t.video_id is not None})
                 names = await creator_campaigns.names_for_videos(conn, video_ids)
             return Balance(

@@ -8,7 +8,7 @@ from decimal import Decimal
 import psycopg
 from psycopg import sql
 
-from zenith.storage.db import fetch_row
+from zenith.storage.db import Row, Statement, fetch_row
 from zenith.storage.ledger import EARNINGS, PAYOUTS, available_account, held_account, reserved_account
 
 
@@ -35,8 +35,12 @@ async def creator_stats(conn: psycopg.AsyncConnection, user_id: int) -> CreatorS
     of ``system:earnings`` -- every credit of every creator -- 100 ms instead of 0.1 ms
     at 500,000 transfers.
     """
-    row = await fetch_row(
-        conn,
+    return stats_from_row(await fetch_row(conn, *stats_statement(user_id)))
+
+
+def stats_statement(user_id: int) -> Statement:
+    """The statement `creator_stats` runs (to run it beside others: ``fetch_all_together``)."""
+    return (
         sql.SQL("""
         SELECT
           (SELECT count(*) FROM videos WHERE user_id = %(user)s) AS videos,
@@ -59,6 +63,10 @@ async def creator_stats(conn: psycopg.AsyncConnection, user_id: int) -> CreatorS
             "reserved": reserved_account(user_id),
         },
     )
+
+
+def stats_from_row(row: Row) -> CreatorStats:
+    """`creator_stats` from the row of ``stats_statement``."""
     cent = Decimal("0.01")
     return CreatorStats(
         videos=row["videos"],

@@ -166,3 +166,28 @@ async def fetch_all(conn: psycopg.AsyncConnection[Any], query: Query, params: Pa
     async with conn.cursor(row_factory=dict_row) as cursor:
         await cursor.execute(query, params)
         return await cursor.fetchall()
+
+
+Statement = tuple[Query, Params]
+
+
+async def fetch_all_together(conn: psycopg.AsyncConnection[Any], statements: Sequence[Statement]) -> list[list[Row]]:
+    """The rows of each of ``statements`` (dicts), all sent in one round trip.
+
+    For reads that do not depend on each other: psycopg's pipeline mode sends them one
+    after the other and waits once, where running them in turn waits once per statement
+    (a round trip costs the caller 100-250 us of CPU on a small host, more than a short
+    query takes the server).
+    """
+    cursors = []
+    async with conn.pipeline():
+        for query, params in statements:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(query, params)
+            cursors.append(cursor)
+    # the pipeline's end waited for every result
+    rows = []
+    for cursor in cursors:
+        rows.append(await cursor.fetchall())
+        await cursor.close()
+    return rows
