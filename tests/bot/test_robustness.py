@@ -96,10 +96,10 @@ async def test_unexpected_error_is_logged_with_context_and_the_user_gets_a_polit
 ):
     from zenith.storage import creator_stats
 
-    async def broken(*args, **kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("ledger exploded")
 
-    monkeypatch.setattr(creator_stats, "creator_stats", broken)
+    monkeypatch.setattr(creator_stats, "stats_from_row", broken)  # inside the /balance read
     uid = new_telegram_id()
     with caplog.at_level(logging.ERROR, logger="zenith.bot.handlers.errors"):
         update = sandbox.state.user_sends_text(uid, "/balance", language_code="ru")

@@ -22,10 +22,10 @@ async def test_messages_and_button_presses_are_timed(bot, sandbox, monkeypatch):
 
     from zenith.storage import creator_stats
 
-    async def broken(*args, **kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("stats exploded")
 
-    monkeypatch.setattr(creator_stats, "creator_stats", broken)
+    monkeypatch.setattr(creator_stats, "stats_from_row", broken)  # inside the /balance read
     sandbox.state.user_sends_text(uid, "/balance")
     await sandbox.state.wait_for_message(uid, contains="went wrong")
     assert _count("message") - messages == 2  # /language and the failed /balance
