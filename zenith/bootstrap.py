@@ -35,8 +35,8 @@ LOOP_MAX_LAG_SECONDS = 10.0
 
 # objects allocated (net) between collections of the youngest generation; Python's 700 suits
 # a script, while handling one update allocates thousands (aiogram's and pydantic's models):
-# in an in-process run of the bot's dispatcher, collections took 0.16-0.17 ms of each
-# update's 0.74-0.76 ms at 700, and 0.014-0.017 ms at 10,000
+# benchmarks/bot_dispatch_cost.py measured 100-120 us of collections per update with
+# Python's settings (--heap default) and 1-1.5 us after settle_heap
 YOUNG_COLLECTION_THRESHOLD = 10_000
 
 T = TypeVar("T")
@@ -81,10 +81,10 @@ def settle_heap() -> None:
     collect the youngest generation every ``YOUNG_COLLECTION_THRESHOLD`` allocations.
 
     After start-up the bot process holds about 290,000 objects (aiogram's and
-    pydantic's models and schemas, routers, the actors) that never become garbage. A full
-    collection walked them all: about 200 ms on a 2-core host, with the event loop (or
-    every worker thread) stopped, several times a minute under load. Call it last in
-    start-up, before the process takes work; calling it again later is harmless.
+    pydantic's models and schemas, routers) that never become garbage. A full collection
+    walked them all: 194-245 ms on a 2-core host, with the event loop (or every worker
+    thread) stopped. Call it last in start-up, before the process takes work; calling it
+    again later is harmless.
     """
     gc.collect()  # what start-up left as garbage is freed, not frozen
     gc.freeze()

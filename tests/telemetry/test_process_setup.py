@@ -126,7 +126,7 @@ def test_settle_heap_frees_startup_garbage_freezes_the_rest_and_collects_less_of
         from zenith.bootstrap import settle_heap
 
         class Node:
-            pass
+            kind = 'an object start-up builds'
 
         kept = [Node() for _ in range(50_000)]    # what start-up keeps for life
         garbage = Node()

@@ -86,7 +86,7 @@ class CreatorReads:
                     conn, [stats_store.stats_statement(user_id), ledger.history_statement(user_id, limit)]
                 )
                 stats = stats_store.stats_from_row(stats_row)
-                transfers = [ledger.Transfer(**row) for row in history_rows]
+                transfers = ledger.history_from_rows(history_rows)
                 video_ids = sorted({t.video_id for t in transfers if t.video_id is not None})
                 names = await creator_campaigns.names_for_videos(conn, video_ids)
             return Balance(

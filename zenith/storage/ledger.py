@@ -460,13 +460,11 @@ async def history(
     every transfer by id and filtering by account: 2.4 ms at 4,000 transfers, the whole
     table for a new creator.
     """
-    rows = await fetch_all(conn, *history_statement(user_id, limit, before_id=before_id))
-    return [Transfer(**row) for row in rows]
+    return history_from_rows(await fetch_all(conn, *history_statement(user_id, limit, before_id=before_id)))
 
 
 def history_statement(user_id: int, limit: int = 20, *, before_id: int | None = None) -> Statement:
-    """The statement `history` runs; its rows are ``Transfer(**row)`` (to run it beside
-    others: ``fetch_all_together``)."""
+    """The statement `history` runs (to run it beside others: ``fetch_all_together``)."""
     if limit < 1:
         raise ValueError("limit must be >= 1")
     return (
@@ -485,6 +483,11 @@ def history_statement(user_id: int, limit: int = 20, *, before_id: int | None = 
         """).format(available=sql.Literal(available_account(user_id)), reserved=sql.Literal(reserved_account(user_id))),
         {"before": before_id if before_id is not None else 2**63 - 1, "limit": limit},
     )
+
+
+def history_from_rows(rows: list[Row]) -> list[Transfer]:
+    """`history` from the rows of ``history_statement``."""
+    return [Transfer(**row) for row in rows]
 
 
 @dataclass(frozen=True)
