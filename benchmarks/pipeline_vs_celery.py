@@ -96,7 +96,7 @@ class _Sink(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         type(self).requests += 1
         self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Type", self.headers.get("Content-Type", "application/json"))  # as sent
         self.send_header("Content-Length", "0")
         self.end_headers()
 

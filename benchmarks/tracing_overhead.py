@@ -42,9 +42,9 @@ class _Sink(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         type(self).received += 1
         if type(self).census is not None:
-            type(self)._count(body)
+            type(self)._count(self.headers.get("Content-Type", ""), body)
         self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Type", self.headers.get("Content-Type", "application/json"))
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -52,10 +52,10 @@ class _Sink(BaseHTTPRequestHandler):
         return None
 
     @classmethod
-    def _count(cls, body: bytes) -> None:
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    def _count(cls, content_type: str, body: bytes) -> None:
+        from tests.telemetry.otlp_bodies import parse_request
 
-        request = ExportTraceServiceRequest.FromString(body)
+        request = parse_request(content_type, body)
         for resource_spans in request.resource_spans:
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:

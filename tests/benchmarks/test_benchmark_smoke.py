@@ -158,3 +158,12 @@ def test_round_trip_cost_prints_cpu_and_wall_time_per_call_of_each_kind():
         "http POST",
     ], out
     assert all(float(cpu) > 0 and float(wall) > 0 for _, cpu, wall in kinds), out
+
+
+def test_otlp_encoding_prints_both_encoders_and_the_ratio():
+    out = run_benchmark("otlp_encoding.py", "--spans", "50", "--rounds", "2")
+    assert re.search(rf"protobuf \(SDK\)\s+{NUMBER} us CPU/span .*\| +{NUMBER} bytes/span", out), out
+    assert re.search(rf"json \(ours\)\s+{NUMBER} us CPU/span", out), out
+    assert re.search(
+        rf"RESULT otlp encoding: protobuf {NUMBER} us/span, json {NUMBER} us/span, protobuf/json {NUMBER}x", out
+    ), out

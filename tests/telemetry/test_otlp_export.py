@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 
 import dramatiq
+import pytest
 from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 
+from tests.telemetry.otlp_bodies import parse_request
 from zenith.telemetry.tracing import tracer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -28,14 +30,22 @@ def _attributes(key_values) -> dict:
     return values
 
 
+@pytest.mark.parametrize(
+    "protocol, content_type",
+    [(None, "application/json"), ("http/protobuf", "application/x-protobuf")],
+    ids=["default-json", "protobuf"],
+)
 async def test_worker_process_exports_spans_with_resource_and_parent(
-    traced_broker, namespace, redis_url, span_exporter, aiohttp_client_factory
+    protocol, content_type, traced_broker, namespace, redis_url, span_exporter, aiohttp_client_factory
 ):
     requests: list[ExportTraceServiceRequest] = []
+    content_types: list[str] = []
 
     async def receive(request: web.Request) -> web.Response:
-        assert request.content_type == "application/x-protobuf"
-        requests.append(ExportTraceServiceRequest.FromString(await request.read()))
+        content_types.append(request.content_type)
+        requests.append(parse_request(request.content_type, await request.read()))
+        if request.content_type == "application/json":
+            return web.json_response({})
         return web.Response(
             body=ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf"
         )
@@ -53,6 +63,7 @@ async def test_worker_process_exports_spans_with_resource_and_parent(
             "TEST_NAMESPACE": namespace,
             "TEST_QUEUE": "qt",
             "OTEL_EXPORTER_OTLP_ENDPOINT": base_url,
+            **({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": protocol} if protocol else {}),
         }
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -77,6 +88,7 @@ async def test_worker_process_exports_spans_with_resource_and_parent(
             for scope_spans in resource_spans.scope_spans:
                 spans.extend((resource, span) for span in scope_spans.spans)
     assert spans, "no spans arrived"
+    assert set(content_types) == {content_type}
     root_trace = root.get_span_context().trace_id.to_bytes(16, "big")
     # Only the message's trace: the broker's own Redis polling is not exported as orphan traces.
     assert {span.trace_id for _, span in spans} == {root_trace}

@@ -21,10 +21,10 @@ from pathlib import Path
 from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
 )
 
 from tests.bot.conftest import new_telegram_id, wait_until
+from tests.telemetry.otlp_bodies import parse_request
 from zenith.messaging.contract import CHECK_VIDEOS, send
 from zenith.storage import accounts, users, videos
 from zenith.storage.db import unit_of_work
@@ -86,10 +86,9 @@ async def test_worker_process_exports_on_sigterm_and_logs_json_with_the_trace_id
     requests: list[ExportTraceServiceRequest] = []
 
     async def receive(request: web.Request) -> web.Response:
-        requests.append(ExportTraceServiceRequest.FromString(await request.read()))
-        return web.Response(
-            body=ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf"
-        )
+        assert request.content_type == "application/json"  # the default encoding
+        requests.append(parse_request(request.content_type, await request.read()))
+        return web.json_response({})
 
     app = web.Application()
     app.router.add_post("/v1/traces", receive)

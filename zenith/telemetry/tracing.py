@@ -3,7 +3,8 @@
 Tracing is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (or a test passes an exporter):
 then no SDK provider is installed and every span is the OpenTelemetry API's no-op span.
 When on, spans go through a BatchSpanProcessor to ``{endpoint}/v1/traces`` (Jaeger
-accepts OTLP/HTTP on :4318) and are flushed on ``shutdown_tracing()`` and at exit.
+accepts OTLP/HTTP on :4318), JSON-encoded (``zenith.telemetry.otlp_json``), and are
+flushed on ``shutdown_tracing()`` and at exit.
 """
 
 from __future__ import annotations
@@ -170,9 +171,10 @@ def setup_tracing(
       exporter(SpanExporter|None): Export here instead, through a SimpleSpanProcessor
         (tests: ``InMemorySpanExporter``). Turns tracing on without an endpoint.
       instrument_libraries(bool): Instrument psycopg, redis and aiohttp-client. Default True.
-      environ(Mapping|None): Where the standard OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG and
-        OTEL_BSP_* variables, and OTEL_ZENITH_STATEMENT_SPANS, are read; default ``os.environ``.
-        See ``zenith.telemetry.sampling``, ``BSP_DEFAULTS`` and ``zenith.telemetry.stages``.
+      environ(Mapping|None): Where the standard OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG,
+        OTEL_BSP_* and OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL variables, and
+        OTEL_ZENITH_STATEMENT_SPANS, are read; default ``os.environ``. See
+        ``zenith.telemetry.sampling``, ``BSP_DEFAULTS``, ``otlp_exporter`` and ``zenith.telemetry.stages``.
 
     Calling it again replaces the previous set-up (the old provider is flushed and shut down).
     """
@@ -192,9 +194,7 @@ def setup_tracing(
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     elif endpoint:  # always set here: without an exporter or an endpoint tracing is off
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        otlp = OTLPSpanExporter(endpoint=otlp_traces_endpoint(endpoint))
+        otlp = otlp_exporter(otlp_traces_endpoint(endpoint), environ)
         provider.add_span_processor(BatchSpanProcessor(otlp, **batch_processor_options(environ)))
     statement_spans = statement_spans_setting(environ)
     shutdown_tracing()
@@ -219,6 +219,22 @@ def setup_tracing(
         },
     )
     return provider
+
+
+def otlp_exporter(endpoint: str, environ: Mapping[str, str]) -> SpanExporter:
+    """The OTLP/HTTP exporter for ``endpoint``: JSON-encoded (``zenith.telemetry.otlp_json``, half
+    the CPU per span) unless OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL asks for ``http/protobuf``."""
+    from zenith.telemetry.otlp_json import PROTOBUF_PROTOCOL, OtlpJsonSpanExporter, ProtocolError, traces_protocol
+
+    try:
+        protocol = traces_protocol(environ)
+    except ProtocolError as exc:
+        raise TracingSetupError(str(exc)) from None
+    if protocol == PROTOBUF_PROTOCOL:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(endpoint=endpoint)
+    return OtlpJsonSpanExporter(endpoint=endpoint)
 
 
 def statement_spans_setting(environ: Mapping[str, str]) -> bool:
