@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.conftest import create_database, drop_database
+from zenith.storage import video_traces
 from zenith.storage.migrate import apply_migrations
 from zenith.telemetry.trace_command import search_url, trace_report
 from zenith.telemetry.tracing import tracer
@@ -61,6 +62,27 @@ async def test_recheck_traces_are_recorded_once_and_listed_after_the_first(
     rechecks = [line for line in lines if line.startswith("recheck")]
     assert len(rechecks) == 1 and f"http://jaeger.local:16686/trace/{recheck}" in rechecks[0]
     assert any(line.startswith("search") and "zenith.video_id" in line for line in lines)
+
+
+async def test_a_batch_records_one_trace_per_video_with_its_kind_once(database_url, video_id):
+    """The parsing worker's ``record_many``: first checks and re-checks of one trace, twice (redelivery)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        (other,) = conn.execute(
+            "INSERT INTO videos (platform, external_id, user_id, url) SELECT 'youtube', md5(random()::text), "
+            "user_id, url FROM videos WHERE id = %s RETURNING id",
+            (video_id,),
+        ).fetchone()
+    batch_trace = "0af7651916cd43dd8448eb211c80319c"
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        for _ in range(2):
+            await video_traces.record_many(conn, trace_id=batch_trace, checks=[other], rechecks=[video_id])
+        await video_traces.record_many(conn, trace_id=FIRST, checks=[], rechecks=[])  # nothing to record
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT video_id, trace_id, kind FROM video_traces WHERE video_id = ANY(%s) ORDER BY kind",
+            ([video_id, other],),
+        ).fetchall()
+    assert rows == [(other, batch_trace, "check"), (video_id, batch_trace, "recheck")]
 
 
 async def test_no_trace_is_recorded_when_tracing_is_off(database_url, video_id):

@@ -569,13 +569,12 @@ async def _store_batch(
                     conn, list(stored.values()), now=now, digest=runtime.settings.earnings_digest
                 )
                 if trace_id:  # a check in a trace of its own: `zenith trace VIDEO_ID` lists it next to the first
+                    later = [video for video in batch if video.trace_id != trace_id]
                     await video_traces.record_many(
                         conn,
-                        [
-                            (video.id, trace_id, "recheck" if video.last_checked_at else "check")
-                            for video in batch
-                            if video.trace_id != trace_id
-                        ],
+                        trace_id=trace_id,
+                        checks=[video.id for video in later if not video.last_checked_at],
+                        rechecks=[video.id for video in later if video.last_checked_at],
                     )
     except Exception as exc:
         logger.warning(
