@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import cast
+
 import psycopg
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from zenith.telemetry.stages import quiet_statements
+from zenith.actors.parsing import video_contexts
+from zenith.telemetry.stages import attached, quiet_statements
+from zenith.telemetry.subject import subject_of
 from zenith.telemetry.tracing import TracingSetupError, setup_tracing, shutdown_tracing, tracer
 
 
@@ -70,3 +76,41 @@ def test_a_statement_spans_setting_that_is_not_a_bool_is_refused(make_settings):
             exporter=InMemorySpanExporter(),
             environ={"OTEL_ZENITH_STATEMENT_SPANS": "sometimes"},
         )
+
+
+async def test_video_contexts_built_once_keep_statements_quiet_at_every_entry(traced, database_url):
+    """The parsing actor's per-video contexts: entered several times, each time the video's span
+    is current, the video the subject, the statements quiet; left, the message's span is back."""
+    exporter = traced({})
+    batch = [SimpleNamespace(id=7, platform="youtube"), SimpleNamespace(id=8, platform="tiktok")]
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        with tracer().start_as_current_span("process parsing") as message_span:
+            spans = {video.id: tracer().start_span(f"check video {video.id}") for video in batch}
+            contexts = video_contexts(spans, cast(list, batch))
+            for video_id in (8, 7, 8):
+                with attached(contexts[video_id]):
+                    assert trace.get_current_span() is spans[video_id]
+                    assert subject_of()["zenith.video_id"] == video_id
+                    await conn.execute("SELECT 2")
+                    with tracer().start_as_current_span(f"ledger.credit {video_id}"):
+                        pass
+            with pytest.raises(RuntimeError), attached(contexts[7]):
+                raise RuntimeError("the video's work failed")
+            assert trace.get_current_span() is message_span  # detached on the way out, also after a failure
+            await conn.execute("SELECT 1")
+            for span in spans.values():
+                span.end()
+    parents = _parents(exporter)
+    assert parents == {
+        "process parsing": None,
+        "SELECT SELECT 1": "process parsing",
+        "check video 7": "process parsing",
+        "check video 8": "process parsing",
+        "ledger.credit 7": "check video 7",
+        "ledger.credit 8": "check video 8",
+    }
+    credits = [span for span in exporter.get_finished_spans() if span.name == "ledger.credit 8"]
+    assert len(credits) == 2  # video 8's context entered twice
+    assert all(
+        span.attributes["zenith.video_id"] == 8 and span.attributes["zenith.platform"] == "tiktok" for span in credits
+    )

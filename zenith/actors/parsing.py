@@ -38,8 +38,8 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
@@ -82,7 +82,7 @@ from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import current_trace_id_hex, video_attributes
 from zenith.telemetry.dramatiq_middleware import carry_context
 from zenith.telemetry.metrics import get_metrics
-from zenith.telemetry.stages import quiet_statements, stage_span
+from zenith.telemetry.stages import attached, quiet_statements, stage_span
 from zenith.telemetry.subject import tag_video, with_subject
 from zenith.telemetry.tracing import tracer
 from zenith.telemetry.video_traces import record_video_trace
@@ -218,6 +218,7 @@ async def _check_platform(
         video.id: tracer().start_span("check video", attributes=video_attributes(video.id, video.platform))
         for video in batch
     }
+    contexts = video_contexts(spans, batch)
     trust = trust_policy(runtime.settings)
     plausible: dict[int, VideoStats] = {}
     for video in batch:
@@ -232,6 +233,7 @@ async def _check_platform(
             batched,
             plausible,
             spans=spans,
+            contexts=contexts,
             now=now,
             rules={video.id: (terms[video.campaign_id], schedule, window) for video in batched},
             owners=owners,
@@ -245,7 +247,7 @@ async def _check_platform(
 
     async def one(video: videos.Video) -> None:
         result = results.get(video.external_id)
-        with about_video(spans[video.id], video.id, video.platform):
+        with attached(contexts[video.id]):
             async with gate:
                 try:
                     done = await _settle(
@@ -510,17 +512,21 @@ async def _store(
     await publish(runtime, staged)
 
 
-@contextmanager
-def about_video(span: trace.Span, video_id: int, platform: str) -> Iterator[None]:
-    """Make ``span`` current and the video the subject of what runs inside (messages, our own spans);
-    its SQL and Redis statements get no spans of their own (``zenith.telemetry.stages``)."""
-    context = with_subject(video_attributes(video_id, platform), trace.set_span_in_context(span))
-    token = otel_context.attach(context)
-    try:
-        with quiet_statements():
-            yield
-    finally:
-        otel_context.detach(token)
+def video_contexts(spans: dict[int, trace.Span], batch: list[videos.Video]) -> dict[int, otel_context.Context]:
+    """The context of each video's work, entered with ``attached``: its "check video" span
+    current, the video the subject of what runs inside (messages, our own spans), its SQL and
+    Redis statements without spans of their own (``zenith.telemetry.stages``).
+
+    Built once per video and entered two or three times: building it at each entry cost
+    the traced worker more than the span itself (docs/benchmarks.md, "Sixth round").
+    """
+    with quiet_statements():  # built inside it: each context carries the suppression too
+        return {
+            video.id: with_subject(
+                video_attributes(video.id, video.platform), trace.set_span_in_context(spans[video.id])
+            )
+            for video in batch
+        }
 
 
 async def _store_batch(
@@ -529,6 +535,7 @@ async def _store_batch(
     answers: dict[int, VideoStats],
     *,
     spans: dict[int, trace.Span],
+    contexts: dict[int, otel_context.Context],
     now: datetime,
     rules: dict[int, tuple[EarningsPolicy, CheckSchedule, timedelta]],
     owners: dict[int, users.User],
@@ -550,7 +557,7 @@ async def _store_batch(
     # one video: its transaction is its own (under its "check video"); more: under one span of
     # the batch; either way a stage span, its statements without spans of their own
     scope = (
-        about_video(spans[batch[0].id], batch[0].id, batch[0].platform)
+        attached(contexts[batch[0].id])
         if len(batch) == 1
         else stage_span("store checks", attributes={"zenith.check.batch_size": len(batch)})
     )
@@ -601,17 +608,16 @@ async def _store_batch(
     for video in batch:
         result = stored[video.id]
         metric.labels(platform=video.platform).observe(processing_seconds)
-        with about_video(spans[video.id], video.id, video.platform):
+        with attached(contexts[video.id]):
             _log_processed(video, answers[video.id], result, processing_seconds)
     by_key = {entry.dedup_key: video_id for video_id, entry in staged}
-    platform_of = {video.id: video.platform for video in batch}
 
     # the notices go to the broker in one round trip (each was one, a fifth of the worker's time)
     batch_send = EnqueueBatch(runtime.broker)
 
     def send(entry: outbox.OutboxEntry) -> None:
         video_id = by_key[entry.dedup_key]  # the notice's "process" span is a child of its video's check
-        with about_video(spans[video_id], video_id, platform_of[video_id]), carry_context():
+        with attached(contexts[video_id]), carry_context():
             notice_outbox.enqueue_notice(runtime, entry, batch=batch_send)
 
     await notices.publish(

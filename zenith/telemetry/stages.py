@@ -3,7 +3,7 @@
 A checked video is a handful of SQL statements and Redis commands; with the psycopg and
 Redis instrumentation each would be a span of its own, about a dozen per video, and
 making and exporting them cost more than a third of the parsing worker's throughput.
-Under a stage's span (the parsing actor's ``about_video``: a video's "check video", which
+Under a stage's span (the parsing actor's ``video_contexts``: a video's "check video", which
 carries what it credited), ``quiet_statements`` keeps the library client spans (SQL, Redis,
 HTTP) out of everything it runs; our own spans under it (the per-video fallback's
 ``ledger.credit``, ``send`` producer spans) are still recorded, and a batched credit
@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from zenith.telemetry.tracing import statement_spans_enabled, tracer, tracing_enabled
@@ -41,3 +42,23 @@ def stage_span(name: str, *, attributes: dict[str, int | str | bool]) -> Iterato
     the statements it runs quiet (``quiet_statements``)."""
     with tracer().start_as_current_span(name, attributes=attributes), quiet_statements():
         yield
+
+
+class attached:  # noqa: N801 (used as a function: ``with attached(context):``)
+    """Attach ``context`` inside a ``with`` block, detach it after.
+
+    For a context built once and entered many times (the parsing actor's per-video
+    contexts, built under ``quiet_statements``): the attach/detach pair alone, without a
+    generator-based context manager around it.
+    """
+
+    __slots__ = ("_context", "_token")
+
+    def __init__(self, context: otel_context.Context) -> None:
+        self._context = context
+
+    def __enter__(self) -> None:
+        self._token = otel_context.attach(self._context)
+
+    def __exit__(self, *exc_info: object) -> None:
+        otel_context.detach(self._token)
