@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from zenith.storage import batched_script
+from zenith.storage import turn_batch
 from zenith.storage.batched_script import BatchedScript
 
 # sets KEYS[1] to ARGV[1] and returns what was there; ARGV[1] == "boom" fails
@@ -62,7 +62,7 @@ async def test_a_call_alone_is_the_scripts_own_call(client, namespace):
 
 
 async def test_a_burst_larger_than_a_batch_is_split(client, namespace, monkeypatch):
-    monkeypatch.setattr(batched_script, "MAX_BATCH", 8)
+    monkeypatch.setattr(turn_batch, "MAX_BATCH", 8)
     script = BatchedScript(client, SWAP)
     await script(keys=[f"{namespace}:warm"], args=["w"])
     results = await asyncio.gather(*(script(keys=[f"{namespace}:b{i}"], args=["x"]) for i in range(20)))
