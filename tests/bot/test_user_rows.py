@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from tests.bot.conftest import new_telegram_id, until_row_dropped
-from zenith.bot.middlewares import user as user_middleware
+from zenith.bot.contacts import SenderReads
 from zenith.bot.user_rows import UserRows
 from zenith.domain.users import UserStatus
 from zenith.storage import users
@@ -28,15 +28,15 @@ async def _until(predicate, *, timeout: float = 10.0, what: str) -> None:
 
 @pytest.fixture
 def reads(monkeypatch):
-    """Counts the sender rows the bot reads from PostgreSQL."""
+    """Counts the sender rows the bot reads from PostgreSQL (each sender of a burst's read)."""
     counted: list[int] = []
-    original = users.contact
+    original = SenderReads.run_batch
 
-    async def counting(conn, **kwargs):
-        counted.append(kwargs["telegram_id"])
-        return await original(conn, **kwargs)
+    async def counting(self, items):
+        counted.extend(item.telegram_id for item in items)
+        return await original(self, items)
 
-    monkeypatch.setattr(user_middleware.users, "contact", counting)
+    monkeypatch.setattr(SenderReads, "run_batch", counting)
     return counted
 
 

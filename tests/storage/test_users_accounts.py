@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -59,6 +60,51 @@ async def test_contact_registers_refreshes_and_marks_seen_at_most_hourly(pool, n
         await users.ban(conn, user_id=first.id)
         banned = await users.contact(conn, telegram_id=tg, language="en", now=t0 + timedelta(hours=3))
         assert banned.status == "banned" and await seen_at(conn) == t0 + timedelta(hours=3)
+
+
+async def test_contact_known_reads_and_marks_many_as_contact_would(pool, make_user, new_telegram_id):
+    t0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    due, recent, renamed, inactive = [await make_user(username=f"u{i}", first_name="N") for i in range(4)]
+    stranger = new_telegram_id()
+    async with pool.connection() as conn:
+        await users.mark_seen(conn, user_id=recent.id, now=t0 - timedelta(minutes=10))
+        await users.mark_inactive(conn, user_id=inactive.id)
+        contacts = [
+            users.Contact(due.telegram_id, "en", "u0", "N"),
+            users.Contact(recent.telegram_id, "en", "u1", "N"),
+            users.Contact(renamed.telegram_id, "en", "new-name", "N"),
+            users.Contact(stranger, "en"),
+            users.Contact(inactive.telegram_id, "en", "u3", "N"),
+            users.Contact(due.telegram_id, "en", "u0", "N"),  # the same creator twice in one burst
+        ]
+        known = await users.contact_known(conn, contacts, now=t0)
+        # the known, unchanged ones are read (and marked when due); the rest are left to `contact`
+        assert [u is None for u in known] == [False, False, True, True, True, False]
+        assert known[0] == known[5] == await users.find_by_telegram_id(conn, due.telegram_id)
+        assert known[0].last_seen_at == t0
+        assert known[1] == await users.find_by_telegram_id(conn, recent.telegram_id)
+        assert known[1].last_seen_at == t0 - timedelta(minutes=10)  # within the hour: not written
+        # the ones left out are what `contact` writes: nothing of theirs was written here
+        assert (await users.find_by_telegram_id(conn, renamed.telegram_id)).username == "u2"
+        assert await users.find_by_telegram_id(conn, stranger) is None
+        assert (await users.find_by_telegram_id(conn, inactive.telegram_id)).status == "inactive"
+
+
+async def test_contact_known_skips_a_row_another_transaction_holds(pool, make_user):
+    held, free = await make_user(), await make_user()
+    now = datetime.now(timezone.utc)
+    async with pool.connection() as holder, holder.transaction():
+        await holder.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (held.id,))
+        async with pool.connection() as conn:
+            async with asyncio.timeout(5):  # it must not wait for the lock
+                known = await users.contact_known(
+                    conn, [users.Contact(held.telegram_id, "en"), users.Contact(free.telegram_id, "en")], now=now
+                )
+        assert known[0] is not None and known[0].id == held.id and known[0].last_seen_at is None  # read, not marked
+        assert known[1] is not None and known[1].last_seen_at == now
+    async with pool.connection() as conn:
+        (marked,) = await users.contact_known(conn, [users.Contact(held.telegram_id, "en")], now=now)
+    assert marked is not None and marked.last_seen_at == now  # the next message marks it
 
 
 async def test_settings_ban_inactive_and_paging(pool, make_user):

@@ -19,6 +19,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
+from zenith.bot.contacts import SenderReads
 from zenith.bot.user_rows import UserRows
 from zenith.config import Settings
 from zenith.domain.earnings import EarningsPolicy
@@ -75,6 +76,11 @@ class BotServices:
             prefix=f"{self.settings.redis_namespace}:cache:",
             ttl=self.settings.cache_ttl_seconds,
         )
+
+    @cached_property
+    def sender_reads(self) -> SenderReads:
+        """Senders' users rows read (and marked seen) together per burst of updates, under the deadline."""
+        return SenderReads(pool=self.pool, timeout=self.db_timeout)
 
     def tier_policy(self, tier: str) -> TierPolicy:
         return TierPolicy.for_tier(tier, gold_auto_payout_limit_rub=self.settings.gold_auto_payout_limit_rub)

@@ -153,6 +153,52 @@ async def contact(
     return user
 
 
+@dataclass(frozen=True)
+class Contact:
+    """One message's sender, as `contact` takes them."""
+
+    telegram_id: int
+    language: str
+    username: str | None = None
+    first_name: str | None = None
+
+
+# `_READ_MARKING_SEEN` for many creators. Rows are locked in id order and a row another
+# transaction holds is skipped (read, not marked: the next message marks it), so the
+# statement never waits on a lock and two of them cannot deadlock.
+_READ_MARKING_SEEN_MANY = """
+WITH due AS (
+    SELECT id FROM users
+     WHERE telegram_id = ANY(%(telegram_ids)s) AND (last_seen_at IS NULL OR last_seen_at <= %(due)s)
+     ORDER BY id
+       FOR UPDATE SKIP LOCKED
+), marked AS (
+    UPDATE users SET last_seen_at = %(now)s FROM due WHERE users.id = due.id RETURNING users.*
+)
+SELECT * FROM marked
+UNION ALL
+SELECT * FROM users WHERE telegram_id = ANY(%(telegram_ids)s) AND id NOT IN (SELECT id FROM marked)
+"""
+
+
+async def contact_known(conn: psycopg.AsyncConnection, contacts: list[Contact], *, now: datetime) -> list[User | None]:
+    """What `contact` returns, for the known creators among ``contacts`` whose names and status
+    stay as they are (nearly every sender), in one statement; None in place of each other one
+    (a first contact, a new name, a return after blocking the bot: `contact` them one by one).
+    One item per contact, in order (a creator may come twice)."""
+    telegram_ids = sorted({c.telegram_id for c in contacts})
+    rows = await fetch_all(
+        conn, _READ_MARKING_SEEN_MANY, {"telegram_ids": telegram_ids, "now": now, "due": now - SEEN_EVERY}
+    )
+    by_telegram_id = {row["telegram_id"]: row for row in rows}
+    known: list[User | None] = []
+    for c in contacts:
+        row = by_telegram_id.get(c.telegram_id)
+        fits = row is not None and not _needs_refresh(row, username=c.username, first_name=c.first_name)
+        known.append(User(**row) if fits and row is not None else None)
+    return known
+
+
 def _needs_refresh(row: Row, *, username: str | None, first_name: str | None) -> bool:
     """What the UPDATE in `get_or_create` would change: an inactive status or a new name."""
     return (

@@ -17,7 +17,8 @@ class UserMiddleware(SenderMiddleware):
     """Outer middleware on messages and callback queries.
 
     Registers the sender on first contact (language from Telegram's language_code, else
-    DEFAULT_LANGUAGE), records them seen (at most hourly), both by ``users.contact``, and
+    DEFAULT_LANGUAGE), records them seen (at most hourly), both as ``users.contact`` does (the
+    senders of one burst together, `zenith.bot.contacts`), and
     puts into the handler data:
     ``user`` (`zenith.storage.users.User`), ``i18n`` (`Translator` in the user's language)
     and ``is_admin`` (Telegram id in ADMIN_IDS). Events without a sender pass unchanged.
@@ -34,27 +35,23 @@ class UserMiddleware(SenderMiddleware):
         rows = self.services.user_rows
         user = rows.get(sender.id) if rows is not None else None
         if user is None or not users.is_current(user, username=sender.username, first_name=sender.first_name, now=now):
-            user = await self._read(sender, now=now)
+            user = await self._read(sender)
         data["user"] = user
         data["i18n"] = get_translator(user.language)
         data["is_admin"] = self.services.is_admin(sender.id)
         return await proceed()
 
-    async def _read(self, sender: User, *, now: datetime) -> users.User:
-        """The sender's row from PostgreSQL (registered, refreshed, marked seen), kept for the next update."""
+    async def _read(self, sender: User) -> users.User:
+        """The sender's row from PostgreSQL (registered, refreshed, marked seen; with the other senders
+        of the burst, `zenith.bot.contacts`), kept for the next update."""
         rows = self.services.user_rows
         read_at = rows.generation if rows is not None else 0
         language = normalize_language(sender.language_code, default=self.services.settings.default_language)
-        async with self.services.read() as conn:
-            # marked seen at most hourly: active_users counts who wrote in the last 24 h
-            user = await users.contact(
-                conn,
-                telegram_id=sender.id,
-                language=language,
-                now=now,
-                username=sender.username,
-                first_name=sender.first_name,
+        user: users.User = await self.services.sender_reads.call(
+            users.Contact(
+                telegram_id=sender.id, language=language, username=sender.username, first_name=sender.first_name
             )
+        )
         if rows is not None:
             rows.keep(user, read_at=read_at)
         return user
