@@ -75,6 +75,7 @@ class BotServices:
             redis=self.redis,
             prefix=f"{self.settings.redis_namespace}:cache:",
             ttl=self.settings.cache_ttl_seconds,
+            load_timeout=self.db_timeout,
         )
 
     @cached_property
