@@ -18,6 +18,7 @@ from zenith.bot.middlewares.private_chat import PrivateChatOnlyMiddleware
 from zenith.bot.middlewares.throttling import ThrottlingMiddleware
 from zenith.bot.middlewares.tracing import UpdateSpanMiddleware
 from zenith.bot.middlewares.user import UserMiddleware
+from zenith.bot.routing import skip_routers_that_cannot_match
 from zenith.bot.services import BotServices
 from zenith.i18n import SUPPORTED_LANGUAGES, get_translator
 from zenith.platforms.telegram import with_retries
@@ -85,6 +86,7 @@ def build_dispatcher(*, services: BotServices, throttle_limit: int = 8, throttle
     dp.message.outer_middleware(MenuResetsStateMiddleware())
     dp.include_routers(*build_routers())
     run_filters_on_loop(dp)  # aiogram would run each synchronous filter in a thread, per update
+    skip_routers_that_cannot_match(dp)  # a message is offered only to routers that could take it
     return dp
 
 
