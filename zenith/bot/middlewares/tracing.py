@@ -13,7 +13,7 @@ from zenith.bot.middlewares.base import Proceed, UpdateMiddleware
 from zenith.config import Settings
 from zenith.telemetry.attributes import user_attributes
 from zenith.telemetry.metrics import get_metrics
-from zenith.telemetry.tracing import tracer
+from zenith.telemetry.tracing import tracer, tracing_enabled
 
 
 class UpdateSpanMiddleware(UpdateMiddleware):
@@ -32,12 +32,14 @@ class UpdateSpanMiddleware(UpdateMiddleware):
         self.settings = settings
 
     async def on_update(self, update: Update, data: dict[str, Any], proceed: Proceed) -> Any:
-        attributes: dict[str, Any] = {"telegram.update_type": update.event_type}
-        user = data.get("event_from_user")
-        if user is not None:
-            attributes.update(user_attributes(user.id, settings=self.settings))
         started = time.perf_counter()
         try:
+            if not tracing_enabled():  # no span to name: no attributes, no context to enter
+                return await proceed()
+            attributes: dict[str, Any] = {"telegram.update_type": update.event_type}
+            user = data.get("event_from_user")
+            if user is not None:
+                attributes.update(user_attributes(user.id, settings=self.settings))
             with tracer("zenith.bot").start_as_current_span(
                 "telegram update", kind=SpanKind.SERVER, attributes=attributes
             ):
