@@ -50,7 +50,11 @@ class MessageRoutes:
     """Which routers of a tree could take a message of each kind."""
 
     def __init__(self, root: Router) -> None:
-        guards = [_filter_guard(f) for router in _below(root) for h in router.message.handlers for f in h.filters or ()]
+        # each handler's guards, read from its filters once
+        self._guards = {
+            id(handler): _handler_guards(handler) for router in _below(root) for handler in router.message.handlers
+        }
+        guards = [guard for handler_guards in self._guards.values() for guard in handler_guards]
         self.commands = {name for g in guards if isinstance(g, _CommandGuard) for name in g.names}
         self.texts = {text for g in guards if isinstance(g, _TextGuard) for text in g.texts}
         self.states = {state for g in guards if isinstance(g, _StateGuard) for state in g.states}
@@ -75,9 +79,15 @@ class MessageRoutes:
         known = self._takes.get(key)
         if known is None:
             known = self._takes[key] = any(
-                _handler_could_take(handler, kind) for r in (router, *_below(router)) for handler in r.message.handlers
+                all(guard(kind) for guard in self._handler_guards(handler))
+                for r in (router, *_below(router))
+                for handler in r.message.handlers
             )
         return known
+
+    def _handler_guards(self, handler: HandlerObject) -> tuple[Guard, ...]:
+        guards = self._guards.get(id(handler))
+        return guards if guards is not None else _handler_guards(handler)  # a handler added to the tree later
 
 
 def _give_pass(router: Router, routes: MessageRoutes) -> None:
@@ -103,8 +113,10 @@ def _below(router: Router) -> Iterator[Router]:
         yield from _below(sub_router)
 
 
-def _handler_could_take(handler: HandlerObject, kind: Kind) -> bool:
-    return all(guard(kind) for guard in (_filter_guard(f) for f in handler.filters or ()) if guard is not None)
+def _handler_guards(handler: HandlerObject) -> tuple[Guard, ...]:
+    """What the handler's filters rule out: it could take a message only if every guard lets it."""
+    guards = (_filter_guard(f) for f in handler.filters or ())
+    return tuple(guard for guard in guards if guard is not None)
 
 
 def _command_name(text: str | None) -> str | None:
