@@ -167,3 +167,12 @@ def test_otlp_encoding_prints_both_encoders_and_the_ratio():
     assert re.search(
         rf"RESULT otlp encoding: protobuf {NUMBER} us/span, json {NUMBER} us/span, protobuf/json {NUMBER}x", out
     ), out
+
+
+def test_http_client_cost_prints_both_clients_and_the_ratio():
+    out = run_benchmark("http_client_cost.py", "--requests", "50", "--concurrency", "5", "--rounds", "1")
+    for client in ("aiohttp", "keep-alive"):
+        assert re.search(rf"^round 1: {client} +{NUMBER} us CPU/request, +{NUMBER} requests/s", out, re.M), out
+    assert re.search(
+        rf"RESULT CPU per request, median of 1 rounds: aiohttp {NUMBER} us, keep-alive client {NUMBER} us", out
+    )

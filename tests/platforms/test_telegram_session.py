@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 
@@ -12,6 +13,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import web
 
+from tests.fakes.raw_http import RawServer, answer
 from zenith.platforms.telegram_session import FastSession
 
 TOKEN = "42:test-token"
@@ -89,3 +91,40 @@ async def test_an_unreachable_server_is_a_network_error():
             await bot.send_message(5, "hello")
     finally:
         await bot.session.close()
+
+
+async def test_calls_share_keep_alive_connections_and_answers_are_validated():
+    async def ok(body: bytes, writer) -> None:
+        writer.write(answer(json.dumps({"ok": True, "result": _message(json.loads(body)["text"])}).encode()))
+
+    async with RawServer(ok) as server:
+        bot = Bot(TOKEN, session=FastSession(api=TelegramAPIServer.from_base(server.origin)))
+        try:
+            sent = [await bot.send_message(5, f"n{i}") for i in range(20)]
+        finally:
+            await bot.session.close()
+    assert [m.text for m in sent] == [f"n{i}" for i in range(20)] and sent[0].chat.id == 5
+    assert server.connections == 1
+
+
+async def test_a_timeout_or_a_broken_answer_is_aiograms_network_error():
+    async def misbehave(body: bytes, writer) -> bool | None:
+        text = json.loads(body)["text"]
+        if text == "slow":
+            await asyncio.sleep(1)
+        if text == "cut":
+            writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"ok": tr')
+            return False
+        writer.write(answer(json.dumps({"ok": True, "result": _message(text)}).encode()))
+        return None
+
+    async with RawServer(misbehave) as server:
+        bot = Bot(TOKEN, session=FastSession(api=TelegramAPIServer.from_base(server.origin), timeout=0.2))
+        try:
+            with pytest.raises(TelegramNetworkError, match="Request timeout error"):
+                await bot.send_message(5, "slow")
+            with pytest.raises(TelegramNetworkError, match="closed the connection before the whole answer"):
+                await bot.send_message(5, "cut")
+            assert (await bot.send_message(5, "fine")).text == "fine"
+        finally:
+            await bot.session.close()

@@ -312,6 +312,12 @@ def shutdown_tracing() -> None:
         provider.shutdown()
 
 
+def http_client_spans_enabled() -> bool:
+    """True when HTTP clients are instrumented (``setup_tracing`` with ``instrument_libraries``):
+    the calls that bypass aiohttp then record their spans themselves (``zenith.telemetry.http_spans``)."""
+    return bool(_instrumentors)
+
+
 def tracing_enabled() -> bool:
     """True when ``setup_tracing`` installed a provider in this process."""
     return _provider is not None
