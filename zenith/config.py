@@ -173,7 +173,7 @@ SETTINGS: tuple[Setting, ...] = (
         "bot_max_concurrent_updates",
         _int,
         "0",
-        "Telegram updates the bot/web process handles at once (polling waits, the webhook answers 503 beyond); 0: 3 x DATABASE_POOL_MAX",
+        "Telegram updates the bot/web process handles at once (polling waits, the webhook answers 503 beyond); 0: 10 x DATABASE_POOL_MAX",
     ),
     Setting(
         "BOT_THROTTLE_LIMIT",

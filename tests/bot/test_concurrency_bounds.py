@@ -43,8 +43,8 @@ class UpdateGate:
         self.gate.set()
 
 
-def test_concurrency_defaults_to_three_updates_per_db_connection(make_settings):
-    assert max_concurrent_updates(make_settings(DATABASE_POOL_MAX="10")) == 30
+def test_concurrency_defaults_to_ten_updates_per_db_connection(make_settings):
+    assert max_concurrent_updates(make_settings(DATABASE_POOL_MAX="10")) == 100
     assert max_concurrent_updates(make_settings(DATABASE_POOL_MAX="10", BOT_MAX_CONCURRENT_UPDATES="7")) == 7
 
 
