@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import zlib
 from typing import Any
 
 from aiogram.types import Update
@@ -35,7 +36,23 @@ RENUMBERED = 2
 
 
 def fingerprint(update: Update) -> str:
-    """A digest of the update's content: the same update delivered again has the same one."""
+    """What the update is, the same when it is delivered again and different for other content.
+
+    A message is known by its chat, id, date, sender and a checksum of its text: Telegram
+    never gives two messages of a chat the same id, and a renumbered server's message
+    differs in one of them. A callback query by its id, unique per press. Any other update
+    by a digest of all of it (serialising a whole message took about 2 % of the bot's CPU).
+    """
+    message = update.message
+    if message is not None:
+        sender = message.from_user.id if message.from_user is not None else 0
+        text = message.text if message.text is not None else "\0" + (message.caption or "")
+        return (
+            f"m:{message.chat.id}:{message.message_id}:{int(message.date.timestamp())}:{sender}:"
+            f"{zlib.crc32(text.encode())}"
+        )
+    if update.callback_query is not None:
+        return f"c:{update.callback_query.id}"
     return hashlib.sha256(update.model_dump_json(exclude_none=True).encode()).hexdigest()[:32]
 
 
