@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.round_trip_cost import free_port, wait_for_port  # noqa: E402
 from zenith.platforms.keepalive_http import KeepAliveClient  # noqa: E402
 
 PATH = "/bot1:bench/sendMessage"
@@ -47,23 +47,6 @@ app = web.Application()
 app.router.add_post("/{tail:.*}", handle)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def wait_for_port(port: int) -> None:
-    for _ in range(200):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise RuntimeError(f"the server did not listen on {port}")
 
 
 async def drive(post, requests: int, concurrency: int) -> tuple[float, float]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from contextlib import asynccontextmanager
 
 import pytest
 import trustme
@@ -15,19 +16,26 @@ from tests.fakes.raw_http import RawServer, answer
 from zenith.platforms.keepalive_http import HttpClientError, KeepAliveClient
 
 
+@asynccontextmanager
+async def serving(respond, **options):
+    """A raw server answering with ``respond`` and a client of it (``options``: the client's), closed after."""
+    async with RawServer(respond) as server:
+        client = KeepAliveClient(server.origin, **options)
+        try:
+            yield server, client
+        finally:
+            await client.close()
+
+
 async def echo(body: bytes, writer: asyncio.StreamWriter) -> None:
     writer.write(answer(b"echo:" + body))
 
 
 async def test_concurrent_calls_share_keep_alive_connections_and_get_their_own_answers():
-    async with RawServer(echo) as server:
-        client = KeepAliveClient(server.origin, max_connections=4)
-        try:
-            results = await asyncio.gather(
-                *(client.post("/x", f"{i}".encode(), content_type="application/json", timeout=5) for i in range(200))
-            )
-        finally:
-            await client.close()
+    async with serving(echo, max_connections=4) as (server, client):
+        results = await asyncio.gather(
+            *(client.post("/x", f"{i}".encode(), content_type="application/json", timeout=5) for i in range(200))
+        )
     assert results == [(200, f"echo:{i}".encode()) for i in range(200)]
     assert server.connections <= 4  # at most max_connections, each carrying many requests
 
@@ -43,13 +51,9 @@ async def test_a_chunked_answer_and_an_answer_ending_with_the_connection_are_rea
         return False  # close
 
     for respond, expected in ((chunked, b"hello world"), (until_close, b"no length, ends at EOF")):
-        async with RawServer(respond) as server:
-            client = KeepAliveClient(server.origin)
-            try:
-                assert await client.post("/", b"{}", content_type="application/json", timeout=5) == (200, expected)
-                assert await client.post("/", b"{}", content_type="application/json", timeout=5) == (200, expected)
-            finally:
-                await client.close()
+        async with serving(respond) as (server, client):
+            assert await client.post("/", b"{}", content_type="application/json", timeout=5) == (200, expected)
+            assert await client.post("/", b"{}", content_type="application/json", timeout=5) == (200, expected)
         assert server.connections == (1 if respond is chunked else 2)  # an EOF-ended answer spends its connection
 
 
@@ -58,15 +62,11 @@ async def test_connection_close_and_an_idle_connection_the_server_dropped_cost_a
         writer.write(answer(b"ok", "Connection: close" if body == b"say-close" else "X-Idle: drop"))
         return False  # both close; only the first says so
 
-    async with RawServer(close_after) as server:
-        client = KeepAliveClient(server.origin)
-        try:
-            assert await client.post("/", b"say-close", content_type="application/json", timeout=5) == (200, b"ok")
-            assert await client.post("/", b"silent", content_type="application/json", timeout=5) == (200, b"ok")
-            await asyncio.sleep(0.05)  # the silent close reaches the client while the connection is idle
-            assert await client.post("/", b"after", content_type="application/json", timeout=5) == (200, b"ok")
-        finally:
-            await client.close()
+    async with serving(close_after) as (server, client):
+        assert await client.post("/", b"say-close", content_type="application/json", timeout=5) == (200, b"ok")
+        assert await client.post("/", b"silent", content_type="application/json", timeout=5) == (200, b"ok")
+        await asyncio.sleep(0.05)  # the silent close reaches the client while the connection is idle
+        assert await client.post("/", b"after", content_type="application/json", timeout=5) == (200, b"ok")
     assert server.connections == 3
 
 
@@ -78,28 +78,20 @@ async def test_an_answer_cut_short_fails_that_call_and_the_next_call_gets_its_ow
         writer.write(answer(body))
         return None
 
-    async with RawServer(cut_short) as server:
-        client = KeepAliveClient(server.origin)
-        try:
-            with pytest.raises(HttpClientError, match="closed the connection before the whole answer"):
-                await client.post("/", b"cut", content_type="application/json", timeout=5)
-            assert await client.post("/", b"next", content_type="application/json", timeout=5) == (200, b"next")
-        finally:
-            await client.close()
+    async with serving(cut_short) as (server, client):
+        with pytest.raises(HttpClientError, match="closed the connection before the whole answer"):
+            await client.post("/", b"cut", content_type="application/json", timeout=5)
+        assert await client.post("/", b"next", content_type="application/json", timeout=5) == (200, b"next")
 
 
 async def test_garbage_instead_of_http_is_an_error_and_the_connection_is_not_reused():
     async def garbage(body: bytes, writer: asyncio.StreamWriter) -> None:
         writer.write(b"\x00\xffnot http at all\r\n\r\n" if body == b"bad" else answer(body))
 
-    async with RawServer(garbage) as server:
-        client = KeepAliveClient(server.origin)
-        try:
-            with pytest.raises(HttpClientError, match="not an HTTP answer"):
-                await client.post("/", b"bad", content_type="application/json", timeout=5)
-            assert await client.post("/", b"good", content_type="application/json", timeout=5) == (200, b"good")
-        finally:
-            await client.close()
+    async with serving(garbage) as (server, client):
+        with pytest.raises(HttpClientError, match="not an HTTP answer"):
+            await client.post("/", b"bad", content_type="application/json", timeout=5)
+        assert await client.post("/", b"good", content_type="application/json", timeout=5) == (200, b"good")
     assert server.connections == 2
 
 
@@ -109,19 +101,15 @@ async def test_a_late_answer_after_a_timeout_is_never_read_as_the_next_calls_ans
             await asyncio.sleep(0.5)
         writer.write(answer(b"answer to " + body))
 
-    async with RawServer(slow_first) as server:
-        client = KeepAliveClient(server.origin, max_connections=1)
-        try:
-            with pytest.raises(TimeoutError):
-                await client.post("/", b"slow", content_type="application/json", timeout=0.1)
-            await asyncio.sleep(0.6)  # the slow answer is sent now, to a connection the client dropped
-            assert server.ended == 1  # closed, not left open in the background
-            assert await client.post("/", b"fast", content_type="application/json", timeout=5) == (
-                200,
-                b"answer to fast",
-            )
-        finally:
-            await client.close()
+    async with serving(slow_first, max_connections=1) as (server, client):
+        with pytest.raises(TimeoutError):
+            await client.post("/", b"slow", content_type="application/json", timeout=0.1)
+        await asyncio.sleep(0.6)  # the slow answer is sent now, to a connection the client dropped
+        assert server.ended == 1  # closed, not left open in the background
+        assert await client.post("/", b"fast", content_type="application/json", timeout=5) == (
+            200,
+            b"answer to fast",
+        )
     assert server.connections == 2
 
 
@@ -130,19 +118,15 @@ async def test_a_cancelled_call_drops_its_connection():
         if body != b"hang":  # no answer to "hang": the server reads on, and sees the client close
             writer.write(answer(body))
 
-    async with RawServer(never) as server:
-        client = KeepAliveClient(server.origin, max_connections=1)
-        try:
-            call = asyncio.create_task(client.post("/", b"hang", content_type="application/json", timeout=30))
-            await asyncio.sleep(0.1)
-            call.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await call
-            await asyncio.sleep(0.05)
-            assert server.ended == 1
-            assert await client.post("/", b"then", content_type="application/json", timeout=5) == (200, b"then")
-        finally:
-            await client.close()
+    async with serving(never, max_connections=1) as (server, client):
+        call = asyncio.create_task(client.post("/", b"hang", content_type="application/json", timeout=30))
+        await asyncio.sleep(0.1)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await asyncio.sleep(0.05)
+        assert server.ended == 1
+        assert await client.post("/", b"then", content_type="application/json", timeout=5) == (200, b"then")
     assert server.connections == 2
 
 
@@ -153,14 +137,10 @@ async def test_bytes_on_an_idle_connection_make_it_unusable():
             await writer.drain()
             writer.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")  # as nginx does before closing
 
-    async with RawServer(then_408) as server:
-        client = KeepAliveClient(server.origin, max_connections=1)
-        try:
-            assert await client.post("/", b"first", content_type="application/json", timeout=5) == (200, b"first")
-            await asyncio.sleep(0.05)
-            assert await client.post("/", b"second", content_type="application/json", timeout=5) == (200, b"second")
-        finally:
-            await client.close()
+    async with serving(then_408, max_connections=1) as (server, client):
+        assert await client.post("/", b"first", content_type="application/json", timeout=5) == (200, b"first")
+        await asyncio.sleep(0.05)
+        assert await client.post("/", b"second", content_type="application/json", timeout=5) == (200, b"second")
     assert server.connections == 2
 
 
