@@ -70,6 +70,15 @@ async def test_connection_close_and_an_idle_connection_the_server_dropped_cost_a
     assert server.connections == 3
 
 
+async def test_a_connection_idle_longer_than_the_keep_alive_time_is_not_reused():
+    async with serving(echo, keepalive_seconds=0.1) as (server, client):
+        assert await client.post("/", b"1", content_type="application/json", timeout=5) == (200, b"echo:1")
+        assert await client.post("/", b"2", content_type="application/json", timeout=5) == (200, b"echo:2")
+        await asyncio.sleep(0.2)
+        assert await client.post("/", b"3", content_type="application/json", timeout=5) == (200, b"echo:3")
+    assert server.connections == 2  # 1 and 2 on the first, 3 on a new one
+
+
 async def test_an_answer_cut_short_fails_that_call_and_the_next_call_gets_its_own_answer():
     async def cut_short(body: bytes, writer: asyncio.StreamWriter) -> bool | None:
         if body == b"cut":

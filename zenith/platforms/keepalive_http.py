@@ -23,6 +23,10 @@ from urllib.parse import urlsplit
 import httptools
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# An idle connection older than this is closed rather than reused: a server drops idle
+# connections after its own timeout (nginx: 75 s), and a request written just as it does
+# fails. 15 s is aiohttp's keep-alive timeout, so no connection lives longer than before.
+KEEPALIVE_SECONDS = 15.0
 
 
 class HttpClientError(Exception):
@@ -40,6 +44,7 @@ class KeepAliveClient:
         per session is 100 as well).
       ssl_context: for https; default: the system's trusted certificates.
       user_agent: the User-Agent header.
+      keepalive_seconds: how long an idle connection is kept for reuse.
     """
 
     def __init__(
@@ -49,6 +54,7 @@ class KeepAliveClient:
         max_connections: int = 100,
         ssl_context: ssl.SSLContext | None = None,
         user_agent: str = "zenith",
+        keepalive_seconds: float = KEEPALIVE_SECONDS,
     ) -> None:
         parts = urlsplit(origin)
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
@@ -60,6 +66,7 @@ class KeepAliveClient:
         host_header = parts.netloc.rsplit("@", 1)[-1]
         self._head = f"Host: {host_header}\r\nUser-Agent: {user_agent}\r\n"
         self.max_connections = max_connections
+        self.keepalive_seconds = keepalive_seconds
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
         self._idle: list[_Connection] = []
@@ -86,6 +93,7 @@ class KeepAliveClient:
                 connection.abort()  # mid-exchange: what comes later on it would be this answer
                 raise
             if connection.reusable and not connection.closed and not self._closed:
+                connection.idle_since = asyncio.get_running_loop().time()
                 self._idle.append(connection)
             else:
                 connection.close()
@@ -107,11 +115,15 @@ class KeepAliveClient:
         return self._slots
 
     async def _acquire(self) -> _Connection:
+        loop = asyncio.get_running_loop()
         while self._idle:
             connection = self._idle.pop()  # the most recently used: the least likely to have timed out
-            if not connection.closed:
-                return connection
-        loop = asyncio.get_running_loop()
+            if connection.closed:
+                continue
+            if loop.time() - connection.idle_since > self.keepalive_seconds:
+                connection.close()
+                continue
+            return connection
         try:
             _, connection = await loop.create_connection(
                 _Connection, self.host, self.port, ssl=self._ssl, server_hostname=self.host if self._ssl else None
@@ -129,6 +141,7 @@ class _Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
         self.reusable = False
+        self.idle_since = 0.0  # loop time of its return to the pool
         self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
         self._body: list[bytes] = []
         self._status = 0
