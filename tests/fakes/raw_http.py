@@ -52,7 +52,7 @@ class RawServer:
                     return
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+            return  # the client closed or reset the connection: this connection's exchange is over
         finally:
             self.ended += 1
             writer.close()

@@ -15,6 +15,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from tests.fakes.raw_http import RawServer, answer
 from zenith.platforms.telegram_session import FastSession
+from zenith.telemetry import http_spans
 from zenith.telemetry.tracing import tracer
 
 TOKEN = "42:secret-token"
@@ -72,6 +73,4 @@ async def test_no_span_and_no_cost_when_tracing_is_off():
             assert (await bot.send_message(5, "fine")).text == "fine"
         finally:
             await bot.session.close()
-    from zenith.telemetry import http_spans
-
     assert http_spans.client_call("POST", "http://x/bot1:a/getMe").span is None

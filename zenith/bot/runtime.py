@@ -28,7 +28,7 @@ REDIS_TIMEOUT_SECONDS = 5.0
 # reads of one burst of updates share one connection (SenderReads, CreatorReads), so a
 # handler holds one of its own only to write, for a few ms: 100 updates on 10 connections
 # wait ~0.1 s at worst, far inside the deadline. Fewer leave the process idle while whole
-# bursts wait on the same round trip (3 per connection: 0.93x the echo bot, 10: 1.11x).
+# bursts wait on the same round trip (docs/benchmarks.md, "Eighth round").
 UPDATES_PER_DB_CONNECTION = 10
 
 
