@@ -81,6 +81,7 @@ from zenith.storage import (
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import current_trace_id_hex, video_attributes
 from zenith.telemetry.dramatiq_middleware import carry_context
+from zenith.telemetry.lean_spans import start_lean_span
 from zenith.telemetry.metrics import get_metrics
 from zenith.telemetry.stages import attached, quiet_statements, stage_span
 from zenith.telemetry.subject import tag_video, with_subject
@@ -215,7 +216,7 @@ async def _check_platform(
     retry_later: list[int] = []
     # every video has its own "check video" span under this message's span, ended when it is done
     spans = {
-        video.id: tracer().start_span("check video", attributes=video_attributes(video.id, video.platform))
+        video.id: start_lean_span("check video", attributes=video_attributes(video.id, video.platform))
         for video in batch
     }
     contexts = video_contexts(spans, batch)

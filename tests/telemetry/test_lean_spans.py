@@ -1,0 +1,183 @@
+"""Lean spans: sampled, processed and exported as the SDK's spans are, built at a fraction of their cost."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from opentelemetry import propagate, trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode_spans
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Status, StatusCode
+
+from tests.telemetry.otlp_bodies import parse_json_request
+from zenith.telemetry.lean_spans import MAX_ATTRIBUTES, LeanSpan, start_lean_span
+from zenith.telemetry.otlp_json import encode_spans
+from zenith.telemetry.stages import attached
+from zenith.telemetry.subject import with_subject
+from zenith.telemetry.tracing import setup_tracing, shutdown_tracing, tracer
+
+SAMPLED_PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+UNSAMPLED_PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+
+
+@pytest.fixture
+def traced(make_settings):
+    """``traced(environ)``: tracing on into memory, the sampler read from ``environ``."""
+
+    def start(environ: dict[str, str] | None = None) -> InMemorySpanExporter:
+        exporter = InMemorySpanExporter()
+        setup_tracing(
+            make_settings(), role="test-lean", exporter=exporter, instrument_libraries=False, environ=environ or {}
+        )
+        return exporter
+
+    yield start
+    shutdown_tracing()
+
+
+def _both(span_kind: str) -> trace.Span:
+    attributes = {"zenith.video_id": 7, "zenith.platform": "youtube"}
+    if span_kind == "lean":
+        return start_lean_span("check video", attributes=attributes)
+    return tracer().start_span("check video", attributes=attributes)
+
+
+def _filled(span: trace.Span) -> None:
+    span.set_attributes({"zenith.views": 1200, "zenith.credited": "1.50", "zenith.check.replay": False})
+    span.set_attribute("zenith.ratio", 0.25)
+    span.set_attribute("zenith.codes", [500, 503])
+    span.set_status(Status(StatusCode.ERROR, "platform said no"))
+    span.record_exception(ValueError("garbage"), timestamp=1)
+    span.end()
+
+
+def _without_ids_and_times(request):
+    for resource in request.resource_spans:
+        for scope in resource.scope_spans:
+            for span in scope.spans:
+                span.ClearField("span_id")
+                span.ClearField("start_time_unix_nano")
+                span.ClearField("end_time_unix_nano")
+                for event in span.events:
+                    for attribute in event.attributes:
+                        if attribute.key == "exception.stacktrace":
+                            attribute.value.string_value = ""
+    return request
+
+
+def test_a_lean_span_is_exported_as_the_sdks_span_with_the_same_data(traced):
+    exporter = traced()
+    with tracer().start_as_current_span("process parsing"):
+        with attached(with_subject({"zenith.video_id": 7, "zenith.platform": "youtube"})):
+            sdk_span, lean_span = _both("sdk"), _both("lean")
+        for span in (sdk_span, lean_span):
+            _filled(span)
+    sdk_done, lean_done, process = sorted(
+        exporter.get_finished_spans(), key=lambda s: (s.name, isinstance(s, LeanSpan))
+    )
+    assert isinstance(lean_done, LeanSpan) and not isinstance(sdk_done, LeanSpan)
+    assert lean_done.parent == sdk_done.parent == process.context
+    assert lean_done.context.trace_id == process.context.trace_id
+    assert lean_done.context.span_id not in (0, sdk_done.context.span_id)
+    assert lean_done.start_time <= lean_done.end_time
+
+    # the SDK's own protobuf encoder and ours read the same span out of both
+    assert _without_ids_and_times(sdk_encode_spans([lean_done])) == _without_ids_and_times(sdk_encode_spans([sdk_done]))
+    assert parse_json_request(encode_spans([lean_done])) == sdk_encode_spans([lean_done])
+
+
+def test_a_lean_span_carries_its_context_to_what_runs_under_it_and_to_messages(traced):
+    exporter = traced()
+    with tracer().start_as_current_span("process parsing"):
+        span = start_lean_span("check video", attributes={"zenith.video_id": 7})
+    with attached(trace.set_span_in_context(span)):
+        with tracer().start_as_current_span("ledger.credit"):
+            pass
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+    span.end()
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    assert spans["ledger.credit"].parent.span_id == spans["check video"].context.span_id
+    assert carrier["traceparent"] == (
+        f"00-{span.get_span_context().trace_id:032x}-{span.get_span_context().span_id:016x}-01"
+    )
+
+
+def test_the_sampler_decides_as_for_any_span(traced):
+    exporter = traced({"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0"})
+    root = start_lean_span("check video")  # a new trace at ratio 0: dropped
+    with attached(propagate.extract({"traceparent": SAMPLED_PARENT})):
+        kept = start_lean_span("check video")
+    with attached(propagate.extract({"traceparent": UNSAMPLED_PARENT})):
+        dropped = start_lean_span("check video")
+    assert not root.is_recording() and kept.is_recording() and not dropped.is_recording()
+    for span in (root, kept, dropped):
+        span.end()
+    assert dropped.get_span_context().trace_id == 0x4BF92F3577B34DA6A3CE929D0E0E4736
+    assert not dropped.get_span_context().trace_flags.sampled
+    assert [s.name for s in exporter.get_finished_spans()] == ["check video"]
+    assert exporter.get_finished_spans()[0].parent.span_id == 0x00F067AA0BA902B7
+
+
+def test_tracing_off_gives_the_apis_no_op_span():
+    shutdown_tracing()
+    span = start_lean_span("check video", attributes={"zenith.video_id": 7})
+    assert not span.is_recording() and not span.get_span_context().is_valid
+    span.set_attribute("zenith.views", 1)
+    span.end()
+
+
+def test_the_subject_processor_tags_a_lean_span_like_any_other(traced):
+    exporter = traced()
+    with attached(with_subject({"zenith.video_id": 42, "zenith.platform": "tiktok"})):
+        start_lean_span("check video").end()
+    assert dict(exporter.get_finished_spans()[0].attributes) == {"zenith.video_id": 42, "zenith.platform": "tiktok"}
+
+
+def test_attributes_are_checked_and_bounded_as_the_sdk_does(traced, caplog):
+    exporter = traced()
+    span = start_lean_span("check video")
+    caplog.set_level(logging.WARNING, logger="zenith.telemetry.lean_spans")
+    span.set_attribute("", "no key")  # dropped, with a warning
+    span.set_attribute("zenith.list", ["a", "b"])
+    for number in range(MAX_ATTRIBUTES + 1):
+        span.set_attributes({f"n{number}": number})
+    span.end()
+    span.set_attribute("late", 1)  # after the end: ignored, with a warning
+    span.end()  # a second end: ignored, with a warning
+    (done,) = exporter.get_finished_spans()
+    assert "" not in done.attributes and "late" not in done.attributes
+    assert "zenith.list" not in done.attributes  # the oldest made room
+    assert len(done.attributes) == MAX_ATTRIBUTES and done.dropped_attributes == 2
+    assert done.attributes[f"n{MAX_ATTRIBUTES}"] == MAX_ATTRIBUTES
+    assert (
+        parse_json_request(encode_spans([done])).resource_spans[0].scope_spans[0].spans[0].dropped_attributes_count == 2
+    )
+    assert [r.getMessage() for r in caplog.records] == [
+        "invalid attribute key '': must be a non-empty string",
+        "Setting attribute on ended span.",
+        "Calling end() on an ended span.",
+    ]
+
+
+def test_a_cleaned_value_is_stored_as_the_sdk_stores_it(traced):
+    exporter = traced()
+    span = start_lean_span("check video")
+    span.set_attribute("zenith.codes", [500, 503])
+    span.set_attributes({"zenith.flags": [True], "zenith.name": "x"})
+    span.end()
+    attributes = exporter.get_finished_spans()[0].attributes
+    assert attributes["zenith.codes"] == (500, 503) and attributes["zenith.flags"] == (True,)
+
+
+def test_status_ok_is_final_and_unset_changes_nothing(traced):
+    exporter = traced()
+    span = start_lean_span("check video")
+    span.set_status(StatusCode.UNSET)
+    span.set_status(StatusCode.OK)
+    span.set_status(Status(StatusCode.ERROR, "later"))
+    span.update_name("checked video")
+    span.end()
+    (done,) = exporter.get_finished_spans()
+    assert done.status.status_code is StatusCode.OK and done.name == "checked video"
