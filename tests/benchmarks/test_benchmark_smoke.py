@@ -169,6 +169,17 @@ def test_otlp_encoding_prints_both_encoders_and_the_ratio():
     ), out
 
 
+def test_video_span_cost_prints_each_mode_and_what_tracing_adds():
+    out = run_benchmark("video_span_cost.py", "--videos", "200", "--rounds", "1")
+    for mode in ("off", "sdk", "lean"):
+        assert re.search(rf"^round 1: {mode} +{NUMBER} us CPU/video", out, re.M), out
+    assert re.search(
+        rf"RESULT video span cost: off {NUMBER} us/video, sdk {NUMBER}, lean {NUMBER}; tracing adds -?{NUMBER} us/video "
+        rf"with the SDK's spans, -?{NUMBER} with lean spans",
+        out,
+    ), out
+
+
 def test_http_client_cost_prints_both_clients_and_the_ratio():
     out = run_benchmark("http_client_cost.py", "--requests", "50", "--concurrency", "5", "--rounds", "1")
     for client in ("aiohttp", "keep-alive"):
