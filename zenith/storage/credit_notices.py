@@ -86,7 +86,7 @@ async def due_amounts(
         await conn.execute(
             """
             INSERT INTO credit_notices (video_id, notified_total, notified_at)
-            SELECT video_id, total, %s FROM unnest(%s::bigint[], %s::numeric[]) AS u(video_id, total)
+            SELECT video_id, total, %s FROM unnest(%b::bigint[], %b::numeric[]) AS u(video_id, total)
             ON CONFLICT (video_id) DO UPDATE
                SET notified_total = EXCLUDED.notified_total, notified_at = EXCLUDED.notified_at
             """,

@@ -537,7 +537,7 @@ async def transfer_many(conn: psycopg.AsyncConnection, requests: list[TransferRe
         await conn.execute(
             """
             INSERT INTO ledger_accounts (key, user_id, balance)
-            SELECT key, split_part(key, ':', 2)::bigint, 0 FROM unnest(%s::text[]) AS key
+            SELECT key, split_part(key, ':', 2)::bigint, 0 FROM unnest(%b::text[]) AS key
             ON CONFLICT (key) DO NOTHING
             """,
             (user_keys,),
@@ -559,8 +559,8 @@ async def transfer_many(conn: psycopg.AsyncConnection, requests: list[TransferRe
         """
         WITH inserted AS (
             INSERT INTO ledger_transfers (from_account, to_account, amount, kind, idempotency_key, video_id, snapshot_id)
-            SELECT * FROM unnest(%(from)s::text[], %(to)s::text[], %(amount)s::numeric[], %(kind)s::text[],
-                                 %(key)s::text[], %(video)s::bigint[], %(snapshot)s::bigint[])
+            SELECT * FROM unnest(%(from)b::text[], %(to)b::text[], %(amount)b::numeric[], %(kind)b::text[],
+                                 %(key)b::text[], %(video)b::bigint[], %(snapshot)b::bigint[])
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING idempotency_key, from_account, to_account, amount
         ), moves AS (

@@ -200,7 +200,7 @@ async def add_many(conn: psycopg.AsyncConnection, notices: list[NewNotice]) -> l
         conn,
         f"""
         INSERT INTO outbox (user_id, key, params, dedup_key)
-        SELECT * FROM unnest(%s::bigint[], %s::text[], %s::jsonb[], %s::text[])
+        SELECT * FROM unnest(%b::bigint[], %b::text[], %b::jsonb[], %b::text[])
         ON CONFLICT (dedup_key) DO NOTHING
         RETURNING {_COLUMNS}
         """,

@@ -82,7 +82,7 @@ async def insert_many(
         """
         INSERT INTO view_snapshots (video_id, views, likes, comments, taken_at)
         SELECT video_id, views, likes, comments, %s
-          FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS u(video_id, views, likes, comments)
+          FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[]) AS u(video_id, views, likes, comments)
         ON CONFLICT (video_id, taken_at) DO NOTHING
         RETURNING *
         """,

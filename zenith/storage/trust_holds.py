@@ -283,7 +283,7 @@ async def video_histories(
     rows = await fetch_all(
         conn,
         """
-        SELECT latest.* FROM unnest(%s::bigint[]) AS v(id) CROSS JOIN LATERAL (
+        SELECT latest.* FROM unnest(%b::bigint[]) AS v(id) CROSS JOIN LATERAL (
             SELECT s.video_id, s.taken_at, s.views, s.likes, h.id IS NOT NULL AS held,
                    EXISTS (SELECT 1 FROM trust_signals g WHERE g.snapshot_id = s.id AND g.kind = 'spike') AS spike
               FROM view_snapshots s LEFT JOIN trust_holds h ON h.snapshot_id = s.id
@@ -334,7 +334,7 @@ async def open_many(conn: psycopg.AsyncConnection, holds: list[NewHold]) -> dict
     await conn.execute(
         """
         INSERT INTO trust_holds (user_id, video_id, snapshot_id, amount, views_before, views_now)
-        SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::numeric[], %s::bigint[], %s::bigint[])
+        SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::numeric[], %b::bigint[], %b::bigint[])
         ON CONFLICT (snapshot_id) DO NOTHING
         """,
         (

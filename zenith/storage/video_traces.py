@@ -67,9 +67,9 @@ async def record_many(conn: psycopg.AsyncConnection, *, trace_id: str, checks: l
         await conn.execute(
             """
             INSERT INTO video_traces (video_id, trace_id, kind)
-            SELECT id, %(trace)s, 'check' FROM unnest(%(checks)s::bigint[]) AS id
+            SELECT id, %(trace)s, 'check' FROM unnest(%(checks)b::bigint[]) AS id
             UNION ALL
-            SELECT id, %(trace)s, 'recheck' FROM unnest(%(rechecks)s::bigint[]) AS id
+            SELECT id, %(trace)s, 'recheck' FROM unnest(%(rechecks)b::bigint[]) AS id
             ON CONFLICT DO NOTHING
             """,
             {"trace": trace_id, "checks": checks, "rechecks": rechecks},

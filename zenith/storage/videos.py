@@ -444,8 +444,8 @@ async def update_stats_many(
                title = coalesce(u.title, v.title),
                status = CASE WHEN u.over AND v.status = 'approved' THEN 'finished' ELSE v.status END,
                status_changed_at = CASE WHEN u.over AND v.status = 'approved' THEN now() ELSE v.status_changed_at END
-          FROM unnest(%(id)s::bigint[], %(views)s::bigint[], %(likes)s::bigint[], %(comments)s::bigint[],
-                      %(next)s::timestamptz[], %(credited)s::numeric[], %(title)s::text[], %(over)s::boolean[])
+          FROM unnest(%(id)b::bigint[], %(views)b::bigint[], %(likes)b::bigint[], %(comments)b::bigint[],
+                      %(next)b::timestamptz[], %(credited)b::numeric[], %(title)b::text[], %(over)b::boolean[])
                AS u(id, views, likes, comments, next, credited, title, over)
          WHERE v.id = u.id
         RETURNING v.*
