@@ -180,6 +180,21 @@ def test_video_span_cost_prints_each_mode_and_what_tracing_adds():
     ), out
 
 
+def test_array_params_cost_prints_each_format_and_the_ratios():
+    from tests.conftest import ADMIN_DATABASE_URL
+
+    out = run_benchmark(
+        "array_params_cost.py", "--rows", "5", "--repeat", "20", "--rounds", "1", "--database-url", ADMIN_DATABASE_URL
+    )
+    for name in ("text", "auto", "binary"):
+        assert re.search(rf"^round 1: {name} +{NUMBER} us CPU/statement", out, re.M), out
+    assert re.search(
+        rf"RESULT array params, 5 rows x 8 columns: text {NUMBER} us, auto {NUMBER} us, binary {NUMBER} us; "
+        rf"text/binary {NUMBER}x, auto/binary {NUMBER}x",
+        out,
+    ), out
+
+
 def test_http_client_cost_prints_both_clients_and_the_ratio():
     out = run_benchmark("http_client_cost.py", "--requests", "50", "--concurrency", "5", "--rounds", "1")
     for client in ("aiohttp", "keep-alive"):
