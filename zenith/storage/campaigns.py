@@ -212,7 +212,7 @@ async def get(conn: psycopg.AsyncConnection, campaign_id: int, *, for_update: bo
 
 
 async def get_many(conn: psycopg.AsyncConnection, campaign_ids: set[int] | list[int]) -> dict[int, Campaign]:
-    rows = await fetch_all(conn, "SELECT * FROM campaigns WHERE id = ANY(%s)", (list(campaign_ids),))
+    rows = await fetch_all(conn, "SELECT * FROM campaigns WHERE id = ANY(%b)", (list(campaign_ids),))
     return {row["id"]: Campaign(**row) for row in rows}
 
 

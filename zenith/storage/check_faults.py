@@ -60,7 +60,7 @@ class QuarantinedVideo:
 
 async def get_many(conn: psycopg.AsyncConnection, video_ids: list[int]) -> dict[int, CheckFaults]:
     """The fault counts of those of ``video_ids`` that have any."""
-    rows = await fetch_all(conn, "SELECT * FROM video_check_faults WHERE video_id = ANY(%s)", (list(video_ids),))
+    rows = await fetch_all(conn, "SELECT * FROM video_check_faults WHERE video_id = ANY(%b)", (list(video_ids),))
     return {row["video_id"]: CheckFaults(**row) for row in rows}
 
 

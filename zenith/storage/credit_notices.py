@@ -70,7 +70,7 @@ async def due_amounts(
         return {}
     rows = await fetch_all(
         conn,
-        "SELECT video_id, notified_total, notified_at FROM credit_notices WHERE video_id = ANY(%s) FOR UPDATE",
+        "SELECT video_id, notified_total, notified_at FROM credit_notices WHERE video_id = ANY(%b) FOR UPDATE",
         ([video_id for video_id, *_ in credits],),
     )
     last = {row["video_id"]: row for row in rows}

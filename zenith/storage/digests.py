@@ -117,6 +117,6 @@ async def is_enabled(conn: psycopg.AsyncConnection, *, user_id: int) -> bool:
 async def opted_out(conn: psycopg.AsyncConnection, user_ids: list[int]) -> set[int]:
     """Which of ``user_ids`` turned the digest off (``is_enabled`` for many)."""
     rows = await fetch_all(
-        conn, "SELECT user_id FROM earnings_digest_optouts WHERE user_id = ANY(%s)", (sorted(set(user_ids)),)
+        conn, "SELECT user_id FROM earnings_digest_optouts WHERE user_id = ANY(%b)", (sorted(set(user_ids)),)
     )
     return {row["user_id"] for row in rows}

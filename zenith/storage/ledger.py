@@ -225,7 +225,7 @@ async def transfer(
             UPDATE ledger_accounts
                SET balance = balance + CASE WHEN key = %(to)s THEN %(amount)s ELSE -%(amount)s END,
                    updated_at = now()
-             WHERE key = ANY(%(cached)s) AND EXISTS (SELECT 1 FROM inserted)
+             WHERE key = ANY(%(cached)b) AND EXISTS (SELECT 1 FROM inserted)
         )
         SELECT id FROM inserted
         """,
@@ -293,11 +293,11 @@ async def _select_accounts(conn: psycopg.AsyncConnection, *, users: list[str], s
         """
         WITH locked AS (
             SELECT key, balance, allow_negative FROM ledger_accounts
-             WHERE key = ANY(%(users)s) ORDER BY key FOR NO KEY UPDATE
+             WHERE key = ANY(%(users)b) ORDER BY key FOR NO KEY UPDATE
         )
         SELECT key, balance, allow_negative FROM locked
         UNION ALL
-        SELECT key, NULL, allow_negative FROM ledger_accounts WHERE key = ANY(%(systems)s)
+        SELECT key, NULL, allow_negative FROM ledger_accounts WHERE key = ANY(%(systems)b)
         """,
         {"users": users, "systems": systems},
     )
@@ -570,7 +570,7 @@ async def transfer_many(conn: psycopg.AsyncConnection, requests: list[TransferRe
         ), cached AS (
             UPDATE ledger_accounts a SET balance = a.balance + m.amount, updated_at = now()
               FROM (SELECT key, sum(amount) AS amount FROM moves GROUP BY key) m
-             WHERE a.key = m.key AND a.key = ANY(%(cached)s)
+             WHERE a.key = m.key AND a.key = ANY(%(cached)b)
         )
         SELECT idempotency_key FROM inserted
         """,

@@ -347,7 +347,7 @@ async def open_many(conn: psycopg.AsyncConnection, holds: list[NewHold]) -> dict
         ),
     )
     rows = await fetch_all(
-        conn, "SELECT * FROM trust_holds WHERE snapshot_id = ANY(%s)", ([h.snapshot_id for h in holds],)
+        conn, "SELECT * FROM trust_holds WHERE snapshot_id = ANY(%b)", ([h.snapshot_id for h in holds],)
     )
     return {row["snapshot_id"]: Hold(**row) for row in rows}
 
@@ -367,7 +367,7 @@ async def peaks_per_video(
             SELECT v.user_id, s.id, s.video_id, s.views, s.taken_at,
                    lag(s.views) OVER w AS prev_views, lag(s.taken_at) OVER w AS prev_at
               FROM view_snapshots s JOIN videos v ON v.id = s.video_id
-             WHERE v.user_id = ANY(%(users)s) AND s.taken_at > now() - %(since)s
+             WHERE v.user_id = ANY(%(users)b) AND s.taken_at > now() - %(since)s
             WINDOW w AS (PARTITION BY s.video_id ORDER BY s.taken_at)
           ) steps
          WHERE prev_views IS NOT NULL

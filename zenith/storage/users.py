@@ -169,7 +169,7 @@ class Contact:
 _READ_MARKING_SEEN_MANY = """
 WITH due AS (
     SELECT id FROM users
-     WHERE telegram_id = ANY(%(telegram_ids)s) AND (last_seen_at IS NULL OR last_seen_at <= %(due)s)
+     WHERE telegram_id = ANY(%(telegram_ids)b) AND (last_seen_at IS NULL OR last_seen_at <= %(due)s)
      ORDER BY id
        FOR UPDATE SKIP LOCKED
 ), marked AS (
@@ -177,7 +177,7 @@ WITH due AS (
 )
 SELECT * FROM marked
 UNION ALL
-SELECT * FROM users WHERE telegram_id = ANY(%(telegram_ids)s) AND id NOT IN (SELECT id FROM marked)
+SELECT * FROM users WHERE telegram_id = ANY(%(telegram_ids)b) AND id NOT IN (SELECT id FROM marked)
 """
 
 
@@ -342,5 +342,5 @@ async def count_seen_since(conn: psycopg.AsyncConnection, *, since: datetime) ->
 
 async def get_many(conn: psycopg.AsyncConnection, user_ids: list[int]) -> dict[int, User]:
     """The users with these ids by id (missing ones left out)."""
-    rows = await fetch_all(conn, "SELECT * FROM users WHERE id = ANY(%s)", (sorted(set(user_ids)),))
+    rows = await fetch_all(conn, "SELECT * FROM users WHERE id = ANY(%b)", (sorted(set(user_ids)),))
     return {row["id"]: User(**row) for row in rows}

@@ -142,7 +142,7 @@ async def get(conn: psycopg.AsyncConnection, video_id: int, *, for_update: bool 
 
 async def get_many(conn: psycopg.AsyncConnection, video_ids: list[int]) -> list[Video]:
     """The videos with these ids (missing ones left out), in id order."""
-    rows = await fetch_all(conn, "SELECT * FROM videos WHERE id = ANY(%s) ORDER BY id", (list(video_ids),))
+    rows = await fetch_all(conn, "SELECT * FROM videos WHERE id = ANY(%b) ORDER BY id", (list(video_ids),))
     return [Video(**row) for row in rows]
 
 
@@ -379,7 +379,7 @@ async def claim_stale_checks(
 async def release_checks(conn: psycopg.AsyncConnection, *, video_ids: list[int]) -> int:
     """Clear the enqueued mark (the message could not be sent); returns rows changed."""
     cursor = await conn.execute(
-        "UPDATE videos SET check_enqueued_at = NULL WHERE id = ANY(%s) AND check_enqueued_at IS NOT NULL",
+        "UPDATE videos SET check_enqueued_at = NULL WHERE id = ANY(%b) AND check_enqueued_at IS NOT NULL",
         (list(video_ids),),
     )
     return cursor.rowcount
@@ -399,7 +399,7 @@ async def postpone_checks(conn: psycopg.AsyncConnection, *, video_ids: list[int]
     """The claimed checks of ``video_ids`` are re-sent for ``until`` (a delayed retry, a
     paused platform): the clock counts them lost only from then. Returns rows changed."""
     cursor = await conn.execute(
-        "UPDATE videos SET check_enqueued_at = %s WHERE id = ANY(%s) AND status = 'approved' AND check_enqueued_at IS NOT NULL",
+        "UPDATE videos SET check_enqueued_at = %s WHERE id = ANY(%b) AND status = 'approved' AND check_enqueued_at IS NOT NULL",
         (until, list(video_ids)),
     )
     return cursor.rowcount
@@ -408,7 +408,7 @@ async def postpone_checks(conn: psycopg.AsyncConnection, *, video_ids: list[int]
 async def lock_many(conn: psycopg.AsyncConnection, video_ids: list[int]) -> dict[int, Video]:
     """Lock the rows of ``video_ids`` in id order (two batches never deadlock); missing ones left out."""
     rows = await fetch_all(
-        conn, "SELECT * FROM videos WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (sorted(set(video_ids)),)
+        conn, "SELECT * FROM videos WHERE id = ANY(%b) ORDER BY id FOR UPDATE", (sorted(set(video_ids)),)
     )
     return {row["id"]: Video(**row) for row in rows}
 
