@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 
+from zenith import fast_json
 from zenith.platforms.errors import BadResponseError, PlatformError, TransientError, parse_retry_after
 
 # A JSON API answer larger than this is not one we asked for.
@@ -57,7 +58,7 @@ def parse_json(body: bytes, *, platform: str, decimals: bool = False) -> Any:
     try:
         if decimals:
             return json.loads(body, parse_float=Decimal)
-        return json.loads(body)
+        return fast_json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         snippet = body[:80].decode("utf-8", "replace")
         raise BadResponseError(f"{platform}: response is not JSON ({exc}): {snippet!r}", platform=platform) from None

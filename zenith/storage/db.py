@@ -16,7 +16,14 @@ from typing import Any, AsyncIterator, Iterator, Mapping, Sequence
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from zenith import fast_json
+
+# json and jsonb columns (outbox notices, cached answers) read by orjson, with the json
+# module's result wherever the two differ (zenith.fast_json)
+set_json_loads(fast_json.loads)
 
 logger = logging.getLogger(__name__)
 
