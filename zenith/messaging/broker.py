@@ -7,6 +7,7 @@ from dramatiq.middleware import AsyncIO
 
 from zenith.config import Settings
 from zenith.messaging.contract import QUEUES
+from zenith.messaging.message_encoding import use_fast_json
 
 # A message held by a killed worker must come back within about a minute. Dramatiq's
 # Redis broker requeues a dead worker's messages during "maintenance", which runs on a
@@ -17,7 +18,8 @@ REDIS_MAINTENANCE_CHANCE = 100_000  # 1 fetch in 10
 
 
 def build_broker(settings: Settings, *, redis_url: str | None = None, namespace: str = "zenith") -> dramatiq.Broker:
-    """A broker with every queue declared and the AsyncIO middleware for async actors."""
+    """A broker with every queue declared, the AsyncIO middleware for async actors, and
+    messages in JSON written and read by orjson (``zenith.messaging.message_encoding``)."""
     url = settings.broker_url or redis_url or settings.redis_url
     if not url:
         raise ValueError("no broker: set BROKER_URL or REDIS_URL (or start through `zenith up` for embedded defaults)")
@@ -34,6 +36,7 @@ def build_broker(settings: Settings, *, redis_url: str | None = None, namespace:
             heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
             maintenance_chance=REDIS_MAINTENANCE_CHANCE,
         )
+    use_fast_json()
     broker.add_middleware(AsyncIO())
     for queue in QUEUES:
         broker.declare_queue(queue)
