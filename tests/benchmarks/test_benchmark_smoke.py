@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import ADMIN_DATABASE_URL
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NUMBER = r"\d+(?:\.\d+)?"
 
@@ -169,30 +171,35 @@ def test_otlp_encoding_prints_both_encoders_and_the_ratio():
     ), out
 
 
+def _first_round_and_result(out: str, labels: tuple[str, ...], unit: str, result: str) -> None:
+    """Each of ``labels`` printed a "round 1" figure in ``unit``, and the RESULT line matches ``result``."""
+    for label in labels:
+        assert re.search(rf"^round 1: {label} +{NUMBER} us CPU/{unit}", out, re.M), out
+    assert re.search(result, out), out
+
+
 def test_video_span_cost_prints_each_mode_and_what_tracing_adds():
     out = run_benchmark("video_span_cost.py", "--videos", "200", "--rounds", "1")
-    for mode in ("off", "sdk", "lean"):
-        assert re.search(rf"^round 1: {mode} +{NUMBER} us CPU/video", out, re.M), out
-    assert re.search(
-        rf"RESULT video span cost: off {NUMBER} us/video, sdk {NUMBER}, lean {NUMBER}; tracing adds -?{NUMBER} us/video "
-        rf"with the SDK's spans, -?{NUMBER} with lean spans",
+    _first_round_and_result(
         out,
-    ), out
+        ("off", "sdk", "lean"),
+        "video",
+        rf"RESULT video span cost: off {NUMBER} us/video, sdk {NUMBER}, lean {NUMBER}; tracing adds -?{NUMBER} "
+        rf"us/video with the SDK's spans, -?{NUMBER} with lean spans",
+    )
 
 
 def test_array_params_cost_prints_each_format_and_the_ratios():
-    from tests.conftest import ADMIN_DATABASE_URL
-
     out = run_benchmark(
         "array_params_cost.py", "--rows", "5", "--repeat", "20", "--rounds", "1", "--database-url", ADMIN_DATABASE_URL
     )
-    for name in ("text", "auto", "binary"):
-        assert re.search(rf"^round 1: {name} +{NUMBER} us CPU/statement", out, re.M), out
-    assert re.search(
+    _first_round_and_result(
+        out,
+        ("text", "auto", "binary"),
+        "statement",
         rf"RESULT array params, 5 rows x 8 columns: text {NUMBER} us, auto {NUMBER} us, binary {NUMBER} us; "
         rf"text/binary {NUMBER}x, auto/binary {NUMBER}x",
-        out,
-    ), out
+    )
 
 
 def test_http_client_cost_prints_both_clients_and_the_ratio():
