@@ -91,17 +91,25 @@ def test_a_lean_span_carries_its_context_to_what_runs_under_it_and_to_messages(t
     exporter = traced()
     with tracer().start_as_current_span("process parsing"):
         span = start_lean_span("check video", attributes={"zenith.video_id": 7})
-    with attached(trace.set_span_in_context(span)):
-        with tracer().start_as_current_span("ledger.credit"):
-            pass
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
-    span.end()
+        sdk_span = tracer().start_span("check video")
+    carriers = []
+    for each in (span, sdk_span):
+        with attached(trace.set_span_in_context(each)):
+            if each is span:
+                with tracer().start_as_current_span("ledger.credit"):
+                    pass
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            carriers.append(carrier["traceparent"])
+        each.end()
     spans = {s.name: s for s in exporter.get_finished_spans()}
-    assert spans["ledger.credit"].parent.span_id == spans["check video"].context.span_id
-    assert carrier["traceparent"] == (
-        f"00-{span.get_span_context().trace_id:032x}-{span.get_span_context().span_id:016x}-01"
-    )
+    assert spans["ledger.credit"].parent.span_id == span.get_span_context().span_id
+    context = span.get_span_context()
+    lean_carrier, sdk_carrier = carriers
+    assert lean_carrier.startswith(f"00-{context.trace_id:032x}-{context.span_id:016x}-")
+    # the same trace flags as the SDK's span (sampled, and W3C's random trace id bit)
+    assert lean_carrier.rsplit("-", 1)[1] == sdk_carrier.rsplit("-", 1)[1] == f"{context.trace_flags:02x}"
+    assert context.trace_flags == sdk_span.get_span_context().trace_flags
 
 
 def test_the_sampler_decides_as_for_any_span(traced):

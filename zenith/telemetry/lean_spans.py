@@ -19,7 +19,6 @@ attributes the oldest makes room, as in the SDK.
 from __future__ import annotations
 
 import logging
-import random
 import traceback
 from collections.abc import Mapping
 from time import time_ns
@@ -62,16 +61,22 @@ def start_lean_span(name: str, *, attributes: Mapping[str, types.AttributeValue]
     parent = trace.get_current_span(parent_context).get_span_context()
     if not sdk_tracer._is_enabled():  # turned off by a tracer configurator: as the SDK does
         return trace.NonRecordingSpan(parent)
+    id_generator = sdk_tracer.id_generator
     if parent.is_valid:
-        trace_id = parent.trace_id
+        trace_id, random_trace_id = parent.trace_id, parent.trace_flags.random_trace_id
         parent_or_none: SpanContext | None = parent
     else:
-        trace_id = sdk_tracer.id_generator.generate_trace_id()
+        trace_id, random_trace_id = id_generator.generate_trace_id(), id_generator.is_trace_id_random()
         parent_or_none = None
     sampled = sdk_tracer.sampler.should_sample(parent_context, trace_id, name, SpanKind.INTERNAL, attributes, ())
-    span_id = random.getrandbits(64) or 1  # as the SDK's RandomIdGenerator: 64 random bits, never 0
-    flags = TraceFlags(TraceFlags.SAMPLED if sampled.decision.is_sampled() else TraceFlags.DEFAULT)
-    context = SpanContext(trace_id, span_id, is_remote=False, trace_flags=flags, trace_state=sampled.trace_state)
+    # the trace flags as the SDK sets them: sampled, and W3C's "random trace id" bit
+    flags = TraceFlags.SAMPLED if sampled.decision.is_sampled() else TraceFlags.DEFAULT
+    if random_trace_id:
+        flags |= TraceFlags.RANDOM_TRACE_ID
+    span_id = id_generator.generate_span_id()
+    context = SpanContext(
+        trace_id, span_id, is_remote=False, trace_flags=TraceFlags(flags), trace_state=sampled.trace_state
+    )
     if not sampled.decision.is_recording():
         return trace.NonRecordingSpan(context)
     span = LeanSpan(name, context, parent_or_none, sdk_tracer)
