@@ -48,6 +48,7 @@ import psycopg
 import redis
 
 from benchmarks.bot_response import process_cpu_seconds
+from benchmarks.instruction_meter import InstructionMeter
 from benchmarks.parsing_throughput import seed, with_latency
 from tests.conftest import create_database, create_migrated_database, drop_database
 from tests.fakes import tiktok as fake_tiktok
@@ -61,6 +62,7 @@ from zenith.storage.db import open_pool
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POLL_SECONDS = 0.05
+SETTLE_SECONDS = 7.0  # longer than the batch span processor's schedule delay (5 s)
 MODES = ("baseline", "off", "on")
 LABELS = {"baseline": "baseline (Celery)", "off": "ours, tracing off", "on": "ours, tracing on"}
 
@@ -75,6 +77,7 @@ class Run:
     transfers: int
     notices: int
     cpu_seconds: float | None = None  # our worker process's CPU over the run (None: the baseline)
+    instructions: int | None = None  # with --count instructions: what the worker executed (callgrind)
 
     @property
     def rate(self) -> float:
@@ -86,15 +89,21 @@ class Run:
         what tracing adds to it is what it costs (PostgreSQL's and Redis's share aside)."""
         return self.cpu_seconds / self.done * 1000 if self.cpu_seconds is not None and self.done else None
 
+    @property
+    def instructions_per_video(self) -> float | None:
+        return self.instructions / self.done if self.instructions is not None and self.done else None
+
 
 class _Sink(BaseHTTPRequestHandler):
     """An OTLP/HTTP receiver that reads each request whole and answers 200."""
 
     requests = 0
+    last_request = 0.0  # time.monotonic() of the latest
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         type(self).requests += 1
+        type(self).last_request = time.monotonic()
         self.send_response(200)
         self.send_header("Content-Type", self.headers.get("Content-Type", "application/json"))  # as sent
         self.send_header("Content-Length", "0")
@@ -218,12 +227,25 @@ def wait_for_celery(app, worker: subprocess.Popen, timeout: float = 120) -> None
     raise SystemExit("celery worker did not answer a ping")
 
 
-def run_ours(args, *, latency_ms: int, traced: bool, endpoint: str) -> Run:
-    """Our pipeline on ``args.videos`` videos: a real worker process, one clock tick."""
-    return asyncio.run(_run_ours(args, latency_ms=latency_ms, traced=traced, endpoint=endpoint))
+def run_ours(args, *, latency_ms: int, traced: bool, endpoint: str, meter: InstructionMeter | None = None) -> Run:
+    """Our pipeline on ``args.videos`` videos: a real worker process, one clock tick.
+
+    With a ``meter`` the worker runs under callgrind and the run counts its instructions
+    from the tick until every video is checked and its spans exported (see ``settle``).
+    """
+    return asyncio.run(_run_ours(args, latency_ms=latency_ms, traced=traced, endpoint=endpoint, meter=meter))
 
 
-async def _run_ours(args, *, latency_ms: int, traced: bool, endpoint: str) -> Run:
+def settle(since: float) -> None:
+    """Until the OTLP sink has heard nothing for SETTLE_SECONDS after ``since`` (when the last
+    video was seen checked): the batch span processor sends what is left within its 5 s
+    schedule delay, and a metered run counts that too. An untraced run waits as long, so
+    both count the same idle time."""
+    while time.monotonic() - max(_Sink.last_request, since) < SETTLE_SECONDS:
+        time.sleep(POLL_SECONDS)
+
+
+async def _run_ours(args, *, latency_ms: int, traced: bool, endpoint: str, meter: InstructionMeter | None) -> Run:
     namespace = f"bench-{uuid.uuid4().hex[:8]}"
     database_url = await asyncio.to_thread(create_migrated_database, "zenith_bench")
     yt_state, tt_state = fake_youtube.FakeYouTubeState(), fake_tiktok.FakeTikTokState()
@@ -252,8 +274,9 @@ async def _run_ours(args, *, latency_ms: int, traced: bool, endpoint: str) -> Ru
             worker_env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
             if traced:
                 worker_env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
+            command = [sys.executable, "-m", "zenith", "worker", "--queues", "parsing", "--threads", str(args.threads)]
             worker = subprocess.Popen(
-                [sys.executable, "-m", "zenith", "worker", "--queues", "parsing", "--threads", str(args.threads)],
+                command if meter is None else meter.command(command),
                 cwd=REPO_ROOT,
                 env=worker_env,
             )
@@ -263,6 +286,8 @@ async def _run_ours(args, *, latency_ms: int, traced: bool, endpoint: str) -> Ru
                 await asyncio.sleep(0.1)
             broker = build_broker(settings, redis_url=args.redis_url, namespace=namespace)
             runtime = Runtime(settings, broker=broker, database_url=database_url, redis_url=args.redis_url)
+            if meter is not None:
+                await asyncio.to_thread(meter.start, worker.pid)
             cpu_before = process_cpu_seconds(worker.pid)
             started = time.monotonic()
             await tick(datetime.now(timezone.utc), runtime=runtime)
@@ -270,11 +295,16 @@ async def _run_ours(args, *, latency_ms: int, traced: bool, endpoint: str) -> Ru
             done, seconds = await asyncio.to_thread(
                 wait_checked, database_url, total, started=started, timeout=args.ours_timeout, process=worker
             )
+            instructions = None
+            if meter is not None:
+                await asyncio.to_thread(settle, time.monotonic())
+                instructions = await asyncio.to_thread(meter.stop, worker.pid)
             cpu_seconds = process_cpu_seconds(worker.pid) - cpu_before
             await runtime.close()
             broker.close()
             _, transfers, notices = count_checked(database_url, notices="outbox")
-            return Run("on" if traced else "off", latency_ms, done, total, seconds, transfers, notices, cpu_seconds)
+            mode = "on" if traced else "off"
+            return Run(mode, latency_ms, done, total, seconds, transfers, notices, cpu_seconds, instructions)
     finally:
         stop(worker)
         heartbeat.unlink(missing_ok=True)
@@ -285,11 +315,13 @@ async def _run_ours(args, *, latency_ms: int, traced: bool, endpoint: str) -> Ru
 
 def report(run: Run, *, concurrency: int, threads: int) -> None:
     what = f"{LABELS[run.mode]}, {concurrency if run.mode == 'baseline' else threads} {'processes' if run.mode == 'baseline' else 'threads'}"
-    cpu = run.cpu_ms_per_video
+    cpu, instructions = run.cpu_ms_per_video, run.instructions_per_video
     print(
         f"latency {run.latency_ms:5d} ms | {what:36s} {run.done:6d}/{run.total} videos in {run.seconds:7.2f} s "
         f"= {run.rate:8.1f} videos/s | transfers {run.transfers}, notices {run.notices}"
-        f"{'' if cpu is None else f' | worker CPU {cpu:.3f} ms/video'} | load {load_average():.2f}",
+        f"{'' if cpu is None else f' | worker CPU {cpu:.3f} ms/video'}"
+        f"{'' if instructions is None else f' | worker {instructions:,.0f} instructions/video'}"
+        f" | load {load_average():.2f}",
         flush=True,
     )
 
@@ -315,6 +347,17 @@ def summary(latency_ms: int, runs: list[Run]) -> str:
             f"worker CPU per video untraced {cpu['off']:.3f} ms, traced {cpu['on']:.3f} ms, "
             f"untraced/traced {cpu['off'] / cpu['on']:.2f};"
         )
+        counted = [r for r in runs if r.instructions_per_video]
+        if {r.mode for r in counted} >= {"on", "off"}:
+            # the same ratio by instructions: what the host's speed does not move
+            per_video = {
+                mode: statistics.median(r.instructions_per_video for r in counted if r.mode == mode)
+                for mode in ("on", "off")
+            }
+            parts.append(
+                f"worker instructions per video untraced {per_video['off']:,.0f}, traced {per_video['on']:,.0f}, "
+                f"untraced/traced {per_video['off'] / per_video['on']:.3f};"
+            )
     parts.append(f"load average {load_average():.2f}")
     return " ".join(parts)
 
@@ -330,10 +373,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="runs of each mode per latency (medians reported)")
     parser.add_argument("--modes", default=",".join(MODES), help="which of baseline,off,on to run, in order")
     parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument(
+        "--count",
+        choices=("cpu", "instructions"),
+        default="cpu",
+        help="instructions: run our worker under valgrind's callgrind and count what it executes (modes off,on only)",
+    )
+    parser.add_argument(
+        "--keep-dumps", type=Path, help="with --count instructions: copy each run's callgrind dump into this directory"
+    )
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     if not set(modes) <= set(MODES):
         parser.error(f"--modes takes {','.join(MODES)}")
+    if args.count == "instructions" and "baseline" in modes:
+        parser.error("--count instructions counts our worker only: --modes off,on")
+    meter = InstructionMeter(keep=args.keep_dumps) if args.count == "instructions" else None
     # one broker key prefix and queue for every baseline run of this invocation; read by tasks at import
     tag = uuid.uuid4().hex[:8]
     os.environ["BASELINE_BROKER_URL"] = args.redis_url
@@ -356,13 +411,15 @@ def main() -> None:
                     if mode == "baseline":
                         run = run_baseline(args, latency_ms=latency_ms)
                     else:
-                        run = run_ours(args, latency_ms=latency_ms, traced=mode == "on", endpoint=endpoint)
+                        run = run_ours(args, latency_ms=latency_ms, traced=mode == "on", endpoint=endpoint, meter=meter)
                     report(run, concurrency=args.celery_concurrency, threads=args.threads)
                     runs.append(run)
             results.append(summary(latency_ms, runs))
             print(results[-1], flush=True)
     finally:
         sink.shutdown()
+        if meter is not None:
+            meter.close()
     print(f"OTLP export requests received: {_Sink.requests}")
     for line in results:
         print(line)

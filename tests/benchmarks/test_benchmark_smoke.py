@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import ADMIN_DATABASE_URL
 
@@ -146,6 +149,36 @@ def test_pipeline_vs_celery_prints_each_mode_and_the_ratios():
         ), out
     requests = re.search(r"^OTLP export requests received: (\d+)$", out, re.M)
     assert requests and int(requests.group(1)) > 0, out  # the traced runs exported their spans
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed (.ci/run installs it)")
+def test_pipeline_vs_celery_counts_the_workers_instructions_under_callgrind():
+    out = run_benchmark(
+        "pipeline_vs_celery.py",
+        "--videos",
+        "20",
+        "--latencies",
+        "0",
+        "--threads",
+        "2",
+        "--modes",
+        "off,on",
+        "--count",
+        "instructions",
+    )
+    for label in ("ours, tracing off, 2 threads", "ours, tracing on, 2 threads"):
+        line = re.search(
+            rf"^latency +0 ms \| {label} +20/20 videos in .* \| worker CPU {NUMBER} ms/video \| "
+            r"worker ([\d,]+) instructions/video \|",
+            out,
+            re.M,
+        )
+        assert line, out
+        # a worker checks a video in millions of instructions: a count near zero measured nothing
+        assert int(line.group(1).replace(",", "")) > 100_000, out
+    assert re.search(
+        r"worker instructions per video untraced [\d,]+, traced [\d,]+, untraced/traced \d\.\d{3};", out
+    ), out
 
 
 def test_round_trip_cost_prints_cpu_and_wall_time_per_call_of_each_kind():
