@@ -8,9 +8,11 @@ import pytest
 from opentelemetry import propagate, trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode_spans
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Status, StatusCode
 
 from tests.telemetry.otlp_bodies import parse_json_request
+from zenith.domain.links import Platform
 from zenith.telemetry.lean_spans import MAX_ATTRIBUTES, LeanSpan, start_lean_span
 from zenith.telemetry.otlp_json import encode_spans
 from zenith.telemetry.stages import attached
@@ -188,3 +190,44 @@ def test_status_ok_is_final_and_unset_changes_nothing(traced):
     span.end()
     (done,) = exporter.get_finished_spans()
     assert done.status.status_code is StatusCode.OK and done.name == "checked video"
+
+
+def test_attributes_set_together_are_checked_one_by_one_when_any_is_odd(traced, caplog):
+    exporter = traced()
+    span = start_lean_span("check video")
+    caplog.set_level(logging.WARNING, logger="zenith.telemetry.lean_spans")
+    span.set_attributes({"": "no key", "zenith.video_id": 7})
+    span.set_attributes({7: "not a str key", "zenith.views": 10})  # type: ignore[dict-item]
+    span.set_attributes({"zenith.platform": Platform.TIKTOK, "zenith.codes": [500]})
+    span.end()
+    attributes = exporter.get_finished_spans()[0].attributes
+    assert dict(attributes) == {
+        "zenith.video_id": 7,
+        "zenith.views": 10,
+        "zenith.platform": "tiktok",
+        "zenith.codes": (500,),
+    }
+    assert [r.getMessage() for r in caplog.records] == [
+        "invalid attribute key '': must be a non-empty string",
+        "invalid attribute key 7: must be a non-empty string",
+    ]
+
+
+class _RuleSampler(Sampler):
+    """Samples everything, handing back its own attributes in place of the span's."""
+
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, {"sampler.rule": "all", "zenith.video_id": -1})
+
+    def get_description(self) -> str:
+        return "RuleSampler"
+
+
+def test_a_span_starts_with_the_attributes_its_sampler_hands_back(traced):
+    exporter = traced()
+    sdk_tracer = tracer()
+    sdk_tracer.sampler = _RuleSampler()  # type: ignore[attr-defined]  # the SDK tracer's own field
+    for kind in ("lean", "sdk"):
+        _both(kind).end()
+    lean, sdk = exporter.get_finished_spans()
+    assert dict(lean.attributes) == dict(sdk.attributes) == {"sampler.rule": "all", "zenith.video_id": -1}

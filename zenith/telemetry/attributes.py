@@ -33,7 +33,7 @@ def video_attributes(video_id: int, platform: str | None = None) -> dict[str, in
     """
     attributes: dict[str, int | str] = {VIDEO_ID: int(video_id)}
     if platform:
-        attributes[PLATFORM] = platform
+        attributes[PLATFORM] = str(platform)  # a plain str: a Platform member would be cleaned on every span
     return attributes
 
 

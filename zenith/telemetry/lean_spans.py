@@ -22,7 +22,7 @@ import logging
 import traceback
 from collections.abc import Mapping
 from time import time_ns
-from typing import Any, cast
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -38,7 +38,8 @@ logger = logging.getLogger(__name__)
 
 # the SDK's default span limit (OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT); our spans carry about ten
 MAX_ATTRIBUTES = 128
-_SIMPLE = (str, bool, int, float)
+_SIMPLE = frozenset({str, bool, int, float})
+_KEY = frozenset({str})
 _UNSET = Status(StatusCode.UNSET)
 
 
@@ -80,13 +81,11 @@ def start_lean_span(name: str, *, attributes: Mapping[str, types.AttributeValue]
     if not sampled.decision.is_recording():
         return trace.NonRecordingSpan(context)
     span = LeanSpan(name, context, parent_or_none, sdk_tracer)
-    if sampled.attributes:
+    if sampled.attributes:  # as the SDK: a span starts with the attributes its sampler hands back
         span.set_attributes(sampled.attributes)
-    if attributes:
-        span.set_attributes(attributes)
     span._start_time = time_ns()
     # processors are typed for the SDK's Span; what they use of it, a LeanSpan has
-    sdk_tracer.span_processor.on_start(cast(Any, span), parent_context=parent_context)
+    sdk_tracer.span_processor.on_start(span, parent_context=parent_context)  # type: ignore[arg-type]
     return span
 
 
@@ -132,7 +131,7 @@ class LeanSpan(trace.Span, ReadableSpan):
     # -- trace.Span -------------------------------------------------------------
 
     def get_span_context(self) -> SpanContext:
-        return cast(SpanContext, self._context)  # always set here
+        return self._context  # type: ignore[return-value]  # always set here
 
     def is_recording(self) -> bool:
         return self._end_time is None
@@ -142,9 +141,11 @@ class LeanSpan(trace.Span, ReadableSpan):
         if (
             self._end_time is None
             and len(own) + len(attributes) <= MAX_ATTRIBUTES
-            and all(type(value) in _SIMPLE and type(key) is str and key for key, value in attributes.items())
+            and _SIMPLE.issuperset(map(type, attributes.values()))
+            and _KEY.issuperset(map(type, attributes))
+            and "" not in attributes
         ):
-            own.update(attributes)  # the usual case, checked in one pass
+            own.update(attributes)  # the usual case, checked in C without a call per pair
             return
         for key, value in attributes.items():
             self.set_attribute(key, value)
@@ -207,7 +208,7 @@ class LeanSpan(trace.Span, ReadableSpan):
             logger.warning("Calling end() on an ended span.")
             return
         self._end_time = end_time if end_time is not None else time_ns()
-        self._processor._on_ending(cast(Any, self))
+        self._processor._on_ending(self)  # type: ignore[arg-type]  # typed for the SDK's Span
         self._processor.on_end(self)
 
     def __repr__(self) -> str:

@@ -137,23 +137,25 @@ def _flags(context: SpanContext | None) -> int:
 
 
 def _span(span: ReadableSpan) -> dict[str, Any]:
-    context = span.context
+    # a SpanContext is a tuple: one unpacking instead of a property call per field
+    trace_id, span_id, _, _, trace_state, _ = span.context  # type: ignore[misc]
     parent = span.parent
     encoded: dict[str, Any] = {
-        "traceId": f"{context.trace_id:032x}",
-        "spanId": f"{context.span_id:016x}",
+        "traceId": f"{trace_id:032x}",
+        "spanId": f"{span_id:016x}",
         "name": span.name,
         "kind": _KIND[span.kind],
         "startTimeUnixNano": str(span.start_time),
         "endTimeUnixNano": str(span.end_time),
     }
     if parent is not None:
-        encoded["parentSpanId"] = f"{parent.span_id:016x}"
-        encoded["flags"] = _HAS_IS_REMOTE | _IS_REMOTE if parent.is_remote else _HAS_IS_REMOTE
+        _, parent_span_id, parent_is_remote, _, _, _ = parent
+        encoded["parentSpanId"] = f"{parent_span_id:016x}"
+        encoded["flags"] = _HAS_IS_REMOTE | _IS_REMOTE if parent_is_remote else _HAS_IS_REMOTE
     else:
         encoded["flags"] = _HAS_IS_REMOTE
-    if context.trace_state:
-        encoded["traceState"] = ",".join(f"{key}={value}" for key, value in context.trace_state.items())
+    if trace_state:
+        encoded["traceState"] = ",".join(f"{key}={value}" for key, value in trace_state.items())
     attributes, events, links = span.attributes, span.events, span.links  # each property copies
     if attributes:
         encoded["attributes"] = _attributes(attributes)

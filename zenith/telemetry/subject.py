@@ -34,6 +34,7 @@ Subject = Mapping[str, "int | str"]
 
 
 _EMPTY: Subject = MappingProxyType({})
+_PLAIN_VALUES = frozenset({int, str})
 
 
 def subject_of(context: otel_context.Context | None = None) -> Subject:
@@ -54,7 +55,7 @@ def with_subject(attributes: Subject, context: otel_context.Context | None = Non
     """``context`` (default: current) with ``attributes`` added to its subject (allowed keys only)."""
     subject = subject_of(context)
     cleaned = clean_subject(attributes)
-    if all(subject.get(key) == value for key, value in cleaned.items()):
+    if not cleaned or (subject and all(subject.get(key) == value for key, value in cleaned.items())):
         return context if context is not None else otel_context.get_current()  # nothing new
     # stored read-only: spans and messages share it without copying
     return otel_context.set_value(SUBJECT_KEY, MappingProxyType({**subject, **cleaned}), context)
@@ -62,12 +63,15 @@ def with_subject(attributes: Subject, context: otel_context.Context | None = Non
 
 def clean_subject(attributes: object) -> dict[str, int | str]:
     """The allowed, well-typed subject attributes of ``attributes`` (e.g. read from a message)."""
-    if not isinstance(attributes, Mapping):
+    # a dict is checked without the Mapping ABC's isinstance, a value of exactly int or str
+    # without two more: the parsing actor builds one subject per video it checks
+    if type(attributes) is not dict and not isinstance(attributes, Mapping):
         return {}
     return {
         k: v
         for k, v in attributes.items()
-        if k in SUBJECT_ATTRIBUTES and isinstance(v, (int, str)) and not isinstance(v, bool)
+        if k in SUBJECT_ATTRIBUTES
+        and (type(v) in _PLAIN_VALUES or (isinstance(v, (int, str)) and not isinstance(v, bool)))
     }
 
 
