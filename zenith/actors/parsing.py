@@ -146,12 +146,14 @@ async def check_videos(video_ids: list[int], attempt: int = 0) -> None:
 async def _check_videos(runtime: Runtime, video_ids: list[int], attempt: int, settled: set[int]) -> None:
     pool = await runtime.db()
     now = datetime.now(timezone.utc)
-    async with pool.connection() as conn:
-        found = await videos.get_many(conn, list(video_ids))
-        # handled now: the clock counts a claim lost from here, not from when it was sent
-        await videos.postpone_checks(
-            conn, video_ids=[video.id for video in found if video.check_enqueued_at], until=now
-        )
+    # stages, not statements: a span per SQL statement of a batch cost more than its videos' spans
+    with stage_span("load videos", attributes={"zenith.check.batch_size": len(video_ids)}):
+        async with pool.connection() as conn:
+            found = await videos.get_many(conn, list(video_ids))
+            # handled now: the clock counts a claim lost from here, not from when it was sent
+            await videos.postpone_checks(
+                conn, video_ids=[video.id for video in found if video.check_enqueued_at], until=now
+            )
     tracked = [video for video in found if is_tracked(video.status)]
     if len(found) == 1:
         tag_video(found[0].id, found[0].platform)
@@ -206,11 +208,12 @@ async def _check_platform(
     fetch_seconds = (time.monotonic() - started) / max(1, len(batch))
 
     policy, schedule, window = _rules(runtime.settings)
-    owners = await _users(runtime, {video.user_id for video in batch})
     pool = await runtime.db()
-    async with pool.connection() as conn:
-        faults = await check_faults.get_many(conn, ids)
-    terms = await _campaign_policies(runtime, {video.campaign_id for video in batch}, policy)
+    with stage_span("load owners and terms", attributes={"zenith.check.batch_size": len(batch)}):
+        owners = await _users(runtime, {video.user_id for video in batch})
+        async with pool.connection() as conn:
+            faults = await check_faults.get_many(conn, ids)
+        terms = await _campaign_policies(runtime, {video.campaign_id for video in batch}, policy)
     now = datetime.now(timezone.utc)
     gate = asyncio.Semaphore(STORE_CONCURRENCY)
     retry_later: list[int] = []
@@ -603,7 +606,6 @@ async def _store_batch(
                 "zenith.check.replay": result.replay,
             }
         )
-    await runtime.creators_changed(*sorted({video.user_id for video in batch}))  # committed above
     processing_seconds = fetch_seconds + (time.monotonic() - started) / len(batch)
     metric = get_metrics().video_processing_seconds
     for video in batch:
@@ -621,9 +623,11 @@ async def _store_batch(
         with attached(contexts[video_id]), carry_context():
             notice_outbox.enqueue_notice(runtime, entry, batch=batch_send)
 
-    await notices.publish(
-        [entry for _, entry in staged], send=send, connect=lambda: _connection(runtime), flush=batch_send.flush
-    )
+    with stage_span("publish notices", attributes={"zenith.check.batch_size": len(batch)}):
+        await runtime.creators_changed(*sorted({video.user_id for video in batch}))  # committed above
+        await notices.publish(
+            [entry for _, entry in staged], send=send, connect=lambda: _connection(runtime), flush=batch_send.flush
+        )
     return set(stored)
 
 
