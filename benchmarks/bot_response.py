@@ -33,6 +33,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -132,7 +133,16 @@ async def wait_for_polling(state: SandboxState, bot: subprocess.Popen, *, timeou
         await asyncio.sleep(0.1)
 
 
-def start_bot(db: ScaleDatabase, *, sandbox_url: str, token: str, redis_url: str, namespace: str) -> subprocess.Popen:
+def start_bot(
+    db: ScaleDatabase,
+    *,
+    sandbox_url: str,
+    token: str,
+    redis_url: str,
+    namespace: str,
+    wrap: Callable[[list[str]], list[str]] = list,
+) -> subprocess.Popen:
+    """``python -m zenith bot`` against the sandbox; ``wrap`` may prefix the command (e.g. with valgrind)."""
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO_ROOT),
@@ -145,7 +155,7 @@ def start_bot(db: ScaleDatabase, *, sandbox_url: str, token: str, redis_url: str
         "OTEL_EXPORTER_OTLP_ENDPOINT": "",
         "WEBHOOK_URL": "",
     }
-    return subprocess.Popen([sys.executable, "-m", "zenith", "bot"], cwd=REPO_ROOT, env=env)
+    return subprocess.Popen(wrap([sys.executable, "-m", "zenith", "bot"]), cwd=REPO_ROOT, env=env)
 
 
 def stop_process(process: subprocess.Popen) -> None:

@@ -19,7 +19,10 @@ one after the other:
    Then the ratio zenith / echo of both. With ``--rounds N`` the pair runs N times, each
    from the same state (no creator marked seen, fresh Redis keys), and the median ratio and
    CPU per update are printed too: on a noisy host one pair's ratio moves more than many
-   changes do. ``zenith bot`` runs with
+   changes do. With ``--count instructions`` both bots run under valgrind's callgrind
+   (``benchmarks/instruction_meter.py``) and the throughput line gives the instructions
+   each executed per update, which the host's speed does not move; their rates then mean
+   nothing (callgrind runs a process some fifty times slower), so use fewer ``--users``. ``zenith bot`` runs with
    ``BOT_THROTTLE_LIMIT=--throttle-limit`` (0: no per-user throttle, so the figure is the
    bot's, not the throttle's; give e.g. 8 to measure with the default throttle).
 2. Webhook scaling: for each N of ``--webhook-processes``, N ``python -m zenith web``
@@ -62,6 +65,7 @@ from benchmarks.bot_response import (  # noqa: E402
     stop_process,
     wait_for_polling,
 )
+from benchmarks.instruction_meter import InstructionMeter  # noqa: E402
 from benchmarks.scale_data import ScaleDatabase, load_average, scale_database  # noqa: E402
 from zenith.sandbox.runner import start_sandbox  # noqa: E402
 from zenith.sandbox.state import SandboxState  # noqa: E402
@@ -71,9 +75,10 @@ TEXTS = ("/help", "/balance")
 REPLY_TIMEOUT_SECONDS = 30
 
 
-def start_echo(*, sandbox_url: str, token: str) -> subprocess.Popen:
+def start_echo(*, sandbox_url: str, token: str, meter: InstructionMeter | None = None) -> subprocess.Popen:
     env = {**os.environ, "TELEGRAM_API_URL": sandbox_url, "TELEGRAM_BOT_TOKEN": token}
-    return subprocess.Popen([sys.executable, str(REPO_ROOT / "benchmarks" / "echo_bot.py")], cwd=REPO_ROOT, env=env)
+    command = [sys.executable, str(REPO_ROOT / "benchmarks" / "echo_bot.py")]
+    return subprocess.Popen(command if meter is None else meter.command(command), cwd=REPO_ROOT, env=env)
 
 
 async def client(
@@ -106,11 +111,20 @@ async def client(
 
 
 async def closed_loop(
-    state: SandboxState, clock: ReplyClock, pid: int, *, telegram_ids: list[int], messages: int, texts: tuple[str, ...]
+    state: SandboxState,
+    clock: ReplyClock,
+    pid: int,
+    *,
+    telegram_ids: list[int],
+    messages: int,
+    texts: tuple[str, ...],
+    meter: InstructionMeter | None = None,
 ) -> dict:
     latencies: list[float] = []
     replies: list[float] = []
     failures: list[str] = []
+    if meter is not None:
+        await asyncio.to_thread(meter.start, pid)
     cpu_before = process_cpu_seconds(pid)
     harness_before = time.process_time()  # this process: the sandbox and the load generator
     load_before = load_average()
@@ -131,7 +145,9 @@ async def closed_loop(
         )
     )
     elapsed = (max(replies) - started) if replies else float("nan")
+    instructions = await asyncio.to_thread(meter.stop, pid) if meter is not None else None
     return {
+        "instructions": instructions / max(1, len(replies)) if instructions is not None else None,
         "updates": len(telegram_ids) * messages,
         "replies": len(replies),
         "failures": len(failures),
@@ -145,15 +161,21 @@ async def closed_loop(
 
 
 async def measure_polling(
-    name: str, process: subprocess.Popen, state: SandboxState, clock: ReplyClock, db: ScaleDatabase, args
+    name: str,
+    process: subprocess.Popen,
+    state: SandboxState,
+    clock: ReplyClock,
+    db: ScaleDatabase,
+    args,
+    meter: InstructionMeter | None = None,
 ) -> dict:
     try:
-        await wait_for_polling(state, process, timeout=90)
+        await wait_for_polling(state, process, timeout=90 if meter is None else 600)
         await asyncio.sleep(1.0)  # start-up calls are not part of the figure
         # the same creators for both bots, so both answer the same chats
         ids = pick_users(db, count=args.users, skip=0)
         throughput = await closed_loop(
-            state, clock, process.pid, telegram_ids=ids, messages=args.messages, texts=args.texts
+            state, clock, process.pid, telegram_ids=ids, messages=args.messages, texts=args.texts, meter=meter
         )
         latency = await closed_loop(
             state,
@@ -169,7 +191,8 @@ async def measure_polling(
     print(
         f"{name:10s} throughput: {throughput['replies']}/{throughput['updates']} updates in {throughput['seconds']:.1f} s = "
         f"{throughput['per_second']:7.1f} updates/s, failed {throughput['failures']}, bot CPU {throughput['cpu_ms']:.2f} ms/update, "
-        f"harness (sandbox + load) {throughput['harness_cpu_share']:.0%} of a core; "
+        + ("" if throughput["instructions"] is None else f"bot {throughput['instructions']:,.0f} instructions/update, ")
+        + f"harness (sandbox + load) {throughput['harness_cpu_share']:.0%} of a core; "
         f"load average {throughput['load']}",
         flush=True,
     )
@@ -289,38 +312,61 @@ def _delete_namespace(redis_url: str, namespace: str) -> None:
         client.delete(key)
 
 
-async def polling_round(sandbox, clock: ReplyClock, db: ScaleDatabase, args) -> tuple[dict, dict]:
+async def polling_round(
+    sandbox, clock: ReplyClock, db: ScaleDatabase, args, meter: InstructionMeter | None = None
+) -> tuple[dict, dict]:
     """One echo run and one zenith run, each from the same state: no seen marks, empty Redis keys."""
     with psycopg.connect(db.url, autocommit=True) as conn:  # every creator's first message marks them seen again
         conn.execute("UPDATE users SET last_seen_at = NULL")
     namespace = f"bench-{uuid.uuid4().hex[:8]}"
     try:
         echo = await measure_polling(
-            "echo", start_echo(sandbox_url=sandbox.url, token=sandbox.token), sandbox.state, clock, db, args
-        )
-        os.environ["BOT_THROTTLE_LIMIT"] = str(args.throttle_limit)
-        zenith = await measure_polling(
-            "zenith bot",
-            start_bot(db, sandbox_url=sandbox.url, token=sandbox.token, redis_url=args.redis_url, namespace=namespace),
+            "echo",
+            start_echo(sandbox_url=sandbox.url, token=sandbox.token, meter=meter),
             sandbox.state,
             clock,
             db,
             args,
+            meter,
+        )
+        os.environ["BOT_THROTTLE_LIMIT"] = str(args.throttle_limit)
+        zenith = await measure_polling(
+            "zenith bot",
+            start_bot(
+                db,
+                sandbox_url=sandbox.url,
+                token=sandbox.token,
+                redis_url=args.redis_url,
+                namespace=namespace,
+                wrap=list if meter is None else meter.command,
+            ),
+            sandbox.state,
+            clock,
+            db,
+            args,
+            meter,
         )
     finally:
         _delete_namespace(args.redis_url, namespace)
     return echo, zenith
 
 
-async def measure(db: ScaleDatabase, args) -> None:
+async def measure(db: ScaleDatabase, args, meter: InstructionMeter | None = None) -> None:
     async with start_sandbox() as sandbox:
         clock = ReplyClock(sandbox.state)
-        ratios, cpu = [], []
+        ratios, cpu, counted = [], [], []
         for _ in range(args.rounds):
-            echo, zenith = await polling_round(sandbox, clock, db, args)
+            echo, zenith = await polling_round(sandbox, clock, db, args, meter)
             ratio = zenith["throughput"]["per_second"] / echo["throughput"]["per_second"]
             ratios.append(ratio)
             cpu.append((echo["throughput"]["cpu_ms"], zenith["throughput"]["cpu_ms"]))
+            if meter is not None:
+                counted.append((echo["throughput"]["instructions"], zenith["throughput"]["instructions"]))
+                print(
+                    f"RESULT instructions per update: echo {counted[-1][0]:,.0f}, zenith bot {counted[-1][1]:,.0f}, "
+                    f"echo/zenith {counted[-1][0] / counted[-1][1]:.3f}",
+                    flush=True,
+                )
             p99_echo = percentile(echo["latency"]["latencies"], 0.99)
             p99_zenith = percentile(zenith["latency"]["latencies"], 0.99)
             print(
@@ -334,6 +380,12 @@ async def measure(db: ScaleDatabase, args) -> None:
                 f"RESULT polling, median of {args.rounds} rounds: ratio {statistics.median(ratios):.2f}x "
                 f"({', '.join(f'{r:.2f}' for r in ratios)}); CPU per update echo "
                 f"{statistics.median(c[0] for c in cpu):.2f} ms, zenith bot {statistics.median(c[1] for c in cpu):.2f} ms"
+                + (
+                    f"; instructions per update echo {statistics.median(c[0] for c in counted):,.0f}, "
+                    f"zenith bot {statistics.median(c[1] for c in counted):,.0f}"
+                    if counted
+                    else ""
+                )
             )
         if args.webhook_processes:
             rows = await measure_webhook(sandbox.state, sandbox.url, sandbox.token, db, args)
@@ -377,13 +429,25 @@ def main() -> int:
     parser.add_argument("--webhook-seconds", type=int, default=10)
     parser.add_argument("--webhook-connections", type=int, default=32)
     parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument(
+        "--count",
+        choices=("cpu", "instructions"),
+        default="cpu",
+        help="instructions: run both bots under valgrind's callgrind and count what each executes per update",
+    )
+    parser.add_argument("--keep-dumps", type=Path, help="with --count instructions: keep each callgrind dump here")
     args = parser.parse_args()
     if args.concurrent > args.users or args.webhook_seconds > 50:
         parser.error("--concurrent must be <= --users and --webhook-seconds <= 50")
     print(f"loading: {args.users + 300} users ...", flush=True)
     with scale_database(users=args.users + 300, videos=max(5_000, args.users + 300), snapshots_per_video=1) as db:
         print(f"loaded in {sum(db.seconds.values()):.1f} s; load average {load_average()}", flush=True)
-        asyncio.run(measure(db, args))
+        meter = InstructionMeter(keep=args.keep_dumps) if args.count == "instructions" else None
+        try:
+            asyncio.run(measure(db, args, meter))
+        finally:
+            if meter is not None:
+                meter.close()
     return 0
 
 

@@ -78,6 +78,7 @@ class Run:
     notices: int
     cpu_seconds: float | None = None  # our worker process's CPU over the run (None: the baseline)
     instructions: int | None = None  # with --count instructions: what the worker executed (callgrind)
+    threads: ThreadTimes | None = None  # the worker's threads over the run: where its CPU went
 
     @property
     def rate(self) -> float:
@@ -111,6 +112,46 @@ class _Sink(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         return None
+
+
+@dataclass(frozen=True)
+class ThreadTimes:
+    """Summed over a process's threads (from /proc): CPU in user and kernel mode, and how
+    often they were switched out waiting (voluntary: a lock, the GIL, I/O) or preempted."""
+
+    user: float
+    system: float
+    voluntary: int
+    involuntary: int
+
+    def __sub__(self, other: ThreadTimes) -> ThreadTimes:
+        return ThreadTimes(
+            self.user - other.user,
+            self.system - other.system,
+            self.voluntary - other.voluntary,
+            self.involuntary - other.involuntary,
+        )
+
+
+def thread_times(pid: int) -> ThreadTimes:
+    """``ThreadTimes`` of ``pid``'s threads alive now (the worker's threads live as long as it)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0.0
+    voluntary = involuntary = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            status = (task / "status").read_text()
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+        user += int(fields[11]) / tick
+        system += int(fields[12]) / tick
+        for line in status.splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                voluntary += int(line.split()[1])
+            elif line.startswith("nonvoluntary_ctxt_switches:"):
+                involuntary += int(line.split()[1])
+    return ThreadTimes(user, system, voluntary, involuntary)
 
 
 def load_average() -> float:
@@ -288,7 +329,7 @@ async def _run_ours(args, *, latency_ms: int, traced: bool, endpoint: str, meter
             runtime = Runtime(settings, broker=broker, database_url=database_url, redis_url=args.redis_url)
             if meter is not None:
                 await asyncio.to_thread(meter.start, worker.pid)
-            cpu_before = process_cpu_seconds(worker.pid)
+            cpu_before, threads_before = process_cpu_seconds(worker.pid), thread_times(worker.pid)
             started = time.monotonic()
             await tick(datetime.now(timezone.utc), runtime=runtime)
             total = len(ids["youtube"])
@@ -300,11 +341,12 @@ async def _run_ours(args, *, latency_ms: int, traced: bool, endpoint: str, meter
                 await asyncio.to_thread(settle, time.monotonic())
                 instructions = await asyncio.to_thread(meter.stop, worker.pid)
             cpu_seconds = process_cpu_seconds(worker.pid) - cpu_before
+            threads = thread_times(worker.pid) - threads_before
             await runtime.close()
             broker.close()
             _, transfers, notices = count_checked(database_url, notices="outbox")
             mode = "on" if traced else "off"
-            return Run(mode, latency_ms, done, total, seconds, transfers, notices, cpu_seconds, instructions)
+            return Run(mode, latency_ms, done, total, seconds, transfers, notices, cpu_seconds, instructions, threads)
     finally:
         stop(worker)
         heartbeat.unlink(missing_ok=True)
@@ -321,8 +363,16 @@ def report(run: Run, *, concurrency: int, threads: int) -> None:
         f"= {run.rate:8.1f} videos/s | transfers {run.transfers}, notices {run.notices}"
         f"{'' if cpu is None else f' | worker CPU {cpu:.3f} ms/video'}"
         f"{'' if instructions is None else f' | worker {instructions:,.0f} instructions/video'}"
+        f"{'' if run.threads is None or not run.done else ' | ' + _thread_figures(run.threads, run.done)}"
         f" | load {load_average():.2f}",
         flush=True,
+    )
+
+
+def _thread_figures(threads: ThreadTimes, videos: int) -> str:
+    return (
+        f"user {threads.user / videos * 1000:.3f} + system {threads.system / videos * 1000:.3f} ms/video, "
+        f"switches {threads.voluntary / videos:.2f} waiting + {threads.involuntary / videos:.2f} preempted per video"
     )
 
 

@@ -66,6 +66,34 @@ def test_bot_vs_echo_prints_both_bots_the_ratio_and_the_webhook_table():
     assert all(int(handled) > 0 and handled == accepted for _, _, handled, accepted in rows), out
 
 
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed (.ci/run installs it)")
+def test_bot_vs_echo_counts_each_bots_instructions_per_update_under_callgrind():
+    out = run_benchmark(
+        "bot_vs_echo.py",
+        "--users",
+        "10",
+        "--messages",
+        "2",
+        "--concurrent",
+        "2",
+        "--latency-messages",
+        "1",
+        "--webhook-processes",
+        "",
+        "--count",
+        "instructions",
+    )
+    counts = re.findall(
+        r"^(echo|zenith bot) +throughput: 20/20 updates .* bot ([\d,]+) instructions/update,", out, re.M
+    )
+    assert [name for name, _ in counts] == ["echo", "zenith bot"], out
+    # answering an update is hundreds of thousands of instructions: a count near zero measured nothing
+    assert all(int(count.replace(",", "")) > 50_000 for _, count in counts), out
+    assert re.search(
+        r"^RESULT instructions per update: echo [\d,]+, zenith bot [\d,]+, echo/zenith \d\.\d{3}$", out, re.M
+    )
+
+
 def test_bot_dispatch_cost_prints_the_echo_bot_and_ours_cold_and_warm():
     out = run_benchmark("bot_dispatch_cost.py", "--users", "15", "--rounds", "2", "--concurrency", "4")
     figures = rf" +{NUMBER} us CPU/update, GC +{NUMBER} us \( *{NUMBER} %\), +{NUMBER}x the echo bot$"
@@ -136,7 +164,12 @@ def test_pipeline_vs_celery_prints_each_mode_and_the_ratios():
             assert re.search(
                 rf"^latency +{latency} ms \| {label} +30/30 videos in +{NUMBER} s = +{NUMBER} videos/s \| "
                 rf"transfers 30, notices 30 \|"
-                + ("" if label.startswith("baseline") else rf" worker CPU {NUMBER} ms/video \|"),
+                + (
+                    ""
+                    if label.startswith("baseline")
+                    else rf" worker CPU {NUMBER} ms/video \| user {NUMBER} \+ system {NUMBER} ms/video, "
+                    rf"switches {NUMBER} waiting \+ {NUMBER} preempted per video \|"
+                ),
                 out,
                 re.M,
             ), out
