@@ -66,23 +66,16 @@ def test_bot_vs_echo_prints_both_bots_the_ratio_and_the_webhook_table():
     assert all(int(handled) > 0 and handled == accepted for _, _, handled, accepted in rows), out
 
 
+def _ten_creators_two_messages(*args: str) -> str:
+    """bot_vs_echo.py's polling runs only, 10 creators sending 2 messages each, 2 at a time for the latency."""
+    return run_benchmark(
+        "bot_vs_echo.py", "--users", "10", "--messages", "2", "--concurrent", "2", "--webhook-processes", "", *args
+    )
+
+
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed (.ci/run installs it)")
 def test_bot_vs_echo_counts_each_bots_instructions_per_update_under_callgrind():
-    out = run_benchmark(
-        "bot_vs_echo.py",
-        "--users",
-        "10",
-        "--messages",
-        "2",
-        "--concurrent",
-        "2",
-        "--latency-messages",
-        "1",
-        "--webhook-processes",
-        "",
-        "--count",
-        "instructions",
-    )
+    out = _ten_creators_two_messages("--latency-messages", "1", "--count", "instructions")
     counts = re.findall(
         r"^(echo|zenith bot) +throughput: 20/20 updates .* bot ([\d,]+) instructions/update,", out, re.M
     )
@@ -91,7 +84,7 @@ def test_bot_vs_echo_counts_each_bots_instructions_per_update_under_callgrind():
     assert all(int(count.replace(",", "")) > 50_000 for _, count in counts), out
     assert re.search(
         r"^RESULT instructions per update: echo [\d,]+, zenith bot [\d,]+, echo/zenith \d\.\d{3}$", out, re.M
-    )
+    ), out
 
 
 def test_bot_dispatch_cost_prints_the_echo_bot_and_ours_cold_and_warm():
@@ -105,21 +98,7 @@ def test_bot_dispatch_cost_prints_the_echo_bot_and_ours_cold_and_warm():
 
 
 def test_bot_vs_echo_rounds_print_each_pair_and_the_median():
-    out = run_benchmark(
-        "bot_vs_echo.py",
-        "--users",
-        "10",
-        "--messages",
-        "2",
-        "--concurrent",
-        "2",
-        "--latency-messages",
-        "2",
-        "--rounds",
-        "2",
-        "--webhook-processes",
-        "",
-    )
+    out = _ten_creators_two_messages("--latency-messages", "2", "--rounds", "2")
     assert len(re.findall(r"^zenith bot throughput: 20/20 updates .* failed 0", out, re.M)) == 2, out
     assert len(re.findall(r"^RESULT polling: echo", out, re.M)) == 2, out
     assert re.search(
