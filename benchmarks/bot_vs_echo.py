@@ -48,6 +48,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -75,10 +76,12 @@ TEXTS = ("/help", "/balance")
 REPLY_TIMEOUT_SECONDS = 30
 
 
-def start_echo(*, sandbox_url: str, token: str, meter: InstructionMeter | None = None) -> subprocess.Popen:
+def start_echo(*, sandbox_url: str, token: str, wrap: Callable[[list[str]], list[str]] = list) -> subprocess.Popen:
+    """The echo bot against the sandbox; ``wrap`` may prefix the command, as ``start_bot``'s does."""
     env = {**os.environ, "TELEGRAM_API_URL": sandbox_url, "TELEGRAM_BOT_TOKEN": token}
-    command = [sys.executable, str(REPO_ROOT / "benchmarks" / "echo_bot.py")]
-    return subprocess.Popen(command if meter is None else meter.command(command), cwd=REPO_ROOT, env=env)
+    return subprocess.Popen(
+        wrap([sys.executable, str(REPO_ROOT / "benchmarks" / "echo_bot.py")]), cwd=REPO_ROOT, env=env
+    )
 
 
 async def client(
@@ -319,10 +322,11 @@ async def polling_round(
     with psycopg.connect(db.url, autocommit=True) as conn:  # every creator's first message marks them seen again
         conn.execute("UPDATE users SET last_seen_at = NULL")
     namespace = f"bench-{uuid.uuid4().hex[:8]}"
+    wrap = list if meter is None else meter.command  # both bots started the same way
     try:
         echo = await measure_polling(
             "echo",
-            start_echo(sandbox_url=sandbox.url, token=sandbox.token, meter=meter),
+            start_echo(sandbox_url=sandbox.url, token=sandbox.token, wrap=wrap),
             sandbox.state,
             clock,
             db,
@@ -338,7 +342,7 @@ async def polling_round(
                 token=sandbox.token,
                 redis_url=args.redis_url,
                 namespace=namespace,
-                wrap=list if meter is None else meter.command,
+                wrap=wrap,
             ),
             sandbox.state,
             clock,
