@@ -141,6 +141,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_POOL_MIN", "database_pool_min", _int, "1", "Connections kept open per process"),
     Setting("DATABASE_POOL_MAX", "database_pool_max", _int, "10", "Connections at most per process"),
     Setting(
+        "DATABASE_DEADLINE_SECONDS",
+        "database_deadline_seconds",
+        _decimal,
+        "5",
+        "Seconds one database block of a bot update or an API call may take; beyond, the creator is asked to try again (the API answers 503)",
+    ),
+    Setting(
         "REDIS_MAX_CONNECTIONS",
         "redis_max_connections",
         _int,
@@ -607,6 +614,7 @@ class Settings:
     data_dir: Path
     database_pool_min: int
     database_pool_max: int
+    database_deadline_seconds: Decimal
     platform_concurrency: int
     redis_max_connections: int
     cache_ttl_seconds: int
@@ -722,6 +730,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             )
     if values["database_pool_min"] < 0 or values["database_pool_max"] < max(1, values["database_pool_min"]):
         raise ConfigError("DATABASE_POOL_MAX must be >= DATABASE_POOL_MIN and >= 1")
+    if values["database_deadline_seconds"] <= 0:
+        raise ConfigError("DATABASE_DEADLINE_SECONDS must be > 0")
     if values["redis_max_connections"] < 1 or values["bot_max_concurrent_updates"] < 0:
         raise ConfigError("REDIS_MAX_CONNECTIONS must be >= 1 and BOT_MAX_CONCURRENT_UPDATES >= 0")
     if values["bot_throttle_limit"] < 0 or values["bot_throttle_window_seconds"] < 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -15,6 +16,7 @@ from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
 
 from tests.bot.conftest import new_telegram_id
 from tests.fast_retries import fast
+from zenith.config import ConfigError
 from zenith.platforms.retrying import TELEGRAM
 from zenith.platforms.telegram import RetryRequestMiddleware
 
@@ -67,8 +69,11 @@ async def test_retry_gives_up_after_its_attempts_and_on_long_flood_waits(raw_bot
     assert [m.text for m in sandbox.state.messages_for(uid)] == ["finally"]
 
 
-async def test_stalled_database_gets_a_polite_busy_answer_within_the_deadline(bot, sandbox, pool, database_url):
-    bot.services.db_timeout = 1.0
+async def test_stalled_database_gets_a_polite_busy_answer_within_the_deadline(
+    make_bot, make_settings, bot_env, sandbox, pool, database_url
+):
+    bot = await make_bot(settings=make_settings(**bot_env, DATABASE_DEADLINE_SECONDS="1"))
+    assert bot.services.db_timeout == 1.0
     uid = new_telegram_id()
     sandbox.state.user_sends_text(uid, "/start", first_name="Ann", language_code="en")
     await sandbox.state.wait_for_message(uid, contains="Hi")
@@ -89,6 +94,14 @@ async def test_stalled_database_gets_a_polite_busy_answer_within_the_deadline(bo
     # the lock is gone: the same request now works, the pool was not left broken
     sandbox.state.user_sends_text(uid, "/balance", first_name="Anna")
     await sandbox.state.wait_for_message(uid, contains="Available")
+
+
+def test_the_database_deadline_is_a_positive_number_of_seconds(make_settings):
+    assert make_settings(DATABASE_DEADLINE_SECONDS="2.5").database_deadline_seconds == Decimal("2.5")
+    assert make_settings().database_deadline_seconds == Decimal("5")
+    for bad in ("0", "-1", "soon", "inf"):
+        with pytest.raises(ConfigError, match="DATABASE_DEADLINE_SECONDS"):
+            make_settings(DATABASE_DEADLINE_SECONDS=bad)
 
 
 async def test_unexpected_error_is_logged_with_context_and_the_user_gets_a_polite_message(

@@ -6,9 +6,12 @@ drive the same cache through the real write paths and their invalidation."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
 import uuid
 from decimal import Decimal
 
+import psycopg
 from redis.asyncio import Redis
 
 from zenith.domain.api_keys import Scope
@@ -97,6 +100,27 @@ async def test_stats_follow_every_credit_and_the_payout(api, api_settings, pool,
 
     listed = await _get(api, key, f"/api/v1/creators/{creator.id}/payouts")
     assert [(p["id"], p["status"], p["amount_rub"]) for p in listed["items"]] == [(payout.id, "paid", "500.00")]
+
+
+async def test_a_stalled_database_answers_503_within_the_database_deadline(
+    serve_api, api_settings, database_url, make_user
+):
+    api = await serve_api(dataclasses.replace(api_settings, database_deadline_seconds=Decimal("1")))
+    creator = await make_user()
+    key = await api.key(Scope.READ)
+    path = f"/api/v1/creators/{creator.id}/stats"
+    # another connection holds the users table: the creator cannot be looked up
+    async with await psycopg.AsyncConnection.connect(database_url) as blocker:
+        await blocker.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        async with api.client.get(api.base + path, headers={"Authorization": f"Bearer {key}"}) as response:
+            body = await response.json()
+        elapsed = time.monotonic() - started
+        await blocker.rollback()
+    assert (response.status, body["error"]["code"]) == (503, "unavailable"), body
+    assert response.headers["Retry-After"]
+    assert 0.9 < elapsed < 3, elapsed  # the deadline set, not the default 5 s
+    assert (await _get(api, key, path))["creator_id"] == creator.id  # the lock is gone: served again
 
 
 async def test_video_counts_and_pages(api, pool, make_user):

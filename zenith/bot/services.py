@@ -38,7 +38,7 @@ class BotServices:
       pool: the async PostgreSQL pool.
       redis: async Redis client (throttling, update de-duplication, FSM, status, cache).
       broker: the Dramatiq broker messages are sent through.
-      db_timeout: seconds one database block may take (default 5).
+      db_timeout: seconds one database block may take (DATABASE_DEADLINE_SECONDS, default 5).
       send_timeout: seconds one broker send may take (default 5).
       user_rows: senders' users rows kept in memory (None: every update reads its sender).
     """

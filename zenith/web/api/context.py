@@ -28,7 +28,7 @@ class ApiContext:
       pool: the async PostgreSQL pool.
       redis: async Redis client (per-key rate limits).
       broker: the Dramatiq broker submissions are sent through.
-      db_timeout: seconds one database block may take (default 5); beyond, 503 unavailable.
+      db_timeout: seconds one database block may take (DATABASE_DEADLINE_SECONDS, default 5); beyond, 503 unavailable.
       send_timeout: seconds one broker send may take (default 5).
     """
 
