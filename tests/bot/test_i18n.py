@@ -133,3 +133,38 @@ def test_unknown_language_and_key_fall_back():
 def test_missing_parameter_renders_without_raising():
     text = translate("en", "notify.payout.paid", payout_id=7)
     assert text.startswith("✅ Payout #7 sent: … ….")
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_templates_parsed_once_render_as_str_formatter_does(language, monkeypatch):
+    extra = {
+        "x.escaped": ("{{literal}} {amount:money} }} {{", {"amount": Decimal("1234.5")}),
+        "x.converted": ("{name!r} {name!s:>6}|", {"name": "<b>"}),
+        "x.attribute": ("{item.real:int} {item}", {"item": 7}),  # not a plain name: the Formatter renders it
+        "x.missing": ("{absent:money} of {amount:money}", {"amount": "2"}),
+    }
+    catalogue = {key: t for key, t in load_catalog(language).items() if isinstance(t, str)}
+    by_spec = {"money": Decimal("-1234.567"), "asset": "0.10500", "int": 1234567, "date": "2024-05-01T12:30:00+03:00"}
+    calls = {
+        key: {name: by_spec.get(spec, "<i>x</i>") for _, name, spec, _ in string.Formatter().parse(t) if name}
+        for key, t in catalogue.items()
+    }
+    catalogue |= {key: template for key, (template, _) in extra.items()}
+    calls |= {key: params for key, (_, params) in extra.items()}
+    monkeypatch.setattr("zenith.i18n.translator.load_catalog", lambda _language: catalogue)
+    fast = Translator(language)
+    # the reference: every template through string.Formatter, as before templates were kept parsed
+    reference = Translator(language)
+    monkeypatch.setattr(
+        reference, "_render", lambda template, params: reference._formatter.vformat(template, (), params)
+    )
+    for key, params in calls.items():
+        assert fast(key, **params) == reference(key, **params), key
+    separator = "," if language == "en" else "\u202f"
+    assert (
+        fast("x.escaped", **extra["x.escaped"][1])
+        == f"{{literal}} 1{separator}234{'.' if language == 'en' else ','}50 }} {{"
+    )
+    assert fast("x.converted", name="<b>") == "'&lt;b&gt;'    &lt;b&gt;|"
+    assert fast("x.attribute", item=7) == "7 7"
+    assert fast("x.missing", amount="2").startswith("… of 2")

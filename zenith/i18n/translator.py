@@ -157,6 +157,27 @@ class _Formatter(string.Formatter):
         return html.escape(super().format_field(value, format_spec), quote=False)
 
 
+# (literal text, field name or None, format spec, conversion or None), as str.Formatter.parse gives them
+_Piece = tuple[str, str | None, str, str | None]
+
+
+@lru_cache(maxsize=4096)
+def _compile(template: str) -> tuple[_Piece, ...] | None:
+    """A template split into its runs once, not at every render; None when a field is more than a
+    plain name (``{a.b}``, ``{0}``, a nested spec), which `string.Formatter` renders instead.
+
+    Raises ValueError for a malformed template, as rendering it would.
+    """
+    pieces = tuple(_PARSER.parse(template))
+    for _, name, spec, _ in pieces:
+        if name is not None and (not name.isidentifier() or "{" in spec):
+            return None
+    return pieces
+
+
+_PARSER = string.Formatter()
+
+
 class Translator:
     """Renders catalogue keys in one language, falling back to the fallback language.
 
@@ -192,13 +213,30 @@ class Translator:
                 template.get(category) or template.get("other") or template.get("many") or next(iter(template.values()))
             )
         try:
-            return self._formatter.vformat(template, (), params)
+            return self._render(template, params)
         except (KeyError, IndexError, ValueError, TypeError) as exc:
             logger.warning("cannot render %r (%s) with %s: %r", key, self.language, sorted(params), exc)
         try:
-            return self._formatter.vformat(template, (), _Lenient(params))
+            return self._render(template, _Lenient(params))
         except (KeyError, IndexError, ValueError, TypeError):
             return template  # catalogue text is trusted markup
+
+    def _render(self, template: str, params: Mapping[str, Any]) -> str:
+        """``str.format`` with our format specs, from the template's runs parsed once."""
+        pieces = _compile(template)
+        if pieces is None:
+            return self._formatter.vformat(template, (), params)
+        formatter = self._formatter
+        out: list[str] = []
+        for literal, name, spec, conversion in pieces:
+            if literal:
+                out.append(literal)
+            if name is not None:
+                value = params[name]
+                if conversion is not None:
+                    value = formatter.convert_field(value, conversion)
+                out.append(formatter.format_field(value, spec))
+        return "".join(out)
 
 
 _BLANK = object()
