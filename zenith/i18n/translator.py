@@ -158,7 +158,7 @@ class _Formatter(string.Formatter):
 
 
 # (literal text, field name or None, format spec, conversion or None), as str.Formatter.parse gives them
-_Piece = tuple[str, str | None, str, str | None]
+_Piece = tuple[str, str | None, str | None, str | None]
 
 
 @lru_cache(maxsize=4096)
@@ -170,7 +170,7 @@ def _compile(template: str) -> tuple[_Piece, ...] | None:
     """
     pieces = tuple(_PARSER.parse(template))
     for _, name, spec, _ in pieces:
-        if name is not None and (not name.isidentifier() or "{" in spec):
+        if name is not None and (not name.isidentifier() or "{" in (spec or "")):
             return None
     return pieces
 
@@ -235,7 +235,7 @@ class Translator:
                 value = params[name]
                 if conversion is not None:
                     value = formatter.convert_field(value, conversion)
-                out.append(formatter.format_field(value, spec))
+                out.append(formatter.format_field(value, spec or ""))
         return "".join(out)
 
 
