@@ -9,7 +9,7 @@ import socket
 import pytest
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
+from aiogram.exceptions import ClientDecodeError, TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import web
 
@@ -126,5 +126,42 @@ async def test_a_timeout_or_a_broken_answer_is_aiograms_network_error():
             with pytest.raises(TelegramNetworkError, match="closed the connection before the whole answer"):
                 await bot.send_message(5, "cut")
             assert (await bot.send_message(5, "fine")).text == "fine"
+        finally:
+            await bot.session.close()
+
+
+async def test_answers_are_checked_as_aiogram_checks_them_and_sent_styling_is_not_read_back():
+    async def respond(body: bytes, writer) -> None:
+        text = json.loads(body)["text"]
+        if text == "garbage":
+            writer.write(answer(b"<html>502 Bad Gateway</html>"))
+        elif text == "wrong shape":
+            writer.write(answer(json.dumps({"ok": True, "result": {"message_id": "seven"}}).encode()))
+        elif text == "flood":
+            refusal = {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests",
+                "parameters": {"retry_after": 3},
+            }
+            writer.write(answer(json.dumps(refusal).encode()))  # a 200 that says no is still a no
+        else:
+            bold = [{"type": "bold", "offset": 0, "length": 4}]
+            message = {**_message(text), "entities": bold, "caption_entities": bold}
+            writer.write(answer(json.dumps({"ok": True, "result": message}).encode()))
+
+    async with RawServer(respond) as server:
+        bot = Bot(TOKEN, session=FastSession(api=TelegramAPIServer.from_base(server.origin)))
+        try:
+            sent = await bot.send_message(5, "<b>Help</b> text", parse_mode="HTML")
+            assert (sent.message_id, sent.chat.id, sent.text) == (7, 5, "<b>Help</b> text")
+            assert sent.entities is None and sent.caption_entities is None
+            with pytest.raises(ClientDecodeError, match="Failed to decode object"):
+                await bot.send_message(5, "garbage")
+            with pytest.raises(ClientDecodeError, match="Failed to deserialize object"):
+                await bot.send_message(5, "wrong shape")
+            with pytest.raises(TelegramRetryAfter) as refused:
+                await bot.send_message(5, "flood")
+            assert refused.value.retry_after == 3
         finally:
             await bot.session.close()

@@ -13,6 +13,10 @@ connections, orjson, response models kept alive.
   function, nothing else holds it, so each garbage collection drops it and the next call
   builds the class and its schema again (≈ 6 % of the bot's CPU under load, by py-spy).
   `FastSession` keeps one strong reference per result type.
+- Sent messages: the Bot API answers a sent text with the message, its styling included
+  as ``entities``; the bot never reads them back, and validating them into aiogram's models
+  was most of validating the answer to /help (8 entities: 69 us against 24 us without). A
+  sent message is returned without ``entities`` and ``caption_entities``.
 - Transport: a call without files goes over ``keepalive_http.KeepAliveClient`` (about
   30 us of CPU per request against aiohttp's 70 us; the bot makes one call per update it
   answers); uploads go through aiohttp.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from http import HTTPStatus
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -29,9 +34,10 @@ import certifi
 import orjson
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.exceptions import TelegramNetworkError
+from aiogram.exceptions import ClientDecodeError, TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
+from pydantic import ValidationError
 
 from zenith.platforms.keepalive_http import HttpClientError, KeepAliveClient
 from zenith.telemetry import http_spans
@@ -50,6 +56,13 @@ def response_model(result_type: Any) -> type[Response[Any]]:
     if model is None:
         model = _RESPONSE_MODELS[result_type] = Response[result_type]  # type: ignore[valid-type]
     return model
+
+
+def _drop_entities(result: Any) -> None:
+    """A sent message's styling, which the bot never reads back (the module docstring)."""
+    if isinstance(result, dict) and "message_id" in result:
+        result.pop("entities", None)
+        result.pop("caption_entities", None)
 
 
 class FastSession(AiohttpSession):
@@ -94,7 +107,19 @@ class FastSession(AiohttpSession):
     def check_response(
         self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
     ) -> Response[TelegramType]:
-        response_model(method.__returning__)  # the class aiogram is about to look up stays alive
+        model = response_model(method.__returning__)  # kept alive (the module docstring)
+        if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
+            try:
+                data = orjson.loads(content)
+            except orjson.JSONDecodeError:
+                data = None  # aiogram's own check raises ClientDecodeError for it
+            if isinstance(data, dict) and data.get("ok") is True:
+                _drop_entities(data.get("result"))
+                try:
+                    return model.model_validate(data, context={"bot": bot})
+                except ValidationError as exc:
+                    raise ClientDecodeError("Failed to deserialize object", exc, data) from exc
+        # a refusal: aiogram's check turns it into its exception (retry after, bad request, ...)
         return super().check_response(bot=bot, method=method, status_code=status_code, content=content)
 
     def json_body(self, bot: Bot, method: TelegramMethod[TelegramType]) -> bytes | None:
