@@ -178,6 +178,16 @@ async def test_history_keyset_pages_cover_every_transfer_once(conn, loaded):
     assert seen == sorted(seen, reverse=True)
 
 
+def test_history_is_plain_text_built_from_integers_only():
+    query, params = ledger.history_statement(42, 10, before_id=7)
+    assert params is None  # nothing for psycopg to compose or split at each call
+    assert "'user:42:available'" in query and "'user:42:reserved'" in query
+    assert "id < 7 " in query and query.count("LIMIT 10") == 5
+    for bad in ({"user_id": "42' OR '1'='1"}, {"before_id": "7; DROP TABLE users"}, {"limit": "10 OR 1=1"}):
+        with pytest.raises((ValueError, TypeError)):
+            ledger.history_statement(**{"user_id": 42, "limit": 10, **bad})
+
+
 async def test_video_page_reads_only_its_own_rows_from_the_table(conn, loaded):
     async with executed_plans(conn) as plans:
         deep = await videos.list_for_user(conn, user_id=loaded.heavy_user_id, limit=5, offset=2_500)
