@@ -38,10 +38,10 @@ async def creator_stats(conn: psycopg.AsyncConnection, user_id: int) -> CreatorS
     return stats_from_row(await fetch_row(conn, *stats_statement(user_id)))
 
 
-def stats_statement(user_id: int) -> Statement:
-    """The statement `creator_stats` runs (to run it beside others: ``fetch_all_together``)."""
-    return (
-        sql.SQL("""
+# composed once: the system accounts are constants, so every call runs the same text
+# (psycopg keeps its parsed form and prepares it)
+_STATS = (
+    sql.SQL("""
         SELECT
           (SELECT count(*) FROM videos WHERE user_id = %(user)s) AS videos,
           (SELECT coalesce(sum(views), 0) FROM videos WHERE user_id = %(user)s) AS views,
@@ -54,7 +54,16 @@ def stats_statement(user_id: int) -> Statement:
           (SELECT balance FROM ledger_accounts WHERE key = %(reserved)s) AS reserved,
           (SELECT coalesce(sum(amount), 0) FROM ledger_transfers
             WHERE from_account = %(reserved)s AND to_account = {payouts}) AS paid_out
-        """).format(earnings=sql.Literal(EARNINGS), payouts=sql.Literal(PAYOUTS)),
+        """)
+    .format(earnings=sql.Literal(EARNINGS), payouts=sql.Literal(PAYOUTS))
+    .as_string(None)
+)
+
+
+def stats_statement(user_id: int) -> Statement:
+    """The statement `creator_stats` runs (to run it beside others: ``fetch_all_together``)."""
+    return (
+        _STATS,
         {
             "user": user_id,
             "earning_accounts": [available_account(user_id), held_account(user_id)],
