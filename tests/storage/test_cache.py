@@ -38,6 +38,11 @@ def _fills() -> float:
     return get_metrics().cache_fills.labels(cache="test")._value.get()
 
 
+def _requests() -> dict[str, float]:
+    counter = get_metrics().cache_requests
+    return {result: counter.labels(cache="test", result=result)._value.get() for result in ("hit", "miss", "error")}
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -70,10 +75,14 @@ async def test_a_value_is_loaded_once_then_served_until_its_scope_is_bumped(clie
         loads.append(1)
         return {"balance": Decimal(len(loads))}
 
+    before, fills = _requests(), _fills()
     assert await cache.read("creator:1", "stats", load) == {"balance": "1"}
     assert await cache.read("creator:1", "stats", load) == {"balance": "1"}
     assert await cache.read("creator:2", "stats", load) == {"balance": "2"}  # another scope, its own value
     assert len(loads) == 2
+    after = _requests()
+    assert {r: after[r] - before[r] for r in after} == {"hit": 1, "miss": 2, "error": 0}
+    assert _fills() - fills == 2
     assert await cache.bump("creator:1") is True
     assert await cache.read("creator:1", "stats", load) == {"balance": "3"}
     assert await cache.read("creator:2", "stats", load) == {"balance": "2"}  # untouched by the bump
@@ -152,10 +161,12 @@ async def test_with_redis_unreachable_reads_load_from_the_source_and_bumps_repor
         loads.append(1)
         return {"available": Decimal("42.00")}
 
+    errors = _requests()["error"]
     try:
         assert await cache.read("creator:5", "stats", load) == {"available": "42.00"}
         assert await cache.read("creator:5", "stats", load) == {"available": "42.00"}
         assert len(loads) == 2  # nothing to keep it in: every read goes to the source
+        assert _requests()["error"] - errors == 2
         assert await cache.bump("creator:5") is False
     finally:
         await client.aclose()

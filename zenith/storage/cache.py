@@ -150,6 +150,12 @@ class Cache:
         self._read = BatchedScript(client, _READ)  # concurrent reads and stores: one round trip each burst
         self._store = BatchedScript(client, _STORE)
         self._inflight: dict[str, asyncio.Future[Any]] = {}
+        # the counters' children, looked up once (labels() takes a lock and checks its names)
+        requests = get_metrics().cache_requests
+        self._hits, self._misses, self._errors = (
+            requests.labels(cache=name, result=result) for result in ("hit", "miss", "error")
+        )
+        self._fills = get_metrics().cache_fills.labels(cache=name)
         self._warned_at = float("-inf")
 
     def scope_key(self, scope: str) -> str:
@@ -189,7 +195,6 @@ class Cache:
         ``load`` runs at most once per key across every reader that misses at the same
         time (this process: one future; other processes: the Redis lock).
         """
-        metrics = get_metrics()
         mark = secrets.token_hex(8)
         try:
             token, raw, owner = await self._read(
@@ -197,12 +202,12 @@ class Cache:
             )
         except RedisError as exc:
             self._warn(exc)
-            metrics.cache_requests.labels(cache=self.name, result="error").inc()
+            self._errors.inc()
             return json.loads(dumps(await load()))
         if raw is not None:
-            metrics.cache_requests.labels(cache=self.name, result="hit").inc()
+            self._hits.inc()
             return json.loads(raw)
-        metrics.cache_requests.labels(cache=self.name, result="miss").inc()
+        self._misses.inc()
         key = f"{self.scope_key(scope)}:{_text(token)}:{name}"
         running = self._inflight.get(key)
         if running is not None and not owner:  # the lock holder always fills, whoever waits here
@@ -228,7 +233,7 @@ class Cache:
     async def _fill(self, key: str, load: Callable[[], Awaitable[Any]], *, mark: str) -> Any:
         """Load and store the value; we hold the key's fill lock (it expires by itself if we die)."""
         text = dumps(await load())
-        get_metrics().cache_fills.labels(cache=self.name).inc()
+        self._fills.inc()
         try:
             await self._store(keys=[key], args=[text, self.ttl, mark])
         except RedisError as exc:

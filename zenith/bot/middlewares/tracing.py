@@ -8,6 +8,7 @@ from typing import Any
 
 from aiogram.types import Update
 from opentelemetry.trace import SpanKind
+from prometheus_client import Histogram
 
 from zenith.bot.middlewares.base import Proceed, UpdateMiddleware
 from zenith.config import Settings
@@ -30,6 +31,8 @@ class UpdateSpanMiddleware(UpdateMiddleware):
 
     def __init__(self, *, settings: Settings) -> None:
         self.settings = settings
+        # the histogram's child per kind, looked up once (labels() takes a lock and checks its names)
+        self._timers: dict[str, Histogram] = {}
 
     async def on_update(self, update: Update, data: dict[str, Any], proceed: Proceed) -> Any:
         started = time.perf_counter()
@@ -45,4 +48,8 @@ class UpdateSpanMiddleware(UpdateMiddleware):
             ):
                 return await proceed()
         finally:
-            get_metrics().bot_update_seconds.labels(kind=update.event_type).observe(time.perf_counter() - started)
+            kind = update.event_type
+            timer = self._timers.get(kind)
+            if timer is None:
+                timer = self._timers[kind] = get_metrics().bot_update_seconds.labels(kind=kind)
+            timer.observe(time.perf_counter() - started)
