@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from datetime import datetime, timezone
 
 import pytest
 from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import ClientDecodeError, TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter
+from aiogram.methods import AnswerCallbackQuery, BanChatMember, EditMessageText, SendMessage
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import web
 
@@ -165,3 +168,31 @@ async def test_answers_are_checked_as_aiogram_checks_them_and_sent_styling_is_no
             assert refused.value.retry_after == 3
         finally:
             await bot.session.close()
+
+
+def test_a_body_is_the_same_whether_pydantic_dumps_the_call_or_not():
+    # the reference: every field through model_dump, as the session did before plain calls skipped it
+    session = FastSession()
+    bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode="HTML", protect_content=True))
+
+    def dumped(method) -> dict:
+        files: dict = {}
+        prepared = {
+            k: session.prepare_value(v, bot=bot, files=files, _dumps_json=False)
+            for k, v in method.model_dump(warnings=False).items()
+        }
+        return {k: v for k, v in prepared.items() if v is not None and v != ""}
+
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Да", callback_data="yes:1")]])
+    calls = [
+        SendMessage(chat_id=5, text="Баланс <b>1 300,00</b>"),  # parse_mode and protect_content from the defaults
+        SendMessage(chat_id=5, text="", parse_mode=None, disable_notification=False),
+        SendMessage(chat_id=5, text="k", reply_markup=keyboard, message_thread_id=0),
+        EditMessageText(chat_id=5, message_id=9, text="edited", reply_markup=keyboard),
+        AnswerCallbackQuery(callback_query_id="q", text="busy", show_alert=True, cache_time=0),
+        BanChatMember(chat_id=5, user_id=3, until_date=datetime(2030, 1, 1, tzinfo=timezone.utc)),
+        SendMessage(chat_id=5, text="x", future_field="kept"),  # a field aiogram does not know yet
+    ]
+    for method in calls:
+        assert json.loads(session.json_body(bot, method)) == dumped(method), method
+    assert json.loads(session.json_body(bot, calls[0]))["parse_mode"] == "HTML"
