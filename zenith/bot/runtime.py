@@ -91,14 +91,7 @@ async def open_bot_runtime(
         if settings.bot_user_rows > 0:
             user_rows = UserRows(database_url, max_rows=settings.bot_user_rows)
             user_rows.start()
-        services = BotServices(
-            settings=settings,
-            pool=pool,
-            redis=redis,
-            broker=broker,
-            db_timeout=float(settings.database_deadline_seconds),
-            user_rows=user_rows,
-        )
+        services = BotServices(settings=settings, pool=pool, redis=redis, broker=broker, user_rows=user_rows)
         dispatcher = build_dispatcher(
             services=services,
             throttle_limit=settings.bot_throttle_limit if throttle_limit is None else throttle_limit,

@@ -38,7 +38,6 @@ class BotServices:
       pool: the async PostgreSQL pool.
       redis: async Redis client (throttling, update de-duplication, FSM, status, cache).
       broker: the Dramatiq broker messages are sent through.
-      db_timeout: seconds one database block may take (DATABASE_DEADLINE_SECONDS, default 5).
       send_timeout: seconds one broker send may take (default 5).
       user_rows: senders' users rows kept in memory (None: every update reads its sender).
     """
@@ -47,13 +46,17 @@ class BotServices:
     pool: AsyncConnectionPool
     redis: Redis
     broker: dramatiq.Broker
-    db_timeout: float = 5.0
     send_timeout: float = 5.0
     user_rows: UserRows | None = None
 
     @property
     def redis_prefix(self) -> str:
         return f"{self.settings.redis_namespace}:bot"
+
+    @cached_property
+    def db_timeout(self) -> float:
+        """Seconds one database block may take: DATABASE_DEADLINE_SECONDS (default 5)."""
+        return float(self.settings.database_deadline_seconds)
 
     @cached_property
     def earnings(self) -> EarningsPolicy:

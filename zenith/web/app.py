@@ -29,18 +29,7 @@ def build_service_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_handler)
-    app.add_subapp(
-        API_PREFIX,
-        build_api_app(
-            ApiContext(
-                settings=settings,
-                pool=pool,
-                redis=redis,
-                broker=broker,
-                db_timeout=float(settings.database_deadline_seconds),
-            )
-        ),
-    )
+    app.add_subapp(API_PREFIX, build_api_app(ApiContext(settings=settings, pool=pool, redis=redis, broker=broker)))
     return app
 
 

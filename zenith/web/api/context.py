@@ -28,7 +28,6 @@ class ApiContext:
       pool: the async PostgreSQL pool.
       redis: async Redis client (per-key rate limits).
       broker: the Dramatiq broker submissions are sent through.
-      db_timeout: seconds one database block may take (DATABASE_DEADLINE_SECONDS, default 5); beyond, 503 unavailable.
       send_timeout: seconds one broker send may take (default 5).
     """
 
@@ -36,12 +35,16 @@ class ApiContext:
     pool: AsyncConnectionPool
     redis: Redis
     broker: dramatiq.Broker
-    db_timeout: float = 5.0
     send_timeout: float = 5.0
 
     @property
     def redis_prefix(self) -> str:
         return f"{self.settings.redis_namespace}:api"
+
+    @cached_property
+    def db_timeout(self) -> float:
+        """Seconds one database block may take: DATABASE_DEADLINE_SECONDS (default 5); beyond, 503 unavailable."""
+        return float(self.settings.database_deadline_seconds)
 
     @cached_property
     def creator_reads(self) -> CreatorReads:
