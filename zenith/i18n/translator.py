@@ -157,6 +157,7 @@ class _Formatter(string.Formatter):
         return html.escape(super().format_field(value, format_spec), quote=False)
 
 
+_PARSER = string.Formatter()
 # (literal text, field name or None, format spec, conversion or None), as str.Formatter.parse gives them
 _Piece = tuple[str, str | None, str | None, str | None]
 
@@ -173,9 +174,6 @@ def _compile(template: str) -> tuple[_Piece, ...] | None:
         if name is not None and (not name.isidentifier() or "{" in (spec or "")):
             return None
     return pieces
-
-
-_PARSER = string.Formatter()
 
 
 class Translator:

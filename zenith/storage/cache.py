@@ -151,11 +151,11 @@ class Cache:
         self._store = BatchedScript(client, _STORE)
         self._inflight: dict[str, asyncio.Future[Any]] = {}
         # the counters' children, looked up once (labels() takes a lock and checks its names)
-        requests = get_metrics().cache_requests
+        metrics = get_metrics()
         self._hits, self._misses, self._errors = (
-            requests.labels(cache=name, result=result) for result in ("hit", "miss", "error")
+            metrics.cache_requests.labels(cache=name, result=result) for result in ("hit", "miss", "error")
         )
-        self._fills = get_metrics().cache_fills.labels(cache=name)
+        self._fills = metrics.cache_fills.labels(cache=name)
         self._warned_at = float("-inf")
 
     def scope_key(self, scope: str) -> str:
