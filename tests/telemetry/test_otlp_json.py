@@ -102,6 +102,24 @@ def test_json_parses_into_the_message_the_sdk_encoder_builds():
     assert len(ours.resource_spans) == 2 and sum(len(r.scope_spans) for r in ours.resource_spans) == 4
 
 
+def test_spans_of_equal_resources_and_scopes_are_grouped_together_as_the_sdk_groups_them():
+    # two providers with equal resources, their tracers with equal scopes: distinct objects
+    exporter = InMemorySpanExporter()
+    providers = [_provider(exporter, **{"process.pid": 7}) for _ in range(2)]
+    tracers = [providers[0].get_tracer("zenith"), providers[1].get_tracer("zenith")]
+    for number, each in enumerate(tracers * 3):
+        with each.start_as_current_span(f"span {number}", kind=SpanKind.CLIENT if number % 2 else SpanKind.SERVER):
+            pass
+    spans = exporter.get_finished_spans()
+    assert (
+        len({id(span.resource) for span in spans}) == 2 and len({id(span.instrumentation_scope) for span in spans}) == 2
+    )
+    ours = parse_json_request(encode_spans(spans))
+    assert ours == sdk_encode_spans(spans)
+    assert len(ours.resource_spans) == 1 and len(ours.resource_spans[0].scope_spans) == 1
+    assert [span.name for span in ours.resource_spans[0].scope_spans[0].spans] == [f"span {n}" for n in range(6)]
+
+
 def test_json_follows_otlp_not_plain_protobuf_json():
     """Hex ids, numeric enums, int64 as strings, and non-finite doubles as protobuf's words."""
     spans = _varied_spans()

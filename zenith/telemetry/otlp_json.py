@@ -30,6 +30,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import SpanContext, SpanKind, StatusCode
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ _KIND = {
     SpanKind.PRODUCER: 4,
     SpanKind.CONSUMER: 5,
 }
+# keyed by the member's identity: hashing an Enum member is a Python call (Enum.__hash__)
+_KIND_BY_ID = {id(kind): value for kind, value in _KIND.items()}
 # SpanFlags: whether the parent (or a link's context) is remote is known, and whether it is
 _HAS_IS_REMOTE = 0x100
 # protobuf's JSON mapping writes doubles that JSON has no number for as these strings
@@ -144,7 +147,7 @@ def _span(span: ReadableSpan) -> dict[str, Any]:
         "traceId": f"{trace_id:032x}",
         "spanId": f"{span_id:016x}",
         "name": span.name,
-        "kind": _KIND[span.kind],
+        "kind": _KIND_BY_ID[id(span.kind)],
         "startTimeUnixNano": str(span.start_time),
         "endTimeUnixNano": str(span.end_time),
     }
@@ -154,7 +157,7 @@ def _span(span: ReadableSpan) -> dict[str, Any]:
         encoded["flags"] = _HAS_IS_REMOTE | _IS_REMOTE if parent_is_remote else _HAS_IS_REMOTE
     else:
         encoded["flags"] = _HAS_IS_REMOTE
-    if trace_state:
+    if trace_state is not DEFAULT_TRACE_STATE and trace_state:  # the default without TraceState.__len__
         encoded["traceState"] = ",".join(f"{key}={value}" for key, value in trace_state.items())
     attributes, events, links = span.attributes, span.events, span.links  # each property copies
     if attributes:
@@ -205,14 +208,20 @@ def _link(link) -> dict[str, Any]:
 def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
     """An ``ExportTraceServiceRequest`` in the OTLP JSON encoding: spans grouped by resource, then scope."""
     by_resource: dict[Any, dict[Any, list[dict[str, Any]]]] = {}
+    # the spans of one tracer share its resource and scope objects: found by identity first,
+    # as hashing them is a Python call each (equal objects still share one group)
+    by_identity: dict[tuple[int, int], list[dict[str, Any]]] = {}
     for span in spans:
-        scopes = by_resource.get(span.resource)
-        if scopes is None:
-            scopes = by_resource[span.resource] = {}
-        scope = span.instrumentation_scope
-        encoded = scopes.get(scope)
+        resource, scope = span.resource, span.instrumentation_scope
+        encoded = by_identity.get((id(resource), id(scope)))
         if encoded is None:
-            encoded = scopes[scope] = []
+            scopes = by_resource.get(resource)
+            if scopes is None:
+                scopes = by_resource[resource] = {}
+            encoded = scopes.get(scope)
+            if encoded is None:
+                encoded = scopes[scope] = []
+            by_identity[id(resource), id(scope)] = encoded  # the spans keep both alive: ids stay theirs
         encoded.append(_span(span))
     resource_spans = []
     for resource, scopes in by_resource.items():
