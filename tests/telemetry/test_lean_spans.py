@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 from opentelemetry import propagate, trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode_spans
+from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Status, StatusCode
 
 from tests.telemetry.otlp_bodies import parse_json_request
 from zenith.domain.links import Platform
-from zenith.telemetry.lean_spans import MAX_ATTRIBUTES, LeanSpan, start_lean_span
+from zenith.telemetry.lean_spans import (
+    MAX_ATTRIBUTES,
+    SUBJECT_HOOK,
+    LeanSpan,
+    _does_nothing,
+    _hooks,
+    start_lean_span,
+    start_lean_spans,
+)
 from zenith.telemetry.otlp_json import encode_spans
 from zenith.telemetry.stages import attached
 from zenith.telemetry.subject import with_subject
@@ -231,3 +241,147 @@ def test_a_span_starts_with_the_attributes_its_sampler_hands_back(traced):
         _both(kind).end()
     lean, sdk = exporter.get_finished_spans()
     assert dict(lean.attributes) == dict(sdk.attributes) == {"sampler.rule": "all", "zenith.video_id": -1}
+
+
+def test_spans_started_together_are_the_spans_started_one_by_one(traced):
+    exporter = traced()
+    with tracer().start_as_current_span("process parsing"):
+        with attached(with_subject({"zenith.platform": "youtube"})):
+            together = start_lean_spans("check video", [{"zenith.video_id": 1}, {"zenith.video_id": 2}, None])
+            alone = [start_lean_span("check video", attributes=a) for a in ({"zenith.video_id": 1}, None)]
+    for span in [*together, *alone]:
+        span.end()
+    done = [s for s in exporter.get_finished_spans() if s.name == "check video"]
+    assert [dict(s.attributes) for s in done] == [
+        {"zenith.video_id": 1, "zenith.platform": "youtube"},
+        {"zenith.video_id": 2, "zenith.platform": "youtube"},
+        {"zenith.platform": "youtube"},
+        {"zenith.video_id": 1, "zenith.platform": "youtube"},
+        {"zenith.platform": "youtube"},
+    ]
+    (process,) = [s for s in exporter.get_finished_spans() if s.name == "process parsing"]
+    assert all(s.parent == process.context for s in done)
+    assert len({s.context.span_id for s in done}) == 5
+    assert {s.context.trace_flags for s in done} == {process.context.trace_flags}
+    # without a parent, each span is a trace of its own
+    roots = start_lean_spans("check video", [None, None])
+    assert roots[0].get_span_context().trace_id != roots[1].get_span_context().trace_id
+
+
+class _CountingSampler(Sampler):
+    """Asks ``base`` and counts the questions."""
+
+    def __init__(self, base: Sampler) -> None:
+        self.base, self.asked = base, 0
+        self.follows_sampled_local_parents = getattr(base, "follows_sampled_local_parents", False)
+
+    def should_sample(self, *args, **kwargs):
+        self.asked += 1
+        return self.base.should_sample(*args, **kwargs)
+
+    def get_description(self) -> str:
+        return "CountingSampler"
+
+
+@pytest.mark.parametrize(
+    ("sampler", "asked_under_a_sampled_parent"),
+    [
+        ("parentbased_always_on", 0),
+        ("parentbased_traceidratio", 0),
+        ("parentbased_always_off", 0),
+        ("always_on", 0),
+        ("traceidratio", 3),  # no parent rule: the ratio decides every span
+    ],
+)
+def test_under_a_sampled_parent_the_sampler_is_asked_only_when_its_answer_is_not_known(
+    traced, sampler, asked_under_a_sampled_parent
+):
+    exporter = traced({"OTEL_TRACES_SAMPLER": sampler, "OTEL_TRACES_SAMPLER_ARG": "1"})
+    counting = _CountingSampler(tracer().sampler)  # type: ignore[attr-defined]
+    asking = _CountingSampler(tracer().sampler)  # type: ignore[attr-defined]
+    asking.follows_sampled_local_parents = False
+    with attached(propagate.extract({"traceparent": SAMPLED_PARENT})):
+        remote_child = start_lean_span("remote child")  # a remote parent: always asked
+        tracer().sampler = counting  # type: ignore[attr-defined]
+        with tracer().start_as_current_span("process parsing"):
+            counting.asked = 0
+            known = start_lean_spans("check video", [{"zenith.video_id": n} for n in range(3)])
+            assert counting.asked == asked_under_a_sampled_parent
+            tracer().sampler = asking  # type: ignore[attr-defined]
+            asked = start_lean_spans("check video", [{"zenith.video_id": n} for n in range(3)])
+            assert asking.asked == 3
+    for span in [remote_child, *known, *asked]:
+        span.end()
+    finished = [s for s in exporter.get_finished_spans() if s.name == "check video"]
+    # a known answer is the answer the sampler gives: same flags, trace state and attributes
+    known_done, asked_done = finished[:3], finished[3:]
+    assert [dict(s.attributes) for s in known_done] == [dict(s.attributes) for s in asked_done]
+    assert [s.context.trace_flags for s in known_done] == [s.context.trace_flags for s in asked_done]
+    assert [s.context.trace_state for s in known_done] == [s.context.trace_state for s in asked_done]
+
+
+def test_the_default_sampler_is_known_to_keep_the_children_of_sampled_spans(traced):
+    traced()  # if the SDK renamed ParentBased's rule, lean spans would silently ask again: this says so
+    assert tracer().sampler.follows_sampled_local_parents  # type: ignore[attr-defined]
+
+
+def test_only_processor_hooks_that_do_something_are_called(make_settings):
+    exporter = InMemorySpanExporter()
+    settings = make_settings()
+    provider = setup_tracing(settings, role="test-lean", exporter=exporter, instrument_libraries=False, environ={})
+    assert provider is not None
+    hooks = _hooks(tracer().span_processor)  # type: ignore[attr-defined]
+    # the subject processor's start (read once per call) and the exporting processor's end
+    assert hooks.starts == (SUBJECT_HOOK,) and len(hooks.ends) == 1
+
+    class Recorder(SpanProcessor):
+        def __init__(self) -> None:
+            self.events: list[str] = []
+
+        def on_start(self, span, parent_context=None) -> None:
+            self.events.append(f"start {dict(span.attributes)}")
+
+        def _on_ending(self, span) -> None:
+            self.events.append("ending")
+
+        def on_end(self, span) -> None:
+            self.events.append(f"end {span.end_time is not None}")
+
+    recorder = Recorder()
+    try:
+        provider.add_span_processor(recorder)  # added after the first spans: the next span sees it
+        with attached(with_subject({"zenith.video_id": 5})):
+            start_lean_span("check video", attributes={"zenith.views": 1}).end()
+    finally:
+        shutdown_tracing()
+    assert recorder.events == ["start {'zenith.views': 1, 'zenith.video_id': 5}", "ending", "end True"]
+    assert [s.name for s in exporter.get_finished_spans()] == ["check video"]
+
+
+def test_an_empty_method_is_told_from_one_that_does_something():
+    class Processor:
+        def empty(self, span):
+            """Only a docstring."""
+
+        def returns_none(self, span):
+            return None
+
+        def returns_something(self, span):
+            return span
+
+        def calls(self, span):
+            span.end()
+
+    processor = Processor()
+    assert _does_nothing(processor.empty) and _does_nothing(processor.returns_none)
+    assert not _does_nothing(processor.returns_something) and not _does_nothing(processor.calls)
+    assert not _does_nothing(len)  # not Python: called as it is
+
+
+def test_a_lean_span_writes_json_as_a_readable_span_does(traced):
+    traced()
+    span = start_lean_span("check video", attributes={"zenith.video_id": 7})
+    span.end()
+    written = json.loads(span.to_json())  # type: ignore[attr-defined]
+    assert written["name"] == "check video" and written["attributes"] == {"zenith.video_id": 7}
+    assert written["context"]["span_id"] == f"0x{span.get_span_context().span_id:016x}"

@@ -81,7 +81,7 @@ from zenith.storage import (
 from zenith.storage.db import unit_of_work
 from zenith.telemetry.attributes import current_trace_id_hex, video_attributes
 from zenith.telemetry.dramatiq_middleware import carry_context
-from zenith.telemetry.lean_spans import start_lean_span
+from zenith.telemetry.lean_spans import start_lean_spans
 from zenith.telemetry.metrics import get_metrics
 from zenith.telemetry.stages import attached, quiet_statements, stage_span
 from zenith.telemetry.subject import tag_video, with_subject
@@ -218,10 +218,8 @@ async def _check_platform(
     gate = asyncio.Semaphore(STORE_CONCURRENCY)
     retry_later: list[int] = []
     # every video has its own "check video" span under this message's span, ended when it is done
-    spans = {
-        video.id: start_lean_span("check video", attributes=video_attributes(video.id, video.platform))
-        for video in batch
-    }
+    video_spans = start_lean_spans("check video", [video_attributes(video.id, video.platform) for video in batch])
+    spans = {video.id: span for video, span in zip(batch, video_spans, strict=True)}
     contexts = video_contexts(spans, batch)
     trust = trust_policy(runtime.settings)
     plausible: dict[int, VideoStats] = {}

@@ -88,6 +88,21 @@ def sampling_ratio(raw: str | None) -> float:
     return ratio
 
 
+def follows_sampled_local_parents(sampler: Sampler) -> bool:
+    """True when ``sampler`` keeps every span whose parent is a sampled span of this process,
+    whatever its name, kind or attributes, handing back the span's own attributes and the
+    parent's trace state: ``always_on``, and every ``parentbased_*`` sampler built here (the
+    SDK's rule for such a parent is ``always_on`` unless set otherwise).
+
+    ``start_lean_spans`` then knows the answer without asking the sampler, several calls per
+    span. Anything else (a ratio without a parent rule, a sampler of a test) is asked.
+    """
+    if sampler is ALWAYS_ON:
+        return True
+    # the SDK keeps ParentBased's rules in private fields; if that changes, lean spans ask
+    return isinstance(sampler, ParentBased) and getattr(sampler, "_local_parent_sampled", None) is ALWAYS_ON
+
+
 class QuietSampler(Sampler):
     """Drops spans that carry no information, then lets ``base`` decide.
 
@@ -100,6 +115,8 @@ class QuietSampler(Sampler):
     def __init__(self, *, base: Sampler, database_names: Iterable[str] = ()) -> None:
         self.base = base
         self.quiet_names = frozenset(n for n in database_names if n) | {PSYCOPG_FALLBACK_NAME}
+        # INTERNAL spans under a sampled parent of this process are all kept (lean spans skip asking)
+        self.follows_sampled_local_parents = follows_sampled_local_parents(base)
 
     def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):
         if kind == SpanKind.CLIENT:
