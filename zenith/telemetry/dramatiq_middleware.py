@@ -35,6 +35,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from zenith.telemetry.links import pending_new_root_links
 from zenith.telemetry.subject import clean_subject, current_subject, with_subject
 from zenith.telemetry.tracing import tracer
+from zenith.telemetry.w3c_carrier import trace_carrier
 
 logger = logging.getLogger(__name__)
 
@@ -139,11 +140,11 @@ class TracingMiddleware(dramatiq.Middleware):
             span.set_status(Status(StatusCode.ERROR, "enqueue did not complete"))
             span.end()
         if getattr(_carrying, "on", False) and pending_new_root_links() is None:
-            carried: dict[str, str] = {}
-            propagate.inject(carried)  # tracing off: nothing, and the message goes out untouched
+            context = otel_context.get_current()
+            carried = trace_carrier(context)  # tracing off: nothing, and the message goes out untouched
             if carried:
                 message.options[CARRIER_OPTION] = carried
-                subject = current_subject()
+                subject = current_subject(context)
                 if subject:
                     message.options[SUBJECT_OPTION] = subject
             return
