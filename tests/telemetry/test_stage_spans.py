@@ -9,9 +9,10 @@ import psycopg
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 
 from zenith.actors.parsing import video_contexts
-from zenith.telemetry.stages import attached, quiet_statements
+from zenith.telemetry.stages import attached, quiet_statements, stage_span
 from zenith.telemetry.subject import subject_of
 from zenith.telemetry.tracing import TracingSetupError, setup_tracing, shutdown_tracing, tracer
 
@@ -114,3 +115,30 @@ async def test_video_contexts_built_once_keep_statements_quiet_at_every_entry(tr
     assert all(
         span.attributes["zenith.video_id"] == 8 and span.attributes["zenith.platform"] == "tiktok" for span in credits
     )
+
+
+async def test_a_stage_span_is_current_inside_quiets_its_statements_and_records_a_failure(traced, database_url):
+    exporter = traced({})
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        with tracer().start_as_current_span("process parsing") as message_span:
+            with stage_span("store checks", attributes={"zenith.check.batch_size": 2}):
+                await conn.execute("SELECT 2")  # quiet
+                with tracer().start_as_current_span("ledger.credit"):
+                    pass
+            with pytest.raises(psycopg.errors.UndefinedTable), stage_span("load videos", attributes={}):
+                await conn.execute("SELECT * FROM no_such_table")
+            assert trace.get_current_span() is message_span
+    assert _parents(exporter) == {
+        "process parsing": None,
+        "store checks": "process parsing",
+        "ledger.credit": "store checks",
+        "load videos": "process parsing",
+    }
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    assert spans["store checks"].attributes == {"zenith.check.batch_size": 2}
+    assert spans["store checks"].status.status_code is StatusCode.UNSET
+    failed = spans["load videos"]
+    assert failed.status.status_code is StatusCode.ERROR
+    assert failed.status.description.startswith('UndefinedTable: relation "no_such_table" does not exist')
+    assert [event.name for event in failed.events] == ["exception"]
+    assert failed.events[0].attributes["exception.type"] == "psycopg.errors.UndefinedTable"

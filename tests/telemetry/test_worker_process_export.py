@@ -158,12 +158,17 @@ async def test_worker_process_exports_on_sigterm_and_logs_json_with_the_trace_id
         assert attributes["zenith.video_id"] == video.id and attributes["zenith.platform"] == "youtube", name
     assert _attributes(by_name["check video"].attributes)["zenith.credited"] == "1300.00"
 
-    # the message's own SQL (reading the batch) is traced; the statements of the check itself,
-    # its credit and its notice's send get no spans of their own: "check video" is the span of that stage
-    def is_sql(span) -> bool:
+    # the worker's libraries are instrumented: the call to the platform has its client span; the
+    # message's statements run under its stage spans ("load videos", ...) and those of the check
+    # itself, its credit and its notice's send get no spans of their own: "check video" is that stage
+    def is_statement(span) -> bool:
         return bool({"db.statement", "db.query.text"} & set(_attributes(span.attributes)))
 
-    assert [span for _, span in ours if is_sql(span)]
+    client_calls = [span for _, span in ours if span.kind == span.SpanKind.SPAN_KIND_CLIENT]
+    assert [span.name for span in client_calls] == ["GET"], [span.name for span in client_calls]
+    assert "/youtube/v3/videos" in _attributes(client_calls[0].attributes)["http.url"]
+    assert {"load videos", "load owners and terms"} <= set(by_name)
+    assert [span.name for _, span in ours if is_statement(span)] == []
     assert _descendants([span for _, span in ours], by_name["check video"]) == []
 
     lines = [line for line in stderr.splitlines() if line.strip()]

@@ -184,7 +184,8 @@ async def _check_platform(
 ) -> None:
     redis = await runtime.redis()
     ids = [video.id for video in batch]
-    paused_ms = await platform_pause_ms(redis, prefix=runtime.namespace, platform=platform)
+    with quiet_statements():  # two Redis reads per batch message: spans of their own would say nothing
+        paused_ms = await platform_pause_ms(redis, prefix=runtime.namespace, platform=platform)
     if paused_ms:
         await _resend(runtime, ids, attempt, delay_ms=paused_ms)
         return

@@ -20,9 +20,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.trace import Status, StatusCode
 
-from zenith.telemetry.tracing import statement_spans_enabled, tracer, tracing_enabled
+from zenith.telemetry.lean_spans import start_lean_span
+from zenith.telemetry.tracing import statement_spans_enabled, tracing_enabled
 
 
 @contextmanager
@@ -39,9 +42,23 @@ def quiet_statements() -> Iterator[None]:
 @contextmanager
 def stage_span(name: str, *, attributes: dict[str, int | str | bool]) -> Iterator[None]:
     """A span of one stage of the work (the parsing actor's "store checks"), current inside,
-    the statements it runs quiet (``quiet_statements``)."""
-    with tracer().start_as_current_span(name, attributes=attributes), quiet_statements():
-        yield
+    the statements it runs quiet (``quiet_statements``).
+
+    A lean span (``zenith.telemetry.lean_spans``), several per batch message: an exception
+    that leaves the stage is recorded on it and sets its status to ERROR, as the SDK's
+    ``start_as_current_span`` does.
+    """
+    span = start_lean_span(name, attributes=attributes)
+    try:
+        with attached(trace.set_span_in_context(span)), quiet_statements():
+            yield
+    except Exception as exc:
+        if span.is_recording():
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        span.end()
 
 
 class attached:  # noqa: N801 (used as a function: ``with attached(context):``)
