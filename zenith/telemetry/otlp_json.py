@@ -206,11 +206,18 @@ def _link(link) -> dict[str, Any]:
 
 
 def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
-    """An ``ExportTraceServiceRequest`` in the OTLP JSON encoding: spans grouped by resource, then scope."""
-    by_resource: dict[Any, dict[Any, list[dict[str, Any]]]] = {}
+    """An ``ExportTraceServiceRequest`` in the OTLP JSON encoding: spans grouped by resource, then scope.
+
+    Each span is written to bytes as soon as its dict is built, and the dict dropped: a
+    batch of 2,048 spans built as one document first held some 20,000 dicts and lists at
+    once, enough to set off Python's collector twice per export (``settle_heap``'s young
+    threshold is 10,000), each time walking them all.
+    """
+    by_resource: dict[Any, dict[Any, list[bytes]]] = {}
     # the spans of one tracer share its resource and scope objects: found by identity first,
     # as hashing them is a Python call each (equal objects still share one group)
-    by_identity: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    by_identity: dict[tuple[int, int], list[bytes]] = {}
+    dumps = orjson.dumps
     for span in spans:
         resource, scope = span.resource, span.instrumentation_scope
         encoded = by_identity.get((id(resource), id(scope)))
@@ -222,20 +229,26 @@ def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
             if encoded is None:
                 encoded = scopes[scope] = []
             by_identity[id(resource), id(scope)] = encoded  # the spans keep both alive: ids stay theirs
-        encoded.append(_span(span))
+        encoded.append(dumps(_span(span)))
     resource_spans = []
     for resource, scopes in by_resource.items():
         scope_spans = []
         for scope, encoded in scopes.items():
-            entry: dict[str, Any] = {"scope": _scope(scope), "spans": encoded}
+            entry: dict[str, Any] = {"scope": _scope(scope)}
             if scope is not None and scope.schema_url:
                 entry["schemaUrl"] = scope.schema_url
-            scope_spans.append(entry)
-        item: dict[str, Any] = {"resource": {"attributes": _attributes(resource.attributes)}, "scopeSpans": scope_spans}
+            scope_spans.append(_with_list(entry, "spans", encoded))
+        item: dict[str, Any] = {"resource": {"attributes": _attributes(resource.attributes)}}
         if resource.schema_url:
             item["schemaUrl"] = resource.schema_url
-        resource_spans.append(item)
-    return orjson.dumps({"resourceSpans": resource_spans})
+        resource_spans.append(_with_list(item, "scopeSpans", scope_spans))
+    return b'{"resourceSpans":[' + b",".join(resource_spans) + b"]}"
+
+
+def _with_list(fields: dict[str, Any], key: str, encoded: list[bytes]) -> bytes:
+    """``fields`` as a JSON object with one more member: ``key``, the array of ``encoded`` items."""
+    head = orjson.dumps(fields)  # never empty: each caller's dict has a first member
+    return head[:-1] + b',"' + key.encode() + b'":[' + b",".join(encoded) + b"]}"
 
 
 def _scope(scope) -> dict[str, Any]:
