@@ -213,7 +213,9 @@ class LeanSpan(trace.Span, ReadableSpan):
     end_time: int | None = None  # type: ignore[assignment]
     status: Status = _UNSET  # type: ignore[assignment]
     attributes: dict[str, types.AttributeValue] = {}  # type: ignore[assignment]  # replaced per span
-    events: list[Event] = []  # type: ignore[assignment]  # replaced per span
+    # a list of its own from the first event: most spans have none, and an empty list per span
+    # waiting for export is one more object for the collector to walk
+    events: Sequence[Event] = ()  # type: ignore[assignment]
     links: tuple[trace.Link, ...] = ()  # type: ignore[assignment]
     resource: Resource = Resource.get_empty()  # type: ignore[assignment]
     instrumentation_scope: InstrumentationScope | None = None  # type: ignore[assignment]
@@ -237,7 +239,6 @@ class LeanSpan(trace.Span, ReadableSpan):
         self.instrumentation_scope = sdk_tracer._instrumentation_scope
         self._instrumentation_info = sdk_tracer.instrumentation_info  # the deprecated property reads it
         self.attributes = {}
-        self.events = []
         self._ends = ends
 
     def to_json(self, indent: int | None = 4) -> str:
@@ -301,7 +302,8 @@ class LeanSpan(trace.Span, ReadableSpan):
         if self.end_time is not None:
             logger.warning("Calling add_event() on an ended span.")
             return
-        self.events.append(Event(name=name, attributes=dict(attributes or {}), timestamp=timestamp))
+        event = Event(name=name, attributes=dict(attributes or {}), timestamp=timestamp)
+        self.events = [*self.events, event]
 
     def update_name(self, name: str) -> None:
         if self.end_time is None:
