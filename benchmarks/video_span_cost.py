@@ -4,7 +4,8 @@
 
 Replays, in this process, what the parsing actor does for tracing on a batch message
 (``zenith/actors/parsing.py``): a "process parsing" span; a "check video" span per video
-(the SDK's ``tracer().start_span`` or ``start_lean_span``); each video's context built
+(the SDK's ``tracer().start_span`` or, as the actor does, ``start_lean_spans`` for the
+batch); each video's context built
 once (``video_contexts``); a "store checks" stage span; the check's attributes set on each
 video's span; each video's context entered for its log line, its notice (the context
 carried into the message, ``carry_context``) and its end. Tracing is set up as
@@ -32,7 +33,7 @@ from zenith.config import load_settings
 from zenith.telemetry import tracing
 from zenith.telemetry.attributes import video_attributes
 from zenith.telemetry.dramatiq_middleware import carry_context
-from zenith.telemetry.lean_spans import start_lean_span
+from zenith.telemetry.lean_spans import start_lean_spans
 from zenith.telemetry.otlp_json import encode_spans
 from zenith.telemetry.stages import attached, quiet_statements, stage_span
 from zenith.telemetry.subject import current_subject, with_subject
@@ -57,11 +58,20 @@ class EncodeOnly(SpanExporter):
         return None
 
 
-def one_batch(start_video_span: Callable[..., trace.Span], first_id: int, size: int) -> None:
+StartSpans = Callable[[str, list[dict[str, int | str]]], list[trace.Span]]
+
+
+def sdk_spans(name: str, attributes: list[dict[str, int | str]]) -> list[trace.Span]:
+    """A span per item of ``attributes``, each from the SDK's tracer."""
+    return [tracing.tracer().start_span(name, attributes=each) for each in attributes]
+
+
+def one_batch(start_video_spans: StartSpans, first_id: int, size: int) -> None:
     """The tracing work of one batch message of ``size`` videos, as the parsing actor does it."""
     with tracing.tracer().start_as_current_span("process parsing"):
         ids = range(first_id, first_id + size)
-        spans = {i: start_video_span("check video", attributes=video_attributes(i, "youtube")) for i in ids}
+        started = start_video_spans("check video", [video_attributes(i, "youtube") for i in ids])
+        spans = dict(zip(ids, started, strict=True))
         with quiet_statements():
             contexts = {
                 i: with_subject(video_attributes(i, "youtube"), trace.set_span_in_context(spans[i])) for i in ids
@@ -95,7 +105,7 @@ def run(mode: str, *, videos: int, batch: int) -> float:
     exporter = EncodeOnly()
     if mode == "off":
         tracing.shutdown_tracing()
-        start_video_span: Callable[..., trace.Span] = tracing.tracer().start_span
+        start_video_spans: StartSpans = sdk_spans
     else:
         real = tracing.otlp_exporter
         tracing.otlp_exporter = lambda endpoint, environ: exporter  # type: ignore[assignment]
@@ -108,11 +118,11 @@ def run(mode: str, *, videos: int, batch: int) -> float:
             )
         finally:
             tracing.otlp_exporter = real  # type: ignore[assignment]
-        start_video_span = tracing.tracer().start_span if mode == "sdk" else start_lean_span
-    one_batch(start_video_span, 0, batch)  # warm up
+        start_video_spans = sdk_spans if mode == "sdk" else start_lean_spans
+    one_batch(start_video_spans, 0, batch)  # warm up
     started = time.process_time()
     for first in range(0, videos, batch):
-        one_batch(start_video_span, first + 1, min(batch, videos - first))
+        one_batch(start_video_spans, first + 1, min(batch, videos - first))
     tracing.shutdown_tracing()  # flushes the batch processor: the encoding is counted
     spent = time.process_time() - started
     if mode != "off" and exporter.spans < videos:
