@@ -385,3 +385,23 @@ def test_a_lean_span_writes_json_as_a_readable_span_does(traced):
     written = json.loads(span.to_json())  # type: ignore[attr-defined]
     assert written["name"] == "check video" and written["attributes"] == {"zenith.video_id": 7}
     assert written["context"]["span_id"] == f"0x{span.get_span_context().span_id:016x}"
+
+
+def test_a_span_processor_other_than_the_sdks_multi_processor_is_called_as_the_sdk_calls_it(traced):
+    traced()
+    calls: list[str] = []
+
+    class Single(SpanProcessor):
+        def on_start(self, span, parent_context=None) -> None:
+            calls.append("start")
+
+        def _on_ending(self, span) -> None:
+            calls.append("ending")
+
+        def on_end(self, span) -> None:
+            calls.append("end")
+
+    sdk_tracer = tracer()
+    sdk_tracer.span_processor = Single()  # type: ignore[attr-defined]  # the SDK tracer's own field
+    start_lean_span("check video").end()
+    assert calls == ["start", "ending", "end"]
