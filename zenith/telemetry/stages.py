@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from opentelemetry.trace import Status, StatusCode
 
 from zenith.telemetry.lean_spans import start_lean_span
 from zenith.telemetry.tracing import statement_spans_enabled, tracing_enabled
@@ -44,21 +43,12 @@ def stage_span(name: str, *, attributes: dict[str, int | str | bool]) -> Iterato
     """A span of one stage of the work (the parsing actor's "store checks"), current inside,
     the statements it runs quiet (``quiet_statements``).
 
-    A lean span (``zenith.telemetry.lean_spans``), several per batch message: an exception
-    that leaves the stage is recorded on it and sets its status to ERROR, as the SDK's
-    ``start_as_current_span`` does.
+    A lean span (``zenith.telemetry.lean_spans``), several per batch message, made current
+    by the API's ``use_span``: an exception that leaves the stage is recorded on it and sets
+    its status to ERROR, as with ``start_as_current_span``.
     """
-    span = start_lean_span(name, attributes=attributes)
-    try:
-        with attached(trace.set_span_in_context(span)), quiet_statements():
-            yield
-    except Exception as exc:
-        if span.is_recording():
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
-        raise
-    finally:
-        span.end()
+    with trace.use_span(start_lean_span(name, attributes=attributes), end_on_exit=True), quiet_statements():
+        yield
 
 
 class attached:  # noqa: N801 (used as a function: ``with attached(context):``)
